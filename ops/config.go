@@ -1,0 +1,157 @@
+// Package ops runs Waystation: configuration, the wiring of store,
+// projections and HTTP server (Main), metrics, health, backup, restore,
+// verify, the demo region and the benchmarks. Only ops knows which store
+// backend is in use.
+package ops
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a Waystation process can be told. The zero value is
+// not useful; start from DefaultConfig, which works with nothing set.
+type Config struct {
+	// Data is the data folder of the embedded store (and, on the esdb
+	// backend, of this replica's local index and checkpoints).
+	Data string
+	// Addr is the HTTP listen address.
+	Addr string
+	// Store selects the backend: empty for the embedded store, or an
+	// EventStoreDB / KurrentDB connection string (esdb://...).
+	Store string
+	// AdminToken, when set, is accepted as an admin bearer token (only its
+	// hash is kept).
+	AdminToken string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+	// BedHold is how long a bed stays held for a person admitted to
+	// hospital before it is released; zero releases it at admission.
+	BedHold time.Duration
+}
+
+// DefaultConfig returns the configuration used when nothing is set: data in
+// ./data, listening on 127.0.0.1:8080, the embedded store, text logs.
+func DefaultConfig() Config {
+	return Config{
+		Data:            "./data",
+		Addr:            "127.0.0.1:8080",
+		LogFormat:       "text",
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// ParseConfig reads the configuration of one subcommand: defaults, then the
+// WAYSTATION_* environment (looked up through getenv), then flags, the later
+// winning. It writes usage to out on -h. fs may carry subcommand flags of
+// its own; ParseConfig adds the common ones and parses args.
+func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	c := DefaultConfig()
+	if err := c.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	fs.SetOutput(out)
+	fs.StringVar(&c.Data, "data", c.Data, "data folder (WAYSTATION_DATA)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address HOST:PORT (WAYSTATION_ADDR)")
+	fs.StringVar(&c.Store, "store", c.Store, "store: empty for embedded, or esdb://... (WAYSTATION_STORE)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (WAYSTATION_LOG_FORMAT)")
+	fs.Func("log-level", "log level: debug, info, warn, error (WAYSTATION_LOG_LEVEL)", func(s string) error {
+		return c.LogLevel.UnmarshalText([]byte(s))
+	})
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown bound (WAYSTATION_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.BedHold, "bed-hold", c.BedHold, "how long a bed is held during a hospital stay (WAYSTATION_BED_HOLD)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("WAYSTATION_DATA", &c.Data)
+	str("WAYSTATION_ADDR", &c.Addr)
+	str("WAYSTATION_STORE", &c.Store)
+	str("WAYSTATION_ADMIN_TOKEN", &c.AdminToken)
+	str("WAYSTATION_LOG_FORMAT", &c.LogFormat)
+	if v := getenv("WAYSTATION_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("WAYSTATION_LOG_LEVEL: %w", err)
+		}
+	}
+	for name, dst := range map[string]*time.Duration{
+		"WAYSTATION_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
+		"WAYSTATION_BED_HOLD":         &c.BedHold,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a duration such as 30s or 48h", name, v)
+			}
+			*dst = d
+		}
+	}
+	return nil
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	if strings.TrimSpace(c.Data) == "" {
+		return errors.New("data: the data folder must not be empty")
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr: %q is not HOST:PORT", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("addr: %q has no valid port", c.Addr)
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "esdb://") && !strings.HasPrefix(c.Store, "esdb+discover://") &&
+		!strings.HasPrefix(c.Store, "kurrentdb://") {
+		return fmt.Errorf("store: %q is neither empty (embedded) nor an esdb:// connection string", redactURL(c.Store))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log-format: %q is neither text nor json", c.LogFormat)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return errors.New("shutdown-timeout: must be positive")
+	}
+	if c.BedHold < 0 {
+		return errors.New("bed-hold: must not be negative")
+	}
+	return nil
+}
+
+// Logger returns the structured logger the configuration asks for.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactURL hides credentials in a connection string before it is shown.
+func redactURL(s string) string {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		if scheme := strings.Index(s, "://"); scheme >= 0 && scheme < at {
+			return s[:scheme+3] + "***" + s[at:]
+		}
+	}
+	return s
+}

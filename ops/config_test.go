@@ -1,0 +1,88 @@
+package ops_test
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"waystation/ops"
+)
+
+func parse(t testing.TB, env map[string]string, args ...string) (ops.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	return ops.ParseConfig(fs, args, func(k string) string { return env[k] }, io.Discard)
+}
+
+func TestConfigDefaultsWorkWithNothingSet(t *testing.T) {
+	c, err := parse(t, nil)
+	if err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	if c.Data != "./data" || c.Addr != "127.0.0.1:8080" || c.Store != "" || c.LogFormat != "text" {
+		t.Errorf("got %+v, want data ./data, addr 127.0.0.1:8080, embedded store, text logs", c)
+	}
+}
+
+func TestConfigFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
+	env := map[string]string{
+		"WAYSTATION_DATA":        "/srv/ws",
+		"WAYSTATION_ADDR":        "0.0.0.0:9000",
+		"WAYSTATION_ADMIN_TOKEN": "bootstrap",
+		"WAYSTATION_LOG_LEVEL":   "debug",
+		"WAYSTATION_BED_HOLD":    "48h",
+	}
+	c, err := parse(t, env, "--addr", "127.0.0.1:0", "--log-format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Data != "/srv/ws" {
+		t.Errorf("data: got %q, want the environment's /srv/ws", c.Data)
+	}
+	if c.Addr != "127.0.0.1:0" {
+		t.Errorf("addr: got %q, want the flag's 127.0.0.1:0", c.Addr)
+	}
+	if c.AdminToken != "bootstrap" || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" || c.BedHold != 48*time.Hour {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestConfigRefusalsNameTheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad address", nil, []string{"--addr", "localhost"}, "addr"},
+		{"bad port", nil, []string{"--addr", "localhost:99999"}, "addr"},
+		{"bad store", nil, []string{"--store", "postgres://u:secret@db/x"}, "store"},
+		{"bad log format", nil, []string{"--log-format", "xml"}, "log-format"},
+		{"empty data", nil, []string{"--data", " "}, "data"},
+		{"bad duration in environment", map[string]string{"WAYSTATION_BED_HOLD": "two days"}, nil, "WAYSTATION_BED_HOLD"},
+		{"bad level in environment", map[string]string{"WAYSTATION_LOG_LEVEL": "loud"}, nil, "WAYSTATION_LOG_LEVEL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.env, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error leaks a credential: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigAcceptsAnEventStoreConnectionString(t *testing.T) {
+	c, err := parse(t, map[string]string{"WAYSTATION_STORE": "esdb://node1:2113,node2:2113?tls=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store == "" {
+		t.Error("store connection string was dropped")
+	}
+}
