@@ -1,0 +1,610 @@
+// Package esdb is the EventStoreDB / KurrentDB backend of eventstore.Store,
+// for a province that has outgrown one machine: several stateless
+// Waystation replicas in front of a three- or five-node cluster. It speaks
+// gRPC through github.com/EventStore/EventStore-Client-Go/v4 and maps the
+// server's streams, $all log, catch-up subscriptions and errors onto the
+// backend-neutral contract that the embedded store also keeps.
+//
+// Every concurrency rule (the bed race included) rests on the server's
+// expected-revision check, never on process memory, so any number of
+// replicas may append to the same cluster.
+package esdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"waystation/eventstore"
+)
+
+// MaxEventSize is the largest Data plus Metadata one event may carry; a
+// larger event is refused with eventstore.ErrInvalid before it reaches the
+// server (whose own default append limit is 1 MiB).
+const MaxEventSize = 1 << 20
+
+// Options tunes Open. The zero value works.
+type Options struct {
+	// Logger receives the client library's diagnostics (connection,
+	// discovery and subscription drops) at debug and warn level. Nil
+	// discards them.
+	Logger *slog.Logger
+	// ConnectTimeout bounds how long Open waits for the cluster to answer
+	// before it gives up with an error. Zero means 15 seconds.
+	ConnectTimeout time.Duration
+	// RetryInterval is the first pause before a dropped subscription is
+	// resubscribed; it doubles on each failed attempt up to 5 seconds.
+	// Zero means 100 milliseconds.
+	RetryInterval time.Duration
+}
+
+// Store is an eventstore.Store on an EventStoreDB / KurrentDB node or
+// cluster. It is safe for concurrent use; Close ends every subscription.
+type Store struct {
+	config *esdb.Configuration
+	target string // host list for error messages: never the credentials
+	logger *slog.Logger
+	retry  time.Duration
+
+	// closed is cancelled by Close; every call derives from it.
+	closed context.Context
+	close  context.CancelFunc
+
+	mu     sync.Mutex   // guards client
+	client *esdb.Client // replaced when the client library gives up on a connection
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Open connects to the node or cluster named by url, an EventStoreDB
+// connection string (esdb://host:2113?tls=false for one insecure node,
+// esdb://user:pass@a:2113,b:2113,c:2113?tlsCAFile=ca.pem for a cluster, or
+// esdb+discover://dns-name:2113). TLS settings come from the string; writes
+// always go to the leader. Open fails with a clear error, naming the hosts
+// but never the credentials, when the cluster cannot be reached within
+// opts.ConnectTimeout.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	config, err := esdb.ParseConnectionString(url)
+	if err != nil {
+		// The parser's message may quote the string, credentials included.
+		return nil, fmt.Errorf("esdb: connection string is not valid (expected esdb://host:port?tls=false or esdb://user:pass@host1,host2,host3)")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	config.Logger = clientLogger(logger)
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 15 * time.Second
+	}
+	if opts.RetryInterval <= 0 {
+		opts.RetryInterval = 100 * time.Millisecond
+	}
+	closed, cancel := context.WithCancel(context.Background())
+	s := &Store{
+		config: config,
+		target: describeTarget(config),
+		logger: logger,
+		retry:  opts.RetryInterval,
+		closed: closed,
+		close:  cancel,
+	}
+	client, err := esdb.NewClient(config)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("esdb: connecting to %s: %w", s.target, err)
+	}
+	s.client = client
+
+	// Ask the cluster something cheap so that an unreachable cluster is a
+	// startup error rather than the first request's. The client library's
+	// discovery does not watch a context, so the wait runs beside it.
+	pingCtx, pingCancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	defer pingCancel()
+	answered := make(chan error, 1)
+	go func() {
+		var err error
+		for {
+			if _, err = s.Head(pingCtx); err == nil || pingCtx.Err() != nil || !transient(err) {
+				break
+			}
+			select {
+			case <-pingCtx.Done():
+			case <-time.After(s.retry):
+			}
+		}
+		answered <- err
+	}()
+	select {
+	case err = <-answered:
+	case <-pingCtx.Done():
+		err = pingCtx.Err()
+	}
+	if err == nil {
+		return s, nil
+	}
+	_ = s.Close()
+	return nil, fmt.Errorf("esdb: cannot reach the EventStoreDB cluster at %s: %w", s.target, err)
+}
+
+func describeTarget(c *esdb.Configuration) string {
+	if len(c.GossipSeeds) > 0 {
+		hosts := make([]string, len(c.GossipSeeds))
+		for i, seed := range c.GossipSeeds {
+			hosts[i] = seed.String()
+		}
+		return strings.Join(hosts, ",")
+	}
+	return c.Address
+}
+
+func clientLogger(l *slog.Logger) esdb.LoggingFunc {
+	return func(level esdb.LogLevel, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		switch level {
+		case esdb.LogWarn, esdb.LogError:
+			l.Warn("esdb client", "detail", msg)
+		default:
+			l.Debug("esdb client", "detail", msg)
+		}
+	}
+}
+
+// Close ends every subscription (they yield eventstore.ErrClosed) and
+// releases the connection. Later calls return eventstore.ErrClosed.
+func (s *Store) Close() error {
+	s.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		_ = s.client.Close()
+		s.client = nil
+	}
+	return nil
+}
+
+func (s *Store) isClosed() bool { return s.closed.Err() != nil }
+
+// conn returns the current client, or ErrClosed after Close.
+func (s *Store) conn() (*esdb.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil || s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	return s.client, nil
+}
+
+// renew replaces client when the library has closed it for good (its
+// connection state machine stops after a failed discovery), so that the
+// next call and every resubscription discover the cluster afresh.
+func (s *Store) renew(client *esdb.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != client || s.isClosed() {
+		return
+	}
+	fresh, err := esdb.NewClient(s.config)
+	if err != nil {
+		return
+	}
+	_ = client.Close()
+	s.client = fresh
+	s.logger.Warn("esdb: connection lost, rediscovering the cluster", "target", s.target)
+}
+
+// call derives a context for one operation that is cancelled when either
+// ctx is or the store closes.
+func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closed, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// fail turns an error of the client library into the eventstore contract:
+// ErrClosed after Close, the caller's context error when it was
+// cancelled, the shared sentinels for what the server reported, and a
+// wrapped error otherwise. It never uses esdb.FromError, whose flag is
+// true only for a nil error.
+func (s *Store) fail(ctx context.Context, client *esdb.Client, op string, err error) error {
+	if s.isClosed() {
+		return eventstore.ErrClosed
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("esdb: %s: %w", op, ctx.Err())
+	}
+	var e *esdb.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case esdb.ErrorCodeStreamDeleted:
+			return eventstore.ErrStreamDeleted
+		case esdb.ErrorCodeResourceNotFound:
+			return eventstore.ErrStreamNotFound
+		case esdb.ErrorCodeConnectionClosed:
+			if client != nil {
+				s.renew(client)
+			}
+		}
+	}
+	return fmt.Errorf("esdb: %s: %w", op, err)
+}
+
+// transient reports whether err may go away by retrying: the node is
+// unavailable, not the leader, or the connection was lost.
+func transient(err error) bool {
+	var e *esdb.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case esdb.ErrorUnavailable, esdb.ErrorCodeNotLeader, esdb.ErrorCodeConnectionClosed,
+			esdb.ErrorCodeDeadlineExceeded, esdb.ErrorAborted:
+			return true
+		case esdb.ErrorCodeUnknown:
+			c := status.Code(e.Err())
+			return c == codes.Unavailable || c == codes.Canceled || c == codes.Internal || c == codes.Unknown
+		}
+		return false
+	}
+	c := status.Code(err)
+	return c == codes.Unavailable || c == codes.Internal
+}
+
+// wrongExpected reports whether err is the server refusing a delete or a
+// tombstone because of the expected revision: the client library passes
+// that on only as a FailedPrecondition status.
+func wrongExpected(err error) bool {
+	var e *esdb.Error
+	if errors.As(err, &e) && e.Code() == esdb.ErrorCodeWrongExpectedVersion {
+		return true
+	}
+	return status.Code(err) == codes.FailedPrecondition
+}
+
+func toExpected(e eventstore.ExpectedRevision) esdb.ExpectedRevision {
+	switch {
+	case e.IsNoStream():
+		return esdb.NoStream{}
+	case e.IsStreamExists():
+		return esdb.StreamExists{}
+	}
+	if r, ok := e.Revision(); ok {
+		return esdb.Revision(r)
+	}
+	return esdb.Any{}
+}
+
+func fromPosition(p esdb.Position) eventstore.Position {
+	return eventstore.Position{Commit: p.Commit, Prepare: p.Prepare}
+}
+
+// system reports whether an event is the server's own bookkeeping (stream
+// metadata, tombstones, links, statistics), which Waystation never wrote
+// and the contract's global log does not contain.
+func system(e *esdb.RecordedEvent) bool {
+	return strings.HasPrefix(e.StreamID, "$") || strings.HasPrefix(e.EventType, "$")
+}
+
+func toRecorded(e *esdb.RecordedEvent) eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{
+		ID:         e.EventID,
+		Stream:     e.StreamID,
+		Revision:   e.EventNumber,
+		Position:   fromPosition(e.Position),
+		Type:       e.EventType,
+		Data:       e.Data,
+		Metadata:   e.UserMetadata,
+		RecordedAt: e.CreatedDate.UTC(),
+	}
+}
+
+func validStream(stream string) error {
+	if stream == "" {
+		return fmt.Errorf("%w: empty stream name", eventstore.ErrInvalid)
+	}
+	if strings.HasPrefix(stream, "$") {
+		return fmt.Errorf("%w: stream names starting with $ belong to the server", eventstore.ErrInvalid)
+	}
+	return nil
+}
+
+// Append implements eventstore.Store. Every event keeps the ID the caller
+// gave it, so a retried append is recognised by the server; when the
+// server reports a conflict, Append reads the stream to tell an
+// idempotent retry, an idempotency conflict and a wrong expected version
+// apart. Appends go to the leader.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := validStream(stream); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	proposed := make([]esdb.EventData, len(events))
+	for i, ev := range events {
+		switch {
+		case ev.ID == uuid.Nil:
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d has no ID", eventstore.ErrInvalid, i)
+		case ev.Type == "":
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d has no type", eventstore.ErrInvalid, i)
+		case strings.HasPrefix(ev.Type, "$"):
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event types starting with $ belong to the server", eventstore.ErrInvalid)
+		case len(ev.Data)+len(ev.Metadata) > MaxEventSize:
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
+		}
+		proposed[i] = esdb.EventData{
+			EventID:     ev.ID,
+			EventType:   ev.Type,
+			ContentType: esdb.ContentTypeJson,
+			Data:        ev.Data,
+			Metadata:    ev.Metadata,
+		}
+	}
+	client, err := s.conn()
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+
+	if len(events) == 0 {
+		return s.appendNothing(ctx, client, stream, expected)
+	}
+	if expected.IsAny() {
+		// With Any the server recognises a retry only while the IDs are
+		// in its recent cache; look for them in the stream itself.
+		st, err := s.load(ctx, client, stream)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if res, found, err := st.retried(stream, expected, events); found || err != nil {
+			return res, err
+		}
+	}
+
+	res, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{
+		ExpectedRevision: toExpected(expected),
+		RequiresLeader:   true,
+	}, proposed...)
+	if err != nil {
+		var e *esdb.Error
+		if !errors.As(err, &e) || e.Code() != esdb.ErrorCodeWrongExpectedVersion {
+			return eventstore.AppendResult{}, s.fail(ctx, client, "append", err)
+		}
+		st, lerr := s.load(ctx, client, stream)
+		if lerr != nil {
+			return eventstore.AppendResult{}, lerr
+		}
+		if res, found, err := st.retried(stream, expected, events); found || err != nil {
+			return res, err
+		}
+		return eventstore.AppendResult{}, st.wrong(stream, expected)
+	}
+	out := eventstore.AppendResult{
+		NextExpectedRevision: res.NextExpectedVersion,
+		Position:             eventstore.Position{Commit: res.CommitPosition, Prepare: res.PreparePosition},
+	}
+	if out.Position.IsZero() {
+		// An idempotent success may come back without a position: look it
+		// up from the stream.
+		st, err := s.load(ctx, client, stream)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if res, found, err := st.retried(stream, expected, events); found || err != nil {
+			return res, err
+		}
+		return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: the server acknowledged events it does not return", stream)
+	}
+	return out, nil
+}
+
+// appendNothing answers an empty append from the stream's current state.
+func (s *Store) appendNothing(ctx context.Context, client *esdb.Client, stream string, expected eventstore.ExpectedRevision) (eventstore.AppendResult, error) {
+	last, ok, err := s.last(ctx, client, stream)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	st := streamState{exists: ok}
+	if ok {
+		st.events = []eventstore.RecordedEvent{last}
+	}
+	if !st.satisfies(expected) {
+		return eventstore.AppendResult{}, st.wrong(stream, expected)
+	}
+	if !ok {
+		return eventstore.AppendResult{}, nil
+	}
+	return eventstore.AppendResult{NextExpectedRevision: last.Revision, Position: last.Position}, nil
+}
+
+// streamState is what load read of one stream: its live events, in order.
+type streamState struct {
+	exists bool
+	events []eventstore.RecordedEvent
+}
+
+func (st streamState) lastRevision() uint64 { return st.events[len(st.events)-1].Revision }
+
+func (st streamState) satisfies(expected eventstore.ExpectedRevision) bool {
+	switch {
+	case expected.IsAny():
+		return true
+	case expected.IsNoStream():
+		return !st.exists
+	case expected.IsStreamExists():
+		return st.exists
+	}
+	r, _ := expected.Revision()
+	return st.exists && st.lastRevision() == r
+}
+
+func (st streamState) wrong(stream string, expected eventstore.ExpectedRevision) error {
+	e := &eventstore.WrongExpectedVersionError{Stream: stream, Expected: expected, ActualExists: st.exists}
+	if st.exists {
+		e.Actual = st.lastRevision()
+	}
+	return e
+}
+
+// retried reports whether events are already stored in the stream. found
+// is true with the original result when all of them are, in order, at the
+// place expected names; err is ErrIdempotencyConflict when only some are,
+// or they are elsewhere; neither when none is.
+func (st streamState) retried(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
+	index := make(map[uuid.UUID]int, len(st.events))
+	for i, e := range st.events {
+		index[e.ID] = i
+	}
+	first, seen := -1, 0
+	inOrder := true
+	for i, ev := range events {
+		at, ok := index[ev.ID]
+		if !ok {
+			inOrder = false
+			continue
+		}
+		seen++
+		if i == 0 {
+			first = at
+		} else if first < 0 || at != first+i {
+			inOrder = false
+		}
+	}
+	if seen == 0 {
+		return eventstore.AppendResult{}, false, nil
+	}
+	if !inOrder || seen != len(events) {
+		return eventstore.AppendResult{}, false, fmt.Errorf("%w: stream %s", eventstore.ErrIdempotencyConflict, stream)
+	}
+	firstRev := st.events[first].Revision
+	place := true
+	switch {
+	case expected.IsNoStream():
+		place = first == 0
+	case expected.IsAny(), expected.IsStreamExists():
+	default:
+		r, _ := expected.Revision()
+		place = firstRev == r+1
+	}
+	if !place {
+		return eventstore.AppendResult{}, false, fmt.Errorf("%w: stream %s", eventstore.ErrIdempotencyConflict, stream)
+	}
+	last := st.events[first+len(events)-1]
+	return eventstore.AppendResult{NextExpectedRevision: last.Revision, Position: last.Position}, true, nil
+}
+
+// load reads every live event of a stream; a missing stream is an empty
+// state, a tombstoned one ErrStreamDeleted.
+func (s *Store) load(ctx context.Context, client *esdb.Client, stream string) (streamState, error) {
+	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Start{}}, math.MaxInt64)
+	if err != nil {
+		return streamState{}, s.fail(ctx, client, "read", err)
+	}
+	defer rs.Close()
+	var st streamState
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return st, nil
+		}
+		if err != nil {
+			err = s.fail(ctx, client, "read", err)
+			if errors.Is(err, eventstore.ErrStreamNotFound) {
+				return streamState{}, nil
+			}
+			return streamState{}, err
+		}
+		if e := ev.OriginalEvent(); e != nil && !system(e) {
+			st.exists = true
+			st.events = append(st.events, toRecorded(e))
+		}
+	}
+}
+
+// last reads the last live event of a stream: false when it is missing,
+// ErrStreamDeleted when it was tombstoned.
+func (s *Store) last(ctx context.Context, client *esdb.Client, stream string) (eventstore.RecordedEvent, bool, error) {
+	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	if err != nil {
+		return eventstore.RecordedEvent{}, false, s.fail(ctx, client, "read", err)
+	}
+	defer rs.Close()
+	ev, err := rs.Recv()
+	if errors.Is(err, io.EOF) {
+		return eventstore.RecordedEvent{}, false, nil
+	}
+	if err != nil {
+		err = s.fail(ctx, client, "read", err)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return eventstore.RecordedEvent{}, false, nil
+		}
+		return eventstore.RecordedEvent{}, false, err
+	}
+	e := ev.OriginalEvent()
+	if e == nil || system(e) {
+		if e != nil && e.EventType == "$streamDeleted" {
+			return eventstore.RecordedEvent{}, false, eventstore.ErrStreamDeleted
+		}
+		return eventstore.RecordedEvent{}, false, nil
+	}
+	return toRecorded(e), true, nil
+}
+
+// Delete implements eventstore.Store with the server's soft delete: reads
+// then say not found, and an append continues the revisions.
+func (s *Store) Delete(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
+	return s.remove(ctx, "delete", stream, expected)
+}
+
+// Tombstone implements eventstore.Store with the server's hard delete: the
+// stream name can never be used again.
+func (s *Store) Tombstone(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
+	return s.remove(ctx, "tombstone", stream, expected)
+}
+
+func (s *Store) remove(ctx context.Context, op, stream string, expected eventstore.ExpectedRevision) error {
+	if err := validStream(stream); err != nil {
+		return err
+	}
+	client, err := s.conn()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	if op == "delete" {
+		_, err = client.DeleteStream(ctx, stream, esdb.DeleteStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
+	} else {
+		_, err = client.TombstoneStream(ctx, stream, esdb.TombstoneStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
+	}
+	if err == nil {
+		return nil
+	}
+	if wrongExpected(err) && !s.isClosed() && ctx.Err() == nil {
+		st, lerr := s.load(ctx, client, stream)
+		if lerr != nil {
+			return lerr
+		}
+		return st.wrong(stream, expected)
+	}
+	return s.fail(ctx, client, op, err)
+}
+
+// Head implements eventstore.Store: the position of the last event that
+// Waystation wrote (the server's own bookkeeping events are skipped).
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	for ev, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1}) {
+		if err != nil {
+			return eventstore.Position{}, err
+		}
+		return ev.Position, nil
+	}
+	return eventstore.Start, nil
+}
