@@ -1,0 +1,149 @@
+package audit
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// KeyFile and PublicKeyFile are the names, inside a data folder, of the
+// signing key and of the verifier key an inspector pins.
+const (
+	KeyFile       = "audit.key"
+	PublicKeyFile = "audit.pub"
+)
+
+// keyName names the signer inside every signed note.
+const keyName = "waystation-audit"
+
+// Signer signs tree heads with the Ed25519 key of one data folder.
+type Signer struct {
+	signer   note.Signer
+	verifier string
+}
+
+// LoadOrCreateSigner reads the signing key from dir, creating it (mode 0600,
+// with its public half in PublicKeyFile) on first start. The key never
+// leaves the folder and is never logged.
+func LoadOrCreateSigner(dir string) (*Signer, error) {
+	path := filepath.Join(dir, KeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		skey, vkey, gerr := note.GenerateKey(rand.Reader, keyName)
+		if gerr != nil {
+			return nil, fmt.Errorf("audit: generating signing key: %w", gerr)
+		}
+		if err := writeFileSync(path, []byte(skey+"\n")); err != nil {
+			return nil, err
+		}
+		if err := writeFileSync(filepath.Join(dir, PublicKeyFile), []byte(vkey+"\n")); err != nil {
+			return nil, err
+		}
+		b = []byte(skey)
+	} else if err != nil {
+		return nil, fmt.Errorf("audit: reading signing key: %w", err)
+	}
+	skey := strings.TrimSpace(string(b))
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %s is not a signing key", path)
+	}
+	vkey, err := verifierKey(skey)
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{signer: s, verifier: vkey}, nil
+}
+
+// verifierKey derives the public verifier key from a note signer key of the
+// form "PRIVATE+KEY+name+hash+key".
+func verifierKey(skey string) (string, error) {
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 {
+		return "", errors.New("audit: malformed signing key")
+	}
+	return derivePublic(parts[2], parts[4])
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: creating %s: %w", filepath.Base(path), err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("audit: writing %s: %w", filepath.Base(path), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("audit: syncing %s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
+}
+
+// VerifierKey returns the public key that checks this signer's notes, in
+// sumdb/note's text form.
+func (s *Signer) VerifierKey() string { return s.verifier }
+
+// SignedTreeHead is a tree size and root hash, signed.
+type SignedTreeHead struct {
+	Size int64
+	Root tlog.Hash
+	// Note is the signed note text: tlog.FormatTree's lines, a blank line,
+	// and the signature line.
+	Note []byte
+}
+
+// Tree returns the size and root hash of h.
+func (h SignedTreeHead) Tree() tlog.Tree { return tlog.Tree{N: h.Size, Hash: h.Root} }
+
+// Sign signs tree.
+func (s *Signer) Sign(tree tlog.Tree) (SignedTreeHead, error) {
+	msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tree))}, s.signer)
+	if err != nil {
+		return SignedTreeHead{}, fmt.Errorf("audit: signing tree head: %w", err)
+	}
+	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Note: msg}, nil
+}
+
+// ErrSignature reports a tree head whose signature does not check against
+// the given key, or that is not a tree head at all.
+var ErrSignature = errors.New("audit: tree head not signed by this key")
+
+// OpenTreeHead checks that msg is a tree head signed by the key vkey and
+// returns it.
+func OpenTreeHead(msg []byte, vkey string) (SignedTreeHead, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	if err != nil {
+		return SignedTreeHead{}, fmt.Errorf("%w: malformed verifier key", ErrSignature)
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	tree, err := tlog.ParseTree([]byte(n.Text))
+	if err != nil {
+		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Note: msg}, nil
+}
+
+// derivePublic returns the verifier key for the Ed25519 seed encoded in a
+// signer key's last field (algorithm byte 1, then the 32-byte seed).
+func derivePublic(name, enc string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", errors.New("audit: malformed signing key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	return note.NewEd25519VerifierKey(name, pub)
+}

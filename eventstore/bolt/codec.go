@@ -1,0 +1,138 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"waystation/eventstore"
+)
+
+// Bucket names. Persisted: never rename or reuse.
+var (
+	bucketLog         = []byte("log")         // position (8, BE) → event record
+	bucketStreams     = []byte("streams")     // stream name → stream state
+	bucketRevisions   = []byte("revisions")   // stream name, 0x00, revision (8, BE) → position (8, BE)
+	bucketEventIDs    = []byte("event_ids")   // event ID (16) → position (8, BE)
+	bucketTree        = []byte("tree")        // tlog storage index (8, BE) → hash (32)
+	bucketTreeHeads   = []byte("tree_heads")  // tree size (8, BE) → signed note
+	bucketCheckpoints = []byte("checkpoints") // projection name → commit (8, BE), prepare (8, BE)
+	bucketMeta        = []byte("meta")        // see keys below
+	allBuckets        = [][]byte{bucketLog, bucketStreams, bucketRevisions, bucketEventIDs, bucketTree, bucketTreeHeads, bucketCheckpoints, bucketMeta}
+)
+
+// Keys of bucketMeta. Persisted: never rename or reuse.
+var (
+	metaHead       = []byte("head")        // last position (8, BE)
+	metaLatestHead = []byte("latest_head") // signed note of the latest tree head
+	metaVerifiers  = []byte("verifiers")   // newline-separated verifier keys that ever signed heads here
+)
+
+// recordVersion opens every stored event record; a new layout gets a new
+// number and never reuses this one.
+const recordVersion = 1
+
+var errCorrupt = errors.New("eventstore/bolt: corrupt record")
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// encodeRecord lays out an event as: version (1), revision (8), ID (16),
+// recorded time in Unix nanoseconds (8), then stream, type, data and
+// metadata, each prefixed by its 32-bit length.
+func encodeRecord(e *eventstore.RecordedEvent) []byte {
+	b := make([]byte, 0, 1+8+16+8+4*4+len(e.Stream)+len(e.Type)+len(e.Data)+len(e.Metadata))
+	b = append(b, recordVersion)
+	b = binary.BigEndian.AppendUint64(b, e.Revision)
+	b = append(b, e.ID[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.RecordedAt.UnixNano()))
+	for _, s := range [][]byte{[]byte(e.Stream), []byte(e.Type), e.Data, e.Metadata} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+// decodeRecord reads what encodeRecord wrote, copying every byte out of b
+// (which bbolt owns).
+func decodeRecord(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
+	var e eventstore.RecordedEvent
+	if len(b) < 1+8+16+8 || b[0] != recordVersion {
+		return e, errCorrupt
+	}
+	e.Position = eventstore.At(pos)
+	e.Revision = binary.BigEndian.Uint64(b[1:])
+	copy(e.ID[:], b[9:25])
+	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[25:]))).UTC()
+	rest := b[33:]
+	var parts [4][]byte
+	for i := range parts {
+		if len(rest) < 4 {
+			return e, errCorrupt
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(len(rest)) < uint64(n) {
+			return e, errCorrupt
+		}
+		parts[i] = rest[:n]
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return e, errCorrupt
+	}
+	e.Stream = string(parts[0])
+	e.Type = string(parts[1])
+	e.Data = append([]byte(nil), parts[2]...)
+	e.Metadata = append([]byte(nil), parts[3]...)
+	return e, nil
+}
+
+// streamState is what the store knows about one stream.
+type streamState struct {
+	next       uint64 // revision the next appended event gets
+	liveFrom   uint64 // first revision still readable (after a soft delete)
+	tombstoned bool
+}
+
+// exists reports whether the stream has at least one live event.
+func (s streamState) exists() bool { return !s.tombstoned && s.next > s.liveFrom }
+
+func encodeStream(s streamState) []byte {
+	b := make([]byte, 0, 17)
+	b = binary.BigEndian.AppendUint64(b, s.next)
+	b = binary.BigEndian.AppendUint64(b, s.liveFrom)
+	if s.tombstoned {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func decodeStream(b []byte) (streamState, error) {
+	if len(b) != 17 {
+		return streamState{}, errCorrupt
+	}
+	return streamState{
+		next:       binary.BigEndian.Uint64(b),
+		liveFrom:   binary.BigEndian.Uint64(b[8:]),
+		tombstoned: b[16] == 1,
+	}, nil
+}
+
+// revisionKey is the key of one stream revision in bucketRevisions.
+func revisionKey(stream string, rev uint64) []byte {
+	b := make([]byte, 0, len(stream)+9)
+	b = append(b, stream...)
+	b = append(b, 0)
+	return binary.BigEndian.AppendUint64(b, rev)
+}
+
+func encodePosition(p eventstore.Position) []byte {
+	return binary.BigEndian.AppendUint64(u64(p.Commit), p.Prepare)
+}
+
+func decodePosition(b []byte) (eventstore.Position, error) {
+	if len(b) != 16 {
+		return eventstore.Position{}, errCorrupt
+	}
+	return eventstore.Position{Commit: binary.BigEndian.Uint64(b), Prepare: binary.BigEndian.Uint64(b[8:])}, nil
+}

@@ -1,0 +1,274 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"waystation/eventstore"
+)
+
+// pageSize is how many events one read transaction collects. Reads never
+// yield while a transaction is open, so a slow consumer cannot hold back
+// the writer.
+const pageSize = 512
+
+// errEndOfStream ends a stream read quietly when the stream disappears
+// between pages.
+var errEndOfStream = errors.New("end of stream")
+
+// ReadStream implements eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		if err := validateStream(stream); err != nil {
+			yield(eventstore.RecordedEvent{}, err)
+			return
+		}
+		next, remaining := opts.From, opts.Limit
+		for first := true; ; first = false {
+			if err := s.check(ctx); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			n := pageSize
+			if opts.Limit > 0 && remaining < n {
+				n = remaining
+			}
+			page, more, err := s.streamPage(stream, next, opts.Direction, n, first)
+			if errors.Is(err, errEndOfStream) {
+				return
+			}
+			if err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			remaining -= len(page)
+			if !more || len(page) == 0 || (opts.Limit > 0 && remaining <= 0) {
+				return
+			}
+			last := page[len(page)-1].Revision
+			if opts.Direction == eventstore.Backwards {
+				next = last - 1
+			} else {
+				next = last + 1
+			}
+		}
+	}
+}
+
+// streamPage reads up to n events of stream starting at revision from
+// (inclusive) in direction dir. more reports whether events may follow.
+// A missing stream is ErrStreamNotFound on the first page and
+// errEndOfStream after.
+func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction, n int, first bool) (page []eventstore.RecordedEvent, more bool, err error) {
+	err = s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketStreams).Get([]byte(stream))
+		var st streamState
+		if v != nil {
+			if st, err = decodeStream(v); err != nil {
+				return err
+			}
+		}
+		switch {
+		case st.tombstoned:
+			return fmt.Errorf("%w: %s", eventstore.ErrStreamDeleted, stream)
+		case !st.exists() && first:
+			return fmt.Errorf("%w: %s", eventstore.ErrStreamNotFound, stream)
+		case !st.exists():
+			return errEndOfStream
+		}
+		revB, logB := tx.Bucket(bucketRevisions), tx.Bucket(bucketLog)
+		read := func(rev uint64) error {
+			p := revB.Get(revisionKey(stream, rev))
+			if len(p) != 8 {
+				return errCorrupt
+			}
+			pos := beUint64(p)
+			e, err := decodeRecord(pos, logB.Get(p))
+			if err != nil {
+				return err
+			}
+			page = append(page, e)
+			return nil
+		}
+		if dir == eventstore.Backwards {
+			rev := min(from, st.next-1)
+			for ; rev >= st.liveFrom && len(page) < n; rev-- {
+				if err := read(rev); err != nil {
+					return err
+				}
+				if rev == 0 {
+					return nil
+				}
+			}
+			more = rev >= st.liveFrom
+			return nil
+		}
+		rev := max(from, st.liveFrom)
+		for ; rev < st.next && len(page) < n; rev++ {
+			if err := read(rev); err != nil {
+				return err
+			}
+		}
+		more = rev < st.next
+		return nil
+	})
+	return page, more, err
+}
+
+// ReadAll implements eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		after, remaining := opts.From.Commit, opts.Limit
+		for {
+			if err := s.check(ctx); err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			n := pageSize
+			if opts.Limit > 0 && remaining < n {
+				n = remaining
+			}
+			page, err := s.allPage(after, opts.Direction, n)
+			if err != nil {
+				yield(eventstore.RecordedEvent{}, err)
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			remaining -= len(page)
+			if len(page) < n || (opts.Limit > 0 && remaining <= 0) {
+				return
+			}
+			after = page[len(page)-1].Position.Commit
+		}
+	}
+}
+
+// allPage reads up to n events of the global log after position after
+// (exclusive) in direction dir.
+func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
+	var page []eventstore.RecordedEvent
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketLog).Cursor()
+		var k, v []byte
+		if dir == eventstore.Backwards {
+			if after == 0 {
+				return nil
+			}
+			k, v = c.Seek(u64(after - 1))
+			if k == nil || beUint64(k) > after-1 {
+				k, v = c.Prev()
+			}
+			for ; k != nil && len(page) < n; k, v = c.Prev() {
+				e, err := decodeRecord(beUint64(k), v)
+				if err != nil {
+					return err
+				}
+				page = append(page, e)
+			}
+			return nil
+		}
+		if after == ^uint64(0) {
+			return nil
+		}
+		for k, v = c.Seek(u64(after + 1)); k != nil && len(page) < n; k, v = c.Next() {
+			e, err := decodeRecord(beUint64(k), v)
+			if err != nil {
+				return err
+			}
+			page = append(page, e)
+		}
+		return nil
+	})
+	return page, err
+}
+
+// SubscribeToAll implements eventstore.Store.
+func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Message, error] {
+	return func(yield func(eventstore.Message, error) bool) {
+		pos := after.Commit
+		s.follow(ctx, yield, func() ([]eventstore.RecordedEvent, bool, error) {
+			page, err := s.allPage(pos, eventstore.Forwards, pageSize)
+			if len(page) > 0 {
+				pos = page[len(page)-1].Position.Commit
+			}
+			return page, len(page) == pageSize, err
+		})
+	}
+}
+
+// SubscribeToStream implements eventstore.Store.
+func (s *Store) SubscribeToStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.Message, error] {
+	return func(yield func(eventstore.Message, error) bool) {
+		if err := validateStream(stream); err != nil {
+			yield(eventstore.Message{}, err)
+			return
+		}
+		next := from
+		s.follow(ctx, yield, func() ([]eventstore.RecordedEvent, bool, error) {
+			page, more, err := s.streamPage(stream, next, eventstore.Forwards, pageSize, false)
+			if errors.Is(err, errEndOfStream) {
+				return nil, false, nil
+			}
+			if len(page) > 0 {
+				next = page[len(page)-1].Revision + 1
+			}
+			return page, more, err
+		})
+	}
+}
+
+// follow runs a catch-up subscription over next, which returns the next
+// page of events and whether more are known to follow.
+func (s *Store) follow(ctx context.Context, yield func(eventstore.Message, error) bool, next func() ([]eventstore.RecordedEvent, bool, error)) {
+	caughtUp := false
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if s.isClosed() {
+			yield(eventstore.Message{}, eventstore.ErrClosed)
+			return
+		}
+		changed := s.changed()
+		page, more, err := next()
+		if err != nil {
+			if ctx.Err() == nil {
+				yield(eventstore.Message{}, err)
+			}
+			return
+		}
+		for i := range page {
+			if !yield(eventstore.Message{Event: &page[i]}, nil) {
+				return
+			}
+		}
+		if more {
+			continue
+		}
+		if !caughtUp {
+			caughtUp = true
+			if !yield(eventstore.Message{CaughtUp: true}, nil) {
+				return
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+		}
+	}
+}
