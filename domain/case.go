@@ -1,0 +1,539 @@
+package domain
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Bed is where a case sleeps: a zone and a bed named "<zone>-<n>".
+type Bed struct {
+	Zone Zone   `json:"zone"`
+	Bed  string `json:"bed"`
+}
+
+// Eligibility is the outcome of screening.
+type Eligibility struct {
+	Decided     bool      `json:"decided"`
+	Eligible    bool      `json:"eligible"`
+	AssistFirst bool      `json:"assist_first,omitempty"`
+	At          time.Time `json:"at,omitzero"`
+}
+
+// SecurityCheck is the outcome of the security check.
+type SecurityCheck struct {
+	Done    bool      `json:"done"`
+	Refused bool      `json:"refused,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// Belonging is one deposited item and whether it was handed back.
+type Belonging struct {
+	Item     string `json:"item"`
+	Qty      int    `json:"qty"`
+	Returned bool   `json:"returned"`
+}
+
+// Identity is the state of the identity and family search.
+type Identity struct {
+	Verified             bool      `json:"verified"`
+	VerifiedAt           time.Time `json:"verified_at,omitzero"`
+	Method               string    `json:"method,omitempty"`
+	Queries              int       `json:"queries"`
+	LastQueryAt          time.Time `json:"last_query_at,omitzero"`
+	NoticeAt             time.Time `json:"notice_at,omitzero"`
+	DNARequestedAt       time.Time `json:"dna_requested_at,omitzero"`
+	DNAResultAt          time.Time `json:"dna_result_at,omitzero"`
+	DNAMatched           bool      `json:"dna_matched,omitempty"`
+	RelativesContactedAt time.Time `json:"relatives_contacted_at,omitzero"`
+}
+
+// Medical is the state of medical care; State is "" or one of the MedicalState*
+// constants.
+type Medical struct {
+	State        string    `json:"state,omitempty"`
+	Hospital     string    `json:"hospital,omitempty"`
+	ReferredAt   time.Time `json:"referred_at,omitzero"`
+	AdmittedAt   time.Time `json:"admitted_at,omitzero"`
+	DischargedAt time.Time `json:"discharged_at,omitzero"`
+	ReturnedAt   time.Time `json:"returned_at,omitzero"`
+	AdmissionID  uuid.UUID `json:"admission_id,omitzero"`
+}
+
+// Transfer is a transfer in flight; State is one of the TransferState*
+// constants.
+type Transfer struct {
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	Reason      string    `json:"reason,omitempty"`
+	State       string    `json:"state"`
+	RequestedAt time.Time `json:"requested_at"`
+	AcceptedAt  time.Time `json:"accepted_at,omitzero"`
+	DepartedAt  time.Time `json:"departed_at,omitzero"`
+}
+
+// Handover is a completed transfer.
+type Handover struct {
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	At   time.Time `json:"at"`
+}
+
+// LongStay is long-stay care; Kind is one of the LongStay* constants.
+type LongStay struct {
+	Kind  string    `json:"kind"`
+	Since time.Time `json:"since"`
+}
+
+// Settlement is the state of household registration and settlement.
+type Settlement struct {
+	Stage     string    `json:"stage"`
+	AppliedAt time.Time `json:"applied_at,omitzero"`
+	SettledAt time.Time `json:"settled_at,omitzero"`
+}
+
+// Guardianship is civil affairs' temporary guardianship of a minor.
+type Guardianship struct {
+	Basis    string    `json:"basis"`
+	Guardian string    `json:"guardian,omitempty"`
+	Since    time.Time `json:"since"`
+}
+
+// PoliceReport is a filed police report.
+type PoliceReport struct {
+	Reason   string    `json:"reason"`
+	ReportNo string    `json:"report_no,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Death is a recorded death with its checklist.
+type Death struct {
+	At    time.Time `json:"at"`
+	Place string    `json:"place"`
+	DeathChecklist
+}
+
+// ChecklistComplete reports whether every death checklist item is done:
+// certifier, police notified, relatives notified, public notice, body
+// disposition.
+func (d Death) ChecklistComplete() bool {
+	return d.CertifiedBy != "" && d.PoliceNotified != nil && *d.PoliceNotified &&
+		d.RelativesNotified != nil && *d.RelativesNotified && d.PublicNotice != "" && d.BodyDisposition != ""
+}
+
+// Correction is an applied correction.
+type Correction struct {
+	EventID uuid.UUID       `json:"event_id"`
+	Field   string          `json:"field"`
+	Old     json.RawMessage `json:"old"`
+	New     json.RawMessage `json:"new"`
+	Reason  string          `json:"reason"`
+	At      time.Time       `json:"at"`
+}
+
+// BedRelease says that a case event requires freeing the case's bed at a
+// station: Cause is the event's ID, from which the release event's ID is
+// derived, so completing the release is idempotent.
+type BedRelease struct {
+	Cause   uuid.UUID `json:"cause"`
+	Station string    `json:"station"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+type eventRef struct {
+	id  uuid.UUID
+	typ string
+}
+
+// Case is the state of one case folded from its stream by Evolve. Version is
+// the number of events in the stream (API.md's version). Bed is not folded
+// from the case stream: bed allocation lives on the station stream, and the
+// Service fills Bed in from there (nil when the case holds no bed).
+type Case struct {
+	ID            uuid.UUID      `json:"id"`
+	Version       uint64         `json:"version"`
+	Station       string         `json:"station"`
+	Status        Status         `json:"status"`
+	Person        Person         `json:"person"`
+	Referral      Referral       `json:"referral"`
+	Inspection    Inspection     `json:"inspection"`
+	MotherCaseID  uuid.UUID      `json:"mother_case_id,omitzero"`
+	Bed           *Bed           `json:"bed"`
+	OpenedAt      time.Time      `json:"opened_at"`
+	ExitedAt      time.Time      `json:"exited_at,omitzero"`
+	ExitType      ExitType       `json:"exit_type,omitempty"`
+	ClosedAt      time.Time      `json:"closed_at,omitzero"`
+	Eligibility   Eligibility    `json:"eligibility"`
+	SecurityCheck SecurityCheck  `json:"security_check"`
+	Belongings    []Belonging    `json:"belongings,omitempty"`
+	Identity      Identity       `json:"identity"`
+	Medical       Medical        `json:"medical"`
+	StayLimit     time.Time      `json:"stay_limit,omitzero"`
+	Extended      bool           `json:"extended,omitempty"`
+	LongStay      *LongStay      `json:"long_stay,omitempty"`
+	Settlement    *Settlement    `json:"settlement,omitempty"`
+	Guardianship  *Guardianship  `json:"guardianship,omitempty"`
+	PoliceReports []PoliceReport `json:"police_reports,omitempty"`
+	Transfer      *Transfer      `json:"transfer,omitempty"`
+	Handovers     []Handover     `json:"handovers,omitempty"`
+	Death         *Death         `json:"death,omitempty"`
+	Corrections   []Correction   `json:"corrections,omitempty"`
+	// ReleaseDue is the last case event that required freeing a bed; the
+	// Service completes it on the station stream.
+	ReleaseDue *BedRelease `json:"-"`
+
+	events []eventRef
+}
+
+// Exists reports whether the case has been opened.
+func (c Case) Exists() bool { return c.Version > 0 }
+
+// EventType returns the stored type of the case's event id and whether the
+// case has such an event.
+func (c Case) EventType(id uuid.UUID) (string, bool) {
+	for _, e := range c.events {
+		if e.id == id {
+			return e.typ, true
+		}
+	}
+	return "", false
+}
+
+// AgeOn returns the person's age on at, and whether it is known.
+func (c Case) AgeOn(at time.Time) (int, bool) { return c.Person.AgeOn(at) }
+
+// Disabled reports whether the case carries a mental or intellectual
+// disability flag (a suspected mental disorder counts), which makes the
+// person part of a special group.
+func (c Case) Disabled() bool {
+	return c.Inspection.SuspectedMentalDisorder || c.Inspection.IntellectualDisability
+}
+
+// StayLimitApplies reports whether the 10-day stay limit applies on at:
+// aged 16 or over with no mental or intellectual disability flag.
+func (c Case) StayLimitApplies(at time.Time) bool {
+	age, ok := c.AgeOn(at)
+	return ok && age >= VoluntaryLeaveAge && !c.Disabled()
+}
+
+// StayDeadline returns the end of the allowed stay: the extended limit when
+// there is one, else 10 days after the intake.
+func (c Case) StayDeadline() time.Time {
+	if c.Extended {
+		return c.StayLimit
+	}
+	return c.OpenedAt.Add(StayLimitDays * 24 * time.Hour)
+}
+
+// PoliceReportDue reports whether the case needs a police report that has
+// not been filed: a minor with signs of harm, or a person suspected
+// trafficked, lost or abandoned.
+func (c Case) PoliceReportDue() bool {
+	if len(c.PoliceReports) > 0 {
+		return false
+	}
+	in := c.Inspection
+	if in.SuspectedTrafficked || in.SuspectedLost || in.Abandoned {
+		return true
+	}
+	if in.SignsOfHarm {
+		age, ok := c.AgeOn(c.OpenedAt)
+		return ok && age < AdultAge
+	}
+	return false
+}
+
+// Active reports whether the case is still receiving assistance.
+func (c Case) Active() bool { return c.Exists() && !c.Status.Ended() }
+
+// Flags returns the case's flags as of at, in a fixed order: the age flags
+// (minor, under_16, under_14, under_6, elderly or age_unknown), the
+// condition flags from the inspection, cannot_state_identity, unidentified,
+// guardianship and police_report_due.
+func (c Case) Flags(at time.Time) []string {
+	var f []string
+	if age, ok := c.AgeOn(at); ok {
+		if age < AdultAge {
+			f = append(f, FlagMinor)
+		}
+		if age < VoluntaryLeaveAge {
+			f = append(f, FlagUnder16)
+		}
+		if age < SensitiveChildAge {
+			f = append(f, FlagUnder14)
+		}
+		if age < MotherChildMaxAge {
+			f = append(f, FlagUnder6)
+		}
+		if age >= ElderlyAge {
+			f = append(f, FlagElderly)
+		}
+	} else {
+		f = append(f, FlagAgeUnknown)
+	}
+	in := c.Inspection
+	if in.SuspectedInfectious {
+		f = append(f, FlagSuspectedInfectious)
+	}
+	if in.SuspectedMentalDisorder {
+		f = append(f, FlagSuspectedMentalDisorder)
+	}
+	if in.IntellectualDisability {
+		f = append(f, FlagIntellectualDisability)
+	}
+	if in.PhysicalDisability {
+		f = append(f, FlagPhysicalDisability)
+	}
+	if c.Person.CanStateIdentity != nil && !*c.Person.CanStateIdentity {
+		f = append(f, FlagCannotStateIdentity)
+	}
+	if !c.Identity.Verified {
+		f = append(f, FlagUnidentified)
+	}
+	if c.Guardianship != nil {
+		f = append(f, FlagGuardianship)
+	}
+	if c.PoliceReportDue() {
+		f = append(f, FlagPoliceReportDue)
+	}
+	return f
+}
+
+// HasFlag reports whether Flags(at) contains flag.
+func (c Case) HasFlag(flag string, at time.Time) bool { return slices.Contains(c.Flags(at), flag) }
+
+// Evolve returns the case after env, one of its stream's events. It never
+// modifies c's slices in place, so an earlier state stays valid. Events of
+// other streams' types are ignored (the version still counts them).
+func Evolve(c Case, env Envelope) Case {
+	c.Version = env.Revision + 1
+	c.events = append(slices.Clip(c.events), eventRef{env.ID, env.Event.EventType()})
+	at := env.Meta.OccurredAt
+	exit := func(t ExitType) {
+		if c.Status == StatusInTransit && c.Transfer != nil {
+			// The bed is still held at the sending station.
+			c.Transfer = nil
+		}
+		c.Status = StatusExited
+		c.ExitType = t
+		c.ExitedAt = at
+		c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseExit, At: at}
+	}
+	switch e := env.Event.(type) {
+	case IntakeRegistered:
+		c.ID = e.CaseID
+		c.Station = e.Station
+		c.Status = StatusReceived
+		c.Person = e.Person
+		if c.Person.EstimatedAge != nil && c.Person.AgeEstimatedOn.IsZero() {
+			c.Person.AgeEstimatedOn = DateOf(at.UTC())
+		}
+		c.Referral = e.Referral
+		c.Inspection = e.Inspection
+		c.MotherCaseID = e.MotherCaseID
+		c.OpenedAt = at
+	case EligibilityDecided:
+		c.Eligibility = Eligibility{Decided: true, Eligible: e.Eligible, AssistFirst: e.AssistFirst, At: at}
+		if e.Eligible || e.AssistFirst {
+			if c.Status == StatusReceived {
+				c.Status = StatusInStation
+			}
+		} else {
+			c.Status = StatusRefused
+			c.ExitType = ExitNotEligible
+			c.ExitedAt = at
+			c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseExit, At: at}
+		}
+	case SecurityChecked:
+		c.SecurityCheck = SecurityCheck{Done: true, Refused: e.Refused, At: at}
+		if e.Refused {
+			c.Status = StatusRefused
+			c.ExitType = ExitSecurityCheckRefused
+			c.ExitedAt = at
+			c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseExit, At: at}
+		}
+	case BelongingsDeposited:
+		b := slices.Clip(c.Belongings)
+		for _, it := range e.Items {
+			b = append(b, Belonging{Item: it.Item, Qty: it.Qty})
+		}
+		c.Belongings = b
+	case BelongingsReturned:
+		b := slices.Clone(c.Belongings)
+		for _, name := range e.Items {
+			for i := range b {
+				if b[i].Item == name && !b[i].Returned {
+					b[i].Returned = true
+					break
+				}
+			}
+		}
+		c.Belongings = b
+	case IdentityQueried:
+		c.Identity.Queries++
+		c.Identity.LastQueryAt = at
+	case IdentityVerified:
+		c.Identity.Verified = true
+		c.Identity.VerifiedAt = at
+		c.Identity.Method = e.Method
+		if e.Name != "" {
+			c.Person.Name = e.Name
+		}
+		if e.IDNumber != "" {
+			c.Person.IDNumber = e.IDNumber
+			c.Person.IDType = e.IDType
+		}
+		if !e.BirthDate.IsZero() {
+			c.Person.BirthDate = e.BirthDate
+			c.Person.EstimatedAge = nil
+			c.Person.AgeEstimatedOn = Date{}
+		}
+		if e.HukouPlace != "" {
+			c.Person.HukouPlace = e.HukouPlace
+		}
+	case FamilySearchNoticePublished:
+		c.Identity.NoticeAt = at
+	case DNARequested:
+		c.Identity.DNARequestedAt = at
+		c.Identity.DNAResultAt = time.Time{}
+	case DNAResultReceived:
+		c.Identity.DNAResultAt = at
+		c.Identity.DNAMatched = e.Matched
+	case RelativesContacted:
+		c.Identity.RelativesContactedAt = at
+	case MedicalReferred:
+		c.Medical = Medical{State: MedicalStateReferred, Hospital: e.Hospital, ReferredAt: at}
+	case HospitalAdmitted:
+		c.Medical.State = MedicalStateAdmitted
+		c.Medical.Hospital = e.Hospital
+		c.Medical.AdmittedAt = at
+		c.Medical.AdmissionID = env.ID
+		c.Status = StatusInHospital
+		c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseHospital, At: at}
+	case HospitalDischarged:
+		c.Medical.State = MedicalStateDischarged
+		c.Medical.DischargedAt = at
+	case MedicalReturned:
+		c.Medical.State = MedicalStateReturned
+		c.Medical.ReturnedAt = at
+		c.Status = c.presentStatus()
+	case StayExtended:
+		c.Extended = true
+		c.StayLimit = e.Until
+	case LongStayStarted:
+		c.LongStay = &LongStay{Kind: e.Kind, Since: at}
+		if c.Status == StatusInStation {
+			c.Status = StatusLongStay
+		}
+	case SettlementRecorded:
+		s := Settlement{}
+		if c.Settlement != nil {
+			s = *c.Settlement
+		}
+		s.Stage = e.Stage
+		if e.Stage == SettlementApplied {
+			s.AppliedAt = at
+		} else {
+			s.SettledAt = at
+		}
+		c.Settlement = &s
+		if e.Stage == SettlementSettled {
+			exit(ExitSettlement)
+		}
+	case GuardianshipTaken:
+		c.Guardianship = &Guardianship{Basis: e.Basis, Guardian: e.Guardian, Since: at}
+	case PoliceReportFiled:
+		c.PoliceReports = append(slices.Clip(c.PoliceReports), PoliceReport{Reason: e.Reason, ReportNo: e.ReportNo, At: at})
+	case TransferRequested:
+		c.Transfer = &Transfer{From: e.From, To: e.To, Reason: e.Reason, State: TransferStateRequested, RequestedAt: at}
+	case TransferAccepted:
+		if c.Transfer != nil {
+			t := *c.Transfer
+			t.State = TransferStateAccepted
+			t.AcceptedAt = at
+			c.Transfer = &t
+		}
+	case TransferDeclined:
+		c.Transfer = nil
+	case EscortDeparted:
+		if c.Transfer != nil {
+			t := *c.Transfer
+			t.State = TransferStateDeparted
+			t.DepartedAt = at
+			c.Transfer = &t
+		}
+		c.Status = StatusInTransit
+	case HandedOver:
+		c.ReleaseDue = &BedRelease{Cause: env.ID, Station: e.From, Reason: ReleaseHandover, At: at}
+		c.Handovers = append(slices.Clip(c.Handovers), Handover{From: e.From, To: e.To, At: at})
+		c.Station = e.To
+		c.Transfer = nil
+		c.Status = c.presentStatus()
+	case LeftVoluntarily:
+		exit(ExitVoluntaryLeave)
+	case PickedUp:
+		exit(ExitPickup)
+	case EscortedReturn:
+		exit(ExitEscortedReturn)
+	case Absconded:
+		exit(ExitAbsconding)
+	case Terminated:
+		exit(ExitTermination)
+	case Died:
+		c.Death = &Death{At: at, Place: e.Place, DeathChecklist: e.DeathChecklist}
+		exit(ExitDeath)
+	case DeathChecklistUpdated:
+		if c.Death != nil {
+			d := *c.Death
+			d.DeathChecklist = mergeChecklist(d.DeathChecklist, e.DeathChecklist)
+			c.Death = &d
+		}
+	case CaseClosed:
+		c.Status = StatusClosed
+		c.ClosedAt = at
+	case Corrected:
+		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
+		c = applyCorrection(c, e.Field, e.New)
+	}
+	return c
+}
+
+// presentStatus is the status of a person back in the station: long stay
+// when long-stay care was started, else in station.
+func (c Case) presentStatus() Status {
+	if c.LongStay != nil {
+		return StatusLongStay
+	}
+	return StatusInStation
+}
+
+func mergeChecklist(d, u DeathChecklist) DeathChecklist {
+	if u.CertifiedBy != "" {
+		d.CertifiedBy = u.CertifiedBy
+	}
+	if u.PoliceNotified != nil {
+		d.PoliceNotified = u.PoliceNotified
+	}
+	if u.RelativesNotified != nil {
+		d.RelativesNotified = u.RelativesNotified
+	}
+	if u.PublicNotice != "" {
+		d.PublicNotice = u.PublicNotice
+	}
+	if u.BodyDisposition != "" {
+		d.BodyDisposition = u.BodyDisposition
+	}
+	return d
+}
+
+// Fold folds a case's events, in stream order, from the empty state.
+func Fold(events []Envelope) Case {
+	var c Case
+	for _, e := range events {
+		c = Evolve(c, e)
+	}
+	return c
+}

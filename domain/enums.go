@@ -1,0 +1,177 @@
+package domain
+
+// Status is where a case stands (API.md's status values). Stored and shown
+// to clients: never rename or reuse them.
+type Status string
+
+// The statuses of a case.
+const (
+	StatusReceived   Status = "received"
+	StatusInStation  Status = "in_station"
+	StatusInHospital Status = "in_hospital"
+	StatusLongStay   Status = "long_stay"
+	StatusInTransit  Status = "in_transit"
+	StatusExited     Status = "exited"
+	StatusRefused    Status = "refused"
+	StatusClosed     Status = "closed"
+)
+
+// Ended reports whether the case has left the system (exited, refused or
+// closed).
+func (s Status) Ended() bool {
+	return s == StatusExited || s == StatusRefused || s == StatusClosed
+}
+
+// Zone is a part of a station with its own beds. Stored values: never
+// rename or reuse them.
+type Zone string
+
+// The zones of API.md.
+const (
+	ZoneAdultMale   Zone = "adult_male"
+	ZoneAdultFemale Zone = "adult_female"
+	ZoneMinors      Zone = "minors"
+	ZoneMotherChild Zone = "mother_child"
+	ZoneCare        Zone = "care"
+	ZoneObservation Zone = "observation"
+	ZoneIsolation   Zone = "isolation"
+)
+
+// Zones lists every zone in display order.
+var Zones = []Zone{ZoneAdultMale, ZoneAdultFemale, ZoneMinors, ZoneMotherChild, ZoneCare, ZoneObservation, ZoneIsolation}
+
+// Valid reports whether z is a known zone.
+func (z Zone) Valid() bool {
+	for _, k := range Zones {
+		if z == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Adult reports whether z is meant for adults only; a minor placed there is
+// a safety signal.
+func (z Zone) Adult() bool { return z == ZoneAdultMale || z == ZoneAdultFemale || z == ZoneCare }
+
+// StationKind is what kind of institution a station is.
+type StationKind string
+
+// The station kinds of API.md. Stored values: never rename or reuse them.
+const (
+	KindStation        StationKind = "station"
+	KindRegionalCenter StationKind = "regional_center"
+	KindMinorsCenter   StationKind = "minors_center"
+)
+
+// Valid reports whether k is a known kind.
+func (k StationKind) Valid() bool {
+	return k == KindStation || k == KindRegionalCenter || k == KindMinorsCenter
+}
+
+// ReferralSource is how a person came to the station. Stored values: never
+// rename or reuse them.
+type ReferralSource string
+
+// The referral sources of API.md.
+const (
+	SourceWalkIn          ReferralSource = "walk_in"
+	SourceHotline         ReferralSource = "hotline"
+	SourcePoliceEscort    ReferralSource = "police_escort"
+	SourceUrbanManagement ReferralSource = "urban_management"
+	SourceHospital        ReferralSource = "hospital"
+	SourceOutreach        ReferralSource = "outreach"
+	SourcePublicReport    ReferralSource = "public_report"
+	SourceOther           ReferralSource = "other"
+)
+
+// Valid reports whether s is a known source.
+func (s ReferralSource) Valid() bool {
+	switch s {
+	case SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement, SourceHospital, SourceOutreach, SourcePublicReport, SourceOther:
+		return true
+	}
+	return false
+}
+
+// ExitType is how a case left the system; statistics count exits by it.
+// Stored values: never rename or reuse them.
+type ExitType string
+
+// The ways a case ends.
+const (
+	ExitVoluntaryLeave        ExitType = "voluntary_leave"
+	ExitPickup                ExitType = "pickup"
+	ExitEscortedReturn        ExitType = "escorted_return"
+	ExitAbsconding            ExitType = "absconding"
+	ExitTermination           ExitType = "termination"
+	ExitDeath                 ExitType = "death"
+	ExitSettlement            ExitType = "settlement"
+	ExitNotEligible           ExitType = "not_eligible"
+	ExitSecurityCheckRefused  ExitType = "security_check_refused"
+	ExitTransferToInstitution ExitType = "transfer_to_institution"
+)
+
+// LegalBasis is the ground for processing sensitive personal data recorded
+// with every step. Stored values: never rename or reuse them.
+type LegalBasis string
+
+// The legal bases the model knows.
+const (
+	BasisStatutoryDuty   LegalBasis = "statutory_duty"
+	BasisConsent         LegalBasis = "consent"
+	BasisGuardianConsent LegalBasis = "guardian_consent"
+	BasisVitalInterests  LegalBasis = "vital_interests"
+)
+
+// Valid reports whether b is a known basis.
+func (b LegalBasis) Valid() bool {
+	switch b {
+	case BasisStatutoryDuty, BasisConsent, BasisGuardianConsent, BasisVitalInterests:
+		return true
+	}
+	return false
+}
+
+// Role is what an actor may do. Stored values: never rename or reuse them.
+type Role string
+
+// The roles of API.md.
+const (
+	RoleAdmin       Role = "admin"
+	RoleStaff       Role = "staff"
+	RoleCoordinator Role = "coordinator"
+	RoleInspector   Role = "inspector"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleStaff || r == RoleCoordinator || r == RoleInspector
+}
+
+// Transfer states (Case.Transfer.State). Stored and shown: never rename.
+const (
+	TransferStateRequested = "requested"
+	TransferStateAccepted  = "accepted"
+	TransferStateDeparted  = "departed"
+)
+
+// Medical states (Case.Medical.State). Stored and shown: never rename.
+const (
+	MedicalStateReferred   = "referred"
+	MedicalStateAdmitted   = "admitted"
+	MedicalStateDischarged = "discharged"
+	MedicalStateReturned   = "returned"
+)
+
+// Bed release reasons (BedReleased.Reason). Stored: never rename or reuse.
+const (
+	ReleaseByStaff    = "released"
+	ReleaseMoved      = "moved"
+	ReleaseExit       = "exit"
+	ReleaseHospital   = "hospital_admission"
+	ReleaseHoldExpiry = "hospital_hold_expired"
+	ReleaseHandover   = "handover"
+	ReleaseInTransit  = "in_transit"
+	ReleaseReconciled = "reconciled"
+)

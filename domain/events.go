@@ -1,0 +1,494 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event is one fact of the model. EventType returns its stored name.
+type Event interface {
+	EventType() string
+}
+
+// Stored event names. They are what the event store keeps: never rename or
+// reuse them; add new names instead.
+const (
+	TypeIntakeRegistered         = "case.intake_registered"
+	TypeEligibilityDecided       = "case.eligibility_decided"
+	TypeSecurityChecked          = "case.security_checked"
+	TypeBelongingsDeposited      = "case.belongings_deposited"
+	TypeBelongingsReturned       = "case.belongings_returned"
+	TypeIdentityQueried          = "case.identity_queried"
+	TypeIdentityVerified         = "case.identity_verified"
+	TypeFamilySearchNoticePosted = "case.family_search_notice_published"
+	TypeDNARequested             = "case.dna_requested"
+	TypeDNAResultReceived        = "case.dna_result_received"
+	TypeRelativesContacted       = "case.relatives_contacted"
+	TypeMedicalReferred          = "case.medical_referred"
+	TypeHospitalAdmitted         = "case.hospital_admitted"
+	TypeHospitalDischarged       = "case.hospital_discharged"
+	TypeMedicalReturned          = "case.medical_returned"
+	TypeStayExtended             = "case.stay_extended"
+	TypeLongStayStarted          = "case.long_stay_started"
+	TypeSettlementRecorded       = "case.settlement_recorded"
+	TypeGuardianshipTaken        = "case.guardianship_taken"
+	TypePoliceReportFiled        = "case.police_report_filed"
+	TypeTransferRequested        = "case.transfer_requested"
+	TypeTransferAccepted         = "case.transfer_accepted"
+	TypeTransferDeclined         = "case.transfer_declined"
+	TypeEscortDeparted           = "case.escort_departed"
+	TypeHandedOver               = "case.handed_over"
+	TypeLeftVoluntarily          = "case.left_voluntarily"
+	TypePickedUp                 = "case.picked_up"
+	TypeEscortedReturn           = "case.escorted_return"
+	TypeAbsconded                = "case.absconded"
+	TypeTerminated               = "case.terminated"
+	TypeDied                     = "case.died"
+	TypeDeathChecklistUpdated    = "case.death_checklist_updated"
+	TypeCaseClosed               = "case.closed"
+	TypeCorrected                = "case.corrected"
+	TypeStationRegistered        = "station.registered"
+	TypeZonesChanged             = "station.zones_changed"
+	TypeBedAssigned              = "station.bed_assigned"
+	TypeBedReleased              = "station.bed_released"
+	TypeTokenIssued              = "access.token_issued"
+	TypeTokenRevoked             = "access.token_revoked"
+)
+
+// Referral says how a person came to the station (护送来站 / 求助).
+// FormNo is the police handover form number when the police escorted them.
+type Referral struct {
+	Source     ReferralSource `json:"source"`
+	FormNo     string         `json:"form_no,omitempty"`
+	ReferredBy string         `json:"referred_by,omitempty"`
+	FoundAt    string         `json:"found_at,omitempty"`
+}
+
+// IntakeRegistered opens a case: the referral, the initial inspection and
+// the registration of the person. MotherCaseID links a child to the case of
+// the mother they arrived with. Schema version 2; version 1 stored a single
+// person.age number (see the upcaster).
+type IntakeRegistered struct {
+	CaseID       uuid.UUID  `json:"case_id"`
+	Station      string     `json:"station"`
+	Referral     Referral   `json:"referral"`
+	Person       Person     `json:"person"`
+	Inspection   Inspection `json:"inspection"`
+	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
+	Notes        string     `json:"notes,omitempty"`
+}
+
+// EligibilityDecided records screening (甄别): eligible, not eligible with a
+// written notice, or assisted first because the person cannot state their
+// details.
+type EligibilityDecided struct {
+	Eligible    bool   `json:"eligible"`
+	AssistFirst bool   `json:"assist_first,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	NoticeNo    string `json:"notice_no,omitempty"`
+	Notes       string `json:"notes,omitempty"`
+}
+
+// Checker is the staff member who did a security check.
+type Checker struct {
+	StaffID string `json:"staff_id"`
+	Sex     Sex    `json:"sex"`
+}
+
+// SecurityChecked records the security check; Refused means the person
+// refused it, which ends assistance. ItemsToPolice lists dangerous items
+// handed to the police.
+type SecurityChecked struct {
+	CheckedBy     Checker  `json:"checked_by"`
+	Refused       bool     `json:"refused,omitempty"`
+	ItemsToPolice []string `json:"items_to_police,omitempty"`
+	Notes         string   `json:"notes,omitempty"`
+}
+
+// Item is one kind of deposited belonging.
+type Item struct {
+	Item string `json:"item"`
+	Qty  int    `json:"qty"`
+}
+
+// BelongingsDeposited lists belongings taken into safekeeping.
+type BelongingsDeposited struct {
+	Items []Item `json:"items"`
+	Notes string `json:"notes,omitempty"`
+}
+
+// BelongingsReturned lists deposited items handed back, by item name.
+type BelongingsReturned struct {
+	Items []string `json:"items"`
+	Notes string   `json:"notes,omitempty"`
+}
+
+// IdentityQueried records an identity query (quick check, police query,
+// face match) and its outcome.
+type IdentityQueried struct {
+	Channel   string `json:"channel"`
+	Result    string `json:"result,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+}
+
+// IdentityVerified records that the person's identity is established, with
+// the verified details (they replace the registered ones that are given).
+type IdentityVerified struct {
+	Method     string `json:"method"`
+	Name       string `json:"name,omitempty"`
+	IDType     string `json:"id_type,omitempty"`
+	IDNumber   string `json:"id_number,omitempty"`
+	BirthDate  Date   `json:"birth_date,omitzero"`
+	HukouPlace string `json:"hukou_place,omitempty"`
+	Reference  string `json:"reference,omitempty"`
+	Notes      string `json:"notes,omitempty"`
+}
+
+// FamilySearchNoticePublished records a family-search notice (寻亲公告).
+type FamilySearchNoticePublished struct {
+	Channel   string `json:"channel"`
+	Reference string `json:"reference,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+}
+
+// DNARequested records a DNA sample sent for matching.
+type DNARequested struct {
+	SampleRef string `json:"sample_ref,omitempty"`
+	Lab       string `json:"lab,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+}
+
+// DNAResultReceived records the DNA match result.
+type DNAResultReceived struct {
+	Matched   bool   `json:"matched"`
+	Reference string `json:"reference,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+}
+
+// RelativesContacted records contact with the person's relatives.
+type RelativesContacted struct {
+	Relationship string `json:"relationship,omitempty"`
+	Channel      string `json:"channel,omitempty"`
+	Outcome      string `json:"outcome,omitempty"`
+	Notes        string `json:"notes,omitempty"`
+}
+
+// MedicalReferred records a referral to a designated hospital (定点医院).
+type MedicalReferred struct {
+	Hospital string `json:"hospital"`
+	Reason   string `json:"reason,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// HospitalAdmitted records admission to hospital.
+type HospitalAdmitted struct {
+	Hospital string `json:"hospital"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// HospitalDischarged records discharge from hospital.
+type HospitalDischarged struct {
+	Hospital string `json:"hospital,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// MedicalReturned records the person's return to the station from hospital.
+type MedicalReturned struct {
+	Notes string `json:"notes,omitempty"`
+}
+
+// StayExtended moves the stay limit to Until, approved by ApprovedBy.
+type StayExtended struct {
+	Until      time.Time `json:"until"`
+	ApprovedBy string    `json:"approved_by"`
+	Reason     string    `json:"reason"`
+	Notes      string    `json:"notes,omitempty"`
+}
+
+// Long-stay kinds (LongStayStarted.Kind). Stored: never rename or reuse.
+const (
+	LongStayInStation = "in_station"
+	LongStayOffSite   = "off_site"
+	LongStayPoverty   = "extreme_poverty_support"
+)
+
+// LongStayStarted records long-stay care (滞留) for an unidentified person:
+// in the station, off-site (站外托养) or extreme-poverty support (特困供养).
+type LongStayStarted struct {
+	Kind  string `json:"kind"`
+	Place string `json:"place,omitempty"`
+	Notes string `json:"notes,omitempty"`
+}
+
+// Settlement stages (SettlementRecorded.Stage). Stored: never rename.
+const (
+	SettlementApplied = "applied"
+	SettlementSettled = "settled"
+)
+
+// SettlementRecorded records household registration and settlement (落户安置):
+// the application, then the settlement itself, which ends the case.
+type SettlementRecorded struct {
+	Stage     string `json:"stage"`
+	Place     string `json:"place,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+}
+
+// GuardianshipTaken records civil affairs taking temporary guardianship of a
+// minor whose guardian cannot be found (未成年人保护法 art. 92).
+type GuardianshipTaken struct {
+	Basis    string `json:"basis"`
+	Guardian string `json:"guardian,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// Police-report reasons (PoliceReportFiled.Reason). Stored: never rename.
+const (
+	ReportHarmToMinor         = "harm_to_minor"
+	ReportSuspectedTrafficked = "suspected_trafficked"
+	ReportSuspectedLost       = "suspected_lost"
+	ReportAbandoned           = "abandoned"
+	ReportDangerousItems      = "dangerous_items"
+	ReportAbsconding          = "absconding"
+	ReportDeath               = "death"
+	ReportOther               = "other"
+)
+
+// PoliceReportFiled records a report to the police.
+type PoliceReportFiled struct {
+	Reason   string `json:"reason"`
+	ReportNo string `json:"report_no,omitempty"`
+	Agency   string `json:"agency,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// TransferRequested opens a transfer from the case's station to To.
+type TransferRequested struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason"`
+	Notes  string `json:"notes,omitempty"`
+}
+
+// TransferAccepted records the receiving station's acceptance.
+type TransferAccepted struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Notes string `json:"notes,omitempty"`
+}
+
+// TransferDeclined records the receiving station's refusal; the transfer
+// ends and the case stays where it is.
+type TransferDeclined struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason,omitempty"`
+	Notes  string `json:"notes,omitempty"`
+}
+
+// EscortDeparted records the escort leaving with the person; the case is in
+// transit until the handover.
+type EscortDeparted struct {
+	From      string   `json:"from"`
+	To        string   `json:"to"`
+	Escorts   []string `json:"escorts"`
+	Transport string   `json:"transport,omitempty"`
+	Notes     string   `json:"notes,omitempty"`
+}
+
+// HandedOver records the receiving station taking the person in; from then
+// on the case belongs to To.
+type HandedOver struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	ReceivedBy string `json:"received_by"`
+	Notes      string `json:"notes,omitempty"`
+}
+
+// LeftVoluntarily is a voluntary leave, with the signed declaration and any
+// cash handed out against a receipt.
+type LeftVoluntarily struct {
+	DeclarationRef string `json:"declaration_ref"`
+	CashYuan       int    `json:"cash_yuan,omitempty"`
+	ReceiptRef     string `json:"receipt_ref,omitempty"`
+	Notes          string `json:"notes,omitempty"`
+}
+
+// Collector is who picks a person up.
+type Collector struct {
+	Name         string `json:"name"`
+	IDType       string `json:"id_type,omitempty"`
+	IDNumber     string `json:"id_number"`
+	Relationship string `json:"relationship"`
+}
+
+// PickedUp is a pickup by relatives or a guardian, with the collector's ID.
+type PickedUp struct {
+	Collector Collector `json:"collector"`
+	Notes     string    `json:"notes,omitempty"`
+}
+
+// EscortedReturn is a return home with escorts (护送返乡).
+type EscortedReturn struct {
+	Destination string   `json:"destination"`
+	Escorts     []string `json:"escorts,omitempty"`
+	Transport   string   `json:"transport,omitempty"`
+	ReceivedBy  string   `json:"received_by,omitempty"`
+	Notes       string   `json:"notes,omitempty"`
+}
+
+// Absconded records that the person left without notice.
+type Absconded struct {
+	LastSeen string `json:"last_seen,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// Terminated ends assistance for a stated reason (for example the person
+// no longer qualifies or breaks the station's rules).
+type Terminated struct {
+	Reason string `json:"reason"`
+	Notes  string `json:"notes,omitempty"`
+}
+
+// DeathChecklist is what must be done after a death. A nil field is not
+// done or not known yet.
+type DeathChecklist struct {
+	CertifiedBy       string `json:"certified_by,omitempty"`
+	PoliceNotified    *bool  `json:"police_notified,omitempty"`
+	RelativesNotified *bool  `json:"relatives_notified,omitempty"`
+	PublicNotice      string `json:"public_notice,omitempty"`
+	BodyDisposition   string `json:"body_disposition,omitempty"`
+}
+
+// Died records a death and the checklist items known at the time.
+type Died struct {
+	Place string `json:"place"`
+	DeathChecklist
+	Notes string `json:"notes,omitempty"`
+}
+
+// DeathChecklistUpdated records checklist items done after the death.
+type DeathChecklistUpdated struct {
+	DeathChecklist
+	Notes string `json:"notes,omitempty"`
+}
+
+// CaseClosed closes an exited or refused case; nothing but corrections and
+// late paperwork follows.
+type CaseClosed struct {
+	Notes string `json:"notes,omitempty"`
+}
+
+// Corrected fixes a recorded fact without editing history: it names the
+// corrected event, the field (a dotted JSON path such as
+// "person.birth_date"), the old and new values and the reason.
+type Corrected struct {
+	EventID uuid.UUID       `json:"event_id"`
+	Field   string          `json:"field"`
+	Old     json.RawMessage `json:"old"`
+	New     json.RawMessage `json:"new"`
+	Reason  string          `json:"reason"`
+}
+
+// ZoneBeds is one zone of a station with its numbered beds: Beds permanent
+// ones and Seasonal extra ones for winter-warmth and summer-cooling
+// campaigns. Beds are named "<zone>-<n>", n from 1 to Beds+Seasonal.
+type ZoneBeds struct {
+	Zone     Zone `json:"zone"`
+	Beds     int  `json:"beds"`
+	Seasonal int  `json:"seasonal,omitempty"`
+}
+
+// StationRegistered opens a station stream.
+type StationRegistered struct {
+	Code   string      `json:"code"`
+	Name   string      `json:"name"`
+	Region string      `json:"region"`
+	Kind   StationKind `json:"kind"`
+	Zones  []ZoneBeds  `json:"zones"`
+}
+
+// ZonesChanged replaces a station's zones and bed counts.
+type ZonesChanged struct {
+	Zones []ZoneBeds `json:"zones"`
+}
+
+// BedAssigned places a case in a bed. MotherCaseID is set when a child
+// under 6 shares the bed of their mother's case in the mother-and-child room.
+type BedAssigned struct {
+	CaseID       uuid.UUID `json:"case_id"`
+	Zone         Zone      `json:"zone"`
+	Bed          string    `json:"bed"`
+	MotherCaseID uuid.UUID `json:"mother_case_id,omitzero"`
+}
+
+// BedReleased frees a case's bed. Cause is the ID of the case event that
+// made the release necessary (exit, hospital admission, handover), if any.
+type BedReleased struct {
+	CaseID uuid.UUID `json:"case_id"`
+	Zone   Zone      `json:"zone"`
+	Bed    string    `json:"bed"`
+	Reason string    `json:"reason"`
+	Cause  uuid.UUID `json:"cause,omitzero"`
+}
+
+// TokenIssued records an access token; only its SHA-256 hash is stored.
+type TokenIssued struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Role    Role   `json:"role"`
+	Station string `json:"station,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Hash    string `json:"hash"`
+}
+
+// TokenRevoked revokes a token by ID.
+type TokenRevoked struct {
+	ID string `json:"id"`
+}
+
+// EventType implementations: the stored names above.
+func (IntakeRegistered) EventType() string            { return TypeIntakeRegistered }
+func (EligibilityDecided) EventType() string          { return TypeEligibilityDecided }
+func (SecurityChecked) EventType() string             { return TypeSecurityChecked }
+func (BelongingsDeposited) EventType() string         { return TypeBelongingsDeposited }
+func (BelongingsReturned) EventType() string          { return TypeBelongingsReturned }
+func (IdentityQueried) EventType() string             { return TypeIdentityQueried }
+func (IdentityVerified) EventType() string            { return TypeIdentityVerified }
+func (FamilySearchNoticePublished) EventType() string { return TypeFamilySearchNoticePosted }
+func (DNARequested) EventType() string                { return TypeDNARequested }
+func (DNAResultReceived) EventType() string           { return TypeDNAResultReceived }
+func (RelativesContacted) EventType() string          { return TypeRelativesContacted }
+func (MedicalReferred) EventType() string             { return TypeMedicalReferred }
+func (HospitalAdmitted) EventType() string            { return TypeHospitalAdmitted }
+func (HospitalDischarged) EventType() string          { return TypeHospitalDischarged }
+func (MedicalReturned) EventType() string             { return TypeMedicalReturned }
+func (StayExtended) EventType() string                { return TypeStayExtended }
+func (LongStayStarted) EventType() string             { return TypeLongStayStarted }
+func (SettlementRecorded) EventType() string          { return TypeSettlementRecorded }
+func (GuardianshipTaken) EventType() string           { return TypeGuardianshipTaken }
+func (PoliceReportFiled) EventType() string           { return TypePoliceReportFiled }
+func (TransferRequested) EventType() string           { return TypeTransferRequested }
+func (TransferAccepted) EventType() string            { return TypeTransferAccepted }
+func (TransferDeclined) EventType() string            { return TypeTransferDeclined }
+func (EscortDeparted) EventType() string              { return TypeEscortDeparted }
+func (HandedOver) EventType() string                  { return TypeHandedOver }
+func (LeftVoluntarily) EventType() string             { return TypeLeftVoluntarily }
+func (PickedUp) EventType() string                    { return TypePickedUp }
+func (EscortedReturn) EventType() string              { return TypeEscortedReturn }
+func (Absconded) EventType() string                   { return TypeAbsconded }
+func (Terminated) EventType() string                  { return TypeTerminated }
+func (Died) EventType() string                        { return TypeDied }
+func (DeathChecklistUpdated) EventType() string       { return TypeDeathChecklistUpdated }
+func (CaseClosed) EventType() string                  { return TypeCaseClosed }
+func (Corrected) EventType() string                   { return TypeCorrected }
+func (StationRegistered) EventType() string           { return TypeStationRegistered }
+func (ZonesChanged) EventType() string                { return TypeZonesChanged }
+func (BedAssigned) EventType() string                 { return TypeBedAssigned }
+func (BedReleased) EventType() string                 { return TypeBedReleased }
+func (TokenIssued) EventType() string                 { return TypeTokenIssued }
+func (TokenRevoked) EventType() string                { return TypeTokenRevoked }

@@ -1,0 +1,312 @@
+package domain
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Sex is a person's sex as recorded at intake. Stored values: never rename
+// or reuse them.
+type Sex string
+
+// The sexes API.md accepts.
+const (
+	Male   Sex = "male"
+	Female Sex = "female"
+)
+
+// Valid reports whether s is one of the known values.
+func (s Sex) Valid() bool { return s == Male || s == Female }
+
+// Date is a civil date without a time of day, written "2006-01-02" in JSON.
+// The zero Date means "not given".
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate reads a "2006-01-02" date and refuses impossible ones.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("not a date in the form YYYY-MM-DD")
+	}
+	return DateOf(t), nil
+}
+
+// DateOf returns the civil date of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{Year: y, Month: m, Day: d}
+}
+
+// IsZero reports whether d is the zero Date.
+func (d Date) IsZero() bool { return d == Date{} }
+
+// Time returns midnight UTC at the start of d.
+func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+
+// String renders d as YYYY-MM-DD, or "" for the zero Date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Time().Format(time.DateOnly)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler; "" is the zero Date.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	p, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}
+
+// YearsOn returns the number of whole years from d to the civil date of at
+// (a person born on d is that old on at). A 29 February birthday counts as
+// reached on 1 March in common years.
+func (d Date) YearsOn(at time.Time) int {
+	y, m, day := at.Date()
+	n := y - d.Year
+	if m < d.Month || (m == d.Month && day < d.Day) {
+		n--
+	}
+	return n
+}
+
+// ID types a person's identity document can have. Stored values: never
+// rename or reuse them.
+const (
+	IDResidentCard = "resident_id"
+	IDPassport     = "passport"
+	IDHKMacao      = "hk_macao_permit"
+	IDTaiwan       = "taiwan_permit"
+	IDOther        = "other"
+)
+
+// Contact is a relative or other contact a person names.
+type Contact struct {
+	Name         string `json:"name,omitempty"`
+	Relationship string `json:"relationship,omitempty"`
+	Phone        string `json:"phone,omitempty"`
+}
+
+// Person is who a case is about, as registered at intake and later
+// verified or corrected. Age is either BirthDate or EstimatedAge (an age in
+// years estimated on AgeEstimatedOn, the intake's date when not given).
+type Person struct {
+	Name             string    `json:"name,omitempty"`
+	Sex              Sex       `json:"sex"`
+	BirthDate        Date      `json:"birth_date,omitzero"`
+	EstimatedAge     *int      `json:"estimated_age,omitempty"`
+	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero"`
+	IDType           string    `json:"id_type,omitempty"`
+	IDNumber         string    `json:"id_number,omitempty"`
+	HukouPlace       string    `json:"hukou_place,omitempty"`
+	Dialect          string    `json:"dialect,omitempty"`
+	CanStateIdentity *bool     `json:"can_state_identity,omitempty"`
+	StreetReason     string    `json:"street_reason,omitempty"`
+	PhotoRef         string    `json:"photo_ref,omitempty"`
+	FingerprintRef   string    `json:"fingerprint_ref,omitempty"`
+	Contacts         []Contact `json:"contacts,omitempty"`
+}
+
+// MaxAge is the highest age in years the model accepts.
+const MaxAge = 120
+
+// Validate checks the person's fields as of the intake time at; errors name
+// the field below prefix (for example "person.birth_date").
+func (p Person) Validate(prefix string, at time.Time) error {
+	if !p.Sex.Valid() {
+		return Invalid(prefix+".sex", "sex must be male or female")
+	}
+	if !p.BirthDate.IsZero() && p.EstimatedAge != nil {
+		return Invalid(prefix+".estimated_age", "give birth_date or estimated_age, not both")
+	}
+	if p.IDNumber != "" {
+		switch p.IDType {
+		case "", IDResidentCard:
+			born, err := CheckResidentID(p.IDNumber)
+			if err != nil {
+				return Invalid(prefix+".id_number", "%v", err)
+			}
+			if !p.BirthDate.IsZero() && born != p.BirthDate {
+				return Invalid(prefix+".id_number", "the birth date inside the ID number differs from birth_date")
+			}
+		case IDPassport, IDHKMacao, IDTaiwan, IDOther:
+		default:
+			return Invalid(prefix+".id_type", "unknown id_type")
+		}
+	} else if p.IDType != "" && !validIDType(p.IDType) {
+		return Invalid(prefix+".id_type", "unknown id_type")
+	}
+	born := p.birthDate()
+	if born.IsZero() && p.EstimatedAge == nil {
+		return Invalid(prefix+".birth_date", "birth_date or estimated_age is required")
+	}
+	if !born.IsZero() {
+		if born.Time().After(at) {
+			return Invalid(prefix+".birth_date", "birth date is in the future")
+		}
+		if born.YearsOn(at) > MaxAge {
+			return Invalid(prefix+".birth_date", "age over %d", MaxAge)
+		}
+	}
+	if p.EstimatedAge != nil && (*p.EstimatedAge < 0 || *p.EstimatedAge > MaxAge) {
+		return Invalid(prefix+".estimated_age", "estimated age must be 0 to %d", MaxAge)
+	}
+	return nil
+}
+
+func validIDType(t string) bool {
+	switch t {
+	case IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther:
+		return true
+	}
+	return false
+}
+
+// birthDate returns the given birth date, or the one inside a resident ID
+// number, or the zero Date.
+func (p Person) birthDate() Date {
+	if !p.BirthDate.IsZero() {
+		return p.BirthDate
+	}
+	if p.IDNumber != "" && (p.IDType == "" || p.IDType == IDResidentCard) {
+		if d, err := CheckResidentID(p.IDNumber); err == nil {
+			return d
+		}
+	}
+	return Date{}
+}
+
+// AgeOn returns the person's age in whole years on at and whether it is
+// known. An estimated age grows by the years passed since AgeEstimatedOn.
+func (p Person) AgeOn(at time.Time) (int, bool) {
+	if b := p.birthDate(); !b.IsZero() {
+		return b.YearsOn(at), true
+	}
+	if p.EstimatedAge != nil {
+		age := *p.EstimatedAge
+		if !p.AgeEstimatedOn.IsZero() {
+			if y := p.AgeEstimatedOn.YearsOn(at); y > 0 {
+				age += y
+			}
+		}
+		return age, true
+	}
+	return 0, false
+}
+
+var residentIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+const residentIDCheck = "10X98765432"
+
+// CheckResidentID checks a mainland resident ID number (GB 11643-1999): 18
+// characters, 17 digits then a digit or X, a real birth date in characters
+// 7 to 14, and the ISO 7064 MOD 11-2 check digit. It returns the birth date.
+// Its errors never repeat the number.
+func CheckResidentID(s string) (Date, error) {
+	if len(s) != 18 {
+		return Date{}, fmt.Errorf("a resident ID number has 18 characters")
+	}
+	sum := 0
+	for i := range 17 {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return Date{}, fmt.Errorf("a resident ID number has 17 digits before the check character")
+		}
+		sum += int(c-'0') * residentIDWeights[i]
+	}
+	last := s[17]
+	if last == 'x' {
+		last = 'X'
+	}
+	if residentIDCheck[sum%11] != last {
+		return Date{}, fmt.Errorf("the resident ID number's check digit is wrong")
+	}
+	y, _ := strconv.Atoi(s[6:10])
+	m, _ := strconv.Atoi(s[10:12])
+	d, _ := strconv.Atoi(s[12:14])
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if y < 1880 || t.Year() != y || int(t.Month()) != m || t.Day() != d {
+		return Date{}, fmt.Errorf("the resident ID number holds no valid birth date")
+	}
+	return Date{Year: y, Month: time.Month(m), Day: d}, nil
+}
+
+// ResidentIDCheckChar returns the check character for the first 17 digits
+// of a resident ID number; it is how test data and forms complete a number.
+func ResidentIDCheckChar(first17 string) (byte, error) {
+	if len(first17) != 17 {
+		return 0, fmt.Errorf("need 17 digits")
+	}
+	sum := 0
+	for i := range 17 {
+		c := first17[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("need 17 digits")
+		}
+		sum += int(c-'0') * residentIDWeights[i]
+	}
+	return residentIDCheck[sum%11], nil
+}
+
+// Inspection is the initial inspection at arrival (检视).
+type Inspection struct {
+	Injuries                bool   `json:"injuries,omitempty"`
+	Intoxicated             bool   `json:"intoxicated,omitempty"`
+	SuspectedInfectious     bool   `json:"suspected_infectious,omitempty"`
+	SuspectedMentalDisorder bool   `json:"suspected_mental_disorder,omitempty"`
+	IntellectualDisability  bool   `json:"intellectual_disability,omitempty"`
+	PhysicalDisability      bool   `json:"physical_disability,omitempty"`
+	SeriouslyIll            bool   `json:"seriously_ill,omitempty"`
+	SignsOfHarm             bool   `json:"signs_of_harm,omitempty"`
+	SuspectedTrafficked     bool   `json:"suspected_trafficked,omitempty"`
+	SuspectedLost           bool   `json:"suspected_lost,omitempty"`
+	Abandoned               bool   `json:"abandoned,omitempty"`
+	Notes                   string `json:"notes,omitempty"`
+}
+
+// Flags a case can carry (Case.Flags). Stored and shown to clients: never
+// rename or reuse them.
+const (
+	FlagMinor                   = "minor"
+	FlagUnder16                 = "under_16"
+	FlagUnder6                  = "under_6"
+	FlagUnder14                 = "under_14"
+	FlagElderly                 = "elderly"
+	FlagAgeUnknown              = "age_unknown"
+	FlagSuspectedInfectious     = "suspected_infectious"
+	FlagSuspectedMentalDisorder = "suspected_mental_disorder"
+	FlagIntellectualDisability  = "intellectual_disability"
+	FlagPhysicalDisability      = "physical_disability"
+	FlagCannotStateIdentity     = "cannot_state_identity"
+	FlagPoliceReportDue         = "police_report_due"
+	FlagUnidentified            = "unidentified"
+	FlagGuardianship            = "guardianship"
+)
+
+// Age thresholds of the rules.
+const (
+	AdultAge           = 18
+	VoluntaryLeaveAge  = 16
+	MotherChildMaxAge  = 6
+	SensitiveChildAge  = 14
+	ElderlyAge         = 60
+	StayLimitDays      = 10
+	LongStayAfterDays  = 10
+	SettlementAfterDay = 90
+	MaxCashYuan        = 20
+)

@@ -1,0 +1,323 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/eventstore"
+)
+
+// Stream names. A case stream is "case-<uuid>", a station stream
+// "station-<code>", and tokens live in the single "access" stream.
+const (
+	CaseStreamPrefix    = "case-"
+	StationStreamPrefix = "station-"
+	AccessStream        = "access"
+)
+
+// CaseStream returns the stream name of case id.
+func CaseStream(id uuid.UUID) string { return CaseStreamPrefix + id.String() }
+
+// StationStream returns the stream name of the station with code.
+func StationStream(code string) string { return StationStreamPrefix + code }
+
+// CaseIDOf returns the case ID of a case stream name and true, or false for
+// any other stream.
+func CaseIDOf(stream string) (uuid.UUID, bool) {
+	rest, ok := strings.CutPrefix(stream, CaseStreamPrefix)
+	if !ok {
+		return uuid.UUID{}, false
+	}
+	id, err := uuid.Parse(rest)
+	return id, err == nil
+}
+
+// StationCodeOf returns the station code of a station stream name and true,
+// or false for any other stream.
+func StationCodeOf(stream string) (string, bool) {
+	return strings.CutPrefix(stream, StationStreamPrefix)
+}
+
+// Metadata travels with every event as its metadata JSON document.
+// OccurredAt is when the step happened (every clock runs from it);
+// RecordedAt when the service took it in. Actor, Role, Station and Region
+// say who acted; LegalBasis is the ground for processing sensitive data;
+// RequestHash fingerprints the request that wrote the event so that a reused
+// idempotency key with another request is detected. Field names are stored:
+// never rename them.
+type Metadata struct {
+	SchemaVersion int        `json:"schema_version"`
+	OccurredAt    time.Time  `json:"occurred_at"`
+	RecordedAt    time.Time  `json:"recorded_at"`
+	Actor         string     `json:"actor"`
+	Role          Role       `json:"role"`
+	Station       string     `json:"station,omitempty"`
+	Region        string     `json:"region,omitempty"`
+	CorrelationID string     `json:"correlation_id,omitempty"`
+	CausationID   string     `json:"causation_id,omitempty"`
+	LegalBasis    LegalBasis `json:"legal_basis,omitempty"`
+	RequestHash   string     `json:"request_hash,omitempty"`
+}
+
+// Envelope is a decoded stored event: where it is, its metadata and its
+// payload in the current schema.
+type Envelope struct {
+	Stream     string
+	Revision   uint64
+	Position   eventstore.Position
+	ID         uuid.UUID
+	RecordedAt time.Time
+	Meta       Metadata
+	Event      Event
+}
+
+// Upcaster turns an event payload stored at one schema version into the
+// payload of the next version. It may read the event's metadata.
+type Upcaster func(data []byte, meta Metadata) ([]byte, error)
+
+type eventType struct {
+	version int
+	decode  func([]byte) (Event, error)
+}
+
+type upcastKey struct {
+	typ     string
+	version int
+}
+
+// Registry maps stored event names to Go types and current schema versions,
+// and holds the upcasters that bring old payloads up to date. It is built
+// once and then only read, so it is safe for concurrent use.
+type Registry struct {
+	types     map[string]eventType
+	upcasters map[upcastKey]Upcaster
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{types: map[string]eventType{}, upcasters: map[upcastKey]Upcaster{}}
+}
+
+// Register adds event type T at schema version (1 or more). It refuses a
+// name that is already registered.
+func Register[T Event](r *Registry, version int) error {
+	var zero T
+	name := zero.EventType()
+	if name == "" || version < 1 {
+		return fmt.Errorf("domain: register %T: empty name or version below 1", zero)
+	}
+	if _, dup := r.types[name]; dup {
+		return fmt.Errorf("domain: event type %q registered twice", name)
+	}
+	r.types[name] = eventType{version: version, decode: func(b []byte) (Event, error) {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}}
+	return nil
+}
+
+// AddUpcaster registers up to turn payloads of typ at schema version from
+// into version from+1. It refuses a duplicate, an unknown type, or a version
+// that is not older than the type's current one.
+func (r *Registry) AddUpcaster(typ string, from int, up Upcaster) error {
+	t, ok := r.types[typ]
+	if !ok {
+		return fmt.Errorf("domain: upcaster for unknown event type %q", typ)
+	}
+	if from < 1 || from >= t.version {
+		return fmt.Errorf("domain: upcaster for %q from version %d: current version is %d", typ, from, t.version)
+	}
+	k := upcastKey{typ, from}
+	if _, dup := r.upcasters[k]; dup {
+		return fmt.Errorf("domain: upcaster for %q version %d registered twice", typ, from)
+	}
+	r.upcasters[k] = up
+	return nil
+}
+
+// Version returns the current schema version of typ and whether typ is
+// registered.
+func (r *Registry) Version(typ string) (int, bool) {
+	t, ok := r.types[typ]
+	return t.version, ok
+}
+
+// Types returns every registered stored name.
+func (r *Registry) Types() []string {
+	out := make([]string, 0, len(r.types))
+	for n := range r.types {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Decode reads a stored event: its metadata, then its payload brought up to
+// the current schema by the upcasters. An unknown type or bad JSON is an
+// error (the event is never silently dropped).
+func (r *Registry) Decode(rec eventstore.RecordedEvent) (Envelope, error) {
+	env := Envelope{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt}
+	t, ok := r.types[rec.Type]
+	if !ok {
+		return env, fmt.Errorf("domain: unknown event type %q at %s", rec.Type, rec.Position)
+	}
+	if len(rec.Metadata) > 0 {
+		if err := json.Unmarshal(rec.Metadata, &env.Meta); err != nil {
+			return env, fmt.Errorf("domain: metadata of %s at %s: %w", rec.Type, rec.Position, err)
+		}
+	}
+	data := rec.Data
+	v := env.Meta.SchemaVersion
+	if v == 0 {
+		v = 1
+	}
+	for ; v < t.version; v++ {
+		up, ok := r.upcasters[upcastKey{rec.Type, v}]
+		if !ok {
+			return env, fmt.Errorf("domain: no upcaster for %s version %d", rec.Type, v)
+		}
+		var err error
+		if data, err = up(data, env.Meta); err != nil {
+			return env, fmt.Errorf("domain: upcast %s version %d at %s: %w", rec.Type, v, rec.Position, err)
+		}
+	}
+	if v > t.version {
+		return env, fmt.Errorf("domain: %s at %s has schema version %d, newer than this program's %d", rec.Type, rec.Position, v, t.version)
+	}
+	env.Meta.SchemaVersion = t.version
+	ev, err := t.decode(data)
+	if err != nil {
+		return env, fmt.Errorf("domain: payload of %s at %s: %w", rec.Type, rec.Position, err)
+	}
+	env.Event = ev
+	return env, nil
+}
+
+// Encode turns an event and its metadata into an event to append, with the
+// type's current schema version in the metadata.
+func (r *Registry) Encode(id uuid.UUID, ev Event, meta Metadata) (eventstore.EventData, error) {
+	t, ok := r.types[ev.EventType()]
+	if !ok {
+		return eventstore.EventData{}, fmt.Errorf("domain: encode unregistered event type %q", ev.EventType())
+	}
+	meta.SchemaVersion = t.version
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("domain: encode %s: %w", ev.EventType(), err)
+	}
+	md, err := json.Marshal(meta)
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("domain: encode metadata of %s: %w", ev.EventType(), err)
+	}
+	return eventstore.EventData{ID: id, Type: ev.EventType(), Data: data, Metadata: md}, nil
+}
+
+// Events is the registry of every event type of the model with its
+// upcasters. Decode and Encode use it.
+var Events = mustEvents()
+
+// Decode decodes a stored event with the Events registry.
+func Decode(rec eventstore.RecordedEvent) (Envelope, error) { return Events.Decode(rec) }
+
+// Encode encodes an event with the Events registry.
+func Encode(id uuid.UUID, ev Event, meta Metadata) (eventstore.EventData, error) {
+	return Events.Encode(id, ev, meta)
+}
+
+func mustEvents() *Registry {
+	r := NewRegistry()
+	regs := []error{
+		Register[IntakeRegistered](r, 2),
+		Register[EligibilityDecided](r, 1),
+		Register[SecurityChecked](r, 1),
+		Register[BelongingsDeposited](r, 1),
+		Register[BelongingsReturned](r, 1),
+		Register[IdentityQueried](r, 1),
+		Register[IdentityVerified](r, 1),
+		Register[FamilySearchNoticePublished](r, 1),
+		Register[DNARequested](r, 1),
+		Register[DNAResultReceived](r, 1),
+		Register[RelativesContacted](r, 1),
+		Register[MedicalReferred](r, 1),
+		Register[HospitalAdmitted](r, 1),
+		Register[HospitalDischarged](r, 1),
+		Register[MedicalReturned](r, 1),
+		Register[StayExtended](r, 1),
+		Register[LongStayStarted](r, 1),
+		Register[SettlementRecorded](r, 1),
+		Register[GuardianshipTaken](r, 1),
+		Register[PoliceReportFiled](r, 1),
+		Register[TransferRequested](r, 1),
+		Register[TransferAccepted](r, 1),
+		Register[TransferDeclined](r, 1),
+		Register[EscortDeparted](r, 1),
+		Register[HandedOver](r, 1),
+		Register[LeftVoluntarily](r, 1),
+		Register[PickedUp](r, 1),
+		Register[EscortedReturn](r, 1),
+		Register[Absconded](r, 1),
+		Register[Terminated](r, 1),
+		Register[Died](r, 1),
+		Register[DeathChecklistUpdated](r, 1),
+		Register[CaseClosed](r, 1),
+		Register[Corrected](r, 1),
+		Register[StationRegistered](r, 1),
+		Register[ZonesChanged](r, 1),
+		Register[BedAssigned](r, 1),
+		Register[BedReleased](r, 1),
+		Register[TokenIssued](r, 1),
+		Register[TokenRevoked](r, 1),
+		r.AddUpcaster(TypeIntakeRegistered, 1, upcastIntakeV1),
+	}
+	for _, err := range regs {
+		if err != nil {
+			panic(err)
+		}
+	}
+	return r
+}
+
+// upcastIntakeV1 turns a version 1 intake, whose person had a single "age"
+// number, into version 2: the age becomes estimated_age, estimated on the
+// intake's date.
+func upcastIntakeV1(data []byte, meta Metadata) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	raw, ok := doc["person"]
+	if !ok {
+		return data, nil
+	}
+	var person map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &person); err != nil {
+		return nil, err
+	}
+	age, ok := person["age"]
+	if !ok {
+		return data, nil
+	}
+	delete(person, "age")
+	if string(age) != "null" {
+		var n float64
+		if err := json.Unmarshal(age, &n); err != nil {
+			return nil, fmt.Errorf("person.age: %w", err)
+		}
+		person["estimated_age"], _ = json.Marshal(int(n))
+		if _, has := person["age_estimated_on"]; !has && !meta.OccurredAt.IsZero() {
+			person["age_estimated_on"], _ = json.Marshal(DateOf(meta.OccurredAt.UTC()))
+		}
+	}
+	p, err := json.Marshal(person)
+	if err != nil {
+		return nil, err
+	}
+	doc["person"] = p
+	return json.Marshal(doc)
+}
