@@ -24,11 +24,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
-		client, err := s.conn()
+		client, release, err := s.conn()
 		if err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
+		defer release()
 		ctx, cancel := s.call(ctx)
 		defer cancel()
 
@@ -81,11 +82,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // directions, whatever the server does with a position it is handed.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
-		client, err := s.conn()
+		client, release, err := s.conn()
 		if err != nil {
 			yield(eventstore.RecordedEvent{}, err)
 			return
 		}
+		defer release()
 		ctx, cancel := s.call(ctx)
 		defer cancel()
 

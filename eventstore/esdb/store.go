@@ -61,8 +61,11 @@ type Store struct {
 	closed context.Context
 	close  context.CancelFunc
 
-	mu     sync.Mutex   // guards client
+	mu     sync.Mutex   // guards client and calls.Add
 	client *esdb.Client // replaced when the client library gives up on a connection
+	// calls counts operations inside the client library; Close waits for
+	// them before closing the client, which would otherwise panic them.
+	calls sync.WaitGroup
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -112,19 +115,26 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// discovery does not watch a context, so the wait runs beside it.
 	pingCtx, pingCancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer pingCancel()
+	var (
+		lastMu  sync.Mutex
+		lastErr error // guarded by lastMu: why the latest attempt failed
+	)
 	answered := make(chan error, 1)
 	go func() {
-		var err error
 		for {
-			if _, err = s.Head(pingCtx); err == nil || pingCtx.Err() != nil || !transient(err) {
-				break
+			_, err := s.Head(pingCtx)
+			if err == nil || pingCtx.Err() != nil || !transient(err) {
+				answered <- err
+				return
 			}
+			lastMu.Lock()
+			lastErr = err
+			lastMu.Unlock()
 			select {
 			case <-pingCtx.Done():
 			case <-time.After(s.retry):
 			}
 		}
-		answered <- err
 	}()
 	select {
 	case err = <-answered:
@@ -134,6 +144,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err == nil {
 		return s, nil
 	}
+	lastMu.Lock()
+	if lastErr != nil && pingCtx.Err() != nil {
+		err = lastErr
+	}
+	lastMu.Unlock()
 	_ = s.Close()
 	return nil, fmt.Errorf("esdb: cannot reach the EventStoreDB cluster at %s: %w", s.target, err)
 }
@@ -164,26 +179,36 @@ func clientLogger(l *slog.Logger) esdb.LoggingFunc {
 // Close ends every subscription (they yield eventstore.ErrClosed) and
 // releases the connection. Later calls return eventstore.ErrClosed.
 func (s *Store) Close() error {
-	s.close()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client != nil {
-		_ = s.client.Close()
-		s.client = nil
+	s.close()
+	client := s.client
+	s.client = nil
+	s.mu.Unlock()
+	// Cancelling s.closed ends the calls in flight; only once they have
+	// returned may the client's request channel close. Waiting here would
+	// deadlock a caller that closes the store inside a range loop over one
+	// of its iterators, so the client is closed in the background.
+	if client != nil {
+		go func() {
+			s.calls.Wait()
+			_ = client.Close()
+		}()
 	}
 	return nil
 }
 
 func (s *Store) isClosed() bool { return s.closed.Err() != nil }
 
-// conn returns the current client, or ErrClosed after Close.
-func (s *Store) conn() (*esdb.Client, error) {
+// conn returns the current client and a release to call when done with
+// it, or ErrClosed after Close.
+func (s *Store) conn() (*esdb.Client, func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil || s.isClosed() {
-		return nil, eventstore.ErrClosed
+		return nil, nil, eventstore.ErrClosed
 	}
-	return s.client, nil
+	s.calls.Add(1)
+	return s.client, s.calls.Done, nil
 }
 
 // renew replaces client when the library has closed it for good (its
@@ -199,7 +224,8 @@ func (s *Store) renew(client *esdb.Client) {
 	if err != nil {
 		return
 	}
-	_ = client.Close()
+	// The old client is not closed: its connection loop has already
+	// ended, and closing it would panic calls still holding it.
 	s.client = fresh
 	s.logger.Warn("esdb: connection lost, rediscovering the cluster", "target", s.target)
 }
@@ -346,10 +372,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			Metadata:    ev.Metadata,
 		}
 	}
-	client, err := s.conn()
+	client, release, err := s.conn()
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	defer release()
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 
@@ -573,10 +600,11 @@ func (s *Store) remove(ctx context.Context, op, stream string, expected eventsto
 	if err := validStream(stream); err != nil {
 		return err
 	}
-	client, err := s.conn()
+	client, release, err := s.conn()
 	if err != nil {
 		return err
 	}
+	defer release()
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	if op == "delete" {

@@ -105,13 +105,6 @@ func (s *Store) follow(
 	defer cancel()
 	caughtUp := false
 	pause := s.retry
-	// stopped yields what ends the subscription: ErrClosed after Close,
-	// nothing when the caller's context ended.
-	stopped := func() {
-		if s.isClosed() {
-			yield(eventstore.Message{}, eventstore.ErrClosed)
-		}
-	}
 	wait := func() bool {
 		t := time.NewTimer(pause)
 		defer t.Stop()
@@ -124,54 +117,78 @@ func (s *Store) follow(
 		}
 	}
 	for {
-		client, err := s.conn()
+		client, release, err := s.conn()
 		if err != nil {
 			yield(eventstore.Message{}, err)
 			return
 		}
-		sub, err := open(ctx, client)
-		if err != nil {
-			if ctx.Err() != nil {
-				stopped()
-				return
-			}
-			mapped := s.fail(ctx, client, "subscribe to "+what, err)
-			if !transient(err) && !errors.Is(mapped, eventstore.ErrStreamNotFound) {
-				yield(eventstore.Message{}, mapped)
-				return
-			}
-			s.logger.Warn("esdb: subscription could not start, retrying", "subscription", what, "error", err)
-			if !wait() {
-				stopped()
-				return
-			}
-			continue
-		}
-		dropped := s.receive(sub, deliver, &caughtUp, &pause, yield)
-		sub.Close()
-		if dropped == nil {
-			return // the consumer stopped, or a permanent error was yielded
-		}
-		if ctx.Err() != nil {
-			stopped()
+		if !s.once(ctx, client, what, open, deliver, probe, &caughtUp, &pause, yield, release) {
 			return
 		}
-		s.logger.Warn("esdb: subscription dropped, resubscribing", "subscription", what, "error", dropped)
-		if probe != nil {
-			if err := probe(ctx, client); err != nil {
-				yield(eventstore.Message{}, err)
-				return
-			}
-		}
-		var e *esdb.Error
-		if errors.As(dropped, &e) && e.Code() == esdb.ErrorCodeConnectionClosed {
-			s.renew(client)
-		}
 		if !wait() {
-			stopped()
+			if s.isClosed() {
+				yield(eventstore.Message{}, eventstore.ErrClosed)
+			}
 			return
 		}
 	}
+}
+
+// once runs one subscription attempt and reports whether to resubscribe
+// (after a pause); it releases its hold on client when it returns.
+func (s *Store) once(ctx context.Context, client *esdb.Client, what string,
+	open func(context.Context, *esdb.Client) (*esdb.Subscription, error),
+	deliver func(*esdb.RecordedEvent) (bool, error),
+	probe func(context.Context, *esdb.Client) error,
+	caughtUp *bool, pause *time.Duration,
+	yield func(eventstore.Message, error) bool,
+	release func(),
+) bool {
+	defer release()
+	// stopped yields what ends the subscription: ErrClosed after Close,
+	// nothing when the caller's context ended.
+	stopped := func() bool {
+		if s.isClosed() {
+			yield(eventstore.Message{}, eventstore.ErrClosed)
+		}
+		return false
+	}
+	sub, err := open(ctx, client)
+	if err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
+		mapped := s.fail(ctx, client, "subscribe to "+what, err)
+		if !transient(err) && !errors.Is(mapped, eventstore.ErrStreamNotFound) {
+			yield(eventstore.Message{}, mapped)
+			return false
+		}
+		s.logger.Warn("esdb: subscription could not start, retrying", "subscription", what, "error", err)
+		return true
+	}
+	dropped := s.receive(sub, deliver, caughtUp, pause, yield)
+	_ = sub.Close()
+	if dropped == nil {
+		return false // the consumer stopped, or a permanent error was yielded
+	}
+	if ctx.Err() != nil {
+		return stopped()
+	}
+	s.logger.Warn("esdb: subscription dropped, resubscribing", "subscription", what, "error", dropped)
+	if probe != nil {
+		if err := probe(ctx, client); err != nil {
+			if ctx.Err() != nil {
+				return stopped()
+			}
+			yield(eventstore.Message{}, err)
+			return false
+		}
+	}
+	var e *esdb.Error
+	if errors.As(dropped, &e) && e.Code() == esdb.ErrorCodeConnectionClosed {
+		s.renew(client)
+	}
+	return true
 }
 
 // receive passes one subscription's deliveries on until it drops (the
