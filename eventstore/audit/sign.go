@@ -119,14 +119,18 @@ func (s *Signer) Sign(tree tlog.Tree) (SignedTreeHead, error) {
 // the given key, or that is not a tree head at all.
 var ErrSignature = errors.New("audit: tree head not signed by this key")
 
-// OpenTreeHead checks that msg is a tree head signed by the key vkey and
-// returns it.
-func OpenTreeHead(msg []byte, vkey string) (SignedTreeHead, error) {
-	v, err := note.NewVerifier(strings.TrimSpace(vkey))
-	if err != nil {
-		return SignedTreeHead{}, fmt.Errorf("%w: malformed verifier key", ErrSignature)
+// OpenTreeHead checks that msg is a tree head signed by one of the keys
+// vkeys and returns it.
+func OpenTreeHead(msg []byte, vkeys ...string) (SignedTreeHead, error) {
+	var list []note.Verifier
+	for _, k := range vkeys {
+		v, err := note.NewVerifier(strings.TrimSpace(k))
+		if err != nil {
+			return SignedTreeHead{}, fmt.Errorf("%w: malformed verifier key", ErrSignature)
+		}
+		list = append(list, v)
 	}
-	n, err := note.Open(msg, note.VerifierList(v))
+	n, err := note.Open(msg, note.VerifierList(list...))
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
