@@ -29,10 +29,12 @@ import (
 	"waystation/eventstore"
 )
 
-// MaxEventSize is the largest Data plus Metadata one event may carry; a
-// larger event is refused with eventstore.ErrInvalid before it reaches the
-// server (whose own default append limit is 1 MiB).
-const MaxEventSize = 1 << 20
+// MaxEventSize is the largest Data plus Metadata one event may carry, the
+// same as the embedded store's; a larger event is refused with
+// eventstore.ErrInvalid before it reaches the server. The server has its
+// own limit on one append (MaxAppendSize, 1 MiB by default), which must be
+// raised to let events this large through.
+const MaxEventSize = 16 << 20
 
 // Options tunes Open. The zero value works.
 type Options struct {
@@ -353,8 +355,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	proposed := make([]esdb.EventData, len(events))
+	seen := make(map[uuid.UUID]bool, len(events))
 	for i, ev := range events {
 		switch {
+		case seen[ev.ID]:
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d repeats an event ID", eventstore.ErrInvalid, i)
 		case ev.ID == uuid.Nil:
 			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d has no ID", eventstore.ErrInvalid, i)
 		case ev.Type == "":
@@ -364,6 +369,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		case len(ev.Data)+len(ev.Metadata) > MaxEventSize:
 			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
 		}
+		seen[ev.ID] = true
 		proposed[i] = esdb.EventData{
 			EventID:     ev.ID,
 			EventType:   ev.Type,
@@ -383,16 +389,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if len(events) == 0 {
 		return s.appendNothing(ctx, client, stream, expected)
 	}
-	if expected.IsAny() {
-		// With Any the server recognises a retry only while the IDs are
-		// in its recent cache; look for them in the stream itself.
-		st, err := s.load(ctx, client, stream)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		if res, found, err := st.retried(stream, expected, events); found || err != nil {
-			return res, err
-		}
+	// The server recognises a retry only at the revision it names (or,
+	// with Any, while the IDs are in its recent cache); a retry arriving
+	// after the stream moved on would be written twice. Look for the IDs
+	// in the stream itself first.
+	st, err := s.load(ctx, client, stream)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if res, found, err := st.retried(stream, expected, events); found || err != nil {
+		return res, err
 	}
 
 	res, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{
@@ -608,6 +614,15 @@ func (s *Store) remove(ctx context.Context, op, stream string, expected eventsto
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	if op == "delete" {
+		// The server accepts deleting a stream that does not exist.
+		if _, ok, err := s.last(ctx, client, stream); err != nil {
+			return err
+		} else if !ok {
+			if _, exact := expected.Revision(); exact || expected.IsStreamExists() {
+				return streamState{}.wrong(stream, expected)
+			}
+			return fmt.Errorf("%w: %s", eventstore.ErrStreamNotFound, stream)
+		}
 		_, err = client.DeleteStream(ctx, stream, esdb.DeleteStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
 	} else {
 		_, err = client.TombstoneStream(ctx, stream, esdb.TombstoneStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
