@@ -351,23 +351,30 @@ func validStream(stream string) error {
 // idempotent retry, an idempotency conflict and a wrong expected version
 // apart. Appends go to the leader.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	res, _, err := s.append(ctx, stream, expected, events)
+	return res, err
+}
+
+// append is Append that also says whether it wrote the events (false for
+// an empty append or a recognised retry).
+func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (_ eventstore.AppendResult, wrote bool, err error) {
 	if err := validStream(stream); err != nil {
-		return eventstore.AppendResult{}, err
+		return eventstore.AppendResult{}, false, err
 	}
 	proposed := make([]esdb.EventData, len(events))
 	seen := make(map[uuid.UUID]bool, len(events))
 	for i, ev := range events {
 		switch {
 		case seen[ev.ID]:
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d repeats an event ID", eventstore.ErrInvalid, i)
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d repeats an event ID", eventstore.ErrInvalid, i)
 		case ev.ID == uuid.Nil:
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d has no ID", eventstore.ErrInvalid, i)
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d has no ID", eventstore.ErrInvalid, i)
 		case ev.Type == "":
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d has no type", eventstore.ErrInvalid, i)
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d has no type", eventstore.ErrInvalid, i)
 		case strings.HasPrefix(ev.Type, "$"):
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event types starting with $ belong to the server", eventstore.ErrInvalid)
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event types starting with $ belong to the server", eventstore.ErrInvalid)
 		case len(ev.Data)+len(ev.Metadata) > MaxEventSize:
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
 		}
 		seen[ev.ID] = true
 		proposed[i] = esdb.EventData{
@@ -380,14 +387,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	client, release, err := s.conn()
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return eventstore.AppendResult{}, false, err
 	}
 	defer release()
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 
 	if len(events) == 0 {
-		return s.appendNothing(ctx, client, stream, expected)
+		res, err := s.appendNothing(ctx, client, stream, expected)
+		return res, false, err
 	}
 	// The server recognises a retry only at the revision it names (or,
 	// with Any, while the IDs are in its recent cache); a retry arriving
@@ -395,10 +403,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	// in the stream itself first.
 	st, err := s.load(ctx, client, stream)
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return eventstore.AppendResult{}, false, err
 	}
 	if res, found, err := st.retried(stream, expected, events); found || err != nil {
-		return res, err
+		return res, false, err
 	}
 
 	res, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{
@@ -408,16 +416,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		var e *esdb.Error
 		if !errors.As(err, &e) || e.Code() != esdb.ErrorCodeWrongExpectedVersion {
-			return eventstore.AppendResult{}, s.fail(ctx, client, "append", err)
+			return eventstore.AppendResult{}, false, s.fail(ctx, client, "append", err)
 		}
 		st, lerr := s.load(ctx, client, stream)
 		if lerr != nil {
-			return eventstore.AppendResult{}, lerr
+			return eventstore.AppendResult{}, false, lerr
 		}
 		if res, found, err := st.retried(stream, expected, events); found || err != nil {
-			return res, err
+			return res, false, err
 		}
-		return eventstore.AppendResult{}, st.wrong(stream, expected)
+		return eventstore.AppendResult{}, false, st.wrong(stream, expected)
 	}
 	out := eventstore.AppendResult{
 		NextExpectedRevision: res.NextExpectedVersion,
@@ -428,14 +436,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		// up from the stream.
 		st, err := s.load(ctx, client, stream)
 		if err != nil {
-			return eventstore.AppendResult{}, err
+			return eventstore.AppendResult{}, false, err
 		}
 		if res, found, err := st.retried(stream, expected, events); found || err != nil {
-			return res, err
+			return res, false, err
 		}
-		return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: the server acknowledged events it does not return", stream)
+		return eventstore.AppendResult{}, false, fmt.Errorf("esdb: append to %s: the server acknowledged events it does not return", stream)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // appendNothing answers an empty append from the stream's current state.

@@ -1,0 +1,100 @@
+package esdb_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"waystation/eventstore"
+	"waystation/eventstore/esdb"
+)
+
+func readAll(tb testing.TB, st eventstore.Store) []eventstore.RecordedEvent {
+	tb.Helper()
+	var out []eventstore.RecordedEvent
+	for e, err := range st.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// summary is what a reader notices of a log: order, IDs, streams and
+// revisions, without the positions each backend assigns.
+func summary(events []eventstore.RecordedEvent) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.Stream + "@" + string(rune('0'+e.Revision)) + " " + e.ID.String() + " " + string(e.Data)
+	}
+	return out
+}
+
+func TestMigrateCopiesEverythingInOrderAndCanBeRerun(t *testing.T) {
+	ctx := context.Background()
+	from, _ := open(t)
+	to, _ := open(t)
+
+	a := appendEvents(t, from, "case-a", eventstore.NoStream, event(0), event(1))
+	appendEvents(t, from, "station-S01", eventstore.NoStream, event(2))
+	appendEvents(t, from, "case-a", eventstore.Exact(a.NextExpectedRevision), event(3))
+	appendEvents(t, from, "case-gone", eventstore.NoStream, event(4))
+	if err := from.Delete(ctx, "case-gone", eventstore.Any); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, from, "case-erased", eventstore.NoStream, event(5))
+	if err := from.Tombstone(ctx, "case-erased", eventstore.Any); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, from, "case-again", eventstore.NoStream, event(6))
+	if err := from.Delete(ctx, "case-again", eventstore.Any); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, from, "case-again", eventstore.Any, event(7))
+
+	copied, err := esdb.Migrate(ctx, from, to)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if copied != 8 {
+		t.Errorf("copied %d events, want 8", copied)
+	}
+	want := summary(readAll(t, from))
+	if got := summary(readAll(t, to)); !slices.Equal(got, want) {
+		t.Fatalf("cluster log:\n got %q\nwant %q", got, want)
+	}
+
+	appendEvents(t, from, "case-a", eventstore.Exact(2), event(8))
+	copied, err = esdb.Migrate(ctx, from, to)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if copied != 1 {
+		t.Errorf("second run copied %d events, want only the 1 new one", copied)
+	}
+	want = summary(readAll(t, from))
+	if got := summary(readAll(t, to)); !slices.Equal(got, want) {
+		t.Fatalf("cluster log after rerun:\n got %q\nwant %q", got, want)
+	}
+
+	for stream, wantErr := range map[string]error{"case-gone": eventstore.ErrStreamNotFound, "case-erased": eventstore.ErrStreamDeleted} {
+		for _, err := range to.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
+			if !errors.Is(err, wantErr) {
+				t.Errorf("reading %s on the cluster: got %v, want %v", stream, err, wantErr)
+			}
+			break
+		}
+	}
+	var revs []uint64
+	for e, err := range to.ReadStream(ctx, "case-again", eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, e.Revision)
+	}
+	if !slices.Equal(revs, []uint64{1}) {
+		t.Errorf("recreated stream reads revisions %v on the cluster, want [1] as on the source", revs)
+	}
+}
