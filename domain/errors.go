@@ -45,6 +45,7 @@ const (
 	RuleTransferPending              = "transfer_pending"
 	RuleTransferNotAccepted          = "transfer_not_accepted"
 	RuleTransferAlreadyAccepted      = "transfer_already_accepted"
+	RuleEscortAlreadyDeparted        = "escort_already_departed"
 	RuleUnknownStation               = "unknown_station"
 	RuleSameStation                  = "same_station"
 	RuleStationExists                = "station_exists"
@@ -187,3 +188,7 @@ func RuleOf(err error) string {
 	}
 	return ""
 }
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }
+
+func itoa(i int) string { return fmt.Sprint(i) }

@@ -1,0 +1,918 @@
+package domain
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Common holds what every command may carry: when the step happened
+// (default: now), free-text notes, and the legal basis for processing
+// sensitive data (default: statutory duty).
+type Common struct {
+	OccurredAt time.Time  `json:"occurred_at,omitzero"`
+	Notes      string     `json:"notes,omitempty"`
+	LegalBasis LegalBasis `json:"legal_basis,omitempty"`
+}
+
+func (c *Common) common() *Common { return c }
+
+func (c *Common) validate() error {
+	if c.LegalBasis != "" && !c.LegalBasis.Valid() {
+		return Invalid("legal_basis", "unknown legal basis")
+	}
+	return nil
+}
+
+// Command is a request to take one step. Commands are plain structs whose
+// JSON tags match API.md's request bodies; they are used as pointers.
+// Validate checks the request in itself (required fields, enums, ID number
+// check digits, ages) and returns an invalid Error naming the field; rules
+// that depend on the case's state are the deciders' business.
+type Command interface {
+	Step() Step
+	Validate() error
+	common() *Common
+}
+
+// OccurredAt returns when cmd's step happened: its OccurredAt, or now.
+func OccurredAt(cmd Command, now time.Time) time.Time {
+	if t := cmd.common().OccurredAt; !t.IsZero() {
+		return t
+	}
+	return now
+}
+
+// NewCommand returns a fresh command for step, to decode a request body
+// into, and whether the step is known.
+func NewCommand(step Step) (Command, bool) {
+	f, ok := commandFactories[step]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// CaseSteps returns the steps that act on an existing case, in API.md's order.
+func CaseSteps() []Step { return append([]Step(nil), caseSteps...) }
+
+var caseSteps = []Step{
+	StepEligibility, StepSecurityCheck, StepBelongings, StepBed, StepBedRelease,
+	StepIdentityQuery, StepIdentityVerified, StepFamilySearchNotice, StepDNARequest,
+	StepDNAResult, StepRelativesContacted, StepMedicalReferral, StepHospitalAdmission,
+	StepHospitalDischarge, StepMedicalReturn, StepExtension, StepLongStay, StepSettlement,
+	StepGuardianship, StepPoliceReport, StepTransferRequest, StepTransferAccept,
+	StepTransferDecline, StepEscortDeparture, StepHandover, StepVoluntaryLeave, StepPickup,
+	StepEscortedReturn, StepAbsconding, StepTermination, StepDeath, StepClosure, StepCorrection,
+}
+
+var commandFactories = map[Step]func() Command{
+	StepIntake:             func() Command { return &Intake{} },
+	StepEligibility:        func() Command { return &EligibilityCmd{} },
+	StepSecurityCheck:      func() Command { return &SecurityCheckCmd{} },
+	StepBelongings:         func() Command { return &Belongings{} },
+	StepBed:                func() Command { return &AssignBed{} },
+	StepBedRelease:         func() Command { return &ReleaseBed{} },
+	StepIdentityQuery:      func() Command { return &IdentityQuery{} },
+	StepIdentityVerified:   func() Command { return &IdentityVerification{} },
+	StepFamilySearchNotice: func() Command { return &FamilySearchNotice{} },
+	StepDNARequest:         func() Command { return &DNARequest{} },
+	StepDNAResult:          func() Command { return &DNAResult{} },
+	StepRelativesContacted: func() Command { return &RelativesContact{} },
+	StepMedicalReferral:    func() Command { return &MedicalReferral{} },
+	StepHospitalAdmission:  func() Command { return &HospitalAdmission{} },
+	StepHospitalDischarge:  func() Command { return &HospitalDischarge{} },
+	StepMedicalReturn:      func() Command { return &MedicalReturn{} },
+	StepExtension:          func() Command { return &Extension{} },
+	StepLongStay:           func() Command { return &LongStayCmd{} },
+	StepSettlement:         func() Command { return &SettlementCmd{} },
+	StepGuardianship:       func() Command { return &GuardianshipCmd{} },
+	StepPoliceReport:       func() Command { return &PoliceReportCmd{} },
+	StepTransferRequest:    func() Command { return &TransferRequest{} },
+	StepTransferAccept:     func() Command { return &TransferAccept{} },
+	StepTransferDecline:    func() Command { return &TransferDecline{} },
+	StepEscortDeparture:    func() Command { return &EscortDeparture{} },
+	StepHandover:           func() Command { return &HandoverCmd{} },
+	StepVoluntaryLeave:     func() Command { return &VoluntaryLeave{} },
+	StepPickup:             func() Command { return &Pickup{} },
+	StepEscortedReturn:     func() Command { return &EscortedReturnCmd{} },
+	StepAbsconding:         func() Command { return &Absconding{} },
+	StepTermination:        func() Command { return &Termination{} },
+	StepDeath:              func() Command { return &DeathCmd{} },
+	StepClosure:            func() Command { return &Closure{} },
+	StepCorrection:         func() Command { return &Correct{} },
+	StepRegisterStation:    func() Command { return &RegisterStation{} },
+	StepChangeZones:        func() Command { return &ChangeZones{} },
+	StepIssueToken:         func() Command { return &IssueToken{} },
+	StepRevokeToken:        func() Command { return &RevokeToken{} },
+}
+
+func required(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return Invalid(field, "%s is required", field)
+	}
+	return nil
+}
+
+func oneOf(field, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return Invalid(field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// Intake opens a case: POST /v1/cases. MotherCaseID links a child to their
+// mother's open case at the same station.
+type Intake struct {
+	Common
+	Station      string     `json:"station"`
+	Referral     Referral   `json:"referral"`
+	Person       Person     `json:"person"`
+	Inspection   Inspection `json:"inspection"`
+	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
+}
+
+// Step returns StepIntake.
+func (*Intake) Step() Step { return StepIntake }
+
+// Validate checks the station, referral and person.
+func (c *Intake) Validate() error {
+	if err := firstErr(c.Common.validate(), required("station", c.Station)); err != nil {
+		return err
+	}
+	if !c.Referral.Source.Valid() {
+		return Invalid("referral.source", "unknown referral source")
+	}
+	if c.Referral.Source == SourcePoliceEscort && strings.TrimSpace(c.Referral.FormNo) == "" {
+		return Invalid("referral.form_no", "a police escort needs the handover form number")
+	}
+	return c.Person.Validate("person", c.OccurredAt)
+}
+
+// EligibilityCmd records screening (step "eligibility"): {"eligible":true},
+// {"eligible":false,"reason":...,"notice_no":...}, or {"assist_first":true}.
+type EligibilityCmd struct {
+	Common
+	Eligible    *bool  `json:"eligible,omitempty"`
+	AssistFirst bool   `json:"assist_first,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	NoticeNo    string `json:"notice_no,omitempty"`
+}
+
+// Step returns StepEligibility.
+func (*EligibilityCmd) Step() Step { return StepEligibility }
+
+// Validate requires an outcome, and a reason and notice number for a refusal.
+func (c *EligibilityCmd) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if c.Eligible == nil && !c.AssistFirst {
+		return Invalid("eligible", "eligible or assist_first is required")
+	}
+	if c.Eligible != nil && !*c.Eligible {
+		if c.AssistFirst {
+			return Invalid("assist_first", "a person assisted first is not refused")
+		}
+		return firstErr(required("reason", c.Reason), required("notice_no", c.NoticeNo))
+	}
+	return nil
+}
+
+// SecurityCheckCmd records the security check (step "security-check").
+type SecurityCheckCmd struct {
+	Common
+	CheckedBy     Checker  `json:"checked_by"`
+	Refused       bool     `json:"refused,omitempty"`
+	ItemsToPolice []string `json:"items_to_police,omitempty"`
+}
+
+// Step returns StepSecurityCheck.
+func (*SecurityCheckCmd) Step() Step { return StepSecurityCheck }
+
+// Validate requires the checker's staff ID and sex.
+func (c *SecurityCheckCmd) Validate() error {
+	if err := firstErr(c.Common.validate(), required("checked_by.staff_id", c.CheckedBy.StaffID)); err != nil {
+		return err
+	}
+	if !c.CheckedBy.Sex.Valid() {
+		return Invalid("checked_by.sex", "sex must be male or female")
+	}
+	return nil
+}
+
+// Belongings deposits or returns belongings.
+type Belongings struct {
+	Common
+	Deposited []Item   `json:"deposited,omitempty"`
+	Returned  []string `json:"returned,omitempty"`
+}
+
+// Step returns StepBelongings.
+func (*Belongings) Step() Step { return StepBelongings }
+
+// Validate requires exactly one of deposited and returned, with named items.
+func (c *Belongings) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if (len(c.Deposited) == 0) == (len(c.Returned) == 0) {
+		return Invalid("deposited", "give either deposited or returned items")
+	}
+	for i, it := range c.Deposited {
+		if strings.TrimSpace(it.Item) == "" {
+			return Invalid("deposited."+itoa(i)+".item", "item is required")
+		}
+		if it.Qty < 1 {
+			return Invalid("deposited."+itoa(i)+".qty", "qty must be at least 1")
+		}
+	}
+	for i, it := range c.Returned {
+		if strings.TrimSpace(it) == "" {
+			return Invalid("returned."+itoa(i), "item is required")
+		}
+	}
+	return nil
+}
+
+// AssignBed places the case in a bed (step "bed"); without Bed the first
+// free bed of the zone is taken.
+type AssignBed struct {
+	Common
+	Zone Zone   `json:"zone"`
+	Bed  string `json:"bed,omitempty"`
+}
+
+// Step returns StepBed.
+func (*AssignBed) Step() Step { return StepBed }
+
+// Validate checks the zone and the bed's name.
+func (c *AssignBed) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if !c.Zone.Valid() {
+		return Invalid("zone", "unknown zone")
+	}
+	if c.Bed != "" {
+		rest, ok := strings.CutPrefix(c.Bed, string(c.Zone)+"-")
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || rest[0] == '0' {
+			return Invalid("bed", "a bed is named <zone>-<n> with n from 1")
+		}
+	}
+	return nil
+}
+
+// ReleaseBed frees the case's bed (step "bed-release").
+type ReleaseBed struct{ Common }
+
+// Step returns StepBedRelease.
+func (*ReleaseBed) Step() Step { return StepBedRelease }
+
+// Validate checks the common fields.
+func (c *ReleaseBed) Validate() error { return c.Common.validate() }
+
+// Identity-query channels and results. Stored: never rename or reuse.
+const (
+	QueryQuick     = "quick_check"
+	QueryPolice    = "police"
+	QueryFaceMatch = "face_match"
+	QueryOther     = "other"
+
+	QueryMatched = "matched"
+	QueryNoMatch = "no_match"
+	QueryPending = "pending"
+)
+
+// IdentityQuery records an identity query.
+type IdentityQuery struct {
+	Common
+	Channel   string `json:"channel"`
+	Result    string `json:"result,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// Step returns StepIdentityQuery.
+func (*IdentityQuery) Step() Step { return StepIdentityQuery }
+
+// Validate checks the channel and result.
+func (c *IdentityQuery) Validate() error {
+	if err := firstErr(c.Common.validate(), oneOf("channel", c.Channel, QueryQuick, QueryPolice, QueryFaceMatch, QueryOther)); err != nil {
+		return err
+	}
+	if c.Result != "" {
+		return oneOf("result", c.Result, QueryMatched, QueryNoMatch, QueryPending)
+	}
+	return nil
+}
+
+// Verification methods. Stored: never rename or reuse.
+const (
+	VerifiedByPolice    = "police_query"
+	VerifiedByDNA       = "dna"
+	VerifiedByRelatives = "relatives"
+	VerifiedByDocuments = "documents"
+	VerifiedByFaceMatch = "face_match"
+	VerifiedBySelf      = "self_statement"
+)
+
+// IdentityVerification records that the identity is established (step
+// "identity-verified").
+type IdentityVerification struct {
+	Common
+	Method     string `json:"method"`
+	Name       string `json:"name,omitempty"`
+	IDType     string `json:"id_type,omitempty"`
+	IDNumber   string `json:"id_number,omitempty"`
+	BirthDate  Date   `json:"birth_date,omitzero"`
+	HukouPlace string `json:"hukou_place,omitempty"`
+	Reference  string `json:"reference,omitempty"`
+}
+
+// Step returns StepIdentityVerified.
+func (*IdentityVerification) Step() Step { return StepIdentityVerified }
+
+// Validate checks the method and any ID number.
+func (c *IdentityVerification) Validate() error {
+	if err := firstErr(c.Common.validate(), oneOf("method", c.Method, VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf)); err != nil {
+		return err
+	}
+	if c.IDNumber == "" {
+		if c.IDType != "" && !validIDType(c.IDType) {
+			return Invalid("id_type", "unknown id_type")
+		}
+		return nil
+	}
+	p := Person{Sex: Male, IDType: c.IDType, IDNumber: c.IDNumber, BirthDate: c.BirthDate}
+	err := p.Validate("", c.OccurredAt)
+	var e *Error
+	if asError(err, &e) && e.Field != ".birth_date" {
+		e.Field = strings.TrimPrefix(e.Field, ".")
+		return e
+	}
+	return nil
+}
+
+// FamilySearchNotice records a published family-search notice.
+type FamilySearchNotice struct {
+	Common
+	Channel   string `json:"channel,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// Step returns StepFamilySearchNotice.
+func (*FamilySearchNotice) Step() Step { return StepFamilySearchNotice }
+
+// Validate checks the common fields.
+func (c *FamilySearchNotice) Validate() error { return c.Common.validate() }
+
+// DNARequest records a DNA sample sent for matching.
+type DNARequest struct {
+	Common
+	SampleRef string `json:"sample_ref,omitempty"`
+	Lab       string `json:"lab,omitempty"`
+}
+
+// Step returns StepDNARequest.
+func (*DNARequest) Step() Step { return StepDNARequest }
+
+// Validate checks the common fields.
+func (c *DNARequest) Validate() error { return c.Common.validate() }
+
+// DNAResult records the result of a DNA request.
+type DNAResult struct {
+	Common
+	Matched   *bool  `json:"matched"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// Step returns StepDNAResult.
+func (*DNAResult) Step() Step { return StepDNAResult }
+
+// Validate requires matched.
+func (c *DNAResult) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if c.Matched == nil {
+		return Invalid("matched", "matched is required")
+	}
+	return nil
+}
+
+// RelativesContact records contact with relatives (step
+// "relatives-contacted").
+type RelativesContact struct {
+	Common
+	Relationship string `json:"relationship,omitempty"`
+	Channel      string `json:"channel,omitempty"`
+	Outcome      string `json:"outcome,omitempty"`
+}
+
+// Step returns StepRelativesContacted.
+func (*RelativesContact) Step() Step { return StepRelativesContacted }
+
+// Validate checks the common fields.
+func (c *RelativesContact) Validate() error { return c.Common.validate() }
+
+// MedicalReferral refers the person to a designated hospital.
+type MedicalReferral struct {
+	Common
+	Hospital string `json:"hospital"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Step returns StepMedicalReferral.
+func (*MedicalReferral) Step() Step { return StepMedicalReferral }
+
+// Validate requires the hospital.
+func (c *MedicalReferral) Validate() error {
+	return firstErr(c.Common.validate(), required("hospital", c.Hospital))
+}
+
+// HospitalAdmission records admission to hospital; the bed is freed (or
+// held for the Service's configured hold).
+type HospitalAdmission struct {
+	Common
+	Hospital string `json:"hospital,omitempty"`
+}
+
+// Step returns StepHospitalAdmission.
+func (*HospitalAdmission) Step() Step { return StepHospitalAdmission }
+
+// Validate checks the common fields.
+func (c *HospitalAdmission) Validate() error { return c.Common.validate() }
+
+// HospitalDischarge records discharge from hospital.
+type HospitalDischarge struct {
+	Common
+	Hospital string `json:"hospital,omitempty"`
+}
+
+// Step returns StepHospitalDischarge.
+func (*HospitalDischarge) Step() Step { return StepHospitalDischarge }
+
+// Validate checks the common fields.
+func (c *HospitalDischarge) Validate() error { return c.Common.validate() }
+
+// MedicalReturn records the return to the station after discharge.
+type MedicalReturn struct{ Common }
+
+// Step returns StepMedicalReturn.
+func (*MedicalReturn) Step() Step { return StepMedicalReturn }
+
+// Validate checks the common fields.
+func (c *MedicalReturn) Validate() error { return c.Common.validate() }
+
+// Extension extends the stay limit to Until.
+type Extension struct {
+	Common
+	Until      time.Time `json:"until"`
+	ApprovedBy string    `json:"approved_by"`
+	Reason     string    `json:"reason"`
+}
+
+// Step returns StepExtension.
+func (*Extension) Step() Step { return StepExtension }
+
+// Validate requires the new limit, the approver and the reason.
+func (c *Extension) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if c.Until.IsZero() {
+		return Invalid("until", "until is required")
+	}
+	return firstErr(required("approved_by", c.ApprovedBy), required("reason", c.Reason))
+}
+
+// LongStayCmd starts long-stay care (step "long-stay").
+type LongStayCmd struct {
+	Common
+	Kind  string `json:"kind"`
+	Place string `json:"place,omitempty"`
+}
+
+// Step returns StepLongStay.
+func (*LongStayCmd) Step() Step { return StepLongStay }
+
+// Validate checks the kind.
+func (c *LongStayCmd) Validate() error {
+	return firstErr(c.Common.validate(), oneOf("kind", c.Kind, LongStayInStation, LongStayOffSite, LongStayPoverty))
+}
+
+// SettlementCmd records a settlement application or the settlement itself.
+type SettlementCmd struct {
+	Common
+	Stage     string `json:"stage"`
+	Place     string `json:"place,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// Step returns StepSettlement.
+func (*SettlementCmd) Step() Step { return StepSettlement }
+
+// Validate checks the stage.
+func (c *SettlementCmd) Validate() error {
+	return firstErr(c.Common.validate(), oneOf("stage", c.Stage, SettlementApplied, SettlementSettled))
+}
+
+// GuardianshipCmd records civil affairs taking temporary guardianship.
+type GuardianshipCmd struct {
+	Common
+	Basis    string `json:"basis"`
+	Guardian string `json:"guardian,omitempty"`
+}
+
+// Step returns StepGuardianship.
+func (*GuardianshipCmd) Step() Step { return StepGuardianship }
+
+// Validate requires the basis.
+func (c *GuardianshipCmd) Validate() error {
+	return firstErr(c.Common.validate(), required("basis", c.Basis))
+}
+
+// PoliceReportCmd records a report to the police.
+type PoliceReportCmd struct {
+	Common
+	Reason   string `json:"reason"`
+	ReportNo string `json:"report_no,omitempty"`
+	Agency   string `json:"agency,omitempty"`
+}
+
+// Step returns StepPoliceReport.
+func (*PoliceReportCmd) Step() Step { return StepPoliceReport }
+
+// Validate checks the reason.
+func (c *PoliceReportCmd) Validate() error {
+	return firstErr(c.Common.validate(), oneOf("reason", c.Reason, ReportHarmToMinor, ReportSuspectedTrafficked,
+		ReportSuspectedLost, ReportAbandoned, ReportDangerousItems, ReportAbsconding, ReportDeath, ReportOther))
+}
+
+// TransferRequest asks another station to take the case.
+type TransferRequest struct {
+	Common
+	ToStation string `json:"to_station"`
+	Reason    string `json:"reason"`
+}
+
+// Step returns StepTransferRequest.
+func (*TransferRequest) Step() Step { return StepTransferRequest }
+
+// Validate requires the receiving station and the reason.
+func (c *TransferRequest) Validate() error {
+	return firstErr(c.Common.validate(), required("to_station", c.ToStation), required("reason", c.Reason))
+}
+
+// TransferAccept accepts a requested transfer.
+type TransferAccept struct{ Common }
+
+// Step returns StepTransferAccept.
+func (*TransferAccept) Step() Step { return StepTransferAccept }
+
+// Validate checks the common fields.
+func (c *TransferAccept) Validate() error { return c.Common.validate() }
+
+// TransferDecline declines a requested transfer.
+type TransferDecline struct {
+	Common
+	Reason string `json:"reason,omitempty"`
+}
+
+// Step returns StepTransferDecline.
+func (*TransferDecline) Step() Step { return StepTransferDecline }
+
+// Validate checks the common fields.
+func (c *TransferDecline) Validate() error { return c.Common.validate() }
+
+// EscortDeparture records the escort leaving for the receiving station.
+type EscortDeparture struct {
+	Common
+	Escorts   []string `json:"escorts"`
+	Transport string   `json:"transport,omitempty"`
+}
+
+// Step returns StepEscortDeparture.
+func (*EscortDeparture) Step() Step { return StepEscortDeparture }
+
+// Validate requires at least one escort.
+func (c *EscortDeparture) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if len(c.Escorts) == 0 {
+		return Invalid("escorts", "at least one escort is required")
+	}
+	for i, e := range c.Escorts {
+		if strings.TrimSpace(e) == "" {
+			return Invalid("escorts."+itoa(i), "escort is required")
+		}
+	}
+	return nil
+}
+
+// HandoverCmd confirms the receiving station took the person in (step
+// "handover").
+type HandoverCmd struct {
+	Common
+	ReceivedBy string `json:"received_by"`
+}
+
+// Step returns StepHandover.
+func (*HandoverCmd) Step() Step { return StepHandover }
+
+// Validate requires who received the person.
+func (c *HandoverCmd) Validate() error {
+	return firstErr(c.Common.validate(), required("received_by", c.ReceivedBy))
+}
+
+// VoluntaryLeave records a person leaving of their own will.
+type VoluntaryLeave struct {
+	Common
+	DeclarationRef string `json:"declaration_ref"`
+	CashYuan       int    `json:"cash_yuan,omitempty"`
+	ReceiptRef     string `json:"receipt_ref,omitempty"`
+}
+
+// Step returns StepVoluntaryLeave.
+func (*VoluntaryLeave) Step() Step { return StepVoluntaryLeave }
+
+// Validate requires the declaration and a non-negative cash amount.
+func (c *VoluntaryLeave) Validate() error {
+	if err := firstErr(c.Common.validate(), required("declaration_ref", c.DeclarationRef)); err != nil {
+		return err
+	}
+	if c.CashYuan < 0 {
+		return Invalid("cash_yuan", "cash cannot be negative")
+	}
+	return nil
+}
+
+// Pickup records relatives or a guardian collecting the person.
+type Pickup struct {
+	Common
+	Collector Collector `json:"collector"`
+}
+
+// Step returns StepPickup.
+func (*Pickup) Step() Step { return StepPickup }
+
+// Validate requires the collector's name, ID number and relationship and
+// checks a resident ID number.
+func (c *Pickup) Validate() error {
+	if err := firstErr(c.Common.validate(), required("collector.name", c.Collector.Name),
+		required("collector.id_number", c.Collector.IDNumber), required("collector.relationship", c.Collector.Relationship)); err != nil {
+		return err
+	}
+	switch c.Collector.IDType {
+	case "", IDResidentCard:
+		if _, err := CheckResidentID(c.Collector.IDNumber); err != nil {
+			return Invalid("collector.id_number", "%v", err)
+		}
+	default:
+		if !validIDType(c.Collector.IDType) {
+			return Invalid("collector.id_type", "unknown id_type")
+		}
+	}
+	return nil
+}
+
+// EscortedReturnCmd records an escorted return home (step
+// "escorted-return").
+type EscortedReturnCmd struct {
+	Common
+	Destination string   `json:"destination"`
+	Escorts     []string `json:"escorts,omitempty"`
+	Transport   string   `json:"transport,omitempty"`
+	ReceivedBy  string   `json:"received_by,omitempty"`
+}
+
+// Step returns StepEscortedReturn.
+func (*EscortedReturnCmd) Step() Step { return StepEscortedReturn }
+
+// Validate requires the destination.
+func (c *EscortedReturnCmd) Validate() error {
+	return firstErr(c.Common.validate(), required("destination", c.Destination))
+}
+
+// Absconding records the person leaving without notice.
+type Absconding struct {
+	Common
+	LastSeen string `json:"last_seen,omitempty"`
+}
+
+// Step returns StepAbsconding.
+func (*Absconding) Step() Step { return StepAbsconding }
+
+// Validate checks the common fields.
+func (c *Absconding) Validate() error { return c.Common.validate() }
+
+// Termination ends assistance for a reason.
+type Termination struct {
+	Common
+	Reason string `json:"reason"`
+}
+
+// Step returns StepTermination.
+func (*Termination) Step() Step { return StepTermination }
+
+// Validate requires the reason.
+func (c *Termination) Validate() error {
+	return firstErr(c.Common.validate(), required("reason", c.Reason))
+}
+
+// DeathCmd records a death, or, on a case that already records one, the
+// death checklist items done since (step "death").
+type DeathCmd struct {
+	Common
+	Place string `json:"place,omitempty"`
+	DeathChecklist
+}
+
+// Step returns StepDeath.
+func (*DeathCmd) Step() Step { return StepDeath }
+
+// Validate checks the common fields; the place is required by the decider
+// when the death is first recorded.
+func (c *DeathCmd) Validate() error { return c.Common.validate() }
+
+// Closure closes an exited case.
+type Closure struct{ Common }
+
+// Step returns StepClosure.
+func (*Closure) Step() Step { return StepClosure }
+
+// Validate checks the common fields.
+func (c *Closure) Validate() error { return c.Common.validate() }
+
+// Correct corrects one field recorded by an earlier event (step
+// "correction"): {"event_id","field","old","new","reason"}.
+type Correct struct {
+	Common
+	EventID uuid.UUID       `json:"event_id"`
+	Field   string          `json:"field"`
+	Old     json.RawMessage `json:"old"`
+	New     json.RawMessage `json:"new"`
+	Reason  string          `json:"reason"`
+}
+
+// Step returns StepCorrection.
+func (*Correct) Step() Step { return StepCorrection }
+
+// Validate requires every field and a correctable field name.
+func (c *Correct) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if c.EventID == (uuid.UUID{}) {
+		return Invalid("event_id", "event_id is required")
+	}
+	if _, ok := correctableMap[c.Field]; !ok {
+		return Invalid("field", "the field cannot be corrected; correctable fields are listed in the API description")
+	}
+	if len(c.Old) == 0 {
+		return Invalid("old", "old is required")
+	}
+	if len(c.New) == 0 {
+		return Invalid("new", "new is required")
+	}
+	if !json.Valid(c.Old) {
+		return Invalid("old", "old is not JSON")
+	}
+	if !json.Valid(c.New) {
+		return Invalid("new", "new is not JSON")
+	}
+	return required("reason", c.Reason)
+}
+
+var stationCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+
+func validateZones(zones []ZoneBeds) error {
+	seen := map[Zone]bool{}
+	for i, z := range zones {
+		p := "zones." + itoa(i)
+		if !z.Zone.Valid() {
+			return Invalid(p+".zone", "unknown zone")
+		}
+		if seen[z.Zone] {
+			return Invalid(p+".zone", "zone listed twice")
+		}
+		seen[z.Zone] = true
+		if z.Beds < 0 || z.Beds > 10000 {
+			return Invalid(p+".beds", "beds must be 0 to 10000")
+		}
+		if z.Seasonal < 0 || z.Seasonal > 10000 {
+			return Invalid(p+".seasonal", "seasonal must be 0 to 10000")
+		}
+	}
+	return nil
+}
+
+// RegisterStation registers a station with its zones (POST /v1/stations).
+type RegisterStation struct {
+	Common
+	Code   string      `json:"code"`
+	Name   string      `json:"name"`
+	Region string      `json:"region"`
+	Kind   StationKind `json:"kind"`
+	Zones  []ZoneBeds  `json:"zones"`
+}
+
+// Step returns StepRegisterStation.
+func (*RegisterStation) Step() Step { return StepRegisterStation }
+
+// Validate checks the code, name, region, kind and zones.
+func (c *RegisterStation) Validate() error {
+	if err := c.Common.validate(); err != nil {
+		return err
+	}
+	if !stationCode.MatchString(c.Code) {
+		return Invalid("code", "a station code is 1 to 32 letters, digits, - or _")
+	}
+	if err := firstErr(required("name", c.Name), required("region", c.Region)); err != nil {
+		return err
+	}
+	if !c.Kind.Valid() {
+		return Invalid("kind", "kind must be station, regional_center or minors_center")
+	}
+	return validateZones(c.Zones)
+}
+
+// ChangeZones replaces a station's zones and bed counts.
+type ChangeZones struct {
+	Common
+	Zones []ZoneBeds `json:"zones"`
+}
+
+// Step returns StepChangeZones.
+func (*ChangeZones) Step() Step { return StepChangeZones }
+
+// Validate checks the zones.
+func (c *ChangeZones) Validate() error {
+	return firstErr(c.Common.validate(), validateZones(c.Zones))
+}
+
+// IssueToken records a new access token. The caller generates the secret,
+// shows it once and passes only its SHA-256 hash (64 hex digits) and an ID.
+type IssueToken struct {
+	Common
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Role    Role   `json:"role"`
+	Station string `json:"station,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Hash    string `json:"hash"`
+}
+
+// Step returns StepIssueToken.
+func (*IssueToken) Step() Step { return StepIssueToken }
+
+// Validate checks the role and its binding, the ID and the hash.
+func (c *IssueToken) Validate() error {
+	if err := firstErr(c.Common.validate(), required("id", c.ID)); err != nil {
+		return err
+	}
+	if !c.Role.Valid() {
+		return Invalid("role", "role must be admin, staff, coordinator or inspector")
+	}
+	if c.Role == RoleStaff {
+		if err := required("station", c.Station); err != nil {
+			return err
+		}
+	}
+	if c.Role == RoleCoordinator {
+		if err := required("region", c.Region); err != nil {
+			return err
+		}
+	}
+	if len(c.Hash) != 64 || strings.Trim(c.Hash, "0123456789abcdef") != "" {
+		return Invalid("hash", "hash must be 64 lowercase hex digits")
+	}
+	return nil
+}
+
+// RevokeToken revokes a token by ID.
+type RevokeToken struct {
+	Common
+	ID string `json:"id"`
+}
+
+// Step returns StepRevokeToken.
+func (*RevokeToken) Step() Step { return StepRevokeToken }
+
+// Validate requires the ID.
+func (c *RevokeToken) Validate() error { return firstErr(c.Common.validate(), required("id", c.ID)) }

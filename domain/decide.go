@@ -1,0 +1,456 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// FutureTolerance is how far in the future a step's occurred_at may lie
+// (clock skew between devices).
+const FutureTolerance = 5 * time.Minute
+
+// checkTime refuses an occurred_at beyond FutureTolerance after now or, for
+// an existing case, before the case began.
+func checkTime(c Case, at, now time.Time) error {
+	if at.After(now.Add(FutureTolerance)) {
+		return Violation(RuleOccurredInFuture, "the step cannot have happened in the future")
+	}
+	if c.Exists() && at.Before(c.OpenedAt) {
+		return Violation(RuleOccurredBeforeCaseBegan, "the step cannot have happened before the case began")
+	}
+	return nil
+}
+
+func notBefore(at, prev time.Time, what string) error {
+	if !prev.IsZero() && at.Before(prev) {
+		return Violation(RuleOccurredBeforePreviousStep, "the step cannot have happened before the %s", what)
+	}
+	return nil
+}
+
+// lateWork reports whether cmd is paperwork that an exited or closed case
+// still accepts: corrections, belongings returned, death checklist items
+// and police reports; and, for an exited (not closed) case, closure.
+func lateWork(c Case, cmd Command) bool {
+	switch v := cmd.(type) {
+	case *Correct, *PoliceReportCmd:
+		return true
+	case *Belongings:
+		return len(v.Returned) > 0
+	case *DeathCmd:
+		return c.Death != nil
+	case *Closure:
+		return c.Status != StatusClosed
+	}
+	return false
+}
+
+// vulnerable reports whether the person is helped first and checked later:
+// a child, an elderly, disabled or seriously ill person, or one who cannot
+// state their details.
+func vulnerable(c Case, at time.Time) bool {
+	age, ok := c.AgeOn(at)
+	in := c.Inspection
+	return !ok || age < AdultAge || age >= ElderlyAge || c.Disabled() || in.PhysicalDisability || in.SeriouslyIll ||
+		(c.Person.CanStateIdentity != nil && !*c.Person.CanStateIdentity)
+}
+
+// leaveAlone refuses a step that lets the person go on their own when they
+// are under 16 or carry a mental or intellectual disability flag.
+func leaveAlone(c Case, at time.Time) error {
+	if age, ok := c.AgeOn(at); !ok || age < VoluntaryLeaveAge {
+		return Violation(RuleMinorCannotLeaveAlone, "a person under 16 leaves only by pickup, escorted return, transfer or placement")
+	}
+	if c.Disabled() {
+		return Violation(RuleSpecialGroupCannotLeaveAlone, "a person with a mental or intellectual disability flag leaves only by pickup, escorted return, transfer or placement")
+	}
+	return nil
+}
+
+func reportFirst(c Case) error {
+	if c.PoliceReportDue() {
+		return Violation(RulePoliceReportRequired, "report the case to the police before the person leaves")
+	}
+	return nil
+}
+
+func present(c Case) error {
+	switch c.Status {
+	case StatusInHospital, StatusInTransit:
+		return Violation(RuleAwayFromStation, "the person is not at the station")
+	}
+	return nil
+}
+
+// Decide decides a case command: given the case's state, the command and
+// the current time, it returns the events to append or an *Error. It is
+// pure. The intake decides on a Case that does not exist yet but whose ID
+// is set. Bed steps are decided on the station stream by DecideBed.
+// Existence checks of other streams (the receiving station of a transfer,
+// the mother's case) are the Service's.
+func Decide(c Case, cmd Command, now time.Time) ([]Event, error) {
+	if err := cmd.Validate(); err != nil {
+		return nil, err
+	}
+	at := OccurredAt(cmd, now)
+	if err := checkTime(c, at, now); err != nil {
+		return nil, err
+	}
+	if in, ok := cmd.(*Intake); ok {
+		return decideIntake(c, in, at)
+	}
+	if !c.Exists() {
+		return nil, NotFound("no such case")
+	}
+	if cmd.common().LegalBasis == BasisGuardianConsent && c.Guardianship != nil {
+		return nil, Violation(RuleGuardianConsentCircular, "civil affairs is the guardian; its own consent is no legal basis")
+	}
+	if c.Status.Ended() && !lateWork(c, cmd) {
+		if c.Status == StatusClosed {
+			return nil, Violation(RuleCaseClosed, "the case is closed")
+		}
+		return nil, Violation(RuleCaseExited, "the case has exited; only closing, corrections and late paperwork are accepted")
+	}
+	notes := cmd.common().Notes
+	switch v := cmd.(type) {
+	case *EligibilityCmd:
+		if c.Eligibility.Decided || c.Status != StatusReceived {
+			return nil, Violation(RuleEligibilityAlreadyDecided, "eligibility was already decided")
+		}
+		eligible := v.Eligible != nil && *v.Eligible
+		if !eligible && !v.AssistFirst && vulnerable(c, at) {
+			return nil, Violation(RuleAssistFirst, "a person who cannot state their details is assisted first and checked later")
+		}
+		return one(EligibilityDecided{Eligible: eligible, AssistFirst: v.AssistFirst, Reason: v.Reason, NoticeNo: v.NoticeNo, Notes: notes})
+	case *SecurityCheckCmd:
+		if c.SecurityCheck.Done {
+			return nil, Violation(RuleSecurityCheckAlreadyDone, "the security check was already done")
+		}
+		if c.Person.Sex == Female && v.CheckedBy.Sex != Female {
+			return nil, Violation(RuleFemaleCheckedByFemaleStaff, "a woman is security-checked by female staff")
+		}
+		return one(SecurityChecked{CheckedBy: v.CheckedBy, Refused: v.Refused, ItemsToPolice: v.ItemsToPolice, Notes: notes})
+	case *Belongings:
+		if len(v.Deposited) > 0 {
+			return one(BelongingsDeposited{Items: v.Deposited, Notes: notes})
+		}
+		left := map[string]int{}
+		for _, b := range c.Belongings {
+			if !b.Returned {
+				left[b.Item]++
+			}
+		}
+		for _, it := range v.Returned {
+			if left[it] == 0 {
+				return nil, Violation(RuleBelongingsNotDeposited, "an item to return is not deposited")
+			}
+			left[it]--
+		}
+		return one(BelongingsReturned{Items: v.Returned, Notes: notes})
+	case *AssignBed, *ReleaseBed:
+		return nil, Internal(nil, "bed steps are decided on the station stream")
+	case *IdentityQuery:
+		return one(IdentityQueried{Channel: v.Channel, Result: v.Result, Reference: v.Reference, Notes: notes})
+	case *IdentityVerification:
+		if c.Identity.Verified {
+			return nil, Violation(RuleAlreadyIdentified, "the identity is already verified")
+		}
+		idType := v.IDType
+		if v.IDNumber != "" && idType == "" {
+			idType = IDResidentCard
+		}
+		return one(IdentityVerified{Method: v.Method, Name: v.Name, IDType: idType, IDNumber: v.IDNumber, BirthDate: v.BirthDate, HukouPlace: v.HukouPlace, Reference: v.Reference, Notes: notes})
+	case *FamilySearchNotice:
+		if c.Identity.Verified {
+			return nil, Violation(RuleAlreadyIdentified, "the identity is already verified")
+		}
+		return one(FamilySearchNoticePublished{Channel: v.Channel, Reference: v.Reference, Notes: notes})
+	case *DNARequest:
+		if c.Identity.Verified {
+			return nil, Violation(RuleAlreadyIdentified, "the identity is already verified")
+		}
+		return one(DNARequested{SampleRef: v.SampleRef, Lab: v.Lab, Notes: notes})
+	case *DNAResult:
+		if c.Identity.DNARequestedAt.IsZero() || !c.Identity.DNAResultAt.IsZero() {
+			return nil, Violation(RuleDNANotRequested, "no DNA request is awaiting a result")
+		}
+		if err := notBefore(at, c.Identity.DNARequestedAt, "DNA request"); err != nil {
+			return nil, err
+		}
+		return one(DNAResultReceived{Matched: *v.Matched, Reference: v.Reference, Notes: notes})
+	case *RelativesContact:
+		return one(RelativesContacted{Relationship: v.Relationship, Channel: v.Channel, Outcome: v.Outcome, Notes: notes})
+	case *MedicalReferral:
+		if err := present(c); err != nil {
+			return nil, err
+		}
+		return one(MedicalReferred{Hospital: v.Hospital, Reason: v.Reason, Notes: notes})
+	case *HospitalAdmission:
+		if c.Medical.State != MedicalStateReferred {
+			return nil, Violation(RuleNoMedicalReferral, "admission follows a medical referral")
+		}
+		if err := present(c); err != nil {
+			return nil, err
+		}
+		if err := notBefore(at, c.Medical.ReferredAt, "medical referral"); err != nil {
+			return nil, err
+		}
+		h := v.Hospital
+		if h == "" {
+			h = c.Medical.Hospital
+		}
+		return one(HospitalAdmitted{Hospital: h, Notes: notes})
+	case *HospitalDischarge:
+		if c.Status != StatusInHospital || c.Medical.State != MedicalStateAdmitted {
+			return nil, Violation(RuleNotInHospital, "the person is not in hospital")
+		}
+		if err := notBefore(at, c.Medical.AdmittedAt, "hospital admission"); err != nil {
+			return nil, err
+		}
+		return one(HospitalDischarged{Hospital: c.Medical.Hospital, Notes: notes})
+	case *MedicalReturn:
+		if c.Medical.State != MedicalStateDischarged {
+			return nil, Violation(RuleNotDischarged, "the person was not discharged from hospital")
+		}
+		if err := notBefore(at, c.Medical.DischargedAt, "hospital discharge"); err != nil {
+			return nil, err
+		}
+		return one(MedicalReturned{Notes: notes})
+	case *Extension:
+		if !c.StayLimitApplies(at) {
+			return nil, Violation(RuleNoStayLimit, "no stay limit applies to this person")
+		}
+		if !v.Until.After(c.StayDeadline()) || !v.Until.After(at) {
+			return nil, Violation(RuleExtensionNotLater, "the new limit must be later than the current one")
+		}
+		return one(StayExtended{Until: v.Until, ApprovedBy: v.ApprovedBy, Reason: v.Reason, Notes: notes})
+	case *LongStayCmd:
+		if c.Identity.Verified {
+			return nil, Violation(RuleAlreadyIdentified, "long stay is for people not identified")
+		}
+		if c.Status == StatusInTransit {
+			return nil, Violation(RuleAwayFromStation, "the person is in transit")
+		}
+		if at.Sub(c.OpenedAt) < LongStayAfterDays*24*time.Hour {
+			return nil, Violation(RuleLongStayTooEarly, "long stay starts after 10 days unidentified")
+		}
+		return one(LongStayStarted{Kind: v.Kind, Place: v.Place, Notes: notes})
+	case *SettlementCmd:
+		if c.Identity.Verified {
+			return nil, Violation(RuleAlreadyIdentified, "settlement is for people not identified")
+		}
+		if v.Stage == SettlementApplied {
+			if at.Sub(c.OpenedAt) < SettlementAfterDay*24*time.Hour {
+				return nil, Violation(RuleSettlementTooEarly, "settlement may be applied for after 3 months unidentified")
+			}
+			return one(SettlementRecorded{Stage: v.Stage, Place: v.Place, Reference: v.Reference, Notes: notes})
+		}
+		if c.Settlement == nil || c.Settlement.Stage != SettlementApplied {
+			return nil, Violation(RuleSettlementNotApplied, "settlement needs an application first")
+		}
+		if err := firstErr(present(c), reportFirst(c)); err != nil {
+			return nil, err
+		}
+		return one(SettlementRecorded{Stage: v.Stage, Place: v.Place, Reference: v.Reference, Notes: notes})
+	case *GuardianshipCmd:
+		if age, ok := c.AgeOn(at); !ok || age >= AdultAge {
+			return nil, Violation(RuleGuardianshipOnlyForMinors, "temporary guardianship is for minors")
+		}
+		if c.Guardianship != nil {
+			return nil, Violation(RuleGuardianshipAlreadyTaken, "guardianship was already taken")
+		}
+		g := v.Guardian
+		if g == "" {
+			g = "civil_affairs"
+		}
+		return one(GuardianshipTaken{Basis: v.Basis, Guardian: g, Notes: notes})
+	case *PoliceReportCmd:
+		return one(PoliceReportFiled{Reason: v.Reason, ReportNo: v.ReportNo, Agency: v.Agency, Notes: notes})
+	case *TransferRequest:
+		if c.Transfer != nil {
+			return nil, Violation(RuleTransferPending, "a transfer is already in flight")
+		}
+		if v.ToStation == c.Station {
+			return nil, Violation(RuleSameStation, "a transfer goes to another station")
+		}
+		if err := firstErr(present(c), reportFirst(c)); err != nil {
+			return nil, err
+		}
+		return one(TransferRequested{From: c.Station, To: v.ToStation, Reason: v.Reason, Notes: notes})
+	case *TransferAccept:
+		if c.Transfer == nil {
+			return nil, Violation(RuleNoTransferPending, "no transfer is pending")
+		}
+		if c.Transfer.State != TransferStateRequested {
+			return nil, Violation(RuleTransferAlreadyAccepted, "the transfer was already accepted")
+		}
+		if err := notBefore(at, c.Transfer.RequestedAt, "transfer request"); err != nil {
+			return nil, err
+		}
+		return one(TransferAccepted{From: c.Transfer.From, To: c.Transfer.To, Notes: notes})
+	case *TransferDecline:
+		if c.Transfer == nil {
+			return nil, Violation(RuleNoTransferPending, "no transfer is pending")
+		}
+		if c.Transfer.State != TransferStateRequested {
+			return nil, Violation(RuleTransferAlreadyAccepted, "the transfer was already accepted")
+		}
+		return one(TransferDeclined{From: c.Transfer.From, To: c.Transfer.To, Reason: v.Reason, Notes: notes})
+	case *EscortDeparture:
+		switch {
+		case c.Transfer == nil:
+			return nil, Violation(RuleNoTransferPending, "no transfer is pending")
+		case c.Transfer.State == TransferStateRequested:
+			return nil, Violation(RuleTransferNotAccepted, "the receiving station has not accepted the transfer")
+		case c.Transfer.State == TransferStateDeparted:
+			return nil, Violation(RuleEscortAlreadyDeparted, "the escort already departed")
+		}
+		if err := present(c); err != nil {
+			return nil, err
+		}
+		if err := notBefore(at, c.Transfer.AcceptedAt, "transfer acceptance"); err != nil {
+			return nil, err
+		}
+		return one(EscortDeparted{From: c.Transfer.From, To: c.Transfer.To, Escorts: v.Escorts, Transport: v.Transport, Notes: notes})
+	case *HandoverCmd:
+		if c.Status != StatusInTransit || c.Transfer == nil || c.Transfer.State != TransferStateDeparted {
+			return nil, Violation(RuleNotInTransit, "a handover follows an accepted transfer and a departed escort")
+		}
+		if err := notBefore(at, c.Transfer.DepartedAt, "escort departure"); err != nil {
+			return nil, err
+		}
+		return one(HandedOver{From: c.Transfer.From, To: c.Transfer.To, ReceivedBy: v.ReceivedBy, Notes: notes})
+	case *VoluntaryLeave:
+		if c.Status == StatusInTransit {
+			return nil, Violation(RuleAwayFromStation, "the person is in transit")
+		}
+		if err := firstErr(leaveAlone(c, at), reportFirst(c)); err != nil {
+			return nil, err
+		}
+		if v.CashYuan > MaxCashYuan {
+			return nil, Violation(RuleCashOverLimit, "cash handed out is at most %d yuan", MaxCashYuan)
+		}
+		if v.CashYuan > 0 && v.ReceiptRef == "" {
+			return nil, Violation(RuleCashNeedsReceipt, "cash is handed out against a signed receipt")
+		}
+		return one(LeftVoluntarily{DeclarationRef: v.DeclarationRef, CashYuan: v.CashYuan, ReceiptRef: v.ReceiptRef, Notes: notes})
+	case *Pickup:
+		if c.Status == StatusInTransit {
+			return nil, Violation(RuleAwayFromStation, "the person is in transit")
+		}
+		if err := reportFirst(c); err != nil {
+			return nil, err
+		}
+		col := v.Collector
+		if col.IDType == "" {
+			col.IDType = IDResidentCard
+		}
+		return one(PickedUp{Collector: col, Notes: notes})
+	case *EscortedReturnCmd:
+		if err := firstErr(present(c), reportFirst(c)); err != nil {
+			return nil, err
+		}
+		return one(EscortedReturn{Destination: v.Destination, Escorts: v.Escorts, Transport: v.Transport, ReceivedBy: v.ReceivedBy, Notes: notes})
+	case *Absconding:
+		return one(Absconded{LastSeen: v.LastSeen, Notes: notes})
+	case *Termination:
+		if err := leaveAlone(c, at); err != nil {
+			return nil, err
+		}
+		return one(Terminated{Reason: v.Reason, Notes: notes})
+	case *DeathCmd:
+		if c.Death != nil {
+			return one(DeathChecklistUpdated{DeathChecklist: v.DeathChecklist, Notes: notes})
+		}
+		if err := required("place", v.Place); err != nil {
+			return nil, err
+		}
+		return one(Died{Place: v.Place, DeathChecklist: v.DeathChecklist, Notes: notes})
+	case *Closure:
+		if c.Status != StatusExited && c.Status != StatusRefused {
+			return nil, Violation(RuleCaseNotExited, "only an exited case is closed")
+		}
+		return one(CaseClosed{Notes: notes})
+	case *Correct:
+		return decideCorrection(c, v)
+	}
+	return nil, Internal(nil, "the step %q is not a case step", cmd.Step())
+}
+
+func one(e Event) ([]Event, error) { return []Event{e}, nil }
+
+func decideIntake(c Case, in *Intake, at time.Time) ([]Event, error) {
+	if c.Exists() {
+		return nil, &Error{Code: CodeConflict, Message: "the case already exists"}
+	}
+	if c.ID == [16]byte{} {
+		return nil, Internal(nil, "an intake needs a case ID")
+	}
+	if err := in.Person.Validate("person", at); err != nil {
+		return nil, err
+	}
+	p := in.Person
+	if p.IDNumber != "" && p.IDType == "" {
+		p.IDType = IDResidentCard
+	}
+	if p.EstimatedAge != nil && p.AgeEstimatedOn.IsZero() {
+		p.AgeEstimatedOn = DateOf(at.UTC())
+	}
+	if in.MotherCaseID == c.ID {
+		return nil, Violation(RuleMotherCaseInvalid, "a case cannot be its own mother's case")
+	}
+	return one(IntakeRegistered{CaseID: c.ID, Station: in.Station, Referral: in.Referral, Person: p, Inspection: in.Inspection, MotherCaseID: in.MotherCaseID, Notes: in.Notes})
+}
+
+func decideCorrection(c Case, v *Correct) ([]Event, error) {
+	typ, ok := c.EventType(v.EventID)
+	if !ok {
+		return nil, Violation(RuleCorrectionUnknownEvent, "the case has no such event")
+	}
+	f := correctableMap[v.Field]
+	found := false
+	for _, t := range f.types {
+		found = found || t == typ
+	}
+	if !found {
+		return nil, Violation(RuleCorrectionFieldNotInEvent, "that event does not record the field")
+	}
+	cur := c
+	same, err := f.equal(&cur, v.Old)
+	if err != nil {
+		return nil, Invalid("old", "old does not fit the field")
+	}
+	if !same {
+		return nil, Violation(RuleCorrectionOldValueMismatch, "old is not the field's current value")
+	}
+	next := c
+	if err := f.set(&next, v.New); err != nil {
+		return nil, Invalid("new", "new does not fit the field")
+	}
+	if len(v.Field) > 7 && v.Field[:7] == "person." {
+		if v.Field == "person.birth_date" && !next.Person.BirthDate.IsZero() {
+			next.Person.EstimatedAge = nil
+		}
+		if err := next.Person.Validate("new", c.OpenedAt); err != nil {
+			e := err.(*Error)
+			e.Field = "new"
+			return nil, e
+		}
+	}
+	if v.Field == "referral.source" && !next.Referral.Source.Valid() {
+		return nil, Invalid("new", "unknown referral source")
+	}
+	return one(Corrected{EventID: v.EventID, Field: v.Field, Old: compact(v.Old), New: compact(v.New), Reason: v.Reason})
+}
+
+func compact(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
+}
