@@ -1,0 +1,29 @@
+package domain
+
+// This file is owned by the http package's engineer: the event that records
+// a read of a case for the access log (DOMAIN.md, Privacy).
+
+// TypeCaseRead is the stored name of CaseRead. Never rename or reuse it.
+const TypeCaseRead = "access.case_read"
+
+// CaseReadsStream is the stream that holds the access log of case reads.
+const CaseReadsStream = "case-reads"
+
+// CaseRead records that an actor read a case's state or history: who (the
+// token's ID and role), which case, and which route. When is the event's
+// occurred-at time. It holds no personal data beyond the case ID.
+type CaseRead struct {
+	CaseID string `json:"case_id"`
+	Reader string `json:"reader"`
+	Role   Role   `json:"role"`
+	Route  string `json:"route"`
+}
+
+// EventType returns TypeCaseRead.
+func (CaseRead) EventType() string { return TypeCaseRead }
+
+func init() {
+	if err := Register[CaseRead](Events, 1); err != nil {
+		panic(err)
+	}
+}
