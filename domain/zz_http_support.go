@@ -7,7 +7,7 @@ package domain
 const TypeCaseRead = "access.case_read"
 
 // CaseReadsStream is the stream that holds the access log of case reads.
-const CaseReadsStream = "case-reads"
+const CaseReadsStream = "access-log"
 
 // CaseRead records that an actor read a case's state or history: who (the
 // token's ID and role), which case, and which route. When is the event's
