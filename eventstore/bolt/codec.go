@@ -12,13 +12,13 @@ import (
 var (
 	bucketLog         = []byte("log")         // position (8, BE) → event record
 	bucketStreams     = []byte("streams")     // stream name → stream state
-	bucketRevisions   = []byte("revisions")   // stream name, 0x00, revision (8, BE) → position (8, BE)
+	bucketStreamRuns  = []byte("stream_runs") // stream name, 0x00, first revision (8, BE) → runs, see streams.go
 	bucketEventIDs    = []byte("event_ids")   // event ID (16) → position (8, BE)
-	bucketTree        = []byte("tree")        // tlog storage index (8, BE) → hash (32)
+	bucketTree        = []byte("tree")        // first tlog storage index of a batch (8, BE) → its hashes, 32 bytes each
 	bucketTreeHeads   = []byte("tree_heads")  // tree size (8, BE) → signed note
 	bucketCheckpoints = []byte("checkpoints") // projection name → commit (8, BE), prepare (8, BE)
 	bucketMeta        = []byte("meta")        // see keys below
-	allBuckets        = [][]byte{bucketLog, bucketStreams, bucketRevisions, bucketEventIDs, bucketTree, bucketTreeHeads, bucketCheckpoints, bucketMeta}
+	allBuckets        = [][]byte{bucketLog, bucketStreams, bucketStreamRuns, bucketEventIDs, bucketTree, bucketTreeHeads, bucketCheckpoints, bucketMeta}
 )
 
 // Keys of bucketMeta. Persisted: never rename or reuse.
@@ -85,45 +85,6 @@ func decodeRecord(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
 	e.Data = append([]byte(nil), parts[2]...)
 	e.Metadata = append([]byte(nil), parts[3]...)
 	return e, nil
-}
-
-// streamState is what the store knows about one stream.
-type streamState struct {
-	next       uint64 // revision the next appended event gets
-	liveFrom   uint64 // first revision still readable (after a soft delete)
-	tombstoned bool
-}
-
-// exists reports whether the stream has at least one live event.
-func (s streamState) exists() bool { return !s.tombstoned && s.next > s.liveFrom }
-
-func encodeStream(s streamState) []byte {
-	b := make([]byte, 0, 17)
-	b = binary.BigEndian.AppendUint64(b, s.next)
-	b = binary.BigEndian.AppendUint64(b, s.liveFrom)
-	if s.tombstoned {
-		return append(b, 1)
-	}
-	return append(b, 0)
-}
-
-func decodeStream(b []byte) (streamState, error) {
-	if len(b) != 17 {
-		return streamState{}, errCorrupt
-	}
-	return streamState{
-		next:       binary.BigEndian.Uint64(b),
-		liveFrom:   binary.BigEndian.Uint64(b[8:]),
-		tombstoned: b[16] == 1,
-	}, nil
-}
-
-// revisionKey is the key of one stream revision in bucketRevisions.
-func revisionKey(stream string, rev uint64) []byte {
-	b := make([]byte, 0, len(stream)+9)
-	b = append(b, stream...)
-	b = append(b, 0)
-	return binary.BigEndian.AppendUint64(b, rev)
 }
 
 func encodePosition(p eventstore.Position) []byte {

@@ -70,12 +70,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // errEndOfStream after.
 func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction, n int, first bool) (page []eventstore.RecordedEvent, more bool, err error) {
 	err = s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketStreams).Get([]byte(stream))
-		var st streamState
-		if v != nil {
-			if st, err = decodeStream(v); err != nil {
-				return err
-			}
+		st, err := loadStream(tx, stream)
+		if err != nil {
+			return err
 		}
 		switch {
 		case st.tombstoned:
@@ -85,40 +82,23 @@ func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction,
 		case !st.exists():
 			return errEndOfStream
 		}
-		revB, logB := tx.Bucket(bucketRevisions), tx.Bucket(bucketLog)
-		read := func(rev uint64) error {
-			p := revB.Get(revisionKey(stream, rev))
-			if len(p) != 8 {
-				return errCorrupt
-			}
-			pos := beUint64(p)
-			e, err := decodeRecord(pos, logB.Get(p))
+		back := dir == eventstore.Backwards
+		// One more than asked tells whether events follow.
+		refs, err := streamPositions(tx, stream, st, from, back, n+1)
+		if err != nil {
+			return err
+		}
+		more = len(refs) > n
+		refs = refs[:min(n, len(refs))]
+		logB := tx.Bucket(bucketLog)
+		page = make([]eventstore.RecordedEvent, 0, len(refs))
+		for _, r := range refs {
+			e, err := decodeRecord(r.pos, logB.Get(u64(r.pos)))
 			if err != nil {
 				return err
 			}
 			page = append(page, e)
-			return nil
 		}
-		if dir == eventstore.Backwards {
-			rev := min(from, st.next-1)
-			for ; rev >= st.liveFrom && len(page) < n; rev-- {
-				if err := read(rev); err != nil {
-					return err
-				}
-				if rev == 0 {
-					return nil
-				}
-			}
-			more = rev >= st.liveFrom
-			return nil
-		}
-		rev := max(from, st.liveFrom)
-		for ; rev < st.next && len(page) < n; rev++ {
-			if err := read(rev); err != nil {
-				return err
-			}
-		}
-		more = rev < st.next
 		return nil
 	})
 	return page, more, err

@@ -3,6 +3,8 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -43,6 +45,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 // txn is the state of one batch transaction.
 type txn struct {
 	tx     *bbolt.Tx
+	tree   *treeStore
 	head   uint64 // last position assigned so far in this batch
 	now    time.Time
 	events int
@@ -127,7 +130,7 @@ func (s *Store) commit(batch []*request) {
 		fail(fmt.Errorf("eventstore/bolt: beginning transaction: %w", err))
 		return
 	}
-	w := &txn{tx: tx, head: readHead(tx), now: s.opts.Now().UTC()}
+	w := &txn{tx: tx, tree: newTreeStore(tx), head: readHead(tx), now: s.opts.Now().UTC()}
 	start := w.head
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -143,6 +146,15 @@ func (s *Store) commit(batch []*request) {
 		}
 	}
 	if w.head != start {
+		err := w.tree.flush()
+		if err == nil {
+			err = tx.Bucket(bucketMeta).Put(metaHead, u64(w.head))
+		}
+		if err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("eventstore/bolt: batch rolled back: %w", err))
+			return
+		}
 		if err := s.sealTree(w, start); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("eventstore/bolt: batch rolled back: %w", err))
@@ -167,7 +179,7 @@ func (s *Store) commit(batch []*request) {
 
 // sealTree signs the tree head of the batch and stores it.
 func (s *Store) sealTree(w *txn, start uint64) error {
-	root, err := audit.TreeHash(int64(w.head), treeReader(w.tx))
+	root, err := audit.TreeHash(int64(w.head), w.tree)
 	if err != nil {
 		return fmt.Errorf("tree hash: %w", err)
 	}
@@ -197,20 +209,14 @@ func registerVerifier(tx *bbolt.Tx, vkey string) error {
 	return b.Put(metaVerifiers, append(next, '\n'))
 }
 
-// treeReader reads stored Merkle hashes from the tree bucket of tx.
-func treeReader(tx *bbolt.Tx) tlog.HashReader {
-	b := tx.Bucket(bucketTree)
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, idx := range indexes {
-			v := b.Get(u64(uint64(idx)))
-			if len(v) != len(tlog.Hash{}) {
-				return nil, fmt.Errorf("eventstore/bolt: tree hash %d missing", idx)
-			}
-			copy(out[i][:], v)
-		}
-		return out, nil
-	})
+// prepared is an event made ready for the writer by the caller's
+// goroutine: its record encoded with revision and time left zero (the
+// writer fills them in) and its payload digests computed.
+type prepared struct {
+	id                 uuid.UUID
+	typ                string
+	record             []byte
+	dataHash, metaHash [sha256.Size]byte
 }
 
 // Append implements eventstore.Store.
@@ -219,7 +225,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	size := 0
-	seen := make(map[uuid.UUID]struct{}, len(events))
+	batch := make([]prepared, len(events))
 	for i, e := range events {
 		switch {
 		case e.ID == uuid.Nil:
@@ -229,15 +235,23 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		case len(e.Data)+len(e.Metadata) > MaxEventSize:
 			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
 		}
-		if _, dup := seen[e.ID]; dup {
-			return eventstore.AppendResult{}, fmt.Errorf("%w: event ID %s appears twice", eventstore.ErrInvalid, e.ID)
+		for j := range i {
+			if events[j].ID == e.ID {
+				return eventstore.AppendResult{}, fmt.Errorf("%w: event ID %s appears twice", eventstore.ErrInvalid, e.ID)
+			}
 		}
-		seen[e.ID] = struct{}{}
-		size += len(e.Data) + len(e.Metadata) + len(e.Type)
+		batch[i] = prepared{
+			id:       e.ID,
+			typ:      e.Type,
+			record:   encodeRecord(&eventstore.RecordedEvent{ID: e.ID, Stream: stream, Type: e.Type, Data: e.Data, Metadata: e.Metadata}),
+			dataHash: sha256.Sum256(e.Data),
+			metaHash: sha256.Sum256(e.Metadata),
+		}
+		size += len(batch[i].record)
 	}
 	return s.submit(ctx, &request{
 		size:  size,
-		apply: func(w *txn) (eventstore.AppendResult, error) { return w.append(stream, expected, events) },
+		apply: func(w *txn) (eventstore.AppendResult, error) { return w.append(stream, expected, batch) },
 	})
 }
 
@@ -318,11 +332,7 @@ func validateStream(stream string) error {
 }
 
 func (w *txn) stream(name string) (streamState, error) {
-	v := w.tx.Bucket(bucketStreams).Get([]byte(name))
-	if v == nil {
-		return streamState{}, nil
-	}
-	st, err := decodeStream(v)
+	st, err := loadStream(w.tx, name)
 	if err != nil {
 		return st, &fatalError{err}
 	}
@@ -354,7 +364,7 @@ func checkExpected(stream string, expected eventstore.ExpectedRevision, st strea
 	return e
 }
 
-func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events []prepared) (eventstore.AppendResult, error) {
 	st, err := w.stream(stream)
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -362,11 +372,11 @@ func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events
 	if st.tombstoned {
 		return eventstore.AppendResult{}, fmt.Errorf("%w: %s", eventstore.ErrStreamDeleted, stream)
 	}
+	idB := w.tx.Bucket(bucketEventIDs)
 	if len(events) > 0 {
-		ids := w.tx.Bucket(bucketEventIDs)
 		var stored []uint64
 		for _, e := range events {
-			if v := ids.Get(e.ID[:]); v != nil {
+			if v := idB.Get(e.id[:]); v != nil {
 				stored = append(stored, beUint64(v))
 			}
 		}
@@ -384,49 +394,35 @@ func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events
 		if !st.exists() {
 			return eventstore.AppendResult{}, nil
 		}
-		v := w.tx.Bucket(bucketRevisions).Get(revisionKey(stream, st.next-1))
-		if len(v) != 8 {
-			return eventstore.AppendResult{}, &fatalError{errCorrupt}
-		}
-		return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(beUint64(v))}, nil
+		return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(st.lastPosition())}, nil
 	}
-	logB, revB, idB, treeB := w.tx.Bucket(bucketLog), w.tx.Bucket(bucketRevisions), w.tx.Bucket(bucketEventIDs), w.tx.Bucket(bucketTree)
-	hashes := treeReader(w.tx)
-	for _, e := range events {
+	logB := w.tx.Bucket(bucketLog)
+	first := w.head + 1
+	now := uint64(w.now.UnixNano())
+	for i := range events {
+		e := &events[i]
 		w.head++
-		rec := eventstore.RecordedEvent{
-			ID: e.ID, Stream: stream, Revision: st.next, Position: eventstore.At(w.head),
-			Type: e.Type, Data: e.Data, Metadata: e.Metadata, RecordedAt: w.now,
-		}
+		rev := st.next + uint64(i)
+		binary.BigEndian.PutUint64(e.record[1:], rev)
+		binary.BigEndian.PutUint64(e.record[25:], now)
 		pos := u64(w.head)
-		id := rec.ID
-		if err := logB.Put(pos, encodeRecord(&rec)); err != nil {
+		if err := logB.Put(pos, e.record); err != nil {
 			return eventstore.AppendResult{}, &fatalError{err}
 		}
-		if err := revB.Put(revisionKey(stream, st.next), pos); err != nil {
+		if err := idB.Put(e.id[:], pos); err != nil {
 			return eventstore.AppendResult{}, &fatalError{err}
 		}
-		if err := idB.Put(id[:], pos); err != nil {
+		leaf := audit.Leaf{
+			Position: eventstore.At(w.head), Stream: stream, Revision: rev, EventID: e.id, Type: e.typ,
+			RecordedAt: w.now, DataHash: e.dataHash, MetadataHash: e.metaHash,
+		}
+		if err := w.tree.add(int64(w.head-1), leaf.Hash()); err != nil {
 			return eventstore.AppendResult{}, &fatalError{err}
 		}
-		n := int64(w.head - 1)
-		hs, err := audit.StoredHashes(n, audit.LeafOf(rec), hashes)
-		if err != nil {
-			return eventstore.AppendResult{}, &fatalError{err}
-		}
-		at := tlog.StoredHashIndex(0, n)
-		for i := range hs {
-			if err := treeB.Put(u64(uint64(at+int64(i))), hs[i][:]); err != nil {
-				return eventstore.AppendResult{}, &fatalError{err}
-			}
-		}
-		st.next++
 		w.events++
 	}
-	if err := w.tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st)); err != nil {
-		return eventstore.AppendResult{}, &fatalError{err}
-	}
-	if err := w.tx.Bucket(bucketMeta).Put(metaHead, u64(w.head)); err != nil {
+	st.add(first, len(events))
+	if err := saveStream(w.tx, stream, st); err != nil {
 		return eventstore.AppendResult{}, &fatalError{err}
 	}
 	return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(w.head)}, nil
@@ -479,7 +475,7 @@ func (w *txn) delete(stream string, expected eventstore.ExpectedRevision, tombst
 		}
 		st.liveFrom = st.next
 	}
-	if err := w.tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st)); err != nil {
+	if err := saveStream(w.tx, stream, st); err != nil {
 		return &fatalError{err}
 	}
 	return nil

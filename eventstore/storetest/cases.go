@@ -36,6 +36,7 @@ func (s *suite) cases() []testCase {
 		{"read_stream_backwards_from_end", s.readBackwards},
 		{"read_stream_pages_forwards_and_backwards", s.readStreamPaging},
 		{"read_missing_stream_is_not_found", s.readMissing},
+		{"long_stream_of_many_appends_reads_from_every_revision", s.readLongStream},
 		{"read_all_forwards_from_position_is_exclusive", s.readAllFrom},
 		{"read_all_backwards_from_end_and_from_position", s.readAllBackwards},
 		{"read_all_pages_with_limit", s.readAllPaging},
@@ -678,4 +679,45 @@ func (s *suite) concurrentMany(t *testing.T) {
 		}
 		next[e.Stream]++
 	}
+}
+
+func (s *suite) readLongStream(t *testing.T) {
+	st := s.stream(t, "long")
+	other := s.stream(t, "long-other")
+	var all []uuid.UUID
+	for i := range 80 {
+		evs := Events("test.a", i%3+1)
+		mustAppend(t, s.store, st, eventstore.Any, evs...)
+		mustAppend(t, s.store, other, eventstore.Any, Event("test.other", i))
+		all = append(all, dataIDs(evs)...)
+	}
+	last := uint64(len(all) - 1)
+	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, last - 1, last} {
+		got := readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from})
+		wantIDs(t, got, all[from:])
+		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from, Limit: 7})
+		wantIDs(t, got, all[from:min(from+7, last+1)])
+		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: from, Limit: 9})
+		var want []uuid.UUID
+		for r := int(from); r >= 0 && len(want) < 9; r-- {
+			want = append(want, all[r])
+		}
+		wantIDs(t, got, want)
+		for i, e := range got {
+			if e.Revision != from-uint64(i) {
+				t.Fatalf("backwards from %d: revision %d at index %d", from, e.Revision, i)
+			}
+		}
+	}
+	back := readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd})
+	if len(back) != len(all) || back[0].ID != all[last] || back[len(back)-1].ID != all[0] {
+		t.Fatalf("backwards from the end: got %d events, want %d, newest first", len(back), len(all))
+	}
+	if err := s.store.Delete(ctx, st, eventstore.Exact(last)); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	evs := Events("test.b", 2)
+	mustAppend(t, s.store, st, eventstore.NoStream, evs...)
+	wantIDs(t, readStream(t, s.store, st, eventstore.ReadStreamOptions{}), dataIDs(evs))
+	wantIDs(t, readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd}), []uuid.UUID{evs[1].ID, evs[0].ID})
 }
