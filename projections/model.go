@@ -1,0 +1,229 @@
+package projections
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// model is every view's state, folded from the global log by apply. One
+// model is written by one goroutine at a time; the Runner guards the live
+// one with its mutex and replays "as of" into private ones.
+type model struct {
+	pos      eventstore.Position
+	applied  uint64
+	stations map[string]*stationEntry
+	cases    map[uuid.UUID]*caseEntry
+	order    []*caseEntry            // cases in intake order
+	persons  map[string][]*caseEntry // person key -> cases, in intake order
+}
+
+// stationEntry is a station folded by the domain's station fold.
+type stationEntry struct {
+	st           domain.Station
+	registeredAt time.Time
+}
+
+// placement is the bed a case holds, from the station streams.
+type placement struct {
+	Station string
+	Zone    domain.Zone
+	Bed     string
+	Since   time.Time
+}
+
+// stay is one interval that a case spent belonging to a station; To is zero
+// while it lasts (or until the case's exit).
+type stay struct {
+	Station string
+	From    time.Time
+	To      time.Time
+}
+
+// caseEntry is one case: the domain's fold plus what the views add.
+type caseEntry struct {
+	c       domain.Case
+	seq     int // index in model.order
+	bed     *placement
+	beds    []domain.Envelope // station events about the case, for histories
+	lastAt  time.Time         // occurred_at of the case's latest event
+	stays   []stay
+	keys    []string // person keys
+	openPos eventstore.Position
+}
+
+func newModel() *model {
+	return &model{
+		stations: map[string]*stationEntry{},
+		cases:    map[uuid.UUID]*caseEntry{},
+		persons:  map[string][]*caseEntry{},
+	}
+}
+
+// apply folds one event into the model. Events of unknown streams are
+// counted and otherwise ignored.
+func (m *model) apply(env domain.Envelope) {
+	m.pos = env.Position
+	if env.Event == nil {
+		return // undecodable: the position moves on, nothing else
+	}
+	m.applied++
+	if id, ok := domain.CaseIDOf(env.Stream); ok {
+		m.applyCase(id, env)
+		return
+	}
+	if code, ok := domain.StationCodeOf(env.Stream); ok {
+		m.applyStation(code, env)
+	}
+}
+
+func (m *model) applyStation(code string, env domain.Envelope) {
+	s := m.stations[code]
+	if s == nil {
+		s = &stationEntry{}
+		m.stations[code] = s
+	}
+	s.st.Evolve(env)
+	at := env.Meta.OccurredAt
+	switch e := env.Event.(type) {
+	case domain.StationRegistered:
+		s.registeredAt = at
+	case domain.BedAssigned:
+		ce := m.caseFor(e.CaseID)
+		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
+		ce.beds = append(ce.beds, env)
+	case domain.BedReleased:
+		ce := m.caseFor(e.CaseID)
+		if ce.bed != nil && ce.bed.Station == code && ce.bed.Bed == e.Bed {
+			ce.bed = nil
+		}
+		ce.beds = append(ce.beds, env)
+	}
+}
+
+// caseFor returns the entry of case id, creating an empty one for a case
+// whose intake has not been seen (bed events only follow intakes, so this
+// happens only in an "as of" replay that filtered the intake out).
+func (m *model) caseFor(id uuid.UUID) *caseEntry {
+	ce := m.cases[id]
+	if ce == nil {
+		ce = &caseEntry{seq: -1}
+		m.cases[id] = ce
+	}
+	return ce
+}
+
+func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
+	ce := m.caseFor(id)
+	before := ce.c.Station
+	ce.c = domain.Evolve(ce.c, env)
+	ce.lastAt = env.Meta.OccurredAt
+	at := env.Meta.OccurredAt
+	switch env.Event.(type) {
+	case domain.IntakeRegistered:
+		if ce.seq < 0 {
+			ce.seq = len(m.order)
+			m.order = append(m.order, ce)
+		}
+		ce.openPos = env.Position
+		ce.stays = []stay{{Station: ce.c.Station, From: at}}
+		m.reindex(ce)
+	case domain.HandedOver:
+		if n := len(ce.stays); n > 0 && ce.c.Station != before {
+			ce.stays[n-1].To = at
+			ce.stays = append(ce.stays, stay{Station: ce.c.Station, From: at})
+		}
+	case domain.IdentityVerified, domain.Corrected:
+		m.reindex(ce)
+	}
+}
+
+// reindex files the case under its current person keys.
+func (m *model) reindex(ce *caseEntry) {
+	keys := personKeys(ce.c.Person)
+	if slices.Equal(keys, ce.keys) {
+		return
+	}
+	for _, k := range ce.keys {
+		list := slices.DeleteFunc(m.persons[k], func(x *caseEntry) bool { return x == ce })
+		if len(list) == 0 {
+			delete(m.persons, k)
+		} else {
+			m.persons[k] = list
+		}
+	}
+	for _, k := range keys {
+		list := append(m.persons[k], ce)
+		slices.SortFunc(list, func(a, b *caseEntry) int { return a.seq - b.seq })
+		m.persons[k] = list
+	}
+	ce.keys = keys
+}
+
+// region returns the region of a station, or "".
+func (m *model) region(code string) string {
+	if s := m.stations[code]; s != nil {
+		return s.st.Region
+	}
+	return ""
+}
+
+// opened reports whether the entry is a case whose intake was applied.
+func (ce *caseEntry) opened() bool { return ce.seq >= 0 && ce.c.Exists() }
+
+// personKeys returns the keys that link cases of one person: the ID
+// number, and the normalised name with the birth date and household
+// registration place when all three are known.
+func personKeys(p domain.Person) []string {
+	var keys []string
+	if p.IDNumber != "" {
+		t := p.IDType
+		if t == "" {
+			t = domain.IDResidentCard
+		}
+		keys = append(keys, "id:"+t+":"+strings.ToUpper(strings.TrimSpace(p.IDNumber)))
+	}
+	born := birthDate(p)
+	name, hukou := normalise(p.Name), normalise(p.HukouPlace)
+	if name != "" && !born.IsZero() && hukou != "" {
+		keys = append(keys, "nb:"+name+"|"+born.String()+"|"+hukou)
+	}
+	return keys
+}
+
+// birthDate returns the person's exact birth date: the registered one, or
+// the one inside a resident ID number; zero when only an estimate is known.
+func birthDate(p domain.Person) domain.Date {
+	if !p.BirthDate.IsZero() {
+		return p.BirthDate
+	}
+	if p.IDNumber != "" && (p.IDType == "" || p.IDType == domain.IDResidentCard) {
+		if d, err := domain.CheckResidentID(p.IDNumber); err == nil {
+			return d
+		}
+	}
+	return domain.Date{}
+}
+
+// normalise folds full-width forms to ASCII, lower-cases, and drops spaces
+// and punctuation, so that "Zhang San", "zhang  san" and "ＺＨＡＮＧ·SAN"
+// compare equal.
+func normalise(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0xFF01 && r <= 0xFF5E {
+			r -= 0xFEE0
+		}
+		if unicode.IsSpace(r) || unicode.IsPunct(r) || r == '·' {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}

@@ -1,0 +1,493 @@
+// Package projections is Waystation's read side: it follows the global log
+// and folds it into the views that station staff, coordinators and
+// inspectors look at (occupancy, the safety board, the transfer board, case
+// timelines, the person index, statistics and case search), and rebuilds
+// any of them from the start or "as of" a past moment.
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// ViewsName and ViewsVersion name the built-in views' checkpoint. Bump
+// ViewsVersion when a change to the views' fold must not be mixed with
+// state folded by an earlier version.
+const (
+	ViewsName    = "views"
+	ViewsVersion = 1
+)
+
+// Projection is a named, versioned fold over the global log whose state
+// lives outside the process (a file, a table): the Runner feeds it every
+// event after its saved checkpoint, in order, and saves its checkpoint in
+// batches. Bumping Version starts it again from the first event, under a
+// new checkpoint, into whatever fresh state the projection keeps for that
+// version.
+type Projection interface {
+	// Name is the projection's stable name.
+	Name() string
+	// Version is the fold's version.
+	Version() int
+	// Apply folds one event. An error stops the Runner.
+	Apply(env domain.Envelope) error
+	// Flush makes everything applied so far durable; the Runner calls it
+	// before saving the projection's checkpoint, so that after a restart
+	// nothing is applied twice or skipped.
+	Flush() error
+}
+
+// Options tune a Runner. The zero Options is usable.
+type Options struct {
+	// Now is the clock of the live boards; time.Now when nil.
+	Now func() time.Time
+	// Logger receives operational messages (never personal data);
+	// slog.Default() when nil.
+	Logger *slog.Logger
+	// CheckpointEvery saves a checkpoint after this many events (10 000
+	// when zero).
+	CheckpointEvery int
+	// CheckpointInterval saves a checkpoint at least this often while
+	// events arrive (1 s when zero).
+	CheckpointInterval time.Duration
+	// Projections are extra durable projections to run beside the views.
+	Projections []Projection
+}
+
+// AsOf selects the moment a read describes. The zero AsOf is now, from the
+// live views. With At set, the views are rebuilt from the log keeping the
+// events that had happened by At (occurred_at), with everything recorded
+// since ("what was true then"); with Known also set, only the events that
+// had also been recorded by At ("what staff could have known then").
+// Position, when not zero, further keeps only events at or before it; with
+// At zero such a read is evaluated at the present time.
+type AsOf struct {
+	At       time.Time
+	Known    bool
+	Position eventstore.Position
+}
+
+// IsLive reports whether a is the present moment of the live views.
+func (a AsOf) IsLive() bool { return a.At.IsZero() && a.Position.IsZero() }
+
+// Lag is how far the live views are behind the log.
+type Lag struct {
+	// Position is the last event folded into the live views.
+	Position eventstore.Position `json:"position"`
+	// Head is the last event of the log.
+	Head eventstore.Position `json:"head"`
+	// Behind is Head minus Position in the backend's position units: a
+	// number of events on the embedded store.
+	Behind uint64 `json:"behind"`
+	// Applied counts the events folded since the Runner started.
+	Applied uint64 `json:"applied"`
+	// Undecodable counts events skipped because they could not be decoded.
+	Undecodable uint64 `json:"undecodable"`
+	// Ready reports whether the views have caught up with the log once.
+	Ready bool `json:"ready"`
+}
+
+// Runner follows the global log and keeps the live views, answers their
+// reads (safe for concurrent use), and builds them as of past moments.
+type Runner struct {
+	store eventstore.Store
+	cps   eventstore.CheckpointStore
+	opts  Options
+	log   *slog.Logger
+
+	mu   sync.RWMutex
+	live *model // guarded by mu
+
+	posMu  sync.Mutex
+	pos    eventstore.Position // guarded by posMu; the live model's position
+	moved  chan struct{}       // guarded by posMu; closed and replaced when pos moves
+	ready  atomic.Bool
+	undec  atomic.Uint64
+	runs   atomic.Bool
+	rebuMu sync.Mutex // one Rebuild at a time
+}
+
+// NewRunner returns a Runner over store that keeps checkpoints in cps.
+// Nothing happens until Run.
+func NewRunner(store eventstore.Store, cps eventstore.CheckpointStore, opts Options) *Runner {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = 10000
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
+	return &Runner{
+		store: store, cps: cps, opts: opts, log: opts.Logger,
+		live:  newModel(),
+		moved: make(chan struct{}),
+	}
+}
+
+// checkpointName is the name a projection's checkpoint is saved under.
+func checkpointName(name string, version int) string {
+	return "projections." + name + ".v" + strconv.Itoa(version)
+}
+
+// Run folds the log into the live views and the durable projections: it
+// loads the checkpoints, catches up, then follows new events until ctx is
+// done, saving checkpoints in batches and once more on the way out. The
+// live views are kept in memory, so they are folded again from the first
+// event on every Run (the saved checkpoint tells how far the previous run
+// got); durable projections resume after their checkpoint. Run returns nil
+// when ctx is cancelled, or the first error of the store or a projection.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.runs.CompareAndSwap(false, true) {
+		return errors.New("projections: Run called twice")
+	}
+	defer r.runs.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 1+len(r.opts.Projections))
+	var wg sync.WaitGroup
+	for _, p := range r.opts.Projections {
+		wg.Go(func() {
+			if err := r.runDurable(ctx, p); err != nil {
+				errs <- err
+				cancel()
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := r.runViews(ctx); err != nil {
+			errs <- err
+			cancel()
+		}
+	})
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// onUndecodable logs and counts an event that does not decode.
+func (r *Runner) onUndecodable(rec eventstore.RecordedEvent, err error) {
+	r.undec.Add(1)
+	r.log.Warn("projections: skipping an undecodable event", "type", rec.Type, "position", rec.Position.String(), "err", err)
+}
+
+// follow subscribes after from and hands decoded events to apply in order:
+// in batches while catching up, one at a time once live. caughtUp is called
+// at the subscription's caught-up marker, after the history is applied.
+func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply func([]domain.Envelope) error, caughtUp func() error) error {
+	d := newDecoder(r.onUndecodable)
+	applied := make(chan error, 1)
+	marker := &batch{done: make(chan struct{})}
+	close(marker.done)
+	go func() {
+		var err error
+		for b := range d.ordered {
+			<-b.done
+			if err != nil {
+				continue
+			}
+			if b.envs == nil && b.recs == nil {
+				err = caughtUp()
+				continue
+			}
+			err = apply(b.envs)
+		}
+		applied <- err
+	}()
+	var readErr error
+	live := false
+	recs := make([]eventstore.RecordedEvent, 0, batchSize)
+	for msg, err := range r.store.SubscribeToAll(ctx, from) {
+		if err != nil {
+			readErr = err
+			break
+		}
+		if msg.CaughtUp {
+			if len(recs) > 0 {
+				d.submit(recs)
+				recs = make([]eventstore.RecordedEvent, 0, batchSize)
+			}
+			d.ordered <- marker
+			live = true
+			continue
+		}
+		recs = append(recs, *msg.Event)
+		if live || len(recs) == batchSize {
+			d.submit(recs)
+			recs = make([]eventstore.RecordedEvent, 0, batchSize)
+		}
+	}
+	if len(recs) > 0 {
+		d.submit(recs)
+	}
+	d.close()
+	err := <-applied
+	d.wait()
+	if readErr != nil && !errors.Is(readErr, context.Canceled) && ctx.Err() == nil {
+		return fmt.Errorf("projections: following the log: %w", readErr)
+	}
+	return err
+}
+
+// checkpointer saves a checkpoint every so many events or so often.
+type checkpointer struct {
+	r     *Runner
+	name  string
+	flush func() error
+	n     int
+	last  time.Time
+	pos   eventstore.Position
+	saved eventstore.Position
+}
+
+func (c *checkpointer) advance(ctx context.Context, pos eventstore.Position, n int) error {
+	c.pos = pos
+	c.n += n
+	if c.n >= c.r.opts.CheckpointEvery || time.Since(c.last) >= c.r.opts.CheckpointInterval {
+		return c.save(ctx)
+	}
+	return nil
+}
+
+func (c *checkpointer) save(ctx context.Context) error {
+	c.n = 0
+	c.last = time.Now()
+	if c.pos == c.saved {
+		return nil
+	}
+	if c.flush != nil {
+		if err := c.flush(); err != nil {
+			return fmt.Errorf("projections: flushing %s: %w", c.name, err)
+		}
+	}
+	// A checkpoint is saved even while the Runner is being stopped.
+	if err := c.r.cps.SaveCheckpoint(context.WithoutCancel(ctx), c.name, c.pos); err != nil {
+		return fmt.Errorf("projections: saving checkpoint %s: %w", c.name, err)
+	}
+	c.saved = c.pos
+	return nil
+}
+
+// runViews folds the log into the live views from the first event.
+func (r *Runner) runViews(ctx context.Context) error {
+	name := checkpointName(ViewsName, ViewsVersion)
+	if prev, ok, err := r.cps.LoadCheckpoint(ctx, name); err != nil {
+		return fmt.Errorf("projections: loading checkpoint %s: %w", name, err)
+	} else if ok {
+		r.log.Info("projections: folding the views again from the start", "previous_position", prev.String())
+	}
+	r.mu.RLock()
+	from := r.live.pos
+	r.mu.RUnlock()
+	cp := &checkpointer{r: r, name: name, last: time.Now()}
+	err := r.follow(ctx, from, func(envs []domain.Envelope) error {
+		r.mu.Lock()
+		m := r.live
+		for _, env := range envs {
+			if env.Position.Compare(m.pos) <= 0 {
+				continue // already folded by a rebuild that was swapped in
+			}
+			m.apply(env)
+		}
+		pos := m.pos
+		r.mu.Unlock()
+		r.setPosition(pos)
+		return cp.advance(ctx, pos, len(envs))
+	}, func() error {
+		if !r.ready.Swap(true) {
+			r.log.Info("projections: views caught up", "position", r.Position().String())
+		}
+		return cp.save(ctx)
+	})
+	// The final checkpoint is saved even though ctx is done.
+	if serr := cp.save(context.WithoutCancel(ctx)); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// runDurable folds the log into p after its checkpoint.
+func (r *Runner) runDurable(ctx context.Context, p Projection) error {
+	name := checkpointName(p.Name(), p.Version())
+	from, _, err := r.cps.LoadCheckpoint(ctx, name)
+	if err != nil {
+		return fmt.Errorf("projections: loading checkpoint %s: %w", name, err)
+	}
+	cp := &checkpointer{r: r, name: name, flush: p.Flush, last: time.Now(), pos: from, saved: from}
+	err = r.follow(ctx, from, func(envs []domain.Envelope) error {
+		for _, env := range envs {
+			if env.Event != nil {
+				if err := p.Apply(env); err != nil {
+					return fmt.Errorf("projections: %s at %s: %w", p.Name(), env.Position, err)
+				}
+			}
+			cp.pos = env.Position
+		}
+		return cp.advance(ctx, cp.pos, len(envs))
+	}, func() error { return cp.save(ctx) })
+	if serr := cp.save(context.WithoutCancel(ctx)); err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (r *Runner) setPosition(p eventstore.Position) {
+	r.posMu.Lock()
+	if r.pos.Before(p) {
+		r.pos = p
+		close(r.moved)
+		r.moved = make(chan struct{})
+	}
+	r.posMu.Unlock()
+}
+
+// Position returns the position of the last event folded into the live
+// views.
+func (r *Runner) Position() eventstore.Position {
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	return r.pos
+}
+
+// Ready reports whether the live views have caught up with the log at
+// least once since Run started.
+func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// WaitFor blocks until the live views have folded the event at pos (so a
+// request can read its own write), or ctx is done.
+func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	for {
+		r.posMu.Lock()
+		reached, moved := !r.pos.Before(pos), r.moved
+		r.posMu.Unlock()
+		if reached {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
+		case <-moved:
+		}
+	}
+}
+
+// Lag reports how far the live views are behind the log.
+func (r *Runner) Lag(ctx context.Context) (Lag, error) {
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		return Lag{}, fmt.Errorf("projections: reading the log head: %w", err)
+	}
+	r.mu.RLock()
+	applied := r.live.applied
+	r.mu.RUnlock()
+	l := Lag{Position: r.Position(), Head: head, Applied: applied, Undecodable: r.undec.Load(), Ready: r.Ready()}
+	if l.Position.Commit < head.Commit {
+		l.Behind = head.Commit - l.Position.Commit
+	}
+	return l, nil
+}
+
+// Rebuild folds the whole log again into fresh views and swaps them in once
+// they have caught up with the live ones; until then the old views keep
+// answering reads. It works whether or not Run is running.
+func (r *Runner) Rebuild(ctx context.Context) error {
+	r.rebuMu.Lock()
+	defer r.rebuMu.Unlock()
+	start := time.Now()
+	fresh := newModel()
+	if err := r.foldInto(ctx, fresh, AsOf{}); err != nil {
+		return err
+	}
+	// Catch up with the live views under the write lock, so that both
+	// stand at the same position when the fresh one is swapped in.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	target := r.live.pos
+	if fresh.pos.Before(target) {
+		err := readAll(ctx, r.store, fresh.pos, r.onUndecodable,
+			func(p eventstore.Position) bool { return target.Before(p) },
+			func(envs []domain.Envelope) error {
+				for _, env := range envs {
+					fresh.apply(env)
+				}
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("projections: rebuilding: %w", err)
+		}
+	}
+	r.live = fresh
+	pos := fresh.pos
+	r.log.Info("projections: views rebuilt", "position", pos.String(), "events", fresh.applied, "took", time.Since(start).String())
+	go r.setPosition(pos)
+	return nil
+}
+
+// foldInto folds the log into m, keeping the events that asOf selects.
+func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
+	var stop func(eventstore.Position) bool
+	if !asOf.Position.IsZero() {
+		stop = func(p eventstore.Position) bool { return asOf.Position.Before(p) }
+	}
+	err := readAll(ctx, r.store, m.pos, r.onUndecodable, stop, func(envs []domain.Envelope) error {
+		for _, env := range envs {
+			if !asOf.At.IsZero() && !asOf.keeps(env) {
+				m.pos = env.Position
+				continue
+			}
+			m.apply(env)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("projections: folding the log: %w", err)
+	}
+	return nil
+}
+
+// keeps reports whether env belongs to the world as of a.At.
+func (a AsOf) keeps(env domain.Envelope) bool {
+	if env.Event == nil || env.Meta.OccurredAt.After(a.At) {
+		return false
+	}
+	if a.Known {
+		rec := env.Meta.RecordedAt
+		if rec.IsZero() {
+			rec = env.RecordedAt
+		}
+		return !rec.After(a.At)
+	}
+	return true
+}
+
+// view runs read against the model asOf selects: the live one under the
+// read lock, or one folded afresh. It returns the evaluation time.
+func (r *Runner) view(ctx context.Context, asOf AsOf, read func(m *model, at time.Time) error) error {
+	if asOf.IsLive() {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		return read(r.live, r.opts.Now())
+	}
+	m := newModel()
+	if err := r.foldInto(ctx, m, asOf); err != nil {
+		return domain.Internal(err, "building the view as of a past moment failed")
+	}
+	at := asOf.At
+	if at.IsZero() {
+		at = r.opts.Now()
+	}
+	return read(m, at)
+}

@@ -1,0 +1,399 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// StationInfo is a registered station.
+type StationInfo struct {
+	Code         string             `json:"code"`
+	Name         string             `json:"name"`
+	Region       string             `json:"region"`
+	Kind         domain.StationKind `json:"kind"`
+	Zones        []domain.ZoneBeds  `json:"zones"`
+	RegisteredAt time.Time          `json:"registered_at"`
+}
+
+func stationInfo(s *stationEntry) StationInfo {
+	return StationInfo{Code: s.st.Code, Name: s.st.Name, Region: s.st.Region, Kind: s.st.Kind,
+		Zones: slices.Clone(s.st.Zones), RegisteredAt: s.registeredAt}
+}
+
+// Stations returns every registered station of the live views, ordered by
+// code.
+func (r *Runner) Stations() []StationInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]StationInfo, 0, len(r.live.stations))
+	for _, s := range r.live.stations {
+		if s.st.Registered() {
+			out = append(out, stationInfo(s))
+		}
+	}
+	slices.SortFunc(out, func(a, b StationInfo) int { return strings.Compare(a.Code, b.Code) })
+	return out
+}
+
+// Station returns the registered station with code, and whether there is
+// one.
+func (r *Runner) Station(code string) (StationInfo, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.live.stations[code]
+	if s == nil || !s.st.Registered() {
+		return StationInfo{}, false
+	}
+	return stationInfo(s), true
+}
+
+// ZoneOccupancy counts the beds of one zone: Beds includes the Seasonal
+// (winter-warmth and summer-cooling) ones.
+type ZoneOccupancy struct {
+	Zone     domain.Zone `json:"zone"`
+	Beds     int         `json:"beds"`
+	Seasonal int         `json:"seasonal,omitempty"`
+	Occupied int         `json:"occupied"`
+	Free     int         `json:"free"`
+}
+
+// Resident is a case in a bed.
+type Resident struct {
+	CaseID uuid.UUID   `json:"case_id"`
+	Zone   domain.Zone `json:"zone"`
+	Bed    string      `json:"bed"`
+	Since  time.Time   `json:"since"`
+}
+
+// Occupancy is a station's beds per zone, its residents with their beds,
+// and the people of the station who are away in hospital or in transit
+// (counted apart from beds).
+type Occupancy struct {
+	Station    string          `json:"station"`
+	At         time.Time       `json:"at"`
+	Zones      []ZoneOccupancy `json:"zones"`
+	InHospital int             `json:"in_hospital"`
+	InTransit  int             `json:"in_transit"`
+	Residents  []Resident      `json:"residents"`
+}
+
+// Occupancy returns the occupancy of the station with code as of asOf. An
+// unknown station is a domain not_found error.
+func (r *Runner) Occupancy(code string, asOf AsOf) (Occupancy, error) {
+	var out Occupancy
+	err := r.view(context.Background(), asOf, func(m *model, at time.Time) error {
+		s := m.stations[code]
+		if s == nil || !s.st.Registered() {
+			return domain.NotFound("no station %q", code)
+		}
+		out = occupancy(m, s, at)
+		return nil
+	})
+	return out, err
+}
+
+func occupancy(m *model, s *stationEntry, at time.Time) Occupancy {
+	o := Occupancy{Station: s.st.Code, At: at, Zones: []ZoneOccupancy{}, Residents: []Resident{}}
+	for _, z := range s.st.Occupancy() {
+		zb, _ := s.st.ZoneBeds(z.Zone)
+		o.Zones = append(o.Zones, ZoneOccupancy{Zone: z.Zone, Beds: z.Beds, Seasonal: zb.Seasonal, Occupied: z.Occupied, Free: z.Free})
+	}
+	placements := s.st.Placements()
+	zoneIndex := func(z domain.Zone) int {
+		return slices.IndexFunc(s.st.Zones, func(zb domain.ZoneBeds) bool { return zb.Zone == z })
+	}
+	// Placements come ordered by zone name and bed number; show them in the
+	// station's zone order instead.
+	slices.SortStableFunc(placements, func(a, b domain.Placement) int { return zoneIndex(a.Zone) - zoneIndex(b.Zone) })
+	for _, p := range placements {
+		o.Residents = append(o.Residents, Resident{CaseID: p.CaseID, Zone: p.Zone, Bed: p.Bed, Since: p.Since})
+	}
+	for _, ce := range m.order {
+		if ce.c.Station != s.st.Code {
+			continue
+		}
+		switch ce.c.Status {
+		case domain.StatusInHospital:
+			o.InHospital++
+		case domain.StatusInTransit:
+			o.InTransit++
+		}
+	}
+	return o
+}
+
+// CaseView is a case's current state: the domain's fold with the bed it
+// holds (nil when none), its region and its flags now.
+type CaseView struct {
+	domain.Case
+	Region string   `json:"region,omitempty"`
+	Flags  []string `json:"flags"`
+}
+
+func caseView(m *model, ce *caseEntry, at time.Time) CaseView {
+	v := CaseView{Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at)}
+	v.Bed = nil
+	if ce.bed != nil {
+		v.Bed = &domain.Bed{Zone: ce.bed.Zone, Bed: ce.bed.Bed}
+	}
+	if v.Flags == nil {
+		v.Flags = []string{}
+	}
+	return v
+}
+
+// Case returns the current state of case id from the live views, and
+// whether the case exists.
+func (r *Runner) Case(id uuid.UUID) (CaseView, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ce := r.live.cases[id]
+	if ce == nil || !ce.opened() {
+		return CaseView{}, false
+	}
+	return caseView(r.live, ce, r.opts.Now()), true
+}
+
+// HistoryEvent is one event of a case's timeline: an event of the case's
+// stream, or a station event about the case (its bed). Version is the
+// revision of the event in its own stream, plus one.
+type HistoryEvent struct {
+	Position   eventstore.Position `json:"position"`
+	Stream     string              `json:"stream"`
+	Version    uint64              `json:"version"`
+	Type       string              `json:"type"`
+	OccurredAt time.Time           `json:"occurred_at"`
+	RecordedAt time.Time           `json:"recorded_at"`
+	Actor      string              `json:"actor"`
+	Role       domain.Role         `json:"role,omitempty"`
+	Station    string              `json:"station,omitempty"`
+	Data       json.RawMessage     `json:"data"`
+}
+
+// History is a case's timeline up to a moment or a version, in global log
+// order, and the case's state at that point.
+type History struct {
+	ID      uuid.UUID      `json:"id"`
+	AsOf    time.Time      `json:"as_of,omitzero"`
+	Known   bool           `json:"known,omitempty"`
+	Version uint64         `json:"version"`
+	State   CaseView       `json:"state"`
+	Events  []HistoryEvent `json:"events"`
+}
+
+// History returns the timeline of case id and its state: all of it, or as
+// of asOf (see AsOf), or up to the case's version when version > 0. An
+// unknown case, or one that had not begun by asOf, is not_found; a version
+// beyond the case's is invalid.
+func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) {
+	if version < 0 {
+		return History{}, domain.Invalid("version", "version must be positive")
+	}
+	r.mu.RLock()
+	ce := r.live.cases[id]
+	var beds []domain.Envelope
+	if ce != nil {
+		beds = ce.beds[:len(ce.beds):len(ce.beds)]
+	}
+	r.mu.RUnlock()
+	if ce == nil {
+		return History{}, domain.NotFound("no case %s", id)
+	}
+	var events []domain.Envelope
+	for rec, err := range r.store.ReadStream(context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			if errorsIsNotFound(err) {
+				return History{}, domain.NotFound("no case %s", id)
+			}
+			return History{}, domain.Internal(err, "reading the case failed")
+		}
+		env, err := domain.Decode(rec)
+		if err != nil {
+			return History{}, domain.Internal(err, "decoding an event of the case failed")
+		}
+		events = append(events, env)
+	}
+	if version > len(events) {
+		return History{}, domain.Invalid("version", "the case has %d versions", len(events))
+	}
+	// The cut: the last case event kept, by version or by time.
+	limit := eventstore.End
+	if version > 0 {
+		limit = events[version-1].Position
+	}
+	if !asOf.Position.IsZero() && asOf.Position.Before(limit) {
+		limit = asOf.Position
+	}
+	merged := mergeByPosition(events, beds)
+	h := History{ID: id, AsOf: asOf.At, Known: asOf.Known && !asOf.At.IsZero(), Events: []HistoryEvent{}}
+	m := newModel()
+	for _, env := range merged {
+		if limit.Before(env.Position) {
+			break
+		}
+		if !asOf.At.IsZero() && !asOf.keeps(env) {
+			continue
+		}
+		m.apply(env)
+		h.Events = append(h.Events, historyEvent(env))
+	}
+	st := m.cases[id]
+	if st == nil || !st.opened() {
+		return History{}, domain.NotFound("case %s had not begun by then", id)
+	}
+	at := asOf.At
+	if at.IsZero() {
+		at = r.opts.Now()
+	}
+	h.State = caseView(m, st, at)
+	h.State.Region = r.regionOf(st.c.Station)
+	h.Version = st.c.Version
+	return h, nil
+}
+
+func (r *Runner) regionOf(code string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.live.region(code)
+}
+
+func mergeByPosition(a, b []domain.Envelope) []domain.Envelope {
+	out := make([]domain.Envelope, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || (i < len(a) && a[i].Position.Before(b[j].Position)) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	return out
+}
+
+func historyEvent(env domain.Envelope) HistoryEvent {
+	data, err := json.Marshal(env.Event)
+	if err != nil {
+		data = []byte("null")
+	}
+	rec := env.Meta.RecordedAt
+	if rec.IsZero() {
+		rec = env.RecordedAt
+	}
+	return HistoryEvent{
+		Position: env.Position, Stream: env.Stream, Version: env.Revision + 1,
+		Type: env.Event.EventType(), OccurredAt: env.Meta.OccurredAt, RecordedAt: rec,
+		Actor: env.Meta.Actor, Role: env.Meta.Role, Station: env.Meta.Station, Data: data,
+	}
+}
+
+// CaseQuery selects cases: by station or region, by status, and by Q, a
+// fragment of the person's name or ID number. Limit is the page size (50
+// when zero, at most 500); Cursor is the NextCursor of the previous page.
+type CaseQuery struct {
+	Station string
+	Region  string
+	Status  string
+	Q       string
+	Limit   int
+	Cursor  string
+}
+
+// CaseSummary is one case in a search result.
+type CaseSummary struct {
+	ID       uuid.UUID     `json:"id"`
+	Version  uint64        `json:"version"`
+	Station  string        `json:"station"`
+	Region   string        `json:"region,omitempty"`
+	Status   domain.Status `json:"status"`
+	Name     string        `json:"name,omitempty"`
+	Sex      domain.Sex    `json:"sex"`
+	Age      *int          `json:"age,omitempty"`
+	OpenedAt time.Time     `json:"opened_at"`
+	ExitedAt time.Time     `json:"exited_at,omitzero"`
+}
+
+// CasePage is one page of a case search, newest intake first.
+// NextCursor is empty on the last page.
+type CasePage struct {
+	Items      []CaseSummary `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// SearchCases returns the live cases that q selects, newest intake first.
+func (r *Runner) SearchCases(q CaseQuery) (CasePage, error) {
+	if q.Status != "" && !validStatus(domain.Status(q.Status)) {
+		return CasePage{}, domain.Invalid("status", "unknown status")
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0:
+		return CasePage{}, domain.Invalid("limit", "limit must be positive")
+	case limit == 0:
+		limit = 50
+	case limit > 500:
+		limit = 500
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m := r.live
+	start := len(m.order) - 1
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 0 || n > len(m.order) {
+			return CasePage{}, domain.Invalid("cursor", "not a cursor of this search")
+		}
+		start = n - 1
+	}
+	name, idFrag := normalise(q.Q), strings.ToUpper(strings.TrimSpace(q.Q))
+	now := r.opts.Now()
+	page := CasePage{Items: []CaseSummary{}}
+	for i := start; i >= 0; i-- {
+		ce := m.order[i]
+		c := &ce.c
+		if q.Station != "" && c.Station != q.Station ||
+			q.Region != "" && m.region(c.Station) != q.Region ||
+			q.Status != "" && string(c.Status) != q.Status {
+			continue
+		}
+		if q.Q != "" && !(name != "" && strings.Contains(normalise(c.Person.Name), name) ||
+			idFrag != "" && strings.Contains(strings.ToUpper(c.Person.IDNumber), idFrag)) {
+			continue
+		}
+		if len(page.Items) == limit {
+			page.NextCursor = strconv.Itoa(i + 1)
+			break
+		}
+		s := CaseSummary{ID: c.ID, Version: c.Version, Station: c.Station, Region: m.region(c.Station),
+			Status: c.Status, Name: c.Person.Name, Sex: c.Person.Sex, OpenedAt: c.OpenedAt, ExitedAt: c.ExitedAt}
+		if age, ok := c.AgeOn(now); ok {
+			s.Age = &age
+		}
+		page.Items = append(page.Items, s)
+	}
+	return page, nil
+}
+
+func validStatus(s domain.Status) bool {
+	switch s {
+	case domain.StatusReceived, domain.StatusInStation, domain.StatusInHospital, domain.StatusLongStay,
+		domain.StatusInTransit, domain.StatusExited, domain.StatusRefused, domain.StatusClosed:
+		return true
+	}
+	return false
+}
+
+func errorsIsNotFound(err error) bool {
+	return errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted)
+}
