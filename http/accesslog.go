@@ -1,0 +1,103 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// recordRead writes a read of case id by an inspector, coordinator or
+// admin to the access log (the access-log stream) before the case is shown.
+// Staff reads of their own station's cases are not logged.
+func (s *Server) recordRead(r *http.Request, id uuid.UUID) error {
+	a := actorOf(r)
+	if a.Role != domain.RoleInspector && a.Role != domain.RoleCoordinator && a.Role != domain.RoleAdmin {
+		return nil
+	}
+	now := s.now().UTC()
+	evID, err := uuid.NewV7()
+	if err != nil {
+		return domain.Internal(err, "no event ID")
+	}
+	ev := domain.CaseRead{CaseID: id.String(), Reader: a.ID, Role: a.Role, Route: routeOf(r)}
+	data, err := domain.Encode(evID, ev, domain.Metadata{
+		OccurredAt: now, RecordedAt: now, Actor: a.ID, Role: a.Role, Region: a.Region,
+		CorrelationID: requestIDOf(r.Context()), LegalBasis: domain.BasisStatutoryDuty,
+	})
+	if err != nil {
+		return domain.Internal(err, "encoding the access log entry")
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), domain.CaseReadsStream, eventstore.Any, data); err != nil {
+		return domain.Internal(err, "recording the read in the access log")
+	}
+	return nil
+}
+
+// accessEntry is one line of the access log as admins list it.
+type accessEntry struct {
+	Seq    uint64      `json:"seq"`
+	At     time.Time   `json:"at"`
+	CaseID string      `json:"case_id"`
+	Reader string      `json:"reader"`
+	Role   domain.Role `json:"role"`
+	Route  string      `json:"route"`
+}
+
+// accessLog is the answer of GET /v1/access-log.
+type accessLog struct {
+	Items []accessEntry `json:"items"`
+	Next  string        `json:"next_after,omitempty"`
+}
+
+// listAccessLog lists recorded case reads, oldest first, filtered by case
+// and reader: GET /v1/access-log (admins).
+func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	after, err := uintParam(r, "after", 0, 1<<62)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	limit, err := uintParam(r, "limit", 100, 1000)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	caseFilter, reader := r.URL.Query().Get("case"), r.URL.Query().Get("reader")
+	out := accessLog{Items: []accessEntry{}}
+	for rec, err := range s.cfg.Store.ReadStream(r.Context(), domain.CaseReadsStream, eventstore.ReadStreamOptions{From: after}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		env, err := domain.Decode(rec)
+		if err != nil {
+			s.Error(w, r, domain.Internal(err, "an access log entry could not be read"))
+			return
+		}
+		cr, ok := env.Event.(domain.CaseRead)
+		if !ok || (caseFilter != "" && cr.CaseID != caseFilter) || (reader != "" && cr.Reader != reader) {
+			continue
+		}
+		if uint64(len(out.Items)) == limit {
+			out.Next = uitoa(out.Items[len(out.Items)-1].Seq)
+			break
+		}
+		out.Items = append(out.Items, accessEntry{Seq: rec.Revision + 1, At: env.Meta.OccurredAt, CaseID: cr.CaseID, Reader: cr.Reader, Role: cr.Role, Route: cr.Route})
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}

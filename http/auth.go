@@ -1,0 +1,232 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// BootstrapAdminID is the actor ID of the bootstrap admin token
+// (WAYSTATION_ADMIN_TOKEN); events it writes name this actor.
+const BootstrapAdminID = "bootstrap-admin"
+
+// HashToken returns the SHA-256 (hex) of a bearer token: the only form in
+// which tokens are stored or kept in memory.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// newToken returns a fresh random bearer token and a token ID.
+func newToken() (token, id string) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	var i [8]byte
+	_, _ = rand.Read(i[:])
+	return "wst_" + base64.RawURLEncoding.EncodeToString(b[:]), "tok_" + hex.EncodeToString(i[:])
+}
+
+// tokens is the index of token hash to actor, folded from the access
+// stream and kept current by a stream subscription, so a revocation written
+// by another replica takes effect here too.
+type tokens struct {
+	admin string // hash of the bootstrap admin token, or ""
+
+	mu      sync.RWMutex
+	access  domain.Access // guarded by mu
+	changed chan struct{} // guarded by mu; closed and replaced on every event
+	err     error         // guarded by mu; the last subscription error
+}
+
+func newTokens(adminToken string) *tokens {
+	t := &tokens{changed: make(chan struct{})}
+	if adminToken != "" {
+		t.admin = HashToken(adminToken)
+	}
+	return t
+}
+
+// follow folds the access stream into the index until ctx ends,
+// resubscribing after failures.
+func (t *tokens) follow(ctx context.Context, store eventstore.Store, log *slog.Logger) {
+	for ctx.Err() == nil {
+		t.mu.RLock()
+		from := t.access.Version
+		t.mu.RUnlock()
+		for msg, err := range store.SubscribeToStream(ctx, domain.AccessStream, from) {
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, eventstore.ErrClosed) {
+					log.Error("following the access stream", "err", err)
+				}
+				t.mu.Lock()
+				t.err = err
+				t.mu.Unlock()
+				break
+			}
+			if msg.Event == nil {
+				continue
+			}
+			env, err := domain.Decode(*msg.Event)
+			if err != nil {
+				log.Error("decoding an access event", "position", msg.Event.Position.String(), "err", err)
+				continue
+			}
+			t.mu.Lock()
+			t.access.Evolve(env)
+			t.err = nil
+			close(t.changed)
+			t.changed = make(chan struct{})
+			t.mu.Unlock()
+		}
+		if errors.Is(t.lastErr(), eventstore.ErrClosed) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (t *tokens) lastErr() error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.err
+}
+
+// waitFor returns once the index has folded the access stream up to
+// version events, or ctx ends.
+func (t *tokens) waitFor(ctx context.Context, version uint64) error {
+	for {
+		t.mu.RLock()
+		v, ch := t.access.Version, t.changed
+		t.mu.RUnlock()
+		if v >= version {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// actor returns the actor of a bearer token, or false for an unknown or
+// revoked one.
+func (t *tokens) actor(token string) (domain.Actor, bool) {
+	h := HashToken(token)
+	if t.admin != "" && subtle.ConstantTimeCompare([]byte(h), []byte(t.admin)) == 1 {
+		return domain.Actor{ID: BootstrapAdminID, Role: domain.RoleAdmin}, true
+	}
+	t.mu.RLock()
+	tok, ok := t.access.ByHash(h)
+	t.mu.RUnlock()
+	if !ok {
+		return domain.Actor{}, false
+	}
+	return tok.Actor(), true
+}
+
+// list returns every token issued, revoked ones included, without hashes.
+func (t *tokens) list() []domain.Token {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.access.Tokens()
+}
+
+func (t *tokens) token(id string) (domain.Token, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.access.Token(id)
+}
+
+// authenticated is the router's middleware for every /v1 route: it reads
+// the bearer token and puts its actor in the request's context, or answers
+// 401.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			s.Error(w, r, errorf(domain.CodeUnauthorized, "", "send Authorization: Bearer <token>"))
+			return
+		}
+		actor, ok := s.tokens.actor(strings.TrimSpace(token))
+		if !ok {
+			s.Error(w, r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked"))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyActor, actor)))
+	})
+}
+
+// actorOf returns the authenticated actor of r.
+func actorOf(r *http.Request) domain.Actor {
+	a, _ := r.Context().Value(keyActor).(domain.Actor)
+	return a
+}
+
+// requireRole answers 403 unless the actor has one of roles.
+func requireRole(r *http.Request, roles ...domain.Role) error {
+	a := actorOf(r)
+	for _, role := range roles {
+		if a.Role == role {
+			return nil
+		}
+	}
+	return domain.Forbidden("this route is for %s tokens", joinRoles(roles))
+}
+
+func joinRoles(roles []domain.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, " or ")
+}
+
+// regions caches each station's region (it never changes once registered),
+// read from the first event of the station's stream.
+type regions struct {
+	store  eventstore.Store
+	mu     sync.RWMutex
+	byCode map[string]string // guarded by mu
+}
+
+func (g *regions) regionOf(ctx context.Context, code string) (string, bool) {
+	g.mu.RLock()
+	r, ok := g.byCode[code]
+	g.mu.RUnlock()
+	if ok {
+		return r, true
+	}
+	for rec, err := range g.store.ReadStream(ctx, domain.StationStream(code), eventstore.ReadStreamOptions{Limit: 1}) {
+		if err != nil {
+			return "", false
+		}
+		env, err := domain.Decode(rec)
+		if err != nil {
+			return "", false
+		}
+		if reg, ok := env.Event.(domain.StationRegistered); ok {
+			g.mu.Lock()
+			g.byCode[code] = reg.Region
+			g.mu.Unlock()
+			return reg.Region, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,321 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// stepAnswer is the answer to a recorded step.
+type stepAnswer struct {
+	ID      string        `json:"id"`
+	Version uint64        `json:"version"`
+	Status  domain.Status `json:"status"`
+}
+
+// caseState is a case as GET /v1/cases/{id} shows it: the folded state and
+// its flags now.
+type caseState struct {
+	domain.Case
+	Flags []string `json:"flags"`
+}
+
+// historyEvent is one event of a case's history.
+type historyEvent struct {
+	Position   string       `json:"position"`
+	Version    uint64       `json:"version"`
+	Type       string       `json:"type"`
+	OccurredAt time.Time    `json:"occurred_at"`
+	RecordedAt time.Time    `json:"recorded_at"`
+	Actor      string       `json:"actor"`
+	Role       domain.Role  `json:"role"`
+	Data       domain.Event `json:"data"`
+}
+
+// history is the answer of GET /v1/cases/{id}/history.
+type history struct {
+	ID      string         `json:"id"`
+	AsOf    time.Time      `json:"as_of"`
+	Known   bool           `json:"known"`
+	Version uint64         `json:"version"`
+	State   caseState      `json:"state"`
+	Events  []historyEvent `json:"events"`
+}
+
+// createCase records an intake: POST /v1/cases.
+func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleStaff, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	opts, err := requestOptions(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var cmd domain.Intake
+	if err := s.decode(w, r, &cmd); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	res, err := s.cfg.Service.Intake(r.Context(), actorOf(r), &cmd, opts)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.waitForViews(r, res.Position)
+	w.Header().Set("Location", "/v1/cases/"+res.ID)
+	w.Header().Set("ETag", etag(res.Version))
+	s.writeJSON(w, r, http.StatusCreated, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+}
+
+// decode reads the body and decodes it strictly into v.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return DecodeStrict(body, v)
+}
+
+// caseID reads the {id} path variable.
+func caseID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(mux.Vars(r)["id"])
+	if err != nil {
+		return uuid.UUID{}, domain.NotFound("no such case")
+	}
+	return id, nil
+}
+
+// caseStep returns the handler of POST /v1/cases/{id}/<step>.
+func (s *Server) caseStep(step domain.Step) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := requireRole(r, domain.RoleStaff, domain.RoleCoordinator, domain.RoleAdmin); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		id, err := caseID(r)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		opts, err := requestOptions(r)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		cmd, ok := domain.NewCommand(step)
+		if !ok {
+			s.Error(w, r, domain.NotFound("no such step"))
+			return
+		}
+		if err := s.decode(w, r, cmd); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		res, err := s.cfg.Service.Execute(r.Context(), actorOf(r), id, cmd, opts)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.waitForViews(r, res.Position)
+		w.Header().Set("ETag", etag(res.Version))
+		s.writeJSON(w, r, http.StatusOK, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+	}
+}
+
+// readableCase loads case id and checks that the actor may read it.
+func (s *Server) readableCase(r *http.Request, id uuid.UUID) (domain.Case, error) {
+	c, err := s.cfg.Service.Case(r.Context(), id)
+	if err != nil {
+		return c, err
+	}
+	err = domain.Authorize(actorOf(r), domain.StepRead, &c, func(code string) (string, bool) {
+		return s.regions.regionOf(r.Context(), code)
+	})
+	return c, err
+}
+
+// getCase answers a case's current state: GET /v1/cases/{id}.
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
+	id, err := caseID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	c, err := s.readableCase(r, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.recordRead(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(c.Version))
+	s.writeJSON(w, r, http.StatusOK, caseState{Case: c, Flags: nonNil(c.Flags(s.now()))})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// caseHistory answers a case's history, as of a time or a version:
+// GET /v1/cases/{id}/history.
+func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := caseID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	asOf, err := asOfParams(r, "as_of")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	version, err := uintParam(r, "version", 0, 1<<62)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if version > 0 && !asOf.At.IsZero() {
+		s.Error(w, r, errorf(domain.CodeInvalid, "version", "give as_of or version, not both"))
+		return
+	}
+	c, err := s.readableCase(r, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.recordRead(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	h, err := s.history(r.Context(), c, asOf, version)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(c.Version))
+	s.writeJSON(w, r, http.StatusOK, h)
+}
+
+// history folds the case's stream, keeping the events that had happened
+// by asOf.At (and, when Known, had been recorded by then), or the first
+// version events.
+func (s *Server) history(ctx context.Context, current domain.Case, asOf AsOf, version uint64) (history, error) {
+	at := asOf.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	h := history{ID: current.ID.String(), AsOf: at, Known: asOf.Known, Events: []historyEvent{}}
+	var st domain.Case
+	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.CaseStream(current.ID), eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			return h, err
+		}
+		if version > 0 && rec.Revision >= version {
+			break
+		}
+		env, err := domain.Decode(rec)
+		if err != nil {
+			return h, domain.Internal(err, "a stored event could not be read")
+		}
+		if version == 0 {
+			if env.Meta.OccurredAt.After(at) || (asOf.Known && env.RecordedAt.After(at)) {
+				continue
+			}
+		}
+		st = domain.Evolve(st, env)
+		h.Events = append(h.Events, historyEvent{
+			Position: rec.Position.String(), Version: rec.Revision + 1, Type: rec.Type,
+			OccurredAt: env.Meta.OccurredAt, RecordedAt: env.RecordedAt,
+			Actor: env.Meta.Actor, Role: env.Meta.Role, Data: env.Event,
+		})
+	}
+	if version > 0 && version > current.Version {
+		return h, domain.NotFound("the case has no version %d", version)
+	}
+	if version == 0 && asOf.At.IsZero() {
+		st.Bed = current.Bed
+	}
+	h.Version = st.Version
+	h.State = caseState{Case: st, Flags: nonNil(st.Flags(at))}
+	return h, nil
+}
+
+// searchCases lists cases in the actor's scope: GET /v1/cases.
+func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := uintParam(r, "limit", 50, 500)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cq := CaseQuery{Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")), Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor")}
+	if cq.Status != "" && !validStatus(cq.Status) {
+		s.Error(w, r, errorf(domain.CodeInvalid, "status", "status must be one of received, in_station, in_hospital, long_stay, in_transit, exited, refused, closed"))
+		return
+	}
+	f, err := s.scope(r, Filter{Station: cq.Station, Region: cq.Region})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cq.Station, cq.Region = f.Station, f.Region
+	out, err := s.cfg.Views.SearchCases(r.Context(), cq)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+func validStatus(st domain.Status) bool {
+	switch st {
+	case domain.StatusReceived, domain.StatusInStation, domain.StatusInHospital, domain.StatusLongStay,
+		domain.StatusInTransit, domain.StatusExited, domain.StatusRefused, domain.StatusClosed:
+		return true
+	}
+	return false
+}
+
+// scope narrows a requested station/region filter to the actor's scope:
+// staff see their station, coordinators and bound inspectors their region,
+// admins and unbound inspectors what they ask for. A request outside the
+// scope is forbidden.
+func (s *Server) scope(r *http.Request, want Filter) (Filter, error) {
+	a := actorOf(r)
+	ctx := r.Context()
+	switch {
+	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
+		return want, nil
+	case a.Role == domain.RoleStaff:
+		if (want.Station != "" && want.Station != a.Station) || want.Region != "" {
+			return Filter{}, domain.Forbidden("staff see their own station only")
+		}
+		return Filter{Station: a.Station}, nil
+	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
+		if want.Region != "" && want.Region != a.Region {
+			return Filter{}, domain.Forbidden("the region is outside the token's scope")
+		}
+		if want.Station != "" {
+			reg, ok := s.regions.regionOf(ctx, want.Station)
+			if !ok || reg != a.Region {
+				return Filter{}, domain.Forbidden("the station is outside the token's region")
+			}
+			return Filter{Station: want.Station, Region: a.Region}, nil
+		}
+		return Filter{Region: a.Region}, nil
+	}
+	return Filter{}, domain.Forbidden("unknown role")
+}

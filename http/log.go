@@ -1,0 +1,286 @@
+package http
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// logEvent is one event of the global log as clients see it.
+type logEvent struct {
+	Position   string          `json:"position"`
+	Stream     string          `json:"stream"`
+	Revision   uint64          `json:"revision"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	RecordedAt time.Time       `json:"recorded_at"`
+	Data       json.RawMessage `json:"data"`
+	Metadata   json.RawMessage `json:"metadata"`
+}
+
+func logEventOf(e eventstore.RecordedEvent) logEvent {
+	raw := func(b []byte) json.RawMessage {
+		if len(b) == 0 || !json.Valid(b) {
+			return json.RawMessage("null")
+		}
+		return b
+	}
+	return logEvent{Position: e.Position.String(), Stream: e.Stream, Revision: e.Revision, ID: e.ID.String(),
+		Type: e.Type, RecordedAt: e.RecordedAt, Data: raw(e.Data), Metadata: raw(e.Metadata)}
+}
+
+// eventPage is the answer of GET /v1/events.
+type eventPage struct {
+	Items []logEvent `json:"items"`
+	Next  string     `json:"next_after,omitempty"`
+}
+
+// listEvents pages through the global log: GET /v1/events (admins,
+// inspectors).
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	after, err := positionParam(r, "after")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	limit, err := uintParam(r, "limit", 100, 1000)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	out := eventPage{Items: []logEvent{}}
+	for e, err := range s.cfg.Store.ReadAll(r.Context(), eventstore.ReadAllOptions{From: after, Limit: int(limit)}) {
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		out.Items = append(out.Items, logEventOf(e))
+	}
+	if uint64(len(out.Items)) == limit {
+		out.Next = out.Items[len(out.Items)-1].Position
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// streamEvents sends the global log as server-sent events, from the
+// position after ?after= or the Last-Event-ID header, then live:
+// GET /v1/events/stream (admins, inspectors). Each event's id is its
+// position, so a client that reconnects with Last-Event-ID continues with
+// no gap and no duplicate.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	after, err := positionParam(r, "after")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if last := strings.TrimSpace(r.Header.Get("Last-Event-ID")); last != "" {
+		if after, err = eventstore.ParsePosition(last); err != nil {
+			s.Error(w, r, errorf(domain.CodeInvalid, "Last-Event-ID", "Last-Event-ID must be a log position"))
+			return
+		}
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(time.Minute)) }
+	extend()
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	_ = rc.Flush()
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	msgs := make(chan eventstore.Message)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for m, err := range s.cfg.Store.SubscribeToAll(ctx, after) {
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	keepAlive := time.NewTicker(15 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keepAlive.C:
+			extend()
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			_ = rc.Flush()
+		case m, ok := <-msgs:
+			if !ok {
+				select {
+				case err := <-errc:
+					if !errors.Is(err, eventstore.ErrClosed) {
+						s.logger.WarnContext(r.Context(), "event stream ended", append(logAttrs(r), "err", err)...)
+					}
+				default:
+				}
+				return
+			}
+			extend()
+			if m.CaughtUp {
+				if _, err := fmt.Fprint(w, "event: caught_up\ndata: {}\n\n"); err != nil {
+					return
+				}
+			} else if m.Event != nil {
+				b, err := json.Marshal(logEventOf(*m.Event))
+				if err != nil {
+					return
+				}
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", m.Event.Position, m.Event.Type, b); err != nil {
+					return
+				}
+			}
+			_ = rc.Flush()
+		}
+	}
+}
+
+// checkpoint is the answer of GET /v1/audit/checkpoint.
+type checkpoint struct {
+	Size        int64  `json:"size"`
+	Root        string `json:"root"`
+	Note        string `json:"note"`
+	VerifierKey string `json:"verifier_key"`
+}
+
+// auditCheckpoint answers the signed tree head of the log:
+// GET /v1/audit/checkpoint (admins, inspectors).
+func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Audit == nil {
+		s.Error(w, r, domain.NotFound("this store keeps no Merkle tree"))
+		return
+	}
+	h, err := s.cfg.Audit.TreeHead(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, checkpoint{Size: h.Size, Root: base64.StdEncoding.EncodeToString(h.Root[:]), Note: string(h.Note), VerifierKey: s.cfg.Audit.VerifierKey()})
+}
+
+// inclusion is the answer of GET /v1/audit/proof.
+type inclusion struct {
+	Position string   `json:"position"`
+	Size     int64    `json:"size"`
+	Proof    []string `json:"proof"`
+}
+
+// auditProof answers the inclusion proof of the event at position in the
+// tree of the first size events: GET /v1/audit/proof (admins, inspectors).
+func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Audit == nil {
+		s.Error(w, r, domain.NotFound("this store keeps no Merkle tree"))
+		return
+	}
+	pos, err := positionParam(r, "position")
+	if err != nil || pos.IsZero() {
+		s.Error(w, r, errorf(domain.CodeInvalid, "position", "position must be a log position from 1"))
+		return
+	}
+	size, err := uintParam(r, "size", 0, 1<<62)
+	if err != nil || size == 0 {
+		s.Error(w, r, errorf(domain.CodeInvalid, "size", "size must be a tree size from 1"))
+		return
+	}
+	if pos.Commit > size {
+		s.Error(w, r, errorf(domain.CodeInvalid, "position", "position must not be beyond size"))
+		return
+	}
+	proof, err := s.cfg.Audit.InclusionProof(r.Context(), pos, int64(size))
+	if errors.Is(err, eventstore.ErrInvalid) {
+		s.Error(w, r, errorf(domain.CodeInvalid, "size", "the log is not that long yet"))
+		return
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out := inclusion{Position: pos.String(), Size: int64(size), Proof: make([]string, len(proof))}
+	for i, h := range proof {
+		out.Proof[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// backup streams a consistent copy of the store: POST /v1/admin/backup
+// (admins).
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Backup == nil {
+		s.Error(w, r, domain.NotFound("this store is backed up elsewhere"))
+		return
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="waystation.db"`)
+	if _, err := s.cfg.Backup(r.Context(), w); err != nil {
+		s.logger.ErrorContext(r.Context(), "backup failed", append(logAttrs(r), "err", err)...)
+	}
+}
+
+// healthz answers 200 while the process is alive: GET /healthz.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the store is open and the projections have
+// caught up, else 503: GET /readyz.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			s.Error(w, r, &domain.Error{Code: CodeUnavailable, Message: "not ready", Err: err})
+			return
+		}
+	}
+	if _, err := s.cfg.Store.Head(r.Context()); err != nil {
+		s.Error(w, r, &domain.Error{Code: CodeUnavailable, Message: "the store is not open", Err: err})
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,191 @@
+package http
+
+import (
+	"encoding"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+)
+
+// OpenAPI returns the OpenAPI 3.1 description of every route in the route
+// table, with request and answer schemas generated from the Go types the
+// handlers decode and encode.
+func (s *Server) OpenAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, rt := range s.routes {
+		op := map[string]any{"operationId": rt.ID, "summary": rt.Summary}
+		if rt.Public {
+			op["security"] = []any{}
+		} else {
+			roles := make([]string, len(rt.Roles))
+			for i, r := range rt.Roles {
+				roles[i] = string(r)
+			}
+			op["description"] = "Roles: " + strings.Join(roles, ", ") + "."
+		}
+		var params []any
+		for _, p := range rt.Params {
+			params = append(params, map[string]any{"name": p.Name, "in": p.In, "required": p.In == "path", "description": p.Desc, "schema": paramSchema(p)})
+		}
+		if rt.Idempotent {
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200},
+				"description": "The same request again returns the first answer and writes nothing; the same key with another body is 422."})
+			if strings.HasPrefix(rt.Path, "/v1/cases/{id}/") {
+				params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
+					"description": `The case version the client saw ("3"); 412 when the case has moved on.`})
+			}
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.Body != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": schemaOf(rt.Body, map[reflect.Type]bool{})}}}
+		}
+		media := rt.ReplyMedia
+		if media == "" {
+			media = "application/json"
+		}
+		var schema any = map[string]any{"type": "object"}
+		if media != "application/json" {
+			schema = map[string]any{"type": "string"}
+		}
+		if rt.Reply != nil {
+			schema = schemaOf(rt.Reply, map[reflect.Type]bool{})
+		}
+		ok := map[string]any{"description": http.StatusText(rt.Status), "content": map[string]any{media: map[string]any{"schema": schema}}}
+		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
+			ok["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
+		responses := map[string]any{strconv.Itoa(rt.Status): ok}
+		problem := map[string]any{"$ref": "#/components/responses/Problem"}
+		for _, code := range []string{"400", "401", "403", "404", "409", "412", "413", "415", "422", "500"} {
+			responses[code] = problem
+		}
+		op["responses"] = responses
+		if paths[rt.Path] == nil {
+			paths[rt.Path] = map[string]any{}
+		}
+		paths[rt.Path][strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi":  "3.1.0",
+		"info":     map[string]any{"title": "Waystation", "version": "1", "description": "Case management for assistance stations (API.md)."},
+		"paths":    paths,
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"responses": map[string]any{"Problem": map[string]any{
+				"description": "A problem document.",
+				"content":     map[string]any{"application/problem+json": map[string]any{"schema": schemaOf(reflect.TypeFor[Problem](), map[reflect.Type]bool{})}},
+			}},
+		},
+	}
+}
+
+// openAPI serves the description: GET /openapi.json.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, s.OpenAPI())
+}
+
+func paramSchema(p param) map[string]any {
+	m := map[string]any{"type": "string"}
+	switch p.Format {
+	case "integer":
+		m = map[string]any{"type": "integer", "minimum": 0}
+	case "boolean":
+		m = map[string]any{"type": "boolean"}
+	case "":
+	default:
+		m["format"] = p.Format
+	}
+	if len(p.Enum) > 0 {
+		m["enum"] = p.Enum
+	}
+	return m
+}
+
+var (
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	rawMessage    = reflect.TypeFor[json.RawMessage]()
+)
+
+// schemaOf returns the JSON Schema of Go type t as encoding/json renders it.
+func schemaOf(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[time.Time]():
+		return map[string]any{"type": "string", "format": "date-time"}
+	case reflect.TypeFor[uuid.UUID]():
+		return map[string]any{"type": "string", "format": "uuid"}
+	case reflect.TypeFor[domain.Date]():
+		return map[string]any{"type": "string", "format": "date"}
+	case rawMessage:
+		return map[string]any{}
+	}
+	if t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
+		return map[string]any{"type": "string"}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), seen)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), seen)}
+	case reflect.Struct:
+		if seen[t] {
+			return map[string]any{"type": "object"}
+		}
+		seen[t] = true
+		defer delete(seen, t)
+		props := map[string]any{}
+		addFields(t, props, seen)
+		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	}
+	return map[string]any{}
+}
+
+func addFields(t reflect.Type, props map[string]any, seen map[reflect.Type]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				addFields(et, props, seen)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = schemaOf(f.Type, seen)
+	}
+}

@@ -1,0 +1,78 @@
+package http
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"waystation/domain"
+	"waystation/eventstore"
+	"waystation/eventstore/audit"
+)
+
+// Options are what a request adds to a command (idempotency key, If-Match).
+type Options = domain.Options
+
+// Result is where a recorded step left its target.
+type Result = domain.Result
+
+// Service records steps through the domain: it loads the target, decides,
+// and appends. Its errors are *domain.Error (rule violations, conflicts,
+// precondition failures, idempotency-key reuse, forbidden steps): it
+// validates and authorizes every command itself. *domain.Service satisfies it.
+type Service interface {
+	Case(ctx context.Context, id uuid.UUID) (domain.Case, error)
+	Intake(ctx context.Context, actor domain.Actor, cmd *domain.Intake, opts Options) (Result, error)
+	Execute(ctx context.Context, actor domain.Actor, id uuid.UUID, cmd domain.Command, opts Options) (Result, error)
+	RegisterStation(ctx context.Context, actor domain.Actor, cmd *domain.RegisterStation, opts Options) (Result, error)
+	IssueToken(ctx context.Context, actor domain.Actor, cmd *domain.IssueToken, opts Options) (Result, error)
+	RevokeToken(ctx context.Context, actor domain.Actor, cmd *domain.RevokeToken, opts Options) (Result, error)
+}
+
+// AsOf is the moment a board is shown at: the zero At is now; Known limits
+// it to what had been recorded by At.
+type AsOf struct {
+	At    time.Time
+	Known bool
+}
+
+// Filter narrows a board to a station or a region (both empty: everywhere).
+type Filter struct {
+	Station string
+	Region  string
+}
+
+// CaseQuery is a case search.
+type CaseQuery struct {
+	Station string
+	Region  string
+	Status  domain.Status
+	Q       string
+	Limit   int
+	Cursor  string
+}
+
+// Views is the read side (the projections runner). Every result is a JSON
+// document as API.md shows it; an unknown station answers a not-found
+// *domain.Error.
+type Views interface {
+	// WaitFor returns once every view has folded the log up to pos.
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+	Stations(ctx context.Context) (any, error)
+	Station(ctx context.Context, code string) (any, error)
+	Occupancy(ctx context.Context, code string, asOf AsOf) (any, error)
+	Safety(ctx context.Context, f Filter, asOf AsOf) (any, error)
+	Transfers(ctx context.Context, region string, asOf AsOf) (any, error)
+	SearchCases(ctx context.Context, q CaseQuery) (any, error)
+	Stats(ctx context.Context, f Filter, from, to time.Time) (any, error)
+}
+
+// Audit is the tamper-evidence source: signed tree heads and inclusion
+// proofs. *bolt.Store satisfies it.
+type Audit interface {
+	TreeHead(ctx context.Context) (audit.SignedTreeHead, error)
+	InclusionProof(ctx context.Context, pos eventstore.Position, treeSize int64) (tlog.RecordProof, error)
+	VerifierKey() string
+}

@@ -1,0 +1,129 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// writeJSON answers v as JSON with status.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.logger.DebugContext(r.Context(), "writing an answer failed", logAttrs(r)...)
+	}
+}
+
+// etag is the entity tag of a case at version.
+func etag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
+
+// requestOptions reads Idempotency-Key and If-Match. If-Match takes one
+// version, quoted ("3", W/"3") or bare, or "*" for any.
+func requestOptions(r *http.Request) (Options, error) {
+	o := Options{IdempotencyKey: strings.TrimSpace(r.Header.Get("Idempotency-Key")), CorrelationID: requestIDOf(r.Context())}
+	if len(o.IdempotencyKey) > 200 {
+		return o, errorf(domain.CodeInvalid, "Idempotency-Key", "Idempotency-Key is longer than 200 characters")
+	}
+	im := strings.TrimSpace(r.Header.Get("If-Match"))
+	if im == "" || im == "*" {
+		return o, nil
+	}
+	im = strings.TrimPrefix(im, "W/")
+	im = strings.Trim(im, `"`)
+	v, err := strconv.ParseUint(im, 10, 64)
+	if err != nil || v == 0 {
+		return o, errorf(domain.CodeInvalid, "If-Match", `If-Match must be a case version such as "3"`)
+	}
+	o.IfMatch = &v
+	return o, nil
+}
+
+// waitForViews waits, bounded by the read-your-writes timeout, until the
+// views have folded the log up to pos, so that the client's next read sees
+// its write. A view that is slow does not fail the write: it was recorded.
+func (s *Server) waitForViews(r *http.Request, pos eventstore.Position) {
+	if pos.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+	defer cancel()
+	if err := s.cfg.Views.WaitFor(ctx, pos); err != nil {
+		s.logger.WarnContext(r.Context(), "views did not reach a write in time", append(logAttrs(r), "position", pos.String(), "err", err)...)
+	}
+}
+
+// timeParam reads an optional RFC 3339 query parameter.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, errorf(domain.CodeInvalid, name, name+" must be an RFC 3339 time with a zone")
+	}
+	return t, nil
+}
+
+// asOfParams reads at (or as_of) and known.
+func asOfParams(r *http.Request, name string) (AsOf, error) {
+	at, err := timeParam(r, name)
+	if err != nil {
+		return AsOf{}, err
+	}
+	known, err := boolParam(r, "known")
+	if err != nil {
+		return AsOf{}, err
+	}
+	if known && at.IsZero() {
+		return AsOf{}, errorf(domain.CodeInvalid, "known", "known=true needs "+name)
+	}
+	return AsOf{At: at, Known: known}, nil
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errorf(domain.CodeInvalid, name, name+" must be true or false")
+	}
+	return b, nil
+}
+
+// uintParam reads an optional non-negative integer query parameter, at
+// most max.
+func uintParam(r *http.Request, name string, def, max uint64) (uint64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > max {
+		return 0, errorf(domain.CodeInvalid, name, name+" must be an integer from 0 to "+strconv.FormatUint(max, 10))
+	}
+	return n, nil
+}
+
+// positionParam reads an optional log position.
+func positionParam(r *http.Request, name string) (eventstore.Position, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return eventstore.Start, nil
+	}
+	p, err := eventstore.ParsePosition(v)
+	if err != nil {
+		return p, errorf(domain.CodeInvalid, name, name+" must be a log position")
+	}
+	return p, nil
+}

@@ -1,0 +1,72 @@
+package http
+
+import (
+	"reflect"
+
+	"waystation/domain"
+)
+
+var (
+	allRoles   = []domain.Role{domain.RoleAdmin, domain.RoleStaff, domain.RoleCoordinator, domain.RoleInspector}
+	admins     = []domain.Role{domain.RoleAdmin}
+	logReaders = []domain.Role{domain.RoleAdmin, domain.RoleInspector}
+	stepRoles  = []domain.Role{domain.RoleAdmin, domain.RoleStaff, domain.RoleCoordinator}
+	atParams   = []param{
+		{Name: "at", In: "query", Format: "date-time", Desc: "show the board as it was at this time (by when things happened)"},
+		{Name: "known", In: "query", Format: "boolean", Desc: "with at: only what had been recorded by then"},
+	}
+)
+
+// routeTable is every route of the API. The router and /openapi.json are
+// both built from it.
+func (s *Server) routeTable() []route {
+	rt := []route{
+		{Method: "GET", Path: "/healthz", ID: "healthz", Summary: "The process is alive.", Public: true, Status: 200, handle: s.healthz},
+		{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "The store is open and the projections have caught up (else 503).", Public: true, Status: 200, handle: s.readyz},
+		{Method: "GET", Path: "/metrics", ID: "metrics", Summary: "Prometheus metrics (no personal data).", Public: true, Status: 200, ReplyMedia: "text/plain", handle: s.metricsHandler()},
+		{Method: "GET", Path: "/openapi.json", ID: "openapi", Summary: "This description (OpenAPI 3.1).", Public: true, Status: 200, handle: s.openAPI},
+
+		{Method: "POST", Path: "/v1/tokens", ID: "issueToken", Summary: "Issue an access token; the token is shown once, only its hash is kept.", Roles: admins, Body: reflect.TypeFor[tokenRequest](), Status: 201, Reply: reflect.TypeFor[issuedToken](), handle: s.issueToken},
+		{Method: "GET", Path: "/v1/tokens", ID: "listTokens", Summary: "List issued tokens (no secrets).", Roles: admins, Status: 200, handle: s.listTokens},
+		{Method: "DELETE", Path: "/v1/tokens/{id}", ID: "revokeToken", Summary: "Revoke a token.", Roles: admins, Params: []param{{Name: "id", In: "path"}}, Status: 200, Reply: reflect.TypeFor[domain.Token](), handle: s.revokeToken},
+
+		{Method: "POST", Path: "/v1/stations", ID: "registerStation", Summary: "Register a station with its zones and beds.", Roles: admins, Body: reflect.TypeFor[domain.RegisterStation](), Idempotent: true, Status: 201, handle: s.createStation},
+		{Method: "GET", Path: "/v1/stations", ID: "listStations", Summary: "List stations.", Roles: allRoles, Status: 200, handle: s.listStations},
+		{Method: "GET", Path: "/v1/stations/{code}", ID: "getStation", Summary: "Show a station.", Roles: allRoles, Params: []param{{Name: "code", In: "path"}}, Status: 200, handle: s.getStation},
+		{Method: "GET", Path: "/v1/stations/{code}/occupancy", ID: "stationOccupancy", Summary: "Beds, occupancy and residents of a station, now or at a time.", Roles: allRoles, Params: append([]param{{Name: "code", In: "path"}}, atParams...), Status: 200, handle: s.stationOccupancy},
+
+		{Method: "POST", Path: "/v1/cases", ID: "intake", Summary: "Record an intake: open a case.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleStaff}, Body: reflect.TypeFor[domain.Intake](), Idempotent: true, Status: 201, Reply: reflect.TypeFor[stepAnswer](), handle: s.createCase},
+		{Method: "GET", Path: "/v1/cases", ID: "searchCases", Summary: "Search cases in the token's scope.", Roles: allRoles, Params: []param{
+			{Name: "station", In: "query"}, {Name: "region", In: "query"},
+			{Name: "status", In: "query", Enum: []string{"received", "in_station", "in_hospital", "long_stay", "in_transit", "exited", "refused", "closed"}},
+			{Name: "q", In: "query"}, {Name: "limit", In: "query", Format: "integer"}, {Name: "cursor", In: "query"},
+		}, Status: 200, handle: s.searchCases},
+		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Summary: "A case's current state (read by inspectors, coordinators and admins is logged).", Roles: allRoles, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: reflect.TypeFor[caseState](), handle: s.getCase},
+		{Method: "GET", Path: "/v1/cases/{id}/history", ID: "caseHistory", Summary: "A case's events and state as of a time or a version (reads are logged as for the state).", Roles: allRoles, Params: []param{
+			{Name: "id", In: "path", Format: "uuid"},
+			{Name: "as_of", In: "query", Format: "date-time"}, {Name: "known", In: "query", Format: "boolean"}, {Name: "version", In: "query", Format: "integer"},
+		}, Status: 200, Reply: reflect.TypeFor[history](), handle: s.caseHistory},
+	}
+	for _, step := range domain.CaseSteps() {
+		cmd, _ := domain.NewCommand(step)
+		rt = append(rt, route{
+			Method: "POST", Path: "/v1/cases/{id}/" + string(step), ID: "step_" + string(step),
+			Summary: "Record the " + string(step) + " step of a case.", Roles: stepRoles,
+			Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Body: reflect.TypeOf(cmd).Elem(),
+			Idempotent: true, Status: 200, Reply: reflect.TypeFor[stepAnswer](), handle: s.caseStep(step),
+		})
+	}
+	rt = append(rt, []route{
+		{Method: "GET", Path: "/v1/safety", ID: "safetyBoard", Summary: "Safety alerts of a station or region.", Roles: allRoles, Params: append([]param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, atParams...), Status: 200, handle: s.safetyBoard},
+		{Method: "GET", Path: "/v1/regions/{region}/transfers", ID: "regionTransfers", Summary: "Transfers in flight in a region.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleInspector}, Params: append([]param{{Name: "region", In: "path"}}, atParams...), Status: 200, handle: s.regionTransfers},
+		{Method: "GET", Path: "/v1/stats", ID: "statistics", Summary: "Census, bed nights, length of stay, exits.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}, {Name: "from", In: "query", Format: "date-time"}, {Name: "to", In: "query", Format: "date-time"}}, Status: 200, handle: s.statistics},
+
+		{Method: "GET", Path: "/v1/events", ID: "listEvents", Summary: "Page through the global log.", Roles: logReaders, Params: []param{{Name: "after", In: "query"}, {Name: "limit", In: "query", Format: "integer"}}, Status: 200, Reply: reflect.TypeFor[eventPage](), handle: s.listEvents},
+		{Method: "GET", Path: "/v1/events/stream", ID: "streamEvents", Summary: "The global log as server-sent events, live; reconnect with Last-Event-ID.", Roles: logReaders, Params: []param{{Name: "after", In: "query"}, {Name: "Last-Event-ID", In: "header"}}, Status: 200, ReplyMedia: "text/event-stream", handle: s.streamEvents},
+		{Method: "GET", Path: "/v1/audit/checkpoint", ID: "auditCheckpoint", Summary: "The signed tree head of the log.", Roles: logReaders, Status: 200, Reply: reflect.TypeFor[checkpoint](), handle: s.auditCheckpoint},
+		{Method: "GET", Path: "/v1/audit/proof", ID: "auditProof", Summary: "Inclusion proof of an event in a tree.", Roles: logReaders, Params: []param{{Name: "position", In: "query"}, {Name: "size", In: "query", Format: "integer"}}, Status: 200, Reply: reflect.TypeFor[inclusion](), handle: s.auditProof},
+		{Method: "GET", Path: "/v1/access-log", ID: "accessLog", Summary: "Who read which case, when, by which route.", Roles: admins, Params: []param{{Name: "case", In: "query", Format: "uuid"}, {Name: "reader", In: "query"}, {Name: "after", In: "query", Format: "integer"}, {Name: "limit", In: "query", Format: "integer"}}, Status: 200, Reply: reflect.TypeFor[accessLog](), handle: s.listAccessLog},
+		{Method: "POST", Path: "/v1/admin/backup", ID: "backup", Summary: "Stream a consistent copy of the store.", Roles: admins, Status: 200, ReplyMedia: "application/octet-stream", handle: s.backup},
+	}...)
+	return rt
+}

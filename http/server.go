@@ -1,0 +1,224 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"waystation/domain"
+	"waystation/eventstore"
+)
+
+// Config is what a Server is built from. Service, Views and Store are
+// required; the rest have working defaults.
+type Config struct {
+	// Service records steps.
+	Service Service
+	// Views answers boards, listings and read-your-writes waits.
+	Views Views
+	// Store is the event store (the global log, the access stream, the
+	// access log of case reads, case histories).
+	Store eventstore.Store
+	// Audit gives signed tree heads and proofs; nil answers 404 on the
+	// audit routes.
+	Audit Audit
+	// Backup writes a consistent copy of the store; nil answers 404 on
+	// POST /v1/admin/backup.
+	Backup func(ctx context.Context, w io.Writer) (int64, error)
+	// AdminToken, when set, is accepted as an admin bearer token; only its
+	// hash is kept.
+	AdminToken string
+	// Ready reports whether the store is open and the projections have
+	// caught up; nil is always ready.
+	Ready func() error
+	// Logger receives one line per request (debug) and every internal
+	// error; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the HTTP metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// Gatherer is served at /metrics; nil serves prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// ReadYourWritesTimeout bounds how long a write waits for the views to
+	// reach it before answering; zero is 5 seconds.
+	ReadYourWritesTimeout time.Duration
+}
+
+// Server is the HTTP API. Build it with NewServer, serve Handler (or
+// HTTPServer), and Close it to stop following the access stream.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	metrics *metrics
+	router  *mux.Router
+	handler http.Handler
+	routes  []route
+	tokens  *tokens
+	regions *regions
+	now     func() time.Time
+	wait    time.Duration
+
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+// NewServer builds the router from the route table, registers the metrics
+// and starts following the access stream; it returns once the token index
+// holds every token issued so far.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Views == nil || cfg.Store == nil {
+		return nil, errors.New("http: Config needs Service, Views and Store")
+	}
+	s := &Server{cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.wait == 0 {
+		s.wait = 5 * time.Second
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.tokens = newTokens(cfg.AdminToken)
+	s.regions = &regions{store: cfg.Store, byCode: map[string]string{}}
+
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		s.tokens.follow(ctx, cfg.Store, s.logger)
+	}()
+	if err := s.catchUpTokens(); err != nil {
+		s.Close()
+		return nil, err
+	}
+
+	s.routes = s.routeTable()
+	s.router = mux.NewRouter()
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, domain.NotFound("no such route"))
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, errorf(CodeMethodNotAllowed, "", "this route does not take "+r.Method))
+	})
+	s.router.Use(routeName)
+	for _, rt := range s.routes {
+		h := http.Handler(rt.handle)
+		if !rt.Public {
+			h = s.authenticated(h)
+		}
+		s.router.Handle(rt.Path, h).Methods(rt.Method)
+	}
+	s.handler = s.outer(s.router)
+	return s, nil
+}
+
+// catchUpTokens waits, at most 30 seconds, until the index holds every
+// event of the access stream as it stands now.
+func (s *Server) catchUpTokens() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var want uint64
+	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("http: reading the access stream: %w", err)
+		}
+		want = rec.Revision + 1
+	}
+	if err := s.tokens.waitFor(ctx, want); err != nil {
+		return fmt.Errorf("http: loading tokens: %w", err)
+	}
+	return nil
+}
+
+// Handler returns the router wrapped in the request-ID, recovery, metrics
+// and logging middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an *http.Server for addr serving Handler, with
+// timeouts on reading the header (5 s), reading the request (30 s), writing
+// the answer (60 s; the event stream extends its own deadline) and idle
+// connections (120 s).
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Close stops following the access stream. It does not close the store.
+func (s *Server) Close() {
+	s.stop()
+	s.done.Wait()
+}
+
+// Routes lists the method and path template of every registered route, as
+// the router matches them and the OpenAPI description names them.
+func (s *Server) Routes() [][2]string {
+	out := make([][2]string, 0, len(s.routes))
+	for _, rt := range s.routes {
+		out = append(out, [2]string{rt.Method, rt.Path})
+	}
+	return out
+}
+
+// Router returns the gorilla/mux router, for walking the routes it really
+// serves.
+func (s *Server) Router() *mux.Router { return s.router }
+
+// param is a path or query parameter of a route.
+type param struct {
+	Name, In, Desc string
+	Format         string // "date-time", "integer", or "" for a string
+	Enum           []string
+}
+
+// route is one entry of the route table: the router and the OpenAPI
+// description are both generated from it.
+type route struct {
+	Method, Path, ID, Summary string
+	Public                    bool          // no bearer token needed
+	Roles                     []domain.Role // who may call it (documentation; the handler checks scope)
+	Params                    []param
+	Body                      reflect.Type // request body, nil for none
+	Status                    int
+	Reply                     reflect.Type // answer body; nil is a free-form object
+	ReplyMedia                string       // answer media type when not application/json
+	Idempotent                bool         // takes Idempotency-Key (and If-Match on cases)
+	handle                    http.HandlerFunc
+}
+
+func (s *Server) metricsHandler() http.HandlerFunc {
+	g := s.cfg.Gatherer
+	if g == nil {
+		g = prometheus.DefaultGatherer
+	}
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	return h.ServeHTTP
+}

@@ -1,0 +1,109 @@
+package http
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"waystation/domain"
+)
+
+// tokenRequest is the body of POST /v1/tokens.
+type tokenRequest struct {
+	Name    string      `json:"name,omitempty"`
+	Role    domain.Role `json:"role"`
+	Station string      `json:"station,omitempty"`
+	Region  string      `json:"region,omitempty"`
+}
+
+// issuedToken is the answer of POST /v1/tokens: the token, shown once.
+type issuedToken struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+// issueToken issues an access token: POST /v1/tokens (admins). Only the
+// token's hash is recorded, on the access stream.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	opts, err := requestOptions(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if opts.IdempotencyKey != "" {
+		// The token is shown once and never stored, so a repeated request
+		// could not return the first answer.
+		s.Error(w, r, errorf(domain.CodeInvalid, "Idempotency-Key", "tokens are not issued idempotently: the token is shown only once"))
+		return
+	}
+	var req tokenRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	token, id := newToken()
+	cmd := domain.IssueToken{ID: id, Name: req.Name, Role: req.Role, Station: req.Station, Region: req.Region, Hash: HashToken(token)}
+	res, err := s.cfg.Service.IssueToken(r.Context(), actorOf(r), &cmd, opts)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/tokens/"+id)
+	s.writeJSON(w, r, http.StatusCreated, issuedToken{ID: id, Token: token})
+}
+
+// waitForTokens waits, bounded, until the token index holds version
+// events of the access stream, so the caller's next request sees its write.
+func (s *Server) waitForTokens(ctx context.Context, version uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, s.wait)
+	defer cancel()
+	return s.tokens.waitFor(ctx, version)
+}
+
+// revokeToken revokes a token: DELETE /v1/tokens/{id} (admins).
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	opts, err := requestOptions(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id := mux.Vars(r)["id"]
+	if _, ok := s.tokens.token(id); !ok {
+		s.Error(w, r, domain.NotFound("no such token"))
+		return
+	}
+	res, err := s.cfg.Service.RevokeToken(r.Context(), actorOf(r), &domain.RevokeToken{ID: id}, opts)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	t, _ := s.tokens.token(id)
+	s.writeJSON(w, r, http.StatusOK, t)
+}
+
+// listTokens lists every token issued, without secrets or hashes:
+// GET /v1/tokens (admins).
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"items": s.tokens.list()})
+}
