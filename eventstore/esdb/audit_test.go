@@ -13,7 +13,23 @@ import (
 
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
+	"waystation/eventstore/bolt"
 	"waystation/eventstore/esdb"
+)
+
+// auditor is what the HTTP layer and `waystation verify` call on either
+// backend; the index must offer it with the embedded store's signatures.
+type auditor interface {
+	TreeHead(ctx context.Context) (audit.SignedTreeHead, error)
+	InclusionProof(ctx context.Context, pos eventstore.Position, treeSize int64) (tlog.RecordProof, error)
+	ConsistencyProof(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error)
+	Verify(ctx context.Context) (audit.VerifyReport, error)
+	VerifierKey() string
+}
+
+var (
+	_ auditor = (*bolt.Store)(nil)
+	_ auditor = (*esdb.AuditIndex)(nil)
 )
 
 // openIndex opens an audit index in dir over st, closed when the test ends.
