@@ -1,0 +1,370 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+)
+
+// Rule codes of the safety board (API.md). Shown to clients and used as
+// metric labels: never rename or reuse them.
+const (
+	RuleOverdueStay           = "overdue_stay"
+	RuleNoFamilySearchNotice  = "no_family_search_notice"
+	RuleDNANotRequested       = "dna_not_requested"
+	RuleDNAResultOverdue      = "dna_result_overdue"
+	RuleUnaccompaniedMinor    = "unaccompanied_minor"
+	RuleMinorInAdultZone      = "minor_in_adult_zone"
+	RuleMinorBirthday         = "minor_birthday"
+	RulePendingMedical        = "pending_medical"
+	RuleAbsconded             = "absconded"
+	RuleDeathChecklist        = "death_checklist"
+	RuleLongStayNoSettlement  = "long_stay_no_settlement"
+	RuleTransferUnanswered    = "transfer_unanswered"
+	RuleHandoverOverdue       = "handover_overdue"
+	RuleBelongingsNotReturned = "belongings_not_returned"
+	RuleRepeatVisitor         = "repeat_visitor"
+)
+
+// Rules lists every rule code of the safety board.
+var Rules = []string{
+	RuleOverdueStay, RuleNoFamilySearchNotice, RuleDNANotRequested, RuleDNAResultOverdue,
+	RuleUnaccompaniedMinor, RuleMinorInAdultZone, RuleMinorBirthday, RulePendingMedical,
+	RuleAbsconded, RuleDeathChecklist, RuleLongStayNoSettlement, RuleTransferUnanswered,
+	RuleHandoverOverdue, RuleBelongingsNotReturned, RuleRepeatVisitor,
+}
+
+// Severities of alerts, from the most urgent.
+const (
+	SeverityHigh   = "high"
+	SeverityMedium = "medium"
+	SeverityLow    = "low"
+)
+
+// The deadlines of DOMAIN.md's safety signals.
+const (
+	Day                  = 24 * time.Hour
+	NoticeDue            = 24 * time.Hour      // family-search notice after registration
+	DNARequestDue        = 7 * Day             // DNA request after registration
+	GuardianshipDue      = 24 * time.Hour      // guardianship of a minor after registration
+	BirthdayWarning      = 7 * Day             // 16th and 18th birthdays ahead
+	HospitalUpdateDue    = 3 * Day             // news of a person in hospital
+	ReturnAfterDischarge = 24 * time.Hour      // back or exited after discharge
+	TransferAnswerDue    = 48 * time.Hour      // answer to a transfer request
+	HandoverDue          = 72 * time.Hour      // handover after the escort left
+	RepeatWithin         = 30 * Day            // a new admission this soon after an exit
+	SettlementDue        = domain.SettlementAfterDay * Day
+)
+
+// DNAResultDue returns when a DNA result requested at t is overdue: a
+// month later.
+func DNAResultDue(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+
+// Alert is one safety signal raised on a case. Detail says what is wrong
+// in words that carry no personal data.
+type Alert struct {
+	Rule     string    `json:"rule"`
+	Severity string    `json:"severity"`
+	CaseID   uuid.UUID `json:"case_id"`
+	Station  string    `json:"station"`
+	Region   string    `json:"region,omitempty"`
+	Since    time.Time `json:"since"`
+	Detail   string    `json:"detail"`
+}
+
+// Filter selects stations: one station, one region, or (both empty) all.
+type Filter struct {
+	Station string
+	Region  string
+}
+
+// SafetyBoard is every alert raised at At on the filtered stations, most
+// severe first, then oldest first.
+type SafetyBoard struct {
+	At     time.Time `json:"at"`
+	Known  bool      `json:"known,omitempty"`
+	Alerts []Alert   `json:"alerts"`
+}
+
+// Safety returns the safety board of the stations f selects, as of asOf.
+// An unknown station or region is a domain not_found error.
+func (r *Runner) Safety(f Filter, asOf AsOf) (SafetyBoard, error) {
+	var out SafetyBoard
+	err := r.view(context.Background(), asOf, func(m *model, at time.Time) error {
+		if err := m.checkFilter(f); err != nil {
+			return err
+		}
+		out = SafetyBoard{At: at, Known: asOf.Known && !asOf.At.IsZero(), Alerts: m.alerts(f, at)}
+		return nil
+	})
+	return out, err
+}
+
+// OpenAlertsByRule counts the alerts of the live board now, per rule code;
+// every rule is present, with zero when nothing is raised. It is meant for
+// a metrics gauge.
+func (r *Runner) OpenAlertsByRule() map[string]int {
+	r.mu.RLock()
+	alerts := r.live.alerts(Filter{}, r.opts.Now())
+	r.mu.RUnlock()
+	out := make(map[string]int, len(Rules))
+	for _, rule := range Rules {
+		out[rule] = 0
+	}
+	for _, a := range alerts {
+		out[a.Rule]++
+	}
+	return out
+}
+
+// checkFilter returns not_found for a station or region that has no
+// registered station.
+func (m *model) checkFilter(f Filter) error {
+	if f.Station != "" {
+		if s := m.stations[f.Station]; s == nil || !s.st.Registered() {
+			return domain.NotFound("no station %q", f.Station)
+		}
+	}
+	if f.Region != "" {
+		for _, s := range m.stations {
+			if s.st.Region == f.Region {
+				return nil
+			}
+		}
+		return domain.NotFound("no region %q", f.Region)
+	}
+	return nil
+}
+
+// selects reports whether the station with code passes f.
+func (m *model) selects(f Filter, code string) bool {
+	return (f.Station == "" || f.Station == code) && (f.Region == "" || f.Region == m.region(code))
+}
+
+// alerts evaluates every rule on every case of the stations f selects, at
+// at. The live board and every "as of" board go through here.
+func (m *model) alerts(f Filter, at time.Time) []Alert {
+	out := []Alert{}
+	for _, ce := range m.order {
+		if !ce.opened() || ce.c.OpenedAt.After(at) {
+			continue
+		}
+		if f.Station != "" || f.Region != "" {
+			// A transfer in flight shows on both stations' boards.
+			in := m.selects(f, ce.c.Station)
+			if !in && ce.c.Transfer != nil {
+				in = m.selects(f, ce.c.Transfer.To)
+			}
+			if !in {
+				continue
+			}
+		}
+		out = m.caseAlerts(out, ce, at)
+	}
+	slices.SortFunc(out, func(a, b Alert) int {
+		if c := severityRank(a.Severity) - severityRank(b.Severity); c != 0 {
+			return c
+		}
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
+		}
+		return strings.Compare(a.CaseID.String(), b.CaseID.String())
+	})
+	return out
+}
+
+func severityRank(s string) int {
+	switch s {
+	case SeverityHigh:
+		return 0
+	case SeverityMedium:
+		return 1
+	}
+	return 2
+}
+
+// caseAlerts appends the alerts of one case at at. Each rule states when
+// its signal is raised (strictly after its deadline) and what clears it.
+func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
+	c := &ce.c
+	raise := func(rule, severity string, since time.Time, detail string) {
+		if since.After(at) {
+			return // a step recorded ahead of its time raises nothing yet
+		}
+		out = append(out, Alert{Rule: rule, Severity: severity, CaseID: c.ID, Station: c.Station,
+			Region: m.region(c.Station), Since: since, Detail: detail})
+	}
+	active := c.Active()
+	age, ageKnown := c.AgeOn(at)
+	minor := ageKnown && age < domain.AdultAge
+
+	if active {
+		present := c.Status == domain.StatusReceived || c.Status == domain.StatusInStation
+		// Overdue stay: in station past the limit (16+, no disability flag),
+		// unless in long-stay care. Cleared by an extension or an exit.
+		if present && c.LongStay == nil && c.StayLimitApplies(at) {
+			if due := c.StayDeadline(); at.After(due) {
+				what := "in station past the 10-day limit with no extension"
+				if c.Extended {
+					what = "in station past the extended stay limit"
+				}
+				raise(RuleOverdueStay, SeverityMedium, due, what)
+			}
+		}
+		if !c.Identity.Verified {
+			// Cleared by a notice, an identification or an exit.
+			if due := c.OpenedAt.Add(NoticeDue); c.Identity.NoticeAt.IsZero() && at.After(due) {
+				raise(RuleNoFamilySearchNotice, SeverityMedium, due, "not identified and no family-search notice 24 hours after registration")
+			}
+			if due := c.OpenedAt.Add(DNARequestDue); c.Identity.DNARequestedAt.IsZero() && at.After(due) {
+				raise(RuleDNANotRequested, SeverityMedium, due, "not identified and no DNA request 7 days after registration")
+			}
+			if req := c.Identity.DNARequestedAt; !req.IsZero() && c.Identity.DNAResultAt.IsZero() {
+				if due := DNAResultDue(req); at.After(due) {
+					raise(RuleDNAResultOverdue, SeverityMedium, due, "no DNA result a month after the request")
+				}
+			}
+			// Long stay: over 3 months with no settlement application.
+			if due := c.OpenedAt.Add(SettlementDue); c.Settlement == nil && at.After(due) {
+				raise(RuleLongStayNoSettlement, SeverityMedium, due, "over 3 months unidentified with no settlement application")
+			}
+		}
+		if minor {
+			if due := c.OpenedAt.Add(GuardianshipDue); c.Guardianship == nil && at.After(due) {
+				raise(RuleUnaccompaniedMinor, SeverityHigh, due, "minor with no guardianship step 24 hours after registration")
+			}
+			if ce.bed != nil && ce.bed.Zone.Adult() {
+				raise(RuleMinorInAdultZone, SeverityHigh, ce.bed.Since, "minor placed in zone "+string(ce.bed.Zone))
+			}
+		}
+		// The 16th and 18th birthdays change which rules apply.
+		if born := birthDate(c.Person); !born.IsZero() {
+			for _, n := range []int{domain.VoluntaryLeaveAge, domain.AdultAge} {
+				bday := born.Time().AddDate(n, 0, 0)
+				if !at.Before(bday.Add(-BirthdayWarning)) && at.Before(bday) {
+					days := int(bday.Sub(at).Hours()/24) + 1
+					raise(RuleMinorBirthday, SeverityLow, bday.Add(-BirthdayWarning), fmt.Sprintf("turns %d within %d days", n, days))
+				}
+			}
+		}
+		m.medicalAlerts(raise, c, ce, at)
+		if t := c.Transfer; t != nil {
+			switch t.State {
+			case domain.TransferStateRequested:
+				if due := t.RequestedAt.Add(TransferAnswerDue); at.After(due) {
+					raise(RuleTransferUnanswered, SeverityMedium, due, "transfer to "+t.To+" not answered in 48 hours")
+				}
+			case domain.TransferStateDeparted:
+				if due := t.DepartedAt.Add(HandoverDue); at.After(due) {
+					raise(RuleHandoverOverdue, SeverityHigh, due, "no handover at "+t.To+" 72 hours after the escort left")
+				}
+			}
+		}
+		if prev, other := m.previousVisit(ce); prev != nil {
+			detail := "admitted again within 30 days of a previous case"
+			if other {
+				detail = "has a previous case at another station"
+			}
+			raise(RuleRepeatVisitor, SeverityLow, c.OpenedAt, detail)
+		}
+	}
+
+	// Absconding: raised at the exit, until the case is closed.
+	if c.ExitType == domain.ExitAbsconding && c.Status == domain.StatusExited {
+		sev := SeverityMedium
+		exitAge, known := c.AgeOn(c.ExitedAt)
+		if known && (exitAge < domain.AdultAge || exitAge >= domain.ElderlyAge) || c.Disabled() {
+			sev = SeverityHigh
+		}
+		raise(RuleAbsconded, sev, c.ExitedAt, "left without notice")
+	}
+	// Death: until the checklist is complete.
+	if d := c.Death; d != nil && !d.ChecklistComplete() {
+		raise(RuleDeathChecklist, SeverityHigh, d.At, "death checklist incomplete: "+strings.Join(missingChecklist(d), ", "))
+	}
+	// Belongings: the case was closed with deposited belongings not returned.
+	if c.Status == domain.StatusClosed {
+		n := 0
+		for _, b := range c.Belongings {
+			if !b.Returned {
+				n++
+			}
+		}
+		if n > 0 {
+			raise(RuleBelongingsNotReturned, SeverityMedium, c.ClosedAt, fmt.Sprintf("case closed with %d deposited item(s) not returned", n))
+		}
+	}
+	return out
+}
+
+// medicalAlerts raises pending_medical: a suspected infectious or mental
+// disorder never referred (from the intake, cleared by a referral); a
+// hospital stay with no news of the case for 3 days (cleared by any step
+// on the case); a discharge not followed within 24 hours by the return or
+// an exit.
+func (m *model) medicalAlerts(raise func(rule, severity string, since time.Time, detail string), c *domain.Case, ce *caseEntry, at time.Time) {
+	in := c.Inspection
+	switch c.Medical.State {
+	case "":
+		if in.SuspectedInfectious || in.SuspectedMentalDisorder {
+			raise(RulePendingMedical, SeverityHigh, c.OpenedAt, "suspected condition found at inspection and not referred to a hospital")
+		}
+	case domain.MedicalStateAdmitted:
+		if due := ce.lastAt.Add(HospitalUpdateDue); at.After(due) {
+			raise(RulePendingMedical, SeverityMedium, due, "in hospital with no update for 3 days")
+		}
+	case domain.MedicalStateDischarged:
+		if due := c.Medical.DischargedAt.Add(ReturnAfterDischarge); at.After(due) {
+			raise(RulePendingMedical, SeverityHigh, due, "discharged from hospital and not back within 24 hours")
+		}
+	}
+}
+
+func missingChecklist(d *domain.Death) []string {
+	var out []string
+	if d.CertifiedBy == "" {
+		out = append(out, "certifier")
+	}
+	if d.PoliceNotified == nil || !*d.PoliceNotified {
+		out = append(out, "police notified")
+	}
+	if d.RelativesNotified == nil || !*d.RelativesNotified {
+		out = append(out, "relatives notified")
+	}
+	if d.PublicNotice == "" {
+		out = append(out, "public notice")
+	}
+	if d.BodyDisposition == "" {
+		out = append(out, "body disposition")
+	}
+	return out
+}
+
+// previousVisit returns an earlier case of the same person that makes ce a
+// repeat visit: one at another station (other is true), or one that was
+// still open, or had ended within 30 days, when ce began.
+func (m *model) previousVisit(ce *caseEntry) (prev *caseEntry, other bool) {
+	for _, k := range ce.keys {
+		for _, p := range m.persons[k] {
+			if p.seq >= ce.seq {
+				break
+			}
+			if p.stays[0].Station != ce.stays[0].Station {
+				return p, true
+			}
+			if !p.c.Status.Ended() && p.c.ExitedAt.IsZero() || !ce.c.OpenedAt.After(p.c.ExitedAt.Add(RepeatWithin)) {
+				prev = p
+			}
+		}
+	}
+	return prev, false
+}
