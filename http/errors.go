@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"waystation/domain"
 	"waystation/eventstore"
@@ -119,7 +120,12 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		s.logger.ErrorContext(r.Context(), "internal error", "request_id", p.RequestID, "route", routeOf(r), "err", de.Err)
 	}
 	if de.Field != "" {
-		p.Errors = []FieldProblem{{Field: de.Field, Message: de.Message}}
+		msg := de.Message
+		if !strings.Contains(msg, de.Field) {
+			msg = de.Field + ": " + msg
+		}
+		p.Detail = msg
+		p.Errors = []FieldProblem{{Field: de.Field, Message: msg}}
 	}
 	s.metrics.errors.WithLabelValues(routeOf(r), string(p.Code)).Inc()
 	if status == http.StatusUnauthorized {
