@@ -50,15 +50,15 @@ const (
 // The deadlines of DOMAIN.md's safety signals.
 const (
 	Day                  = 24 * time.Hour
-	NoticeDue            = 24 * time.Hour      // family-search notice after registration
-	DNARequestDue        = 7 * Day             // DNA request after registration
-	GuardianshipDue      = 24 * time.Hour      // guardianship of a minor after registration
-	BirthdayWarning      = 7 * Day             // 16th and 18th birthdays ahead
-	HospitalUpdateDue    = 3 * Day             // news of a person in hospital
-	ReturnAfterDischarge = 24 * time.Hour      // back or exited after discharge
-	TransferAnswerDue    = 48 * time.Hour      // answer to a transfer request
-	HandoverDue          = 72 * time.Hour      // handover after the escort left
-	RepeatWithin         = 30 * Day            // a new admission this soon after an exit
+	NoticeDue            = 24 * time.Hour // family-search notice after registration
+	DNARequestDue        = 7 * Day        // DNA request after registration
+	GuardianshipDue      = 24 * time.Hour // guardianship of a minor after registration
+	BirthdayWarning      = 7 * Day        // 16th and 18th birthdays ahead
+	HospitalUpdateDue    = 3 * Day        // news of a person in hospital
+	ReturnAfterDischarge = 24 * time.Hour // back or exited after discharge
+	TransferAnswerDue    = 48 * time.Hour // answer to a transfer request
+	HandoverDue          = 72 * time.Hour // handover after the escort left
+	RepeatWithin         = 30 * Day       // a new admission this soon after an exit
 	SettlementDue        = domain.SettlementAfterDay * Day
 )
 

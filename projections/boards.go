@@ -1,0 +1,154 @@
+package projections
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+)
+
+// TransferInFlight is one transfer on a regional board: its state, its age
+// since the request, and whether it is past the 48-hour mark for an answer
+// or the 72-hour mark for the handover.
+type TransferInFlight struct {
+	CaseID          uuid.UUID `json:"case_id"`
+	From            string    `json:"from"`
+	To              string    `json:"to"`
+	State           string    `json:"state"`
+	RequestedAt     time.Time `json:"requested_at"`
+	AcceptedAt      time.Time `json:"accepted_at,omitzero"`
+	DepartedAt      time.Time `json:"departed_at,omitzero"`
+	AgeHours        float64   `json:"age_hours"`
+	Unanswered      bool      `json:"unanswered"`       // requested and unanswered past 48 h
+	HandoverOverdue bool      `json:"handover_overdue"` // departed and not handed over past 72 h
+}
+
+// TransferBoard lists the transfers in flight that leave from or arrive at
+// a station of Region, oldest request first.
+type TransferBoard struct {
+	Region    string             `json:"region"`
+	At        time.Time          `json:"at"`
+	Transfers []TransferInFlight `json:"transfers"`
+}
+
+// Transfers returns the transfer board of region as of asOf. A region with
+// no station is not_found.
+func (r *Runner) Transfers(region string, asOf AsOf) (TransferBoard, error) {
+	var out TransferBoard
+	err := r.view(context.Background(), asOf, func(m *model, at time.Time) error {
+		if err := m.checkFilter(Filter{Region: region}); err != nil {
+			return err
+		}
+		out = TransferBoard{Region: region, At: at, Transfers: []TransferInFlight{}}
+		for _, ce := range m.order {
+			t := ce.c.Transfer
+			if t == nil || !ce.c.Active() || t.RequestedAt.After(at) ||
+				m.region(t.From) != region && m.region(t.To) != region {
+				continue
+			}
+			out.Transfers = append(out.Transfers, TransferInFlight{
+				CaseID: ce.c.ID, From: t.From, To: t.To, State: t.State,
+				RequestedAt: t.RequestedAt, AcceptedAt: t.AcceptedAt, DepartedAt: t.DepartedAt,
+				AgeHours:        at.Sub(t.RequestedAt).Hours(),
+				Unanswered:      t.State == domain.TransferStateRequested && at.After(t.RequestedAt.Add(TransferAnswerDue)),
+				HandoverOverdue: t.State == domain.TransferStateDeparted && at.After(t.DepartedAt.Add(HandoverDue)),
+			})
+		}
+		slices.SortFunc(out.Transfers, func(a, b TransferInFlight) int {
+			if c := a.RequestedAt.Compare(b.RequestedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.CaseID.String(), b.CaseID.String())
+		})
+		return nil
+	})
+	return out, err
+}
+
+// PersonCase is one case of a person, as the person index shows it.
+type PersonCase struct {
+	CaseID   uuid.UUID       `json:"case_id"`
+	Station  string          `json:"station"`
+	Stations []string        `json:"stations"`
+	Status   domain.Status   `json:"status"`
+	OpenedAt time.Time       `json:"opened_at"`
+	ExitedAt time.Time       `json:"exited_at,omitzero"`
+	ExitType domain.ExitType `json:"exit_type,omitempty"`
+}
+
+// Person returns every case linked to case id's person, id's own included,
+// oldest first: cases that share the resident ID number, or the
+// normalised name with the birth date and household registration place.
+// An unknown case is not_found.
+func (r *Runner) Person(id uuid.UUID) ([]PersonCase, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ce := r.live.cases[id]
+	if ce == nil || !ce.opened() {
+		return nil, domain.NotFound("no case %s", id)
+	}
+	return personCases(r.live.linked(ce)), nil
+}
+
+// linked returns the cases that share a person key with ce, and ce, in
+// intake order.
+func (m *model) linked(ce *caseEntry) []*caseEntry {
+	set := []*caseEntry{ce}
+	for _, k := range ce.keys {
+		for _, p := range m.persons[k] {
+			if !slices.Contains(set, p) {
+				set = append(set, p)
+			}
+		}
+	}
+	slices.SortFunc(set, func(a, b *caseEntry) int { return a.seq - b.seq })
+	return set
+}
+
+func personCases(list []*caseEntry) []PersonCase {
+	out := make([]PersonCase, 0, len(list))
+	for _, p := range list {
+		pc := PersonCase{CaseID: p.c.ID, Station: p.c.Station, Status: p.c.Status, OpenedAt: p.c.OpenedAt, ExitedAt: p.c.ExitedAt, ExitType: p.c.ExitType}
+		for _, s := range p.stays {
+			if !slices.Contains(pc.Stations, s.Station) {
+				pc.Stations = append(pc.Stations, s.Station)
+			}
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// RepeatVisitor is a person with more than one case, by their latest case.
+type RepeatVisitor struct {
+	LatestCase uuid.UUID    `json:"latest_case"`
+	Cases      []PersonCase `json:"cases"`
+}
+
+// RepeatVisitors lists the people with more than one case whose latest
+// case is at a station f selects, most recent intake first.
+func (r *Runner) RepeatVisitors(f Filter) ([]RepeatVisitor, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m := r.live
+	if err := m.checkFilter(f); err != nil {
+		return nil, err
+	}
+	out := []RepeatVisitor{}
+	for i := len(m.order) - 1; i >= 0; i-- {
+		ce := m.order[i]
+		if len(ce.keys) == 0 || !m.selects(f, ce.c.Station) {
+			continue
+		}
+		list := m.linked(ce)
+		if len(list) < 2 || list[len(list)-1] != ce {
+			continue // a single case, or not the person's latest
+		}
+		out = append(out, RepeatVisitor{LatestCase: ce.c.ID, Cases: personCases(list)})
+	}
+	return out, nil
+}
