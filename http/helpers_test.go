@@ -8,11 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"waystation/domain"
@@ -90,9 +88,10 @@ func (e *env) open() {
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	go func() { defer close(e.done); _ = e.runner.Run(ctx) }()
+	reg := prometheus.NewRegistry()
 	srv, err := wshttp.NewServer(wshttp.Config{
 		Service: domain.NewService(st, nil), Views: views{e.runner}, Store: st, Audit: st, Backup: st.Backup,
-		AdminToken: adminToken, Registerer: prometheus.NewRegistry(),
+		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
 			if !e.runner.Ready() {
 				return errors.New("projections catching up")
@@ -282,6 +281,3 @@ func headCount(t testing.TB, st eventstore.Store) uint64 {
 	}
 	return p.Commit
 }
-
-var _ = uuid.Nil
-var _ = strings.TrimSpace

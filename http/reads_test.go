@@ -1,0 +1,100 @@
+package http_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAccessLogRecordsReadsByOversight(t *testing.T) {
+	w := newWorld(t)
+	id := w.intake(w.staff1, "S01")
+	other := w.intake(w.staff1, "S01")
+	w.must(200, w.staff1, "GET", "/v1/cases/"+id, nil) // staff reads are not logged
+	w.must(200, w.insp1, "GET", "/v1/cases/"+id, nil)
+	w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history", nil)
+	w.must(200, w.coord1, "GET", "/v1/cases/"+other, nil)
+	w.must(403, w.insp1, "GET", "/v1/cases/"+w.intake(w.staff3, "S03"), nil) // refused reads show nothing and are not logged
+
+	type entry struct {
+		CaseID string `json:"case_id"`
+		Reader string
+		Role   string
+		Route  string
+		At     time.Time
+	}
+	all := decodeAs[struct{ Items []entry }](t, w.must(200, adminToken, "GET", "/v1/access-log", nil))
+	if len(all.Items) != 3 {
+		t.Fatalf("access log has %d entries, want 3: %+v", len(all.Items), all.Items)
+	}
+	if all.Items[0].CaseID != id || all.Items[0].Role != "inspector" || all.Items[0].Route != "/v1/cases/{id}" || all.Items[0].At.IsZero() {
+		t.Fatalf("first entry %+v", all.Items[0])
+	}
+	if all.Items[1].Route != "/v1/cases/{id}/history" {
+		t.Fatalf("second entry route %q", all.Items[1].Route)
+	}
+	byCase := decodeAs[struct{ Items []entry }](t, w.must(200, adminToken, "GET", "/v1/access-log?case="+other, nil))
+	if len(byCase.Items) != 1 || byCase.Items[0].Role != "coordinator" {
+		t.Fatalf("entries for the other case: %+v", byCase.Items)
+	}
+	byReader := decodeAs[struct{ Items []entry }](t, w.must(200, adminToken, "GET", "/v1/access-log?reader="+all.Items[0].Reader, nil))
+	if len(byReader.Items) != 2 {
+		t.Fatalf("entries of the inspector: %d, want 2", len(byReader.Items))
+	}
+	page := decodeAs[struct {
+		Items []entry
+		Next  string `json:"next_after"`
+	}](t, w.must(200, adminToken, "GET", "/v1/access-log?limit=2", nil))
+	if len(page.Items) != 2 || page.Next == "" {
+		t.Fatalf("first page %d items, next %q", len(page.Items), page.Next)
+	}
+	rest := decodeAs[struct{ Items []entry }](t, w.must(200, adminToken, "GET", "/v1/access-log?after="+page.Next, nil))
+	if len(rest.Items) != 1 || rest.Items[0].CaseID != other {
+		t.Fatalf("second page %+v", rest.Items)
+	}
+	raw := w.must(200, adminToken, "GET", "/v1/access-log", nil).Body.String()
+	if strings.Contains(raw, "张三") || strings.Contains(raw, "1980-05-06") {
+		t.Fatal("the access log holds personal data")
+	}
+}
+
+func TestHistoryAsOfAndVersion(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now().UTC()
+	arrived := now.Add(-48 * time.Hour)
+	body := intakeBody("S01")
+	body["occurred_at"] = arrived.Format(time.RFC3339)
+	id := decodeAs[struct{ ID string }](t, w.must(201, w.staff1, "POST", "/v1/cases", body)).ID
+	// Eligibility decided yesterday, typed in now (late paperwork).
+	w.must(200, w.staff1, "POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true, "occurred_at": now.Add(-24 * time.Hour).Format(time.RFC3339)})
+
+	type hist struct {
+		Version uint64
+		State   struct{ Version uint64 }
+		Events  []struct {
+			Type    string
+			Version uint64
+		}
+	}
+	full := decodeAs[hist](t, w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history", nil))
+	if full.Version != 2 || len(full.Events) != 2 || full.Events[1].Type != "case.eligibility_decided" {
+		t.Fatalf("full history %+v", full)
+	}
+	at := now.Add(-36 * time.Hour).Format(time.RFC3339)
+	then := decodeAs[hist](t, w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history?as_of="+at, nil))
+	if then.Version != 1 || len(then.Events) != 1 {
+		t.Fatalf("history as of 36 hours ago: %+v, want the intake only", then)
+	}
+	at = now.Add(-12 * time.Hour).Format(time.RFC3339)
+	trueThen := decodeAs[hist](t, w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history?as_of="+at, nil))
+	knownThen := decodeAs[hist](t, w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history?as_of="+at+"&known=true", nil))
+	if len(trueThen.Events) != 2 || len(knownThen.Events) != 0 {
+		t.Fatalf("12 hours ago: true then %d events (want 2), known then %d (want 0: nothing was recorded yet)", len(trueThen.Events), len(knownThen.Events))
+	}
+	v1 := decodeAs[hist](t, w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history?version=1", nil))
+	if v1.Version != 1 || v1.State.Version != 1 || len(v1.Events) != 1 {
+		t.Fatalf("version 1: %+v", v1)
+	}
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?version=9", nil), http.StatusNotFound, "not_found", "")
+}
