@@ -1,0 +1,41 @@
+package loggen_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+
+	"waystation/eventstore/bolt"
+	"waystation/projections/loggen"
+)
+
+// BenchmarkRebuild folds a generated log (LOGGEN_EVENTS events, 100 000 by
+// default) into fresh views and reports events/s, the "as of" board time
+// and the heap of the live views.
+func BenchmarkRebuild(b *testing.B) {
+	n := 100000
+	if v, err := strconv.Atoi(os.Getenv("LOGGEN_EVENTS")); err == nil {
+		n = v
+	}
+	dir := os.Getenv("LOGGEN_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	s, err := bolt.Open(dir, bolt.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		rep, err := loggen.RebuildBenchmark(context.Background(), s, s, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(rep.EventsPerSec, "events/s")
+		b.ReportMetric(rep.AsOfSec, "as_of_s")
+		b.ReportMetric(rep.HeapMB, "heap_MB")
+		b.ReportMetric(float64(rep.Events), "events")
+		b.ReportMetric(float64(rep.Cases), "cases")
+	}
+}
