@@ -36,15 +36,26 @@ var errCorrupt = errors.New("eventstore/bolt: corrupt record")
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// Offsets in an event record of the fields the writer fills in.
+const (
+	offRevision   = 1
+	offRecordedAt = 25
+	offPrevious   = 33
+	headerSize    = 41
+)
+
 // encodeRecord lays out an event as: version (1), revision (8), ID (16),
-// recorded time in Unix nanoseconds (8), then stream, type, data and
-// metadata, each prefixed by its 32-bit length.
+// recorded time in Unix nanoseconds (8), the position of the stream's
+// previous event or 0 (8), then stream, type, data and metadata, each
+// prefixed by its 32-bit length. previous links a stream's latest events
+// (see streams.go).
 func encodeRecord(e *eventstore.RecordedEvent) []byte {
-	b := make([]byte, 0, 1+8+16+8+4*4+len(e.Stream)+len(e.Type)+len(e.Data)+len(e.Metadata))
+	b := make([]byte, 0, headerSize+4*4+len(e.Stream)+len(e.Type)+len(e.Data)+len(e.Metadata))
 	b = append(b, recordVersion)
 	b = binary.BigEndian.AppendUint64(b, e.Revision)
 	b = append(b, e.ID[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.RecordedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, 0)
 	for _, s := range [][]byte{[]byte(e.Stream), []byte(e.Type), e.Data, e.Metadata} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
@@ -56,14 +67,14 @@ func encodeRecord(e *eventstore.RecordedEvent) []byte {
 // (which bbolt owns).
 func decodeRecord(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
 	var e eventstore.RecordedEvent
-	if len(b) < 1+8+16+8 || b[0] != recordVersion {
+	if len(b) < headerSize || b[0] != recordVersion {
 		return e, errCorrupt
 	}
 	e.Position = eventstore.At(pos)
-	e.Revision = binary.BigEndian.Uint64(b[1:])
+	e.Revision = binary.BigEndian.Uint64(b[offRevision:])
 	copy(e.ID[:], b[9:25])
-	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[25:]))).UTC()
-	rest := b[33:]
+	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[offRecordedAt:]))).UTC()
+	rest := b[headerSize:]
 	var parts [4][]byte
 	for i := range parts {
 		if len(rest) < 4 {
@@ -96,4 +107,13 @@ func decodePosition(b []byte) (eventstore.Position, error) {
 		return eventstore.Position{}, errCorrupt
 	}
 	return eventstore.Position{Commit: binary.BigEndian.Uint64(b), Prepare: binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+// recordLinks reads the revision and the previous-event position of a
+// stored record without decoding the rest.
+func recordLinks(b []byte) (rev, previous uint64, err error) {
+	if len(b) < headerSize || b[0] != recordVersion {
+		return 0, 0, errCorrupt
+	}
+	return binary.BigEndian.Uint64(b[offRevision:]), binary.BigEndian.Uint64(b[offPrevious:]), nil
 }

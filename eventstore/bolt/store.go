@@ -90,9 +90,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("eventstore/bolt: creating data folder %s: %w", dir, err)
 	}
 	db, err := bbolt.Open(filepath.Join(dir, DataFile), 0o600, &bbolt.Options{
-		Timeout:      200 * time.Millisecond,
-		NoSync:       opts.NoSync,
-		FreelistType: bbolt.FreelistMapType,
+		Timeout:        200 * time.Millisecond,
+		NoSync:         opts.NoSync,
+		FreelistType:   bbolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("eventstore/bolt: data folder %s: %w", dir, eventstore.ErrLocked)

@@ -3,60 +3,39 @@ package bolt
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 )
 
-// A stream's revision → position map is a list of runs: one append puts
-// its events at consecutive revisions and consecutive positions, so one run
-// records a whole append. The latest runs live inside the stream's state
-// (one small value per stream, so a batch touching many streams dirties few
-// pages); when a stream holds 2×inlineRuns of them, the oldest inlineRuns
-// move, packed, into bucketStreamRuns under the key (stream, 0x00, first
-// revision).
-const inlineRuns = 16
-
-// run says that revisions rev … rev+n-1 are at positions pos … pos+n-1.
-type run struct {
-	rev, pos uint64
-	n        uint32
-}
-
-const runSize = 8 + 8 + 4
+// How a stream's revisions map to positions. Every event record holds the
+// position of its stream's previous event, so a stream's latest events form
+// a chain from its last position backwards. Older revisions are packed
+// into chunks of chunkSize positions in bucketStreamRuns, keyed by (stream,
+// 0x00, first revision); a chunk is written once the chain holds
+// 2×chunkSize events beyond the chunks. The stream's state stays a small
+// fixed-size value, so a batch that touches many streams dirties few pages,
+// and reading any revision costs at most one chunk lookup plus a walk of
+// fewer than 2×chunkSize links.
+const chunkSize = 64
 
 // streamState is what the store knows about one stream.
 type streamState struct {
 	next       uint64 // revision the next appended event gets
 	liveFrom   uint64 // first revision still readable (after a soft delete)
 	tombstoned bool
-	runs       []run // the latest runs, in revision order
+	last       uint64 // position of the stream's last event (0: none)
+	chunked    uint64 // revisions below this are in chunks
 }
+
+const streamStateSize = 8 + 8 + 1 + 8 + 8
 
 // exists reports whether the stream has at least one live event.
 func (s streamState) exists() bool { return !s.tombstoned && s.next > s.liveFrom }
 
-// lastPosition returns the position of the stream's last event.
-func (s streamState) lastPosition() uint64 {
-	r := s.runs[len(s.runs)-1]
-	return r.pos + uint64(r.n) - 1
-}
-
-// add records n events appended at revision s.next and position pos.
-func (s *streamState) add(pos uint64, n int) {
-	if k := len(s.runs); k > 0 {
-		last := &s.runs[k-1]
-		if last.rev+uint64(last.n) == s.next && last.pos+uint64(last.n) == pos {
-			last.n += uint32(n)
-			s.next += uint64(n)
-			return
-		}
-	}
-	s.runs = append(s.runs, run{rev: s.next, pos: pos, n: uint32(n)})
-	s.next += uint64(n)
-}
-
 func encodeStream(s streamState) []byte {
-	b := make([]byte, 0, 17+len(s.runs)*runSize)
+	b := make([]byte, 0, streamStateSize)
 	b = binary.BigEndian.AppendUint64(b, s.next)
 	b = binary.BigEndian.AppendUint64(b, s.liveFrom)
 	if s.tombstoned {
@@ -64,65 +43,29 @@ func encodeStream(s streamState) []byte {
 	} else {
 		b = append(b, 0)
 	}
-	return appendRuns(b, s.runs)
-}
-
-func appendRuns(b []byte, runs []run) []byte {
-	for _, r := range runs {
-		b = binary.BigEndian.AppendUint64(b, r.rev)
-		b = binary.BigEndian.AppendUint64(b, r.pos)
-		b = binary.BigEndian.AppendUint32(b, r.n)
-	}
-	return b
-}
-
-func decodeRuns(b []byte) ([]run, error) {
-	if len(b)%runSize != 0 {
-		return nil, errCorrupt
-	}
-	runs := make([]run, len(b)/runSize)
-	for i := range runs {
-		p := b[i*runSize:]
-		runs[i] = run{rev: binary.BigEndian.Uint64(p), pos: binary.BigEndian.Uint64(p[8:]), n: binary.BigEndian.Uint32(p[16:])}
-	}
-	return runs, nil
+	b = binary.BigEndian.AppendUint64(b, s.last)
+	return binary.BigEndian.AppendUint64(b, s.chunked)
 }
 
 func decodeStream(b []byte) (streamState, error) {
-	if len(b) < 17 {
+	if len(b) != streamStateSize {
 		return streamState{}, errCorrupt
-	}
-	runs, err := decodeRuns(b[17:])
-	if err != nil {
-		return streamState{}, err
 	}
 	return streamState{
 		next:       binary.BigEndian.Uint64(b),
 		liveFrom:   binary.BigEndian.Uint64(b[8:]),
 		tombstoned: b[16] == 1,
-		runs:       runs,
+		last:       binary.BigEndian.Uint64(b[17:]),
+		chunked:    binary.BigEndian.Uint64(b[25:]),
 	}, nil
 }
 
-// runsKey is the key of a packed chunk of runs starting at revision rev.
-func runsKey(stream string, rev uint64) []byte {
+// chunkKey is the key of the chunk of stream starting at revision rev.
+func chunkKey(stream string, rev uint64) []byte {
 	b := make([]byte, 0, len(stream)+9)
 	b = append(b, stream...)
 	b = append(b, 0)
 	return binary.BigEndian.AppendUint64(b, rev)
-}
-
-// saveStream writes st, first moving its oldest runs to bucketStreamRuns
-// when it holds too many.
-func saveStream(tx *bbolt.Tx, stream string, st streamState) error {
-	if len(st.runs) >= 2*inlineRuns {
-		old := st.runs[:inlineRuns]
-		if err := tx.Bucket(bucketStreamRuns).Put(runsKey(stream, old[0].rev), appendRuns(nil, old)); err != nil {
-			return err
-		}
-		st.runs = append([]run(nil), st.runs[inlineRuns:]...)
-	}
-	return tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st))
 }
 
 // loadStream reads a stream's state; a stream never written is the zero
@@ -135,6 +78,44 @@ func loadStream(tx *bbolt.Tx, stream string) (streamState, error) {
 	return decodeStream(v)
 }
 
+// saveStream writes st, first packing the oldest links of its chain into a
+// chunk when the chain has grown long enough.
+func saveStream(tx *bbolt.Tx, stream string, st streamState) error {
+	if st.next-st.chunked >= 2*chunkSize {
+		tail, err := chainPositions(tx, st)
+		if err != nil {
+			return err
+		}
+		v := make([]byte, 0, chunkSize*8)
+		for _, p := range tail[:chunkSize] {
+			v = binary.BigEndian.AppendUint64(v, p)
+		}
+		if err := tx.Bucket(bucketStreamRuns).Put(chunkKey(stream, st.chunked), v); err != nil {
+			return err
+		}
+		st.chunked += chunkSize
+	}
+	return tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st))
+}
+
+// chainPositions returns the positions of revisions st.chunked … st.next-1,
+// in revision order, by walking the chain back from the last event.
+func chainPositions(tx *bbolt.Tx, st streamState) ([]uint64, error) {
+	n := st.next - st.chunked
+	out := make([]uint64, n)
+	logB := tx.Bucket(bucketLog)
+	pos := st.last
+	for i := int(n) - 1; i >= 0; i-- {
+		rev, prev, err := recordLinks(logB.Get(u64(pos)))
+		if err != nil || rev != st.chunked+uint64(i) {
+			return nil, fmt.Errorf("%w: stream chain broken at position %d", errCorrupt, pos)
+		}
+		out[i] = pos
+		pos = prev
+	}
+	return out, nil
+}
+
 // revPos is one revision of a stream and its position.
 type revPos struct{ rev, pos uint64 }
 
@@ -142,56 +123,73 @@ type revPos struct{ rev, pos uint64 }
 // events, starting at revision from (inclusive) and going forwards, or
 // backwards when back is set.
 func streamPositions(tx *bbolt.Tx, stream string, st streamState, from uint64, back bool, n int) ([]revPos, error) {
+	if !st.exists() {
+		return nil, nil
+	}
+	if back {
+		from = min(from, st.next-1)
+		if from < st.liveFrom {
+			return nil, nil
+		}
+	} else {
+		from = max(from, st.liveFrom)
+		if from >= st.next {
+			return nil, nil
+		}
+	}
 	var out []revPos
-	// emit adds the revisions of r in the requested order and reports
-	// whether the page is full.
-	emit := func(r run) bool {
-		lo, hi := max(r.rev, st.liveFrom), r.rev+uint64(r.n) // [lo, hi)
+	full := func() bool { return len(out) == n }
+	tail := func() error {
+		chain, err := chainPositions(tx, st)
+		if err != nil {
+			return err
+		}
 		if back {
-			for rev := min(hi-1, from); rev >= lo && rev < hi; rev-- {
-				if len(out) == n {
-					return true
-				}
-				out = append(out, revPos{rev, r.pos + rev - r.rev})
+			for rev := from; rev >= st.chunked && rev >= st.liveFrom && !full(); rev-- {
+				out = append(out, revPos{rev, chain[rev-st.chunked]})
 				if rev == 0 {
 					break
 				}
 			}
-			return len(out) == n
+			return nil
 		}
-		for rev := max(lo, from); rev < hi; rev++ {
-			if len(out) == n {
-				return true
-			}
-			out = append(out, revPos{rev, r.pos + rev - r.rev})
+		for rev := max(from, st.chunked); rev < st.next && !full(); rev++ {
+			out = append(out, revPos{rev, chain[rev-st.chunked]})
 		}
-		return len(out) == n
+		return nil
 	}
-	inlineFrom := st.next
-	if len(st.runs) > 0 {
-		inlineFrom = st.runs[0].rev
-	}
-	prefix := append([]byte(stream), 0)
-	chunks := func(at uint64, yield func([]run) bool) error {
+	chunks := func(at uint64) error {
+		prefix := append([]byte(stream), 0)
 		c := tx.Bucket(bucketStreamRuns).Cursor()
-		ours := func(k []byte) bool { return k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) }
-		key := runsKey(stream, at)
-		k, v := c.Seek(key)
-		if !bytes.Equal(k, key) {
-			k, v = c.Prev() // the last chunk starting before from
-			if !ours(k) && !back {
-				k, v = c.Seek(prefix) // from is before the stream's first chunk
-			}
+		start := at - at%chunkSize
+		k, v := c.Seek(chunkKey(stream, start))
+		if !bytes.Equal(k, chunkKey(stream, start)) {
+			return fmt.Errorf("%w: chunk of revision %d missing", errCorrupt, at)
 		}
-		for ours(k) {
-			runs, err := decodeRuns(v)
-			if err != nil {
-				return err
+		for k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) && !full() {
+			first := binary.BigEndian.Uint64(k[len(prefix):])
+			if len(v) != chunkSize*8 {
+				return errCorrupt
 			}
-			if !yield(runs) {
-				return nil
+			revs := make([]uint64, 0, chunkSize)
+			for i := range uint64(chunkSize) {
+				revs = append(revs, first+i)
 			}
 			if back {
+				slices.Reverse(revs)
+			}
+			for _, rev := range revs {
+				if full() || rev < st.liveFrom {
+					break
+				}
+				if (back && rev <= at) || (!back && rev >= at) {
+					out = append(out, revPos{rev, binary.BigEndian.Uint64(v[(rev-first)*8:])})
+				}
+			}
+			if back {
+				if first == 0 {
+					return nil
+				}
 				k, v = c.Prev()
 			} else {
 				k, v = c.Next()
@@ -200,42 +198,18 @@ func streamPositions(tx *bbolt.Tx, stream string, st streamState, from uint64, b
 		return nil
 	}
 	if back {
-		for i := len(st.runs) - 1; i >= 0; i-- {
-			if emit(st.runs[i]) {
-				return out, nil
+		if from >= st.chunked {
+			if err := tail(); err != nil || full() || st.chunked == 0 || st.liveFrom >= st.chunked {
+				return out, err
 			}
+			return out, chunks(st.chunked - 1)
 		}
-		if inlineFrom > 0 && st.liveFrom < inlineFrom {
-			err := chunks(min(from, inlineFrom-1), func(runs []run) bool {
-				for i := len(runs) - 1; i >= 0; i-- {
-					if emit(runs[i]) {
-						return false
-					}
-				}
-				return true
-			})
-			return out, err
-		}
-		return out, nil
+		return out, chunks(from)
 	}
-	if from < inlineFrom {
-		full := false
-		if err := chunks(from, func(runs []run) bool {
-			for _, r := range runs {
-				if emit(r) {
-					full = true
-					return false
-				}
-			}
-			return true
-		}); err != nil || full {
+	if from < st.chunked {
+		if err := chunks(from); err != nil || full() {
 			return out, err
 		}
 	}
-	for _, r := range st.runs {
-		if emit(r) {
-			break
-		}
-	}
-	return out, nil
+	return out, tail()
 }

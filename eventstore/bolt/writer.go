@@ -130,6 +130,11 @@ func (s *Store) commit(batch []*request) {
 		fail(fmt.Errorf("eventstore/bolt: beginning transaction: %w", err))
 		return
 	}
+	// Positions, tree indexes and UUIDv7 event IDs grow: fill their pages
+	// instead of splitting them in half.
+	for _, name := range [][]byte{bucketLog, bucketTree, bucketEventIDs} {
+		tx.Bucket(name).FillPercent = 1.0
+	}
 	w := &txn{tx: tx, tree: newTreeStore(tx), head: readHead(tx), now: s.opts.Now().UTC()}
 	start := w.head
 	for i, r := range batch {
@@ -394,17 +399,18 @@ func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events
 		if !st.exists() {
 			return eventstore.AppendResult{}, nil
 		}
-		return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(st.lastPosition())}, nil
+		return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(st.last)}, nil
 	}
 	logB := w.tx.Bucket(bucketLog)
-	first := w.head + 1
 	now := uint64(w.now.UnixNano())
 	for i := range events {
 		e := &events[i]
 		w.head++
 		rev := st.next + uint64(i)
-		binary.BigEndian.PutUint64(e.record[1:], rev)
-		binary.BigEndian.PutUint64(e.record[25:], now)
+		binary.BigEndian.PutUint64(e.record[offRevision:], rev)
+		binary.BigEndian.PutUint64(e.record[offRecordedAt:], now)
+		binary.BigEndian.PutUint64(e.record[offPrevious:], st.last)
+		st.last = w.head
 		pos := u64(w.head)
 		if err := logB.Put(pos, e.record); err != nil {
 			return eventstore.AppendResult{}, &fatalError{err}
@@ -421,7 +427,7 @@ func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events
 		}
 		w.events++
 	}
-	st.add(first, len(events))
+	st.next += uint64(len(events))
 	if err := saveStream(w.tx, stream, st); err != nil {
 		return eventstore.AppendResult{}, &fatalError{err}
 	}

@@ -685,14 +685,14 @@ func (s *suite) readLongStream(t *testing.T) {
 	st := s.stream(t, "long")
 	other := s.stream(t, "long-other")
 	var all []uuid.UUID
-	for i := range 80 {
+	for i := range 110 {
 		evs := Events("test.a", i%3+1)
 		mustAppend(t, s.store, st, eventstore.Any, evs...)
 		mustAppend(t, s.store, other, eventstore.Any, Event("test.other", i))
 		all = append(all, dataIDs(evs)...)
 	}
 	last := uint64(len(all) - 1)
-	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, last - 1, last} {
+	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, last - 1, last} {
 		got := readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from})
 		wantIDs(t, got, all[from:])
 		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from, Limit: 7})
