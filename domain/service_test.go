@@ -450,8 +450,14 @@ func TestConcurrentBedAssignments(t *testing.T) {
 	var e1, e2 error
 	wg.Add(2)
 	bed := domain.BedName(domain.ZoneAdultMale, beds+1)
-	go func() { defer wg.Done(); _, e1 = f.svc.Execute(f.ctx, staff1, a, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: bed}, domain.Options{}) }()
-	go func() { defer wg.Done(); _, e2 = f.svc.Execute(f.ctx, staff1, b, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: bed}, domain.Options{}) }()
+	go func() {
+		defer wg.Done()
+		_, e1 = f.svc.Execute(f.ctx, staff1, a, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: bed}, domain.Options{})
+	}()
+	go func() {
+		defer wg.Done()
+		_, e2 = f.svc.Execute(f.ctx, staff1, b, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: bed}, domain.Options{})
+	}()
 	wg.Wait()
 	if (e1 == nil) == (e2 == nil) {
 		t.Fatalf("two assignments of one bed: %v, %v", e1, e2)
