@@ -1,0 +1,301 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/eventstore"
+	"waystation/eventstore/bolt"
+)
+
+// BenchResult is what `waystation bench append` prints, as one JSON object.
+type BenchResult struct {
+	Writers        int     `json:"writers"`
+	Events         int     `json:"events"`
+	Seconds        float64 `json:"seconds"`
+	EventsPerSec   float64 `json:"events_per_sec"`
+	RequestsPerSec float64 `json:"requests_per_sec,omitempty"`
+	// P50Ms and P99Ms are append latencies, from call to acknowledgement.
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	// FsyncPerSec is the disk's own rate of 512-byte append + fsync,
+	// measured in the same folder just before the run; RatioToFsync is
+	// EventsPerSec divided by it, the gain from group commit.
+	FsyncPerSec  float64 `json:"fsync_per_sec"`
+	RatioToFsync float64 `json:"ratio_to_fsync"`
+	// HeapMB is the largest live heap sampled during the run, in MiB.
+	HeapMB float64 `json:"heap_mb"`
+	// Batches is how many transactions the writer committed;
+	// EventsPerBatch is the mean group-commit size.
+	Batches        int     `json:"batches,omitempty"`
+	EventsPerBatch float64 `json:"events_per_batch,omitempty"`
+}
+
+// ReadBenchResult is what a read-all benchmark reports.
+type ReadBenchResult struct {
+	Events       int     `json:"events"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	HeapMB       float64 `json:"heap_mb"`
+}
+
+// fsyncProbe is how long FsyncRate measures before a benchmark.
+const fsyncProbe = time.Second
+
+// FsyncRate measures how many 512-byte appends, each followed by fsync, the
+// disk under dir completes per second, for d. It writes a scratch file in
+// dir and removes it.
+func FsyncRate(dir string, d time.Duration) (float64, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("fsync probe: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "fsync-probe-*")
+	if err != nil {
+		return 0, fmt.Errorf("fsync probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	block := make([]byte, 512)
+	n := 0
+	start := time.Now()
+	for n == 0 || time.Since(start) < d {
+		if _, err := f.Write(block); err != nil {
+			return 0, fmt.Errorf("fsync probe: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return 0, fmt.Errorf("fsync probe: %w", err)
+		}
+		n++
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// benchPayload is a 256-byte JSON document, the size of a typical case
+// event; it carries no personal data.
+var benchPayload = func() []byte {
+	b := []byte(`{"note":"`)
+	for len(b) < 254 {
+		b = append(b, byte('a'+len(b)%26))
+	}
+	return append(b, `"}`...)
+}()
+
+// BenchAppend measures appends to a real embedded store in dir, with fsync
+// on: writers goroutines append events events in all, one event per
+// append, each writer to its own stream with an exact expected revision.
+// It measures the disk's fsync rate first, and samples the heap
+// throughout.
+func BenchAppend(ctx context.Context, dir string, writers, events int) (BenchResult, error) {
+	if writers < 1 || events < 1 {
+		return BenchResult{}, errors.New("bench: writers and events must be at least 1")
+	}
+	fsync, err := FsyncRate(dir, fsyncProbe)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	batches := &batchCount{}
+	store, err := bolt.Open(dir, bolt.Options{Observer: batches})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer store.Close()
+
+	heap := startHeapSampler()
+	run := uuid.NewString()[:8]
+	hists := make([]latencies, writers)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range writers {
+		n := events / writers
+		if w < events%writers {
+			n++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := "bench-" + run + "-" + strconv.Itoa(w)
+			expected := eventstore.NoStream
+			for range n {
+				id, err := uuid.NewV7()
+				if err != nil {
+					errs <- err
+					return
+				}
+				began := time.Now()
+				res, err := store.Append(ctx, stream, expected, eventstore.EventData{
+					ID: id, Type: "bench.appended", Data: benchPayload, Metadata: []byte(`{"schema":1}`),
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				hists[w].add(time.Since(began))
+				expected = eventstore.Exact(res.NextExpectedRevision)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	peak := heap.stop()
+	close(errs)
+	if err := <-errs; err != nil {
+		return BenchResult{}, fmt.Errorf("bench: append: %w", err)
+	}
+	var all latencies
+	for i := range hists {
+		all.merge(&hists[i])
+	}
+	r := BenchResult{
+		Writers:        writers,
+		Events:         events,
+		Seconds:        elapsed.Seconds(),
+		EventsPerSec:   float64(events) / elapsed.Seconds(),
+		RequestsPerSec: float64(events) / elapsed.Seconds(),
+		P50Ms:          all.quantile(0.50).Seconds() * 1000,
+		P99Ms:          all.quantile(0.99).Seconds() * 1000,
+		FsyncPerSec:    fsync,
+		HeapMB:         float64(peak) / (1 << 20),
+	}
+	r.RatioToFsync = r.EventsPerSec / fsync
+	if b, e := batches.get(); b > 0 {
+		r.Batches, r.EventsPerBatch = b, float64(e)/float64(b)
+	}
+	return r, nil
+}
+
+// BenchReadAll reads the whole global log of the embedded store in dir
+// forwards and reports the rate.
+func BenchReadAll(ctx context.Context, dir string) (ReadBenchResult, error) {
+	store, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		return ReadBenchResult{}, err
+	}
+	defer store.Close()
+	heap := startHeapSampler()
+	start := time.Now()
+	n := 0
+	for _, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			heap.stop()
+			return ReadBenchResult{}, fmt.Errorf("bench: read all: %w", err)
+		}
+		n++
+	}
+	elapsed := time.Since(start)
+	peak := heap.stop()
+	return ReadBenchResult{
+		Events: n, Seconds: elapsed.Seconds(), EventsPerSec: float64(n) / elapsed.Seconds(),
+		HeapMB: float64(peak) / (1 << 20),
+	}, nil
+}
+
+// batchCount is a bolt.Observer that counts batches and events.
+type batchCount struct{ batches, events atomic.Int64 }
+
+func (b *batchCount) ObserveBatch(events, requests int, fsync, total time.Duration) {
+	b.batches.Add(1)
+	b.events.Add(int64(events))
+}
+
+func (b *batchCount) get() (int, int64) { return int(b.batches.Load()), b.events.Load() }
+
+// latencies is a histogram with buckets 2% wide from 1 µs, so that a
+// million samples take no more memory than ten.
+type latencies struct {
+	counts [latencyBuckets]uint64
+	n      uint64
+}
+
+const (
+	latencyBuckets = 1200 // 1 µs × 1.02^1200 is far beyond any append
+	latencyGrowth  = 1.02
+)
+
+func (l *latencies) add(d time.Duration) {
+	us := float64(d) / float64(time.Microsecond)
+	i := 0
+	if us > 1 {
+		i = min(int(math.Log(us)/math.Log(latencyGrowth))+1, latencyBuckets-1)
+	}
+	l.counts[i]++
+	l.n++
+}
+
+func (l *latencies) merge(o *latencies) {
+	for i, c := range o.counts {
+		l.counts[i] += c
+	}
+	l.n += o.n
+}
+
+// quantile returns the upper bound of the bucket holding quantile q.
+func (l *latencies) quantile(q float64) time.Duration {
+	if l.n == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(l.n)))
+	var seen uint64
+	for i, c := range l.counts {
+		seen += c
+		if seen >= rank {
+			return time.Duration(math.Pow(latencyGrowth, float64(i)) * float64(time.Microsecond))
+		}
+	}
+	return time.Duration(math.Pow(latencyGrowth, latencyBuckets) * float64(time.Microsecond))
+}
+
+// heapSampler records the largest live heap seen every few milliseconds.
+type heapSampler struct {
+	done chan struct{}
+	peak chan uint64
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{done: make(chan struct{}), peak: make(chan uint64, 1)}
+	go func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-h.done:
+				h.peak <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) stop() uint64 {
+	close(h.done)
+	return <-h.peak
+}
+
+// percentileMs returns quantile q (0 to 1) of samples in milliseconds, by
+// the nearest-rank method; 0 for no samples. It sorts samples in place.
+func percentileMs(samples []time.Duration, q float64) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	slices.Sort(samples)
+	rank := int(math.Ceil(q*float64(len(samples)))) - 1
+	rank = min(max(rank, 0), len(samples)-1)
+	return float64(samples[rank]) / float64(time.Millisecond)
+}
