@@ -131,15 +131,6 @@ func (w *world) sync(r *projections.Runner) {
 	}
 }
 
-func date(tb testing.TB, s string) domain.Date {
-	tb.Helper()
-	d, err := domain.ParseDate(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
-}
-
 func ptr[T any](v T) *T { return &v }
 
 var (
