@@ -153,10 +153,10 @@ func (r *Range) Append(h tlog.Hash) {
 func (r *Range) Size() int64 { return r.n }
 
 // Root returns the RFC 6962 root hash of the leaves appended so far (the
-// zero Hash for an empty tree).
+// SHA-256 of nothing for an empty tree, as tlog.TreeHash has it).
 func (r *Range) Root() tlog.Hash {
 	if len(r.stack) == 0 {
-		return tlog.Hash{}
+		return sha256.Sum256(nil)
 	}
 	h := r.stack[len(r.stack)-1]
 	for i := len(r.stack) - 2; i >= 0; i-- {

@@ -39,7 +39,8 @@ func (s *Store) TreeHead(ctx context.Context) (audit.SignedTreeHead, error) {
 		return audit.SignedTreeHead{}, err
 	}
 	if size == 0 {
-		return s.signer.Sign(tlog.Tree{})
+		var empty audit.Range
+		return s.signer.Sign(tlog.Tree{Hash: empty.Root()})
 	}
 	if msg == nil {
 		return audit.SignedTreeHead{}, fmt.Errorf("eventstore/bolt: %w: no signed tree head for %d events", audit.ErrTampered, size)
