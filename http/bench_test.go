@@ -1,0 +1,88 @@
+package http_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"waystation/domain"
+	"waystation/eventstore/bolt"
+	wshttp "waystation/http"
+	"waystation/projections"
+)
+
+// BenchmarkHTTPLoad starts the real server on a loopback port over the
+// embedded store with fsync on, and drives it with 64 concurrent clients
+// over real HTTP (intakes and later steps). It reports requests/s, p50 and
+// p99 in ms.
+func BenchmarkHTTPLoad(b *testing.B) {
+	dir := b.TempDir()
+	st, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	runner := projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = runner.Run(ctx) }()
+	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: views{runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := srv.HTTPServer(ln.Addr().String())
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.Error(err)
+		}
+	}()
+	defer hs.Close()
+	b.ResetTimer()
+	var last wshttp.LoadReport
+	for range b.N {
+		last, err = wshttp.RunLoad(ctx, wshttp.LoadConfig{BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Writers: 64, Requests: 5000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if last.Errors > 0 {
+			b.Fatalf("%d requests failed, first: %s", last.Errors, last.FirstFailure)
+		}
+	}
+	b.ReportMetric(last.RequestsPerSec, "req/s")
+	b.ReportMetric(last.P50Ms, "p50_ms")
+	b.ReportMetric(last.P99Ms, "p99_ms")
+}
+
+// BenchmarkDiskFsync measures this disk's fsync rate (4 KiB write and
+// fsync), the bound that the HTTP figures are compared with.
+func BenchmarkDiskFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	start := time.Now()
+	for range b.N {
+		if _, err := f.WriteAt(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "fsync/s")
+}

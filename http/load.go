@@ -1,0 +1,199 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoadConfig says how to drive a running server for `waystation bench
+// http`: where it is, an admin token, how many concurrent clients and how
+// many requests in all.
+type LoadConfig struct {
+	BaseURL    string
+	AdminToken string
+	Writers    int
+	Requests   int
+	// Client is the HTTP client; nil uses one with keep-alive connections
+	// enough for every writer.
+	Client *http.Client
+}
+
+// LoadReport is what a load run measured, in the JSON shape the bench
+// command prints.
+type LoadReport struct {
+	Writers        int     `json:"writers"`
+	Events         int     `json:"events"`
+	Requests       int     `json:"requests"`
+	Errors         int     `json:"errors"`
+	Seconds        float64 `json:"seconds"`
+	RequestsPerSec float64 `json:"requests_per_sec"`
+	P50Ms          float64 `json:"p50_ms"`
+	P99Ms          float64 `json:"p99_ms"`
+	MaxMs          float64 `json:"max_ms"`
+	// FirstFailure is the route and problem code of the first failed
+	// request, when any failed.
+	FirstFailure string `json:"first_failure,omitempty"`
+}
+
+// caseRound is the mix each client repeats: an intake, then later steps of
+// the same case.
+var caseRound = []struct {
+	step string
+	body string
+}{
+	{"", ""},
+	{"eligibility", `{"eligible":true}`},
+	{"security-check", `{"checked_by":{"staff_id":"bench-1","sex":"male"}}`},
+	{"identity-query", `{"channel":"police","result":"no_match"}`},
+	{"family-search-notice", `{"channel":"toutiao"}`},
+}
+
+// RunLoad registers a station and a staff token, then has cfg.Writers
+// clients record cases over real HTTP (intakes and later steps, each
+// request checked for its status) until cfg.Requests requests are done,
+// and reports throughput and latency. A request that fails counts as an
+// error; the run stops at the first transport failure.
+func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
+	if cfg.Writers < 1 || cfg.Requests < 1 {
+		return LoadReport{}, errors.New("http: load needs at least one writer and one request")
+	}
+	client := cfg.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: cfg.Writers * 2, MaxIdleConnsPerHost: cfg.Writers * 2, IdleConnTimeout: time.Minute,
+		}}
+	}
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	code := "B" + hex.EncodeToString(suffix[:])
+	do := func(token, path, body string, want int) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", cfg.BaseURL+path, bytes.NewReader([]byte(body)))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != want {
+			return b, fmt.Errorf("POST %s: status %d", path, resp.StatusCode)
+		}
+		return b, nil
+	}
+	station := fmt.Sprintf(`{"code":%q,"name":"bench","region":"BENCH","kind":"station","zones":[{"zone":"adult_male","beds":100}]}`, code)
+	if _, err := do(cfg.AdminToken, "/v1/stations", station, http.StatusCreated); err != nil {
+		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+	}
+	b, err := do(cfg.AdminToken, "/v1/tokens", fmt.Sprintf(`{"name":"bench","role":"staff","station":%q}`, code), http.StatusCreated)
+	if err != nil {
+		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+	}
+	var tok struct{ Token string }
+	if err := json.Unmarshal(b, &tok); err != nil {
+		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+	}
+	intake := fmt.Sprintf(`{"station":%q,"referral":{"source":"walk_in"},"person":{"sex":"male","estimated_age":40}}`, code)
+
+	var (
+		left         atomic.Int64
+		failures     atomic.Int64
+		mu           sync.Mutex
+		latencies    = make([]time.Duration, 0, cfg.Requests)
+		firstErr     error
+		firstFailure string
+		wg           sync.WaitGroup
+	)
+	left.Store(int64(cfg.Requests))
+	start := time.Now()
+	for range cfg.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, cfg.Requests/cfg.Writers+1)
+			defer func() { mu.Lock(); latencies = append(latencies, mine...); mu.Unlock() }()
+			var caseID string
+			for i := 0; ; i++ {
+				if left.Add(-1) < 0 || ctx.Err() != nil {
+					return
+				}
+				r := caseRound[i%len(caseRound)]
+				path, body, want := "/v1/cases", intake, http.StatusCreated
+				if r.step != "" {
+					path, body, want = "/v1/cases/"+caseID+"/"+r.step, r.body, http.StatusOK
+				}
+				t0 := time.Now()
+				b, err := do(tok.Token, path, body, want)
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					failures.Add(1)
+					if b != nil {
+						var p Problem
+						_ = json.Unmarshal(b, &p)
+						mu.Lock()
+						if firstFailure == "" {
+							firstFailure = r.step + ": " + string(p.Code) + " " + p.Rule
+						}
+						mu.Unlock()
+					}
+					if b == nil { // transport failure: stop the run
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						left.Store(0)
+						return
+					}
+					i = len(caseRound) - 1 // start a fresh case
+					continue
+				}
+				if r.step == "" {
+					var a struct{ ID string }
+					if err := json.Unmarshal(b, &a); err != nil {
+						failures.Add(1)
+						i = len(caseRound) - 1
+						continue
+					}
+					caseID = a.ID
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return LoadReport{}, fmt.Errorf("http: load: %w", firstErr)
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(latencies)-1))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	return LoadReport{
+		Writers: cfg.Writers, Events: cfg.Requests, Requests: len(latencies), Errors: int(failures.Load()),
+		Seconds:        elapsed.Seconds(),
+		RequestsPerSec: float64(len(latencies)) / elapsed.Seconds(),
+		P50Ms:          pct(0.50), P99Ms: pct(0.99), MaxMs: pct(1), FirstFailure: firstFailure,
+	}, nil
+}
