@@ -3,6 +3,7 @@ package domain_test
 import (
 	"encoding/json"
 	"fmt"
+	mathrand "math/rand"
 	"math/rand/v2"
 	"testing"
 	"testing/quick"
@@ -43,7 +44,7 @@ func (w *world) next() (domain.Command, uuid.UUID, domain.Actor) {
 	id := w.pick()
 	if r.IntN(3) > 0 {
 		if c, err := w.f.svc.Case(w.f.ctx, id); err == nil {
-			if cmd, actor := progress(c, w.f.clock.Now()); cmd != nil {
+			if cmd, actor := progress(c, w.f.clock.Now(), r); cmd != nil {
 				return cmd, id, actor
 			}
 		}
@@ -115,7 +116,7 @@ func (w *world) next() (domain.Command, uuid.UUID, domain.Actor) {
 }
 
 // progress returns the natural next step of case c, or nil.
-func progress(c domain.Case, now time.Time) (domain.Command, domain.Actor) {
+func progress(c domain.Case, now time.Time, r *rand.Rand) (domain.Command, domain.Actor) {
 	switch {
 	case c.Status == domain.StatusReceived:
 		return &domain.EligibilityCmd{AssistFirst: true}, admin
@@ -151,6 +152,8 @@ func progress(c domain.Case, now time.Time) (domain.Command, domain.Actor) {
 			z = domain.ZoneAdultMale
 		}
 		return &domain.AssignBed{Zone: z}, admin
+	case r.IntN(3) == 0:
+		return &domain.TransferRequest{ToStation: "S02", Reason: "r"}, admin
 	}
 	return nil, admin
 }
@@ -235,7 +238,7 @@ func TestRandomCommandSequencesKeepTheInvariants(t *testing.T) {
 		}
 		return true
 	}
-	if err := quick.Check(run, &quick.Config{MaxCount: 12}); err != nil {
+	if err := quick.Check(run, &quick.Config{MaxCount: 30, Rand: mathrand.New(mathrand.NewSource(1))}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("steps taken: %v", done)

@@ -168,7 +168,7 @@ func (r *Registry) Decode(rec eventstore.RecordedEvent) (Envelope, error) {
 		return env, fmt.Errorf("domain: unknown event type %q at %s", rec.Type, rec.Position)
 	}
 	if len(rec.Metadata) > 0 {
-		if err := json.Unmarshal(rec.Metadata, &env.Meta); err != nil {
+		if err := decodeMetadata(rec.Metadata, &env.Meta); err != nil {
 			return env, fmt.Errorf("domain: metadata of %s at %s: %w", rec.Type, rec.Position, err)
 		}
 	}

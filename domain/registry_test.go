@@ -203,3 +203,19 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecodeBedAssigned(b *testing.B) {
+	meta := domain.Metadata{OccurredAt: t0, RecordedAt: t0, Actor: "staff-1", Role: domain.RoleStaff, Station: "S01",
+		LegalBasis: domain.BasisStatutoryDuty, RequestHash: "0123456789abcdef0123456789abcdef"}
+	d, err := domain.Encode(eventID(0), domain.BedAssigned{CaseID: caseID, Zone: domain.ZoneMinors, Bed: "minors-1"}, meta)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := eventstore.RecordedEvent{ID: d.ID, Stream: "s", Type: d.Type, Data: d.Data, Metadata: d.Metadata}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := domain.Decode(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
