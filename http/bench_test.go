@@ -34,7 +34,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = runner.Run(ctx) }()
-	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: views{runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
+	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -76,8 +76,11 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 	if to.IsZero() {
 		to = s.now()
 	}
-	if !from.IsZero() && from.After(to) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "from", "from must not be after to"))
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -30)
+	}
+	if !from.Before(to) {
+		s.Error(w, r, errorf(domain.CodeInvalid, "from", "from must be before to"))
 		return
 	}
 	q := r.URL.Query()

@@ -105,3 +105,8 @@ func TestBadQueryParameters(t *testing.T) {
 	expectProblem(t, w.call(w.insp1, "GET", "/v1/events?after=x", nil), 400, "invalid", "after")
 	expectProblem(t, w.call(w.insp1, "GET", "/v1/audit/proof?position=5&size=2", nil), 400, "invalid", "position")
 }
+
+func TestUnescapedZoneOffsetInQuery(t *testing.T) {
+	w := newWorld(t)
+	w.must(200, w.staff1, "GET", "/v1/safety?at=2026-01-02T03:04:05+08:00", nil)
+}

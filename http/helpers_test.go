@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,41 +20,6 @@ import (
 )
 
 const adminToken = "bootstrap-admin-secret"
-
-// views adapts the real projections runner to the server's Views.
-type views struct{ r *projections.Runner }
-
-func (v views) WaitFor(ctx context.Context, pos eventstore.Position) error {
-	return v.r.WaitFor(ctx, pos)
-}
-func (v views) Stations(context.Context) (any, error) {
-	return map[string]any{"items": v.r.Stations()}, nil
-}
-func (v views) Station(_ context.Context, code string) (any, error) {
-	st, ok := v.r.Station(code)
-	if !ok {
-		return nil, domain.NotFound("no such station")
-	}
-	return st, nil
-}
-func (v views) Occupancy(_ context.Context, code string, a wshttp.AsOf) (any, error) {
-	return v.r.Occupancy(code, projections.AsOf{At: a.At, Known: a.Known})
-}
-func (v views) Safety(_ context.Context, f wshttp.Filter, a wshttp.AsOf) (any, error) {
-	return v.r.Safety(projections.Filter{Station: f.Station, Region: f.Region}, projections.AsOf{At: a.At, Known: a.Known})
-}
-
-// errNoView is what the routes whose projection has not landed yet answer
-// (a 500); tests of those routes cover only their authorization.
-var errNoView = errors.New("projection not available yet")
-
-func (v views) Transfers(context.Context, string, wshttp.AsOf) (any, error) { return nil, errNoView }
-func (v views) Stats(context.Context, wshttp.Filter, time.Time, time.Time) (any, error) {
-	return nil, errNoView
-}
-func (v views) SearchCases(_ context.Context, q wshttp.CaseQuery) (any, error) {
-	return v.r.SearchCases(projections.CaseQuery{Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor})
-}
 
 // env is a server over a real store, domain service and projections in a
 // temporary folder.
@@ -90,7 +54,7 @@ func (e *env) open() {
 	go func() { defer close(e.done); _ = e.runner.Run(ctx) }()
 	reg := prometheus.NewRegistry()
 	srv, err := wshttp.NewServer(wshttp.Config{
-		Service: domain.NewService(st, nil), Views: views{e.runner}, Store: st, Audit: st, Backup: st.Backup,
+		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: st, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
 			if !e.runner.Ready() {

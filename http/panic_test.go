@@ -16,7 +16,7 @@ import (
 
 // panickyViews is the real views except that listing stations panics with
 // a message holding personal data.
-type panickyViews struct{ views }
+type panickyViews struct{ wshttp.RunnerViews }
 
 func (panickyViews) Stations(context.Context) (any, error) { panic("secret 张三 110101199003074514") }
 
@@ -24,7 +24,7 @@ func TestPanicIsA500WithNothingLeaked(t *testing.T) {
 	e := newEnv(t)
 	var logs bytes.Buffer
 	srv, err := wshttp.NewServer(wshttp.Config{
-		Service: domain.NewService(e.store, nil), Views: panickyViews{views{e.runner}}, Store: e.store,
+		Service: domain.NewService(e.store, nil), Views: panickyViews{wshttp.RunnerViews{Runner: e.runner}}, Store: e.store,
 		AdminToken: adminToken, Registerer: prometheus.NewRegistry(),
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

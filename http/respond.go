@@ -66,7 +66,9 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	// A "+" of a zone offset that the client did not escape arrives as a
+	// space.
+	t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(v, " ", "+"))
 	if err != nil {
 		return time.Time{}, errorf(domain.CodeInvalid, name, name+" must be an RFC 3339 time with a zone")
 	}
