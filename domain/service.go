@@ -31,7 +31,8 @@ type Options struct {
 // Result says where a command landed: the case ID (or station code, or
 // token ID), the stream's version after it, the case's status, and the
 // global position of the last event written, which read models must reach
-// before the caller reads its own write. Replayed is true when the request
+// before the caller reads its own write (it includes a bed release the step
+// caused). Replayed is true when the request
 // had already been applied and nothing was written. BedReleasePending is
 // true when the step needed a bed freed and that second write failed; it is
 // completed by Reconcile or by repeating the request.
@@ -429,7 +430,7 @@ func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cm
 			}
 			r := Result{ID: caseID.String(), Version: rp.last.Revision + 1, Status: rp.cs.Status, Position: rp.last.Position, Replayed: true}
 			if rel := c.ReleaseDue; rel != nil {
-				r.BedReleasePending = s.settleBed(ctx, actor, c, rel.Station) != nil
+				s.settleInto(ctx, &r, actor, c, rel.Station)
 			}
 			return r, nil
 		}
@@ -460,7 +461,7 @@ func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cm
 		}
 		r := Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: res.Position}
 		if rel := c.ReleaseDue; rel != nil && containsID(ids, rel.Cause) {
-			r.BedReleasePending = s.settleBed(ctx, actor, c, rel.Station) != nil
+			s.settleInto(ctx, &r, actor, c, rel.Station)
 		}
 		return r, nil
 	})
@@ -479,8 +480,8 @@ func containsID(ids []uuid.UUID, id uuid.UUID) bool {
 // says so. The release's event ID is derived from the placement and the
 // causing event, so repeating it (here, on a replayed request, or in
 // Reconcile) writes nothing new.
-func (s *Service) settleBed(ctx context.Context, actor Actor, c Case, code string) error {
-	_, err := s.retry(ctx, false, func() (Result, error) {
+func (s *Service) settleBed(ctx context.Context, actor Actor, c Case, code string) (eventstore.Position, error) {
+	r, err := s.retry(ctx, false, func() (Result, error) {
 		now := s.now()
 		rel, need := ReleaseNeeded(c, code, s.HospitalBedHold, now)
 		if !need {
@@ -505,10 +506,23 @@ func (s *Service) settleBed(ctx context.Context, actor Actor, c Case, code strin
 		if rel.Cause != (uuid.UUID{}) {
 			meta.CausationID = rel.Cause.String()
 		}
-		_, err = s.append(ctx, StationStream(code), expectedFor(st.Version), []uuid.UUID{id}, events, meta)
-		return Result{}, err
+		res, err := s.append(ctx, StationStream(code), expectedFor(st.Version), []uuid.UUID{id}, events, meta)
+		return Result{Position: res.Position}, err
 	})
-	return err
+	return r.Position, err
+}
+
+// settleInto frees the bed as settleBed does and records the outcome in r:
+// a later log position when a release was written, or BedReleasePending.
+func (s *Service) settleInto(ctx context.Context, r *Result, actor Actor, c Case, code string) {
+	pos, err := s.settleBed(ctx, actor, c, code)
+	if err != nil {
+		r.BedReleasePending = true
+		return
+	}
+	if r.Position.Before(pos) {
+		r.Position = pos
+	}
 }
 
 // executeBed runs AssignBed and ReleaseBed on the case's station stream.
@@ -567,7 +581,7 @@ func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID,
 			again, _, err := s.loadCase(ctx, caseID, nil)
 			if err == nil {
 				if _, need := ReleaseNeeded(again, st.Code, s.HospitalBedHold, s.now()); need {
-					r.BedReleasePending = s.settleBed(ctx, actor, again, st.Code) != nil
+					s.settleInto(ctx, &r, actor, again, st.Code)
 				}
 				r.Version, r.Status = again.Version, again.Status
 			}
@@ -608,7 +622,7 @@ func (s *Service) reconcile(ctx context.Context, actor Actor, st *Station, zone 
 		if _, need := ReleaseNeeded(c, st.Code, s.HospitalBedHold, s.now()); !need {
 			continue
 		}
-		if err := s.settleBed(ctx, actor, c, st.Code); err != nil {
+		if _, err := s.settleBed(ctx, actor, c, st.Code); err != nil {
 			return freed, err
 		}
 		freed++

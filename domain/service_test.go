@@ -251,6 +251,9 @@ func TestServiceExitAndHospitalFreeTheBed(t *testing.T) {
 	if r.BedReleasePending || r.Status != domain.StatusExited {
 		t.Fatalf("leave result %+v", r)
 	}
+	if r.Position != f.head(t) {
+		t.Fatalf("the result's position %v is before the bed release at %v", r.Position, f.head(t))
+	}
 	st, _ := f.svc.Station(f.ctx, "S01")
 	if _, held := st.BedOf(leaver); held {
 		t.Fatal("an exited case holds a bed")
