@@ -100,16 +100,15 @@ type ExitType string
 
 // The ways a case ends.
 const (
-	ExitVoluntaryLeave        ExitType = "voluntary_leave"
-	ExitPickup                ExitType = "pickup"
-	ExitEscortedReturn        ExitType = "escorted_return"
-	ExitAbsconding            ExitType = "absconding"
-	ExitTermination           ExitType = "termination"
-	ExitDeath                 ExitType = "death"
-	ExitSettlement            ExitType = "settlement"
-	ExitNotEligible           ExitType = "not_eligible"
-	ExitSecurityCheckRefused  ExitType = "security_check_refused"
-	ExitTransferToInstitution ExitType = "transfer_to_institution"
+	ExitVoluntaryLeave       ExitType = "voluntary_leave"
+	ExitPickup               ExitType = "pickup"
+	ExitEscortedReturn       ExitType = "escorted_return"
+	ExitAbsconding           ExitType = "absconding"
+	ExitTermination          ExitType = "termination"
+	ExitDeath                ExitType = "death"
+	ExitSettlement           ExitType = "settlement"
+	ExitNotEligible          ExitType = "not_eligible"
+	ExitSecurityCheckRefused ExitType = "security_check_refused"
 )
 
 // LegalBasis is the ground for processing sensitive personal data recorded

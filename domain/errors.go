@@ -73,14 +73,12 @@ const (
 	RuleGuardianshipAlreadyTaken     = "guardianship_already_taken"
 	RulePoliceReportRequired         = "police_report_required"
 	RuleGuardianConsentCircular      = "guardian_consent_circular"
-	RuleNotDead                      = "not_dead"
 	RuleCorrectionUnknownEvent       = "correction_unknown_event"
 	RuleCorrectionFieldNotInEvent    = "correction_field_not_in_event"
 	RuleCorrectionOldValueMismatch   = "correction_old_value_mismatch"
 	RuleMotherCaseInvalid            = "mother_case_invalid"
 	RuleIdempotencyKeyReused         = "idempotency_key_reused"
 	RuleTokenExists                  = "token_exists"
-	RuleTokenUnknown                 = "token_unknown"
 	RuleTokenRevoked                 = "token_revoked"
 )
 
