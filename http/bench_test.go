@@ -53,7 +53,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 	b.ResetTimer()
 	var last wshttp.LoadReport
 	for range b.N {
-		last, err = wshttp.RunLoad(ctx, wshttp.LoadConfig{BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Writers: 64, Requests: 5000})
+		last, err = wshttp.RunLoad(ctx, wshttp.LoadConfig{BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Writers: 64, Requests: 20000})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func TestBadQueryParameters(t *testing.T) {
 	expectProblem(t, w.call(w.staff1, "GET", "/v1/safety?at=later", nil), 400, "invalid", "at")
 	expectProblem(t, w.call(w.staff1, "GET", "/v1/cases?status=asleep", nil), 400, "invalid", "status")
 	expectProblem(t, w.call(w.staff1, "GET", "/v1/cases?limit=100000", nil), 400, "invalid", "limit")
-	expectProblem(t, w.call(w.insp1, "GET", "/v1/events?after=x", nil), 400, "invalid", "after")
+	expectProblem(t, w.call(w.inspAll, "GET", "/v1/events?after=x", nil), 400, "invalid", "after")
 	expectProblem(t, w.call(w.insp1, "GET", "/v1/audit/proof?position=5&size=2", nil), 400, "invalid", "position")
 }
 

@@ -37,6 +37,19 @@ func logEventOf(e eventstore.RecordedEvent) logEvent {
 		Type: e.Type, RecordedAt: e.RecordedAt, Data: raw(e.Data), Metadata: raw(e.Metadata)}
 }
 
+// requireLogReader admits admins and inspectors of every region: the global
+// log spans all regions and carries personal data, so an inspector bound to
+// one region may not read it whole.
+func requireLogReader(r *http.Request) error {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		return err
+	}
+	if a := actorOf(r); a.Role == domain.RoleInspector && a.Region != "" {
+		return domain.Forbidden("the global log spans every region; it is for inspectors of all regions")
+	}
+	return nil
+}
+
 // eventPage is the answer of GET /v1/events.
 type eventPage struct {
 	Items []logEvent `json:"items"`
@@ -44,9 +57,9 @@ type eventPage struct {
 }
 
 // listEvents pages through the global log: GET /v1/events (admins,
-// inspectors).
+// inspectors of every region).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+	if err := requireLogReader(r); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -79,11 +92,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 // streamEvents sends the global log as server-sent events, from the
 // position after ?after= or the Last-Event-ID header, then live:
-// GET /v1/events/stream (admins, inspectors). Each event's id is its
+// GET /v1/events/stream (admins, inspectors of every region). Each event's id is its
 // position, so a client that reconnects with Last-Event-ID continues with
 // no gap and no duplicate.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+	if err := requireLogReader(r); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -175,6 +176,9 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 			s.metrics.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			if !s.logger.Enabled(r.Context(), slog.LevelDebug) {
+				return
+			}
 			s.logger.DebugContext(r.Context(), "request", "request_id", in.id, "route", route, "method", r.Method,
 				"status", status, "duration_ms", float64(elapsed.Microseconds())/1000)
 		}()
