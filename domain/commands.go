@@ -351,18 +351,17 @@ func (c *IdentityVerification) Validate() error {
 	if err := firstErr(c.Common.validate(), oneOf("method", c.Method, VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf)); err != nil {
 		return err
 	}
-	if c.IDNumber == "" {
-		if c.IDType != "" && !validIDType(c.IDType) {
-			return Invalid("id_type", "unknown id_type")
-		}
-		return nil
+	if c.IDType != "" && !validIDType(c.IDType) {
+		return Invalid("id_type", "unknown id_type")
 	}
-	p := Person{Sex: Male, IDType: c.IDType, IDNumber: c.IDNumber, BirthDate: c.BirthDate}
-	err := p.Validate("", c.OccurredAt)
-	var e *Error
-	if asError(err, &e) && e.Field != ".birth_date" {
-		e.Field = strings.TrimPrefix(e.Field, ".")
-		return e
+	if c.IDNumber != "" && (c.IDType == "" || c.IDType == IDResidentCard) {
+		born, err := CheckResidentID(c.IDNumber)
+		if err != nil {
+			return Invalid("id_number", "%v", err)
+		}
+		if !c.BirthDate.IsZero() && born != c.BirthDate {
+			return Invalid("id_number", "the birth date inside the ID number differs from birth_date")
+		}
 	}
 	return nil
 }

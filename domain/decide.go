@@ -432,9 +432,7 @@ func decideCorrection(c Case, v *Correct) ([]Event, error) {
 			next.Person.EstimatedAge = nil
 		}
 		if err := next.Person.Validate("new", c.OpenedAt); err != nil {
-			e := err.(*Error)
-			e.Field = "new"
-			return nil, e
+			return nil, Invalid("new", "the corrected person is not valid")
 		}
 	}
 	if v.Field == "referral.source" && !next.Referral.Source.Valid() {

@@ -187,6 +187,5 @@ func RuleOf(err error) string {
 	return ""
 }
 
-func asError(err error, target **Error) bool { return errors.As(err, target) }
 
 func itoa(i int) string { return fmt.Sprint(i) }
