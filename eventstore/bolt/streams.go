@@ -13,11 +13,11 @@ import (
 // position of its stream's previous event, so a stream's latest events form
 // a chain from its last position backwards. Older revisions are packed
 // into chunks of chunkSize positions in bucketStreamRuns, keyed by (stream,
-// 0x00, first revision); a chunk is written once the chain holds
-// 2×chunkSize events beyond the chunks. The stream's state stays a small
+// 0x00, first revision); a chunk is written as soon as the chain holds
+// chunkSize events beyond the chunks. The stream's state stays a small
 // fixed-size value, so a batch that touches many streams dirties few pages,
 // and reading any revision costs at most one chunk lookup plus a walk of
-// fewer than 2×chunkSize links.
+// fewer than chunkSize links.
 const chunkSize = 64
 
 // streamState is what the store knows about one stream.
@@ -81,19 +81,23 @@ func loadStream(tx *bbolt.Tx, stream string) (streamState, error) {
 // saveStream writes st, first packing the oldest links of its chain into a
 // chunk when the chain has grown long enough.
 func saveStream(tx *bbolt.Tx, stream string, st streamState) error {
-	if st.next-st.chunked >= 2*chunkSize {
+	if st.next-st.chunked >= chunkSize {
 		tail, err := chainPositions(tx, st)
 		if err != nil {
 			return err
 		}
-		v := make([]byte, 0, chunkSize*8)
-		for _, p := range tail[:chunkSize] {
-			v = binary.BigEndian.AppendUint64(v, p)
+		// One append can carry many events: pack every full chunk.
+		for len(tail) >= chunkSize {
+			v := make([]byte, 0, chunkSize*8)
+			for _, p := range tail[:chunkSize] {
+				v = binary.BigEndian.AppendUint64(v, p)
+			}
+			if err := tx.Bucket(bucketStreamRuns).Put(chunkKey(stream, st.chunked), v); err != nil {
+				return err
+			}
+			st.chunked += chunkSize
+			tail = tail[chunkSize:]
 		}
-		if err := tx.Bucket(bucketStreamRuns).Put(chunkKey(stream, st.chunked), v); err != nil {
-			return err
-		}
-		st.chunked += chunkSize
 	}
 	return tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st))
 }

@@ -691,8 +691,11 @@ func (s *suite) readLongStream(t *testing.T) {
 		mustAppend(t, s.store, other, eventstore.Any, Event("test.other", i))
 		all = append(all, dataIDs(evs)...)
 	}
+	big := Events("test.big", 150)
+	mustAppend(t, s.store, st, eventstore.Any, big...)
+	all = append(all, dataIDs(big)...)
 	last := uint64(len(all) - 1)
-	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, last - 1, last} {
+	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, 250, 300, last - 64, last - 63, last - 1, last} {
 		got := readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from})
 		wantIDs(t, got, all[from:])
 		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from, Limit: 7})
