@@ -187,5 +187,4 @@ func RuleOf(err error) string {
 	return ""
 }
 
-
 func itoa(i int) string { return fmt.Sprint(i) }
