@@ -501,9 +501,13 @@ func Evolve(c Case, env Envelope) Case {
 	return c
 }
 
-// presentStatus is the status of a person back in the station: long stay
+// presentStatus is the status of a person back in the station: received
+// while eligibility is not decided ("treat first, assist after"), long stay
 // when long-stay care was started, else in station.
 func (c Case) presentStatus() Status {
+	if !c.Eligibility.Decided {
+		return StatusReceived
+	}
 	if c.LongStay != nil {
 		return StatusLongStay
 	}

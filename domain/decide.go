@@ -114,7 +114,7 @@ func Decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 	notes := cmd.common().Notes
 	switch v := cmd.(type) {
 	case *EligibilityCmd:
-		if c.Eligibility.Decided || c.Status != StatusReceived {
+		if c.Eligibility.Decided {
 			return nil, Violation(RuleEligibilityAlreadyDecided, "eligibility was already decided")
 		}
 		eligible := v.Eligible != nil && *v.Eligible

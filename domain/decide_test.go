@@ -84,6 +84,8 @@ func TestIntakeAndScreening(t *testing.T) {
 			when:  refused, rule: domain.RuleAssistFirst},
 		{name: "assist first", given: []any{intake(boy10, noFlags)}, when: &domain.EligibilityCmd{AssistFirst: true},
 			then: []domain.Event{domain.EligibilityDecided{AssistFirst: true}}},
+		{name: "treated first, screened in hospital", given: []any{intake(man, noFlags), domain.MedicalReferred{Hospital: "H"}, domain.HospitalAdmitted{Hospital: "H"}},
+			when: &domain.EligibilityCmd{Eligible: ptr(true)}, then: []domain.Event{eligible}},
 		{name: "eligibility is decided once", given: []any{intake(man, noFlags), eligible},
 			when: &domain.EligibilityCmd{Eligible: ptr(true)}, rule: domain.RuleEligibilityAlreadyDecided},
 		{name: "a man is checked by a man", given: []any{intake(man, noFlags), eligible},

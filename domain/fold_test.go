@@ -118,6 +118,16 @@ func TestExitsAndStatuses(t *testing.T) {
 	}
 }
 
+func TestTreatFirstAssistAfter(t *testing.T) {
+	hospital := []any{intake(man, noFlags), domain.MedicalReferred{Hospital: "H"}, domain.HospitalAdmitted{Hospital: "H"}, domain.HospitalDischarged{}}
+	if c := foldCase(with(hospital, domain.MedicalReturned{})); c.Status != domain.StatusReceived {
+		t.Errorf("back from hospital before screening: %s, want received", c.Status)
+	}
+	if c := foldCase(with(hospital, eligible, domain.MedicalReturned{})); c.Status != domain.StatusInStation {
+		t.Errorf("screened in hospital, back: %s, want in_station", c.Status)
+	}
+}
+
 func TestFoldDoesNotAliasEarlierStates(t *testing.T) {
 	base := foldCase(with(inStation(man, noFlags), domain.BelongingsDeposited{Items: []domain.Item{{Item: "bag", Qty: 1}}}))
 	env := domain.Envelope{Revision: base.Version, Event: domain.BelongingsReturned{Items: []string{"bag"}}}
