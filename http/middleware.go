@@ -174,8 +174,9 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-			s.metrics.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			method := methodLabel(r.Method)
+			s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+			s.metrics.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
 			if !s.logger.Enabled(r.Context(), slog.LevelDebug) {
 				return
 			}
@@ -184,6 +185,16 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// methodLabel bounds the method label to the standard methods, so that
+// made-up methods cannot grow the metrics without limit.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // routeName is the router's middleware: it records the matched route

@@ -116,6 +116,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	id := w.intake(w.staff1, "S01")
 	w.must(200, w.insp1, "GET", "/v1/cases/"+id, nil)
 	w.call(w.staff1, "POST", "/v1/cases", `{"bad":`)
+	w.call(w.staff1, "GET", "/v1/cases/"+id+"/no-such-thing", nil)
+	w.call("", "BREW", "/coffee/"+id, nil)
 	rec := w.must(200, "", "GET", "/metrics", nil)
 	body := rec.Body.String()
 	for _, want := range []string{
@@ -127,7 +129,11 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(body, id) || strings.Contains(body, "张三") {
+	if !strings.Contains(body, `waystation_http_requests_total{code="405",method="other",route="unmatched"}`) &&
+		!strings.Contains(body, `waystation_http_requests_total{code="404",method="other",route="unmatched"}`) {
+		t.Error("a made-up method is not counted as other on the unmatched route")
+	}
+	if strings.Contains(body, id) || strings.Contains(body, "张三") || strings.Contains(body, "no-such-thing") || strings.Contains(body, "BREW") {
 		t.Error("metrics carry a case ID or personal data")
 	}
 	if rec.Header().Get("X-Request-ID") == "" {
