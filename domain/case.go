@@ -143,9 +143,12 @@ type BedRelease struct {
 	At      time.Time `json:"at"`
 }
 
+// eventRef is one event of the case in an immutable list, newest first, so
+// that states that share history never share something they modify.
 type eventRef struct {
-	id  uuid.UUID
-	typ string
+	id   uuid.UUID
+	typ  string
+	prev *eventRef
 }
 
 // Case is the state of one case folded from its stream by Evolve. Version is
@@ -185,7 +188,7 @@ type Case struct {
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
 
-	events []eventRef
+	events *eventRef
 }
 
 // Exists reports whether the case has been opened.
@@ -194,7 +197,7 @@ func (c Case) Exists() bool { return c.Version > 0 }
 // EventType returns the stored type of the case's event id and whether the
 // case has such an event.
 func (c Case) EventType(id uuid.UUID) (string, bool) {
-	for _, e := range c.events {
+	for e := c.events; e != nil; e = e.prev {
 		if e.id == id {
 			return e.typ, true
 		}
@@ -310,7 +313,7 @@ func (c Case) HasFlag(flag string, at time.Time) bool { return slices.Contains(c
 // other streams' types are ignored (the version still counts them).
 func Evolve(c Case, env Envelope) Case {
 	c.Version = env.Revision + 1
-	c.events = append(slices.Clip(c.events), eventRef{env.ID, env.Event.EventType()})
+	c.events = &eventRef{id: env.ID, typ: env.Event.EventType(), prev: c.events}
 	at := env.Meta.OccurredAt
 	exit := func(t ExitType) {
 		if c.Status == StatusInTransit && c.Transfer != nil {
