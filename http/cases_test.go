@@ -131,3 +131,15 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatalf("after a restart the intake answered %s, first %s", again.Body.String(), first.Body.String())
 	}
 }
+
+func TestIdempotencyKeyReusedOnAStep(t *testing.T) {
+	w := newWorld(t)
+	id := w.intake(w.staff1, "S01")
+	w.must(http.StatusOK, w.staff1, "POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true}, "Idempotency-Key", "s-1")
+	before := headCount(t, w.store)
+	rec := w.call(w.staff1, "POST", "/v1/cases/"+id+"/identity-query", map[string]any{"channel": "police"}, "Idempotency-Key", "s-1")
+	expectProblem(t, rec, http.StatusUnprocessableEntity, "rule_violation", domain.RuleIdempotencyKeyReused)
+	if after := headCount(t, w.store); after != before {
+		t.Fatalf("a reused key wrote %d events", after-before)
+	}
+}

@@ -257,3 +257,14 @@ func TestEventStream(t *testing.T) {
 }
 
 func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestHTTPServerHasTimeouts(t *testing.T) {
+	e := newEnv(t)
+	hs := e.srv.HTTPServer("127.0.0.1:0")
+	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.WriteTimeout <= 0 || hs.IdleTimeout <= 0 {
+		t.Fatalf("timeouts: header %v read %v write %v idle %v", hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout)
+	}
+	if hs.Handler == nil {
+		t.Fatal("no handler")
+	}
+}
