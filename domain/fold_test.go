@@ -136,3 +136,18 @@ func TestFoldDoesNotAliasEarlierStates(t *testing.T) {
 		t.Fatalf("returning in a later state changed the earlier one: before %+v after %+v", base.Belongings, next.Belongings)
 	}
 }
+
+func BenchmarkEvolve(b *testing.B) {
+	given := []any{intake(man, noFlags), eligible, checkedM}
+	for range 1000 {
+		given = append(given, domain.RelativesContacted{Outcome: "not reached"})
+	}
+	envs := envelopes(domain.CaseStream(caseID), given)
+	b.ReportAllocs()
+	for b.Loop() {
+		if c := domain.Fold(envs); c.Version != uint64(len(envs)) {
+			b.Fatal(c.Version)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(envs)), "ns/event")
+}
