@@ -9,3 +9,16 @@ type TokenRequest = tokenRequest
 
 // RequestOptions reads Idempotency-Key and If-Match from r.
 func RequestOptions(r *http.Request) (Options, error) { return requestOptions(r) }
+
+// QueryParams reads every query parameter kind the routes take: a time
+// with known, an integer, a log position.
+func QueryParams(r *http.Request) error {
+	if _, err := asOfParams(r, "at"); err != nil {
+		return err
+	}
+	if _, err := uintParam(r, "limit", 50, 500); err != nil {
+		return err
+	}
+	_, err := positionParam(r, "after")
+	return err
+}

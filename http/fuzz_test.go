@@ -117,3 +117,28 @@ func TestDecodersAcceptTheirSeeds(t *testing.T) {
 		t.Fatalf("decoded %+v", v)
 	}
 }
+
+// FuzzQueryParams fuzzes the query decoders: a refusal is invalid and
+// names one of the parameters.
+func FuzzQueryParams(f *testing.F) {
+	for _, q := range []string{"at=2026-01-02T03:04:05Z&known=true", "at=2026-01-02T03:04:05+08:00", "known=true", "limit=501", "after=3/4", "after=x", "at=%zz", "limit=-1"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		r := httptest.NewRequest("GET", "/v1/safety", nil)
+		r.URL.RawQuery = q
+		err := wshttp.QueryParams(r)
+		if err == nil {
+			return
+		}
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.CodeInvalid {
+			t.Fatalf("refusal %v is not invalid", err)
+		}
+		switch de.Field {
+		case "at", "known", "limit", "after":
+		default:
+			t.Fatalf("refusal names %q, not a parameter", de.Field)
+		}
+	})
+}
