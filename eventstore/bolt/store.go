@@ -73,7 +73,8 @@ type Store struct {
 	closeMu  sync.Mutex
 	closed   bool // guarded by closeMu
 
-	head atomic.Uint64 // last committed position
+	head      atomic.Uint64 // last committed position
+	appending atomic.Int64  // callers inside Append
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // guarded by notifyMu; closed and replaced after every commit
