@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +148,8 @@ func locate(raw []byte, t reflect.Type, path string) (string, string, bool) {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return path, "must be an object", true
 		}
-		for k, v := range m {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			v := m[k]
 			ft, ok := fieldByJSONName(t, k)
 			if !ok {
 				return join(k), "is not a known field", true
@@ -170,8 +173,8 @@ func locate(raw []byte, t reflect.Type, path string) (string, string, bool) {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return path, "must be an object", true
 		}
-		for k, v := range m {
-			if p, msg, bad := locate(v, t.Elem(), join(k)); bad {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if p, msg, bad := locate(m[k], t.Elem(), join(k)); bad {
 				return p, msg, true
 			}
 		}
