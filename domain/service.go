@@ -62,7 +62,15 @@ type Service struct {
 	// are freed by Reconcile and when a zone is found full.
 	HospitalBedHold time.Duration
 
-	regions sync.Map // station code → region; registrations never change region
+	regions  sync.Map // station code → region; registrations never change region
+	stations sync.Map // station code → *cachedStation
+}
+
+// cachedStation is a station folded up to some version. Station streams are
+// append-only and never deleted, so later loads only read newer events.
+type cachedStation struct {
+	mu sync.Mutex
+	st Station // guarded by mu
 }
 
 // NewService returns a service over store that reads the time from now
@@ -293,14 +301,40 @@ func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case,
 	return c, found && c.Exists(), err
 }
 
-// loadStation folds a station stream, feeding rp.
+// loadStation folds a station stream. With rp (a keyed request) it reads
+// the whole stream so that rp sees every event; otherwise it starts from
+// the cached state and reads only the events written since.
 func (s *Service) loadStation(ctx context.Context, code string, rp *replay) (Station, error) {
+	v, _ := s.stations.LoadOrStore(code, &cachedStation{})
+	cache := v.(*cachedStation)
 	var st Station
-	_, err := s.readStream(ctx, StationStream(code), func(env Envelope) {
+	from := uint64(0)
+	if rp == nil {
+		cache.mu.Lock()
+		st = cache.st.Clone()
+		cache.mu.Unlock()
+		from = st.Version
+	}
+	for rec, err := range s.store.ReadStream(ctx, StationStream(code), eventstore.ReadStreamOptions{From: from}) {
+		if err != nil {
+			if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
+				break
+			}
+			return Station{}, storeErr(err)
+		}
+		env, err := Decode(rec)
+		if err != nil {
+			return Station{}, Internal(err, "a stored event cannot be read")
+		}
 		st.Evolve(env)
 		rp.see(env)
-	})
-	return st, err
+	}
+	cache.mu.Lock()
+	if st.Version > cache.st.Version {
+		cache.st = st.Clone()
+	}
+	cache.mu.Unlock()
+	return st, nil
 }
 
 // Case returns the current state of case id, with its bed filled in from

@@ -469,3 +469,21 @@ func TestConcurrentBedAssignments(t *testing.T) {
 		t.Fatalf("the loser was not told the bed is taken: %v, %v", e1, e2)
 	}
 }
+
+// TestTwoServicesSeeEachOthersBeds: a service keeps station state between
+// commands; it must still see what another service (another process) wrote.
+func TestTwoServicesSeeEachOthersBeds(t *testing.T) {
+	f := newFixture(t)
+	other := domain.NewService(f.store, f.clock.Now)
+	a, b := f.admit(t, man, noFlags), f.admit(t, man, noFlags)
+	if _, err := other.Station(f.ctx, "S01"); err != nil {
+		t.Fatal(err)
+	}
+	ok(t)(f.svc.Execute(f.ctx, staff1, a, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: "adult_male-1"}, domain.Options{}))
+	_, err := other.Execute(f.ctx, staff1, b, &domain.AssignBed{Zone: domain.ZoneAdultMale, Bed: "adult_male-1"}, domain.Options{})
+	wantRule(t, err, domain.RuleBedTaken)
+	st, _ := other.Station(f.ctx, "S01")
+	if occ := st.Occupants("adult_male-1"); len(occ) != 1 || occ[0] != a {
+		t.Fatalf("the other service sees %v in the bed", occ)
+	}
+}
