@@ -1,15 +1,12 @@
 package http
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"waystation/domain"
-	"waystation/eventstore"
 )
 
 // stepAnswer is the answer to a recorded step.
@@ -24,28 +21,6 @@ type stepAnswer struct {
 type caseState struct {
 	domain.Case
 	Flags []string `json:"flags"`
-}
-
-// historyEvent is one event of a case's history.
-type historyEvent struct {
-	Position   string       `json:"position"`
-	Version    uint64       `json:"version"`
-	Type       string       `json:"type"`
-	OccurredAt time.Time    `json:"occurred_at"`
-	RecordedAt time.Time    `json:"recorded_at"`
-	Actor      string       `json:"actor"`
-	Role       domain.Role  `json:"role"`
-	Data       domain.Event `json:"data"`
-}
-
-// history is the answer of GET /v1/cases/{id}/history.
-type history struct {
-	ID      string         `json:"id"`
-	AsOf    time.Time      `json:"as_of"`
-	Known   bool           `json:"known"`
-	Version uint64         `json:"version"`
-	State   caseState      `json:"state"`
-	Events  []historyEvent `json:"events"`
 }
 
 // createCase records an intake: POST /v1/cases.
@@ -200,57 +175,13 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	h, err := s.history(r.Context(), c, asOf, version)
+	h, err := s.cfg.Views.History(r.Context(), id, asOf, version)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", etag(c.Version))
 	s.writeJSON(w, r, http.StatusOK, h)
-}
-
-// history folds the case's stream, keeping the events that had happened
-// by asOf.At (and, when Known, had been recorded by then), or the first
-// version events.
-func (s *Server) history(ctx context.Context, current domain.Case, asOf AsOf, version uint64) (history, error) {
-	at := asOf.At
-	if at.IsZero() {
-		at = s.now()
-	}
-	h := history{ID: current.ID.String(), AsOf: at, Known: asOf.Known, Events: []historyEvent{}}
-	var st domain.Case
-	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.CaseStream(current.ID), eventstore.ReadStreamOptions{}) {
-		if err != nil {
-			return h, err
-		}
-		if version > 0 && rec.Revision >= version {
-			break
-		}
-		env, err := domain.Decode(rec)
-		if err != nil {
-			return h, domain.Internal(err, "a stored event could not be read")
-		}
-		if version == 0 {
-			if env.Meta.OccurredAt.After(at) || (asOf.Known && env.RecordedAt.After(at)) {
-				continue
-			}
-		}
-		st = domain.Evolve(st, env)
-		h.Events = append(h.Events, historyEvent{
-			Position: rec.Position.String(), Version: rec.Revision + 1, Type: rec.Type,
-			OccurredAt: env.Meta.OccurredAt, RecordedAt: env.RecordedAt,
-			Actor: env.Meta.Actor, Role: env.Meta.Role, Data: env.Event,
-		})
-	}
-	if version > 0 && version > current.Version {
-		return h, domain.NotFound("the case has no version %d", version)
-	}
-	if version == 0 && asOf.At.IsZero() {
-		st.Bed = current.Bed
-	}
-	h.Version = st.Version
-	h.State = caseState{Case: st, Flags: nonNil(st.Flags(at))}
-	return h, nil
 }
 
 // searchCases lists cases in the actor's scope: GET /v1/cases.

@@ -67,6 +67,10 @@ type Views interface {
 	Transfers(ctx context.Context, region string, asOf AsOf) (any, error)
 	SearchCases(ctx context.Context, q CaseQuery) (any, error)
 	Stats(ctx context.Context, f Filter, from, to time.Time) (any, error)
+	// History is a case's timeline (its own events and the station events
+	// about it, in global order) and its state, as of a moment or up to a
+	// version (0: all); an unknown case or version answers not_found.
+	History(ctx context.Context, id uuid.UUID, asOf AsOf, version uint64) (any, error)
 }
 
 // Audit is the tamper-evidence source: signed tree heads and inclusion

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"waystation/domain"
+	"waystation/projections"
 )
 
 var (
@@ -45,7 +46,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/v1/cases/{id}/history", ID: "caseHistory", Summary: "A case's events and state as of a time or a version (reads are logged as for the state).", Roles: allRoles, Params: []param{
 			{Name: "id", In: "path", Format: "uuid"},
 			{Name: "as_of", In: "query", Format: "date-time"}, {Name: "known", In: "query", Format: "boolean"}, {Name: "version", In: "query", Format: "integer"},
-		}, Status: 200, Reply: reflect.TypeFor[history](), handle: s.caseHistory},
+		}, Status: 200, Reply: reflect.TypeFor[projections.History](), handle: s.caseHistory},
 	}
 	for _, step := range domain.CaseSteps() {
 		cmd, _ := domain.NewCommand(step)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/projections"
@@ -63,4 +65,9 @@ func (v RunnerViews) SearchCases(_ context.Context, q CaseQuery) (any, error) {
 // Stats answers the statistics of f over [from, to).
 func (v RunnerViews) Stats(_ context.Context, f Filter, from, to time.Time) (any, error) {
 	return v.Runner.Stats(filter(f), from, to)
+}
+
+// History shows a case's timeline and state as of a, or up to version.
+func (v RunnerViews) History(_ context.Context, id uuid.UUID, a AsOf, version uint64) (any, error) {
+	return v.Runner.History(id, asOf(a), int(version))
 }

@@ -224,7 +224,7 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 		events = append(events, env)
 	}
 	if version > len(events) {
-		return History{}, domain.Invalid("version", "the case has %d versions", len(events))
+		return History{}, domain.NotFound("the case has %d versions", len(events))
 	}
 	// The cut: the last case event kept, by version or by time.
 	limit := eventstore.End

@@ -1,0 +1,64 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// runBench runs `waystation bench append|rebuild|http`. Without --data it
+// works in a fresh temporary folder that it removes afterwards.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: bench: which one? append, rebuild or http", ErrUsage)
+	}
+	kind := args[0]
+	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", "folder for the benchmark's store (default: a temporary folder, removed afterwards)")
+	writers := fs.Int("writers", 64, "concurrent writers (append) or clients (http)")
+	events := fs.Int("events", 100000, "events (append, rebuild) or requests (http)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *writers < 1 || *events < 1 {
+		return fmt.Errorf("%w: bench: --writers and --events must be at least 1", ErrUsage)
+	}
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "waystation-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	var res BenchResult
+	var err error
+	switch kind {
+	case "append":
+		res, err = BenchAppend(ctx, dir, *writers, *events)
+	case "rebuild":
+		res, err = BenchRebuild(ctx, dir, *events)
+	case "http":
+		res, err = BenchHTTP(ctx, dir, *writers, *events)
+	default:
+		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild or http)", ErrUsage, kind)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "bench %s\n%s\n", kind, b)
+	return nil
+}

@@ -1,0 +1,435 @@
+package ops
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	nethttp "net/http"
+	"os"
+	"strings"
+	"time"
+
+	"waystation/domain"
+)
+
+// runDemo serves a seeded demo region: a regional center, four stations and
+// a minors' center, with tokens for every role printed once and several
+// weeks of synthetic cases through the whole lifecycle. Without --data it
+// works in a fresh temporary folder, removed on exit.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	cases := fs.Int("cases", 160, "how many synthetic cases to seed")
+	cfg, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	dataSet := false
+	fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
+	if !dataSet && os.Getenv("WAYSTATION_DATA") == "" {
+		tmp, err := os.MkdirTemp("", "waystation-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		cfg.Data = tmp
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = randomToken()
+	}
+	m := NewMain(cfg, cfg.Logger(stderr))
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- serve(runCtx, m) }()
+	addr := m.Addr(ctx)
+	if addr == "" {
+		stop()
+		return <-done
+	}
+	base := "http://" + addr
+	if err := waitReady(ctx, base); err != nil {
+		stop()
+		<-done
+		return err
+	}
+	seed, err := SeedDemo(ctx, base, cfg.AdminToken, *cases, time.Now())
+	if err != nil {
+		stop()
+		<-done
+		return fmt.Errorf("demo: seeding: %w", err)
+	}
+	seed.Print(stdout, base)
+	return <-done
+}
+
+// DemoSeed is what SeedDemo created: the tokens of every role (shown once)
+// and how many cases and requests it took.
+type DemoSeed struct {
+	Tokens   []DemoToken
+	Cases    int
+	Requests int
+}
+
+// DemoToken is one access token the demo issued.
+type DemoToken struct {
+	Role, Scope, Token string
+}
+
+// Print writes the demo's tokens and a few commands to try.
+func (s DemoSeed) Print(w io.Writer, base string) {
+	fmt.Fprintf(w, "\nWaystation demo at %s: %d synthetic cases (%d requests). Tokens (shown once):\n", base, s.Cases, s.Requests)
+	for _, t := range s.Tokens {
+		fmt.Fprintf(w, "  %-12s %-5s %s\n", t.Role, t.Scope, t.Token)
+	}
+	var inspector, staff string
+	for _, t := range s.Tokens {
+		switch {
+		case t.Role == "inspector":
+			inspector = t.Token
+		case t.Role == "staff" && staff == "":
+			staff = t.Token
+		}
+	}
+	fmt.Fprintf(w, "\nTry:\n  curl -H 'Authorization: Bearer %s' %s/v1/stations/S01/occupancy\n", staff, base)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/safety?region=R1'\n", inspector, base)
+	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/regions/R1/transfers\n", inspector, base)
+	fmt.Fprintf(w, "  curl %s/openapi.json\n\n", base)
+}
+
+// demoStations is the demo region: a regional center, four stations and a
+// minors' center in region R1.
+var demoStations = []struct {
+	code, name, kind string
+	zones            map[string]int
+}{
+	{"RC1", "Regional assistance center", "regional_center", map[string]int{"adult_male": 40, "adult_female": 20, "care": 20, "isolation": 4}},
+	{"S01", "East district station", "station", map[string]int{"adult_male": 20, "adult_female": 10, "minors": 6, "mother_child": 2, "isolation": 2}},
+	{"S02", "West district station", "station", map[string]int{"adult_male": 16, "adult_female": 8, "minors": 4, "observation": 2}},
+	{"S03", "Railway station post", "station", map[string]int{"adult_male": 24, "adult_female": 12, "minors": 4, "care": 6}},
+	{"S04", "County station", "station", map[string]int{"adult_male": 10, "adult_female": 6, "minors": 2}},
+	{"M01", "Minors' protection center", "minors_center", map[string]int{"minors": 20, "mother_child": 4}},
+}
+
+// SeedDemo fills a running service at base with the demo region through the
+// public API, as staff would: stations, tokens, then cases whose steps
+// happened over the four weeks before now. It fails on the first refused
+// request, so a seed that succeeds is also a check of the whole system.
+func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.Time) (DemoSeed, error) {
+	d := &demo{
+		client: &benchClient{base: base, http: &nethttp.Client{Timeout: 30 * time.Second}},
+		admin:  adminToken,
+		rnd:    mrand.New(mrand.NewPCG(2024, 92)),
+		now:    now.UTC().Truncate(time.Minute),
+		staff:  map[string]string{},
+	}
+	seed := DemoSeed{Tokens: []DemoToken{{"admin", "all", adminToken}}}
+	for _, st := range demoStations {
+		var zones []map[string]any
+		for _, z := range []string{"adult_male", "adult_female", "minors", "mother_child", "care", "observation", "isolation"} {
+			if n := st.zones[z]; n > 0 {
+				zones = append(zones, map[string]any{"zone": z, "beds": n})
+			}
+		}
+		if _, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{
+			"code": st.code, "name": st.name, "region": "R1", "kind": st.kind, "zones": zones,
+		}); err != nil {
+			return seed, err
+		}
+		tok, err := d.token(ctx, map[string]any{"name": "demo staff " + st.code, "role": "staff", "station": st.code})
+		if err != nil {
+			return seed, err
+		}
+		d.staff[st.code] = tok
+		seed.Tokens = append(seed.Tokens, DemoToken{"staff", st.code, tok})
+	}
+	for _, t := range []map[string]any{
+		{"name": "demo coordinator", "role": "coordinator", "region": "R1"},
+		{"name": "demo inspector", "role": "inspector", "region": "R1"},
+	} {
+		tok, err := d.token(ctx, t)
+		if err != nil {
+			return seed, err
+		}
+		d.coordinatorOrInspector(t["role"].(string), tok)
+		seed.Tokens = append(seed.Tokens, DemoToken{t["role"].(string), "R1", tok})
+	}
+	for i := range cases {
+		if err := d.oneCase(ctx, i); err != nil {
+			return seed, fmt.Errorf("case %d: %w", i, err)
+		}
+		seed.Cases++
+	}
+	seed.Requests = d.requests
+	return seed, nil
+}
+
+// demo is the state of one seeding run.
+type demo struct {
+	client      *benchClient
+	admin       string
+	coordinator string
+	inspector   string
+	staff       map[string]string // station code → staff token
+	rnd         *mrand.Rand
+	now         time.Time
+	requests    int
+	earlier     []map[string]any // people of earlier demo cases, for repeat visits
+}
+
+func (d *demo) coordinatorOrInspector(role, tok string) {
+	if role == "coordinator" {
+		d.coordinator = tok
+	} else {
+		d.inspector = tok
+	}
+}
+
+func (d *demo) call(ctx context.Context, token, method, path string, body any) (map[string]any, error) {
+	d.requests++
+	return d.client.do(ctx, token, method, path, body)
+}
+
+func (d *demo) token(ctx context.Context, body map[string]any) (string, error) {
+	out, err := d.call(ctx, d.admin, "POST", "/v1/tokens", body)
+	if err != nil {
+		return "", err
+	}
+	return out["token"].(string), nil
+}
+
+// demoCase is one case being seeded: where it is, and the clock of its
+// steps, which advances from the intake.
+type demoCase struct {
+	d       *demo
+	id      string
+	station string
+	at      time.Time
+	err     error
+}
+
+// errZoneFull marks a bed request that the zone_full rule refused.
+var errZoneFull = errors.New("zone full")
+
+// step takes one case step after advancing the case's clock by after,
+// never past now.
+func (c *demoCase) step(ctx context.Context, token, step string, after time.Duration, body map[string]any) {
+	if c.err != nil {
+		return
+	}
+	if next := c.at.Add(after); next.Before(c.d.now) {
+		c.at = next
+	}
+	if body == nil {
+		body = map[string]any{}
+	}
+	body["occurred_at"] = c.at.Format(time.RFC3339)
+	if token == "" {
+		token = c.d.staff[c.station]
+	}
+	_, c.err = c.d.call(ctx, token, "POST", "/v1/cases/"+c.id+"/"+step, body)
+	if c.err != nil && strings.Contains(c.err.Error(), `"rule":"zone_full"`) {
+		c.err = errZoneFull
+	}
+	if c.err != nil && c.err != errZoneFull {
+		c.err = fmt.Errorf("%s: %w", step, c.err)
+	}
+}
+
+var (
+	demoSurnames     = []string{"Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu"}
+	demoGiven        = []string{"Wei", "Fang", "Min", "Jing", "Lei", "Yan", "Jun", "Ping", "Gang", "Hua", "Xiu", "Tao"}
+	demoPlaces       = []string{"110105", "310104", "440106", "510107", "420102", "610113"}
+	demoStationCodes = []string{"S01", "S02", "S03", "S04"}
+)
+
+// person makes a synthetic person of the given age and sex, with a valid
+// resident ID number when withID is set.
+func (d *demo) person(age int, sex string, withID bool) map[string]any {
+	name := "Demo " + demoSurnames[d.rnd.IntN(len(demoSurnames))] + " " + demoGiven[d.rnd.IntN(len(demoGiven))]
+	p := map[string]any{"name": name, "sex": sex}
+	birth := d.now.AddDate(-age, -d.rnd.IntN(11), -d.rnd.IntN(27))
+	if !withID {
+		p["estimated_age"] = age
+		p["can_state_identity"] = false
+		return p
+	}
+	seq := 2*d.rnd.IntN(450) + 100 // the 17th digit is even for women
+	if sex == "male" {
+		seq++
+	}
+	first17 := fmt.Sprintf("%s%s%03d", demoPlaces[d.rnd.IntN(len(demoPlaces))], birth.Format("20060102"), seq)
+	check, err := domain.ResidentIDCheckChar(first17)
+	if err != nil {
+		panic(err) // first17 is built of digits above
+	}
+	p["birth_date"] = birth.Format("2006-01-02")
+	p["id_number"] = first17 + string(check)
+	p["hukou_place"] = "Synthetic county " + first17[:4]
+	return p
+}
+
+// oneCase seeds one case of a scenario chosen by i, so that every board
+// and every safety signal has something in it.
+func (d *demo) oneCase(ctx context.Context, i int) error {
+	station := demoStationCodes[d.rnd.IntN(len(demoStationCodes))]
+	daysAgo := d.rnd.IntN(28)
+	arrived := d.now.Add(-time.Duration(daysAgo)*24*time.Hour - time.Duration(d.rnd.IntN(20))*time.Hour - time.Hour)
+	scenario := i % 12
+	sex := "male"
+	if d.rnd.IntN(3) == 0 {
+		sex = "female"
+	}
+	age := 25 + d.rnd.IntN(50)
+	withID := d.rnd.IntN(4) != 0
+	inspection := map[string]any{}
+	source := []string{"walk_in", "police_escort", "urban_management", "outreach", "hotline", "public_report"}[d.rnd.IntN(6)]
+	switch scenario {
+	case 4, 5: // minors
+		age = 8 + d.rnd.IntN(9)
+		withID = false
+		inspection["suspected_lost"] = scenario == 5
+	case 6: // medical
+		inspection["suspected_mental_disorder"] = true
+	case 9: // long stay, unidentified since months ago
+		arrived = d.now.AddDate(0, -4, -d.rnd.IntN(20))
+		withID = false
+	case 10: // elderly
+		age = 70 + d.rnd.IntN(15)
+	}
+	referral := map[string]any{"source": source}
+	if source == "police_escort" {
+		referral["form_no"] = fmt.Sprintf("PE-%05d", i)
+	}
+	person := d.person(age, sex, withID)
+	switch {
+	case scenario == 11 && len(d.earlier) > 0: // the same person again
+		person = d.earlier[d.rnd.IntN(len(d.earlier))]
+		sex, age = person["sex"].(string), 40
+	case withID && age >= 18:
+		d.earlier = append(d.earlier, person)
+	}
+	out, err := d.call(ctx, d.staff[station], "POST", "/v1/cases", map[string]any{
+		"station": station, "occurred_at": arrived.Format(time.RFC3339),
+		"referral": referral, "person": person, "inspection": inspection,
+	})
+	if err != nil {
+		return err
+	}
+	c := &demoCase{d: d, id: out["id"].(string), station: station, at: arrived}
+	minor := age < 18
+	checker := map[string]any{"staff_id": fmt.Sprintf("staff-%s-%d", station, 1+d.rnd.IntN(5)), "sex": sex}
+
+	if minor {
+		c.step(ctx, "", "eligibility", 20*time.Minute, map[string]any{"assist_first": true})
+	} else {
+		c.step(ctx, "", "eligibility", 20*time.Minute, map[string]any{"eligible": true})
+	}
+	c.step(ctx, "", "security-check", 10*time.Minute, map[string]any{"checked_by": checker})
+	c.step(ctx, "", "belongings", 5*time.Minute, map[string]any{"deposited": []map[string]any{{"item": "bag", "qty": 1}, {"item": "phone", "qty": 1}}})
+	zone := "adult_male"
+	switch {
+	case minor:
+		zone = "minors"
+	case sex == "female":
+		zone = "adult_female"
+	}
+	c.step(ctx, "", "bed", 15*time.Minute, map[string]any{"zone": zone})
+	if errors.Is(c.err, errZoneFull) {
+		c.err = nil // the zone is full: the person waits without a bed, as happens
+	}
+
+	switch scenario {
+	case 0: // identified and escorted home
+		c.step(ctx, "", "identity-query", 2*time.Hour, map[string]any{"channel": "police", "result": "matched"})
+		c.step(ctx, "", "relatives-contacted", 6*time.Hour, map[string]any{"relationship": "brother", "channel": "phone", "outcome": "will receive"})
+		c.step(ctx, "", "escorted-return", 30*time.Hour, map[string]any{"destination": "home county", "escorts": []string{"staff-a"}})
+		c.step(ctx, "", "belongings", time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+		c.step(ctx, "", "closure", time.Hour, nil)
+	case 1: // voluntary leave with travel cash
+		c.step(ctx, "", "voluntary-leave", time.Duration(1+d.rnd.IntN(4))*24*time.Hour, map[string]any{"declaration_ref": "VL-" + c.id[:8], "cash_yuan": 20, "receipt_ref": "R-" + c.id[:8]})
+		c.step(ctx, "", "closure", 2*time.Hour, nil) // belongings left deposited: an alert
+	case 2: // unidentified, family search under way
+		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform", "reference": "FS-" + c.id[:8]})
+		c.step(ctx, "", "dna-request", 3*24*time.Hour, map[string]any{"sample_ref": "DNA-" + c.id[:8], "lab": "public security"})
+	case 3: // transfer to another station, some stuck
+		to := demoStationCodes[(indexOf(demoStationCodes, station)+1)%len(demoStationCodes)]
+		c.step(ctx, "", "transfer-request", 24*time.Hour, map[string]any{"to_station": to, "reason": "closer to home county"})
+		if d.rnd.IntN(3) > 0 {
+			c.step(ctx, d.staff[to], "transfer-accept", 6*time.Hour, nil)
+			c.step(ctx, "", "escort-departure", 12*time.Hour, map[string]any{"escorts": []string{"staff-b", "staff-c"}, "transport": "station van"})
+			if d.rnd.IntN(2) == 0 {
+				c.step(ctx, d.staff[to], "handover", 5*time.Hour, map[string]any{"received_by": "duty officer"})
+				c.station = to
+			}
+		}
+	case 4: // minor: guardianship and police report
+		c.step(ctx, "", "guardianship", 6*time.Hour, map[string]any{"basis": "未成年人保护法 art. 92", "guardian": "civil affairs bureau"})
+		c.step(ctx, "", "police-report", time.Hour, map[string]any{"reason": domain.ReportSuspectedLost, "report_no": "PR-" + c.id[:8]})
+	case 5: // minor with no guardianship yet: an alert
+	case 6: // medical: referred, admitted, then silence
+		c.step(ctx, "", "medical-referral", 3*time.Hour, map[string]any{"hospital": "Designated hospital No. 3", "reason": "assessment"})
+		c.step(ctx, "", "hospital-admission", 4*time.Hour, map[string]any{"hospital": "Designated hospital No. 3"})
+		if d.rnd.IntN(2) == 0 {
+			c.step(ctx, "", "hospital-discharge", 4*24*time.Hour, map[string]any{"hospital": "Designated hospital No. 3"})
+			c.step(ctx, "", "medical-return", 3*time.Hour, nil)
+		}
+	case 7: // absconding
+		c.step(ctx, "", "absconding", time.Duration(1+d.rnd.IntN(5))*24*time.Hour, map[string]any{"last_seen": "dormitory"})
+	case 8: // pickup by relatives, or a death with an incomplete checklist
+		if d.rnd.IntN(4) == 0 {
+			c.step(ctx, "", "death", 3*24*time.Hour, map[string]any{"place": "station", "certified_by": "hospital", "police_notified": true})
+		} else {
+			c.step(ctx, "", "pickup", 2*24*time.Hour, map[string]any{"collector": map[string]any{"name": "Demo Relative", "id_number": d.person(45, "female", true)["id_number"], "relationship": "sister"}})
+			c.step(ctx, "", "belongings", time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+			c.step(ctx, "", "closure", time.Hour, nil)
+		}
+	case 9: // long stay without a settlement application
+		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform"})
+		c.step(ctx, "", "extension", 9*24*time.Hour, map[string]any{"until": arrived.AddDate(0, 1, 0).Format(time.RFC3339), "approved_by": "station director", "reason": "identity unknown"})
+		c.step(ctx, "", "long-stay", 3*24*time.Hour, map[string]any{"kind": domain.LongStayInStation})
+	case 10: // elderly with an extension
+		c.step(ctx, "", "extension", 8*24*time.Hour, map[string]any{"until": c.at.Add(20 * 24 * time.Hour).Format(time.RFC3339), "approved_by": "station director", "reason": "awaiting family"})
+	}
+	return c.err
+}
+
+func indexOf(xs []string, x string) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitReady polls /readyz until the service answers 200 or ctx ends.
+func waitReady(ctx context.Context, base string) error {
+	for {
+		resp, err := nethttp.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == nethttp.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// randomToken returns a fresh 32-byte token in hex.
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return strings.ToLower(hex.EncodeToString(b))
+}

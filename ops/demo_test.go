@@ -1,0 +1,60 @@
+package ops_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"waystation/ops"
+)
+
+func TestDemoSeedFillsEveryBoard(t *testing.T) {
+	r := start(t, t.TempDir())
+	seed, err := ops.SeedDemo(context.Background(), r.base, adminToken, 72, time.Now())
+	if err != nil {
+		t.Fatalf("seeding the demo through the API: %v", err)
+	}
+	if seed.Cases != 72 {
+		t.Errorf("seeded %d cases, want 72", seed.Cases)
+	}
+	roles := map[string]bool{}
+	var inspector, staff string
+	for _, tok := range seed.Tokens {
+		roles[tok.Role] = true
+		switch tok.Role {
+		case "inspector":
+			inspector = tok.Token
+		case "staff":
+			if tok.Scope == "S01" {
+				staff = tok.Token
+			}
+		}
+	}
+	for _, role := range []string{"admin", "staff", "coordinator", "inspector"} {
+		if !roles[role] {
+			t.Errorf("no %s token was printed", role)
+		}
+	}
+
+	board := r.must(t, 200, inspector, "GET", "/v1/safety?region=R1", nil)
+	rules := map[string]int{}
+	alerts, _ := board["alerts"].([]any)
+	for _, a := range alerts {
+		rules[a.(map[string]any)["rule"].(string)]++
+	}
+	for _, want := range []string{"overdue_stay", "no_family_search_notice", "unaccompanied_minor", "pending_medical", "absconded", "belongings_not_returned", "long_stay_no_settlement", "repeat_visitor"} {
+		if rules[want] == 0 {
+			t.Errorf("the demo's safety board has no %s alert (has %v)", want, rules)
+		}
+	}
+	transfers := r.must(t, 200, inspector, "GET", "/v1/regions/R1/transfers", nil)
+	if !strings.Contains(fmt.Sprint(transfers), "S0") {
+		t.Errorf("the demo's transfer board is empty: %v", transfers)
+	}
+	occ := r.must(t, 200, staff, "GET", "/v1/stations/S01/occupancy", nil)
+	if res, _ := occ["residents"].([]any); len(res) == 0 {
+		t.Errorf("station S01 has no residents in the demo: %v", occ)
+	}
+}

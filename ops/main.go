@@ -1,0 +1,280 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"waystation/domain"
+	"waystation/eventstore"
+	"waystation/eventstore/bolt"
+	"waystation/eventstore/esdb"
+	wshttp "waystation/http"
+	"waystation/projections"
+)
+
+// Main is one running Waystation: the store, the domain service, the
+// projections and the HTTP server. Build it with NewMain, start it with
+// Run, and Close it when Run returns.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	// Set by Open.
+	Store       eventstore.Store
+	Checkpoints eventstore.CheckpointStore
+	Embedded    *bolt.Store      // nil on EventStoreDB
+	AuditIndex  *esdb.AuditIndex // the local tamper-evidence index on EventStoreDB, else nil
+	Service     *domain.Service
+	Views       *projections.Runner
+	Server      *wshttp.Server
+	Registry    *prometheus.Registry
+
+	closeOnce sync.Once
+	ready     chan struct{} // closed when the listener is open
+	addr      string        // the listener's address, set before ready closes
+}
+
+// NewMain returns a Main for cfg that logs to logger.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger, Now: time.Now, ready: make(chan struct{})}
+}
+
+// Open opens the store and builds the service, projections and HTTP
+// server. Run calls it when it has not been called.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Store != nil {
+		return nil
+	}
+	m.Registry = newRegistry()
+	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	m.Service = domain.NewService(m.Store, m.Now)
+	m.Views = projections.NewRunner(m.Store, m.Checkpoints, projections.Options{Now: m.Now, Logger: m.Logger})
+	newViewMetrics(m.Registry, runnerSource{m})
+	srv, err := wshttp.NewServer(wshttp.Config{
+		Service:    m.Service,
+		Views:      wshttp.RunnerViews{Runner: m.Views},
+		Store:      m.Store,
+		Audit:      m.auditSource(),
+		Backup:     m.backupFunc(),
+		AdminToken: m.Config.AdminToken,
+		Logger:     m.Logger,
+		Registerer: m.Registry,
+		Gatherer:   m.Registry,
+		Ready:      m.readyCheck,
+		Now:        m.Now,
+	})
+	if err != nil {
+		return err
+	}
+	m.Server = srv
+	return nil
+}
+
+func (m *Main) openStore(ctx context.Context) error {
+	if m.Config.Store == "" {
+		s, err := bolt.Open(m.Config.Data, bolt.Options{Now: m.Now, Observer: newStoreMetrics(m.Registry)})
+		if err != nil {
+			return err
+		}
+		m.Store, m.Checkpoints, m.Embedded = s, s, s
+		return nil
+	}
+	s, err := esdb.Open(ctx, m.Config.Store, esdb.Options{})
+	if err != nil {
+		return err
+	}
+	cps, err := esdb.OpenCheckpoints(filepath.Join(m.Config.Data, "checkpoints"))
+	if err != nil {
+		s.Close()
+		return err
+	}
+	idx, err := esdb.OpenAuditIndex(m.Config.Data, s, esdb.AuditOptions{})
+	if err != nil {
+		s.Close()
+		return err
+	}
+	m.Store, m.Checkpoints, m.AuditIndex = s, cps, idx
+	return nil
+}
+
+// auditSource returns the tamper-evidence source of the backend in use, or
+// nil when it has none.
+func (m *Main) auditSource() wshttp.Audit {
+	if m.Embedded != nil {
+		return m.Embedded
+	}
+	return m.AuditIndex
+}
+
+// backupFunc returns the online backup of the backend in use, or nil.
+func (m *Main) backupFunc() func(context.Context, io.Writer) (int64, error) {
+	if m.Embedded != nil {
+		return m.Embedded.Backup
+	}
+	return nil
+}
+
+// readyCheck says whether the service can answer: the store is open and
+// the projections have caught up.
+func (m *Main) readyCheck() error {
+	if _, err := m.Store.Head(context.Background()); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if !m.Views.Ready() {
+		return errors.New("projections are catching up")
+	}
+	return nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (within ShutdownTimeout), stops
+// the projections at a checkpoint and returns. Close releases the store.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("addr: listening on %s: %w", m.Config.Addr, err)
+	}
+	m.addr = ln.Addr().String()
+	close(m.ready)
+	m.Logger.Info("waystation serving", "addr", "http://"+m.addr, "data", m.dataDescription())
+
+	viewsCtx, stopViews := context.WithCancel(context.WithoutCancel(ctx))
+	viewsDone := make(chan error, 1)
+	go func() { viewsDone <- m.Views.Run(viewsCtx) }()
+	if m.AuditIndex != nil {
+		go func() {
+			if err := m.AuditIndex.Run(viewsCtx); err != nil && !errors.Is(err, eventstore.ErrClosed) {
+				m.Logger.Error("audit index stopped", "err", err)
+			}
+		}()
+	}
+
+	go m.reconcileWhenReady(viewsCtx)
+
+	hs := m.Server.HTTPServer(m.addr)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		runErr = err
+	case err := <-viewsDone:
+		viewsDone <- err
+		if err != nil {
+			runErr = fmt.Errorf("projections: %w", err)
+		}
+	}
+
+	m.Logger.Info("waystation shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Config.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("draining requests: %w", err)
+	}
+	stopViews()
+	select {
+	case err := <-viewsDone:
+		if err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
+			runErr = fmt.Errorf("projections: %w", err)
+		}
+	case <-shutCtx.Done():
+		if runErr == nil {
+			runErr = errors.New("projections did not stop in time")
+		}
+	}
+	if runErr != nil && errors.Is(runErr, nethttp.ErrServerClosed) {
+		runErr = nil
+	}
+	return runErr
+}
+
+// reconcileWhenReady waits for the views to catch up, then completes every
+// station's half-done bed pairs (a bed still held by a case that left while
+// the process died between the two writes).
+func (m *Main) reconcileWhenReady(ctx context.Context) {
+	for !m.Views.Ready() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for _, st := range m.Views.Stations() {
+		n, err := m.Service.Reconcile(ctx, st.Code)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.Logger.Error("reconciling beds", "station", st.Code, "err", err)
+		case n > 0:
+			m.Logger.Info("freed beds left by interrupted steps", "station", st.Code, "beds", n)
+		}
+	}
+}
+
+// Addr waits until Run listens and returns the listener's address (useful
+// with port 0), or "" when ctx ends first.
+func (m *Main) Addr(ctx context.Context) string {
+	select {
+	case <-m.ready:
+		return m.addr
+	case <-ctx.Done():
+		return ""
+	}
+}
+
+func (m *Main) dataDescription() string {
+	if m.Config.Store != "" {
+		return "EventStoreDB " + redactURL(m.Config.Store) + ", local state in " + m.Config.Data
+	}
+	return m.Config.Data
+}
+
+// Close releases the store. It is safe to call more than once.
+func (m *Main) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		if m.Server != nil {
+			m.Server.Close()
+		}
+		if m.AuditIndex != nil {
+			err = m.AuditIndex.Close()
+		}
+		if m.Store != nil {
+			if cerr := m.Store.Close(); err == nil {
+				err = cerr
+			}
+		}
+	})
+	return err
+}
+
+// runnerSource adapts the projections runner to viewMetrics.
+type runnerSource struct{ m *Main }
+
+func (r runnerSource) progress() (float64, float64) {
+	pos := r.m.Views.Position()
+	head, err := r.m.Store.Head(context.Background())
+	if err != nil || head.Before(pos) {
+		return float64(pos.Commit), 0
+	}
+	return float64(pos.Commit), float64(head.Commit - pos.Commit)
+}
+
+func (r runnerSource) openAlerts() map[string]int { return r.m.Views.OpenAlertsByRule() }

@@ -1,0 +1,363 @@
+package ops_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	nethttp "net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"waystation/ops"
+)
+
+const adminToken = "test-admin-token"
+
+// running is a whole Waystation started with ops.Main on port 0.
+type running struct {
+	main *ops.Main
+	base string
+	logs *syncBuffer
+	stop func() error
+}
+
+// start runs Main on a loopback port with data in dir until the test ends.
+func start(t testing.TB, dir string) *running {
+	t.Helper()
+	cfg := ops.DefaultConfig()
+	cfg.Data = dir
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = adminToken
+	cfg.ShutdownTimeout = 10 * time.Second
+	logs := &syncBuffer{}
+	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(ctx)
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer waitCancel()
+	addr := m.Addr(waitCtx)
+	if addr == "" {
+		cancel()
+		t.Fatalf("Main did not start listening: %v", <-done)
+	}
+	var once sync.Once
+	var stopErr error
+	r := &running{main: m, base: "http://" + addr, logs: logs}
+	r.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("Main.Run ended with %v", err)
+		}
+	})
+	r.waitReady(t)
+	return r
+}
+
+func (r *running) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := nethttp.Get(r.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == nethttp.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("service never became ready")
+}
+
+// call sends a JSON request and decodes the JSON answer.
+func (r *running) call(t testing.TB, token, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := nethttp.NewRequest(method, r.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if len(raw) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v: %s", method, path, err, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// must is call that fails the test unless the status is want.
+func (r *running) must(t testing.TB, want int, token, method, path string, body any) map[string]any {
+	t.Helper()
+	got, out := r.call(t, token, method, path, body)
+	if got != want {
+		t.Fatalf("%s %s: got status %d, want %d: %v", method, path, got, want, out)
+	}
+	return out
+}
+
+// seed registers station S01 in region R1 and returns a staff token for it.
+func (r *running) seed(t testing.TB) string {
+	t.Helper()
+	r.must(t, 201, adminToken, "POST", "/v1/stations", map[string]any{
+		"code": "S01", "name": "First station", "region": "R1", "kind": "station",
+		"zones": []map[string]any{{"zone": "adult_male", "beds": 4}, {"zone": "adult_female", "beds": 4}, {"zone": "minors", "beds": 2}},
+	})
+	out := r.must(t, 201, adminToken, "POST", "/v1/tokens", map[string]any{"name": "desk", "role": "staff", "station": "S01"})
+	return out["token"].(string)
+}
+
+func intake(name string, occurred time.Time) map[string]any {
+	return map[string]any{
+		"station":     "S01",
+		"occurred_at": occurred.UTC().Format(time.RFC3339),
+		"referral":    map[string]any{"source": "walk_in"},
+		"person":      map[string]any{"name": name, "sex": "female", "birth_date": "1949-12-31", "id_number": "11010519491231002X"},
+	}
+}
+
+func TestACaseThroughTheWholeServiceEndToEnd(t *testing.T) {
+	r := start(t, t.TempDir())
+	staff := r.seed(t)
+	arrived := time.Now().Add(-2 * time.Hour)
+
+	created := r.must(t, 201, staff, "POST", "/v1/cases", intake("Zhang Testname", arrived))
+	id := created["id"].(string)
+	path := "/v1/cases/" + id
+	r.must(t, 200, staff, "POST", path+"/eligibility", map[string]any{"eligible": true})
+	r.must(t, 200, staff, "POST", path+"/security-check", map[string]any{"checked_by": map[string]any{"staff_id": "s-7", "sex": "female"}})
+	r.must(t, 200, staff, "POST", path+"/bed", map[string]any{"zone": "adult_female"})
+
+	occ := r.must(t, 200, staff, "GET", "/v1/stations/S01/occupancy", nil)
+	if !strings.Contains(fmt.Sprint(occ["residents"]), id) {
+		t.Errorf("occupancy residents %v do not list the placed case %s", occ["residents"], id)
+	}
+	r.must(t, 200, staff, "POST", path+"/voluntary-leave", map[string]any{"declaration_ref": "D-1", "cash_yuan": 10, "receipt_ref": "R-1"})
+	state := r.must(t, 200, staff, "GET", path, nil)
+	if state["status"] != "exited" || state["bed"] != nil {
+		t.Errorf("after voluntary leave: status %v, bed %v; want exited and no bed", state["status"], state["bed"])
+	}
+	occ = r.must(t, 200, staff, "GET", "/v1/stations/S01/occupancy", nil)
+	if strings.Contains(fmt.Sprint(occ["residents"]), id) {
+		t.Errorf("the case that left still holds a bed: %v", occ["residents"])
+	}
+	hist := r.must(t, 200, adminToken, "GET", path+"/history", nil)
+	if events, _ := hist["events"].([]any); len(events) < 5 {
+		t.Errorf("history has %d events, want at least 5 (intake, eligibility, check, bed, leave)", len(events))
+	}
+
+	metrics := r.get(t, "/metrics")
+	for _, want := range []string{"waystation_store_events_appended_total", "waystation_projections_position", "waystation_http_"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, secret := range []string{"Zhang Testname", "11010519491231002X", "1949-12-31"} {
+		if strings.Contains(metrics, secret) || strings.Contains(r.logs.String(), secret) {
+			t.Errorf("personal data %q appears in metrics or logs", secret)
+		}
+	}
+}
+
+func (r *running) get(t testing.TB, path string) string {
+	t.Helper()
+	resp, err := nethttp.Get(r.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestShutdownLetsRequestsInFlightFinishAndLosesNothingAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	stopWriting := make(chan struct{})
+	for w := range 8 {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stopWriting:
+					return
+				default:
+				}
+				code, out := r.tryCall(staff, "POST", "/v1/cases", intake(fmt.Sprintf("Writer %d-%d", w, n), time.Now().Add(-time.Minute)))
+				if code == 201 {
+					mu.Lock()
+					acked = append(acked, out["id"].(string))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := r.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	close(stopWriting)
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no write was acknowledged before shutdown; the test proves nothing")
+	}
+
+	again := start(t, dir)
+	for _, id := range acked {
+		if code, _ := again.call(t, adminToken, "GET", "/v1/cases/"+id, nil); code != 200 {
+			t.Errorf("acknowledged case %s: got %d after restart, want 200", id, code)
+		}
+	}
+}
+
+// tryCall is call for goroutines: it reports failures as status 0.
+func (r *running) tryCall(token, method, path string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, _ := nethttp.NewRequest(method, r.base+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestBackupWhileWritingRestoresToAStoreThatVerifies(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	stopWriting := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stopWriting:
+				return
+			default:
+				r.tryCall(staff, "POST", "/v1/cases", intake(fmt.Sprintf("Backup %d", n), time.Now().Add(-time.Minute)))
+			}
+		}
+	})
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	var out, errOut bytes.Buffer
+	t.Setenv("WAYSTATION_ADMIN_TOKEN", adminToken)
+	err := ops.RunCommand(context.Background(), []string{"backup", "--data", dir, "--url", r.base, "--out", backup}, &out, &errOut)
+	close(stopWriting)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("online backup: %v (%s)", err, errOut.String())
+	}
+
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := ops.RunCommand(context.Background(), []string{"restore", "--data", restored, "--from", backup}, &out, &errOut); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	out.Reset()
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", restored}, &out, &errOut); err != nil {
+		t.Fatalf("verify of the restored store: %v: %s", err, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "intact") {
+		t.Errorf("verify said %q, want intact", out.String())
+	}
+	if err := ops.RunCommand(context.Background(), []string{"restore", "--data", restored, "--from", backup}, &out, &errOut); err == nil {
+		t.Error("restore over a non-empty data folder without --force succeeded")
+	}
+}
+
+func TestVerifyFailsOnAStoreWithOneChangedByte(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	const marker = "Tamperable Name"
+	r.must(t, 201, staff, "POST", "/v1/cases", intake(marker, time.Now().Add(-time.Minute)))
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	file := filepath.Join(dir, "events.db")
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(raw, []byte("station.registered"))
+	if i < 0 {
+		t.Fatal("could not find a stored event to change")
+	}
+	raw[i] = 'S'
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = ops.RunCommand(context.Background(), []string{"verify", "--data", dir}, &out, &errOut)
+	if err == nil {
+		t.Fatalf("verify passed on a changed store: %s", out.String())
+	}
+	if !strings.Contains(out.String(), "first bad position 1:") {
+		t.Errorf("verify said %q (%v), want it to name position 1, the changed event", out.String(), err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
