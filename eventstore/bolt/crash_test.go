@@ -92,6 +92,18 @@ func TestCrashKeepsEveryAcknowledgedAppend(t *testing.T) {
 			}
 			stored[e.ID] = e.Position.Commit
 		}
+		for g := range 32 {
+			var rev uint64
+			for e, err := range s.ReadStream(ctx, "case-crash-"+strconv.Itoa(g), eventstore.ReadStreamOptions{}) {
+				if err != nil {
+					t.Fatalf("run %d: read stream %d: %v", run, g, err)
+				}
+				if e.Revision != rev || stored[e.ID] != e.Position.Commit {
+					t.Fatalf("run %d: stream %d: revision %d at %s, want revision %d at %d", run, g, e.Revision, e.Position, rev, stored[e.ID])
+				}
+				rev++
+			}
+		}
 		for id, pos := range acked {
 			if got, ok := stored[id]; !ok || got != pos {
 				t.Fatalf("run %d: acknowledged event %s at %d is missing or moved (found at %d)", run, id, pos, got)

@@ -68,6 +68,7 @@ type Store struct {
 	signer *audit.Signer
 
 	requests chan *request
+	tails    tailCache     // owned by the writer goroutine
 	closing  chan struct{} // closed by Close
 	stopped  chan struct{} // closed when the writer goroutine has returned
 	closeMu  sync.Mutex
@@ -113,6 +114,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts:     opts,
 		signer:   signer,
 		requests: make(chan *request, 4096),
+		tails:    tailCache{},
 		closing:  make(chan struct{}),
 		stopped:  make(chan struct{}),
 		notify:   make(chan struct{}),

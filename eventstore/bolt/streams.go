@@ -78,13 +78,43 @@ func loadStream(tx *bbolt.Tx, stream string) (streamState, error) {
 	return decodeStream(v)
 }
 
-// saveStream writes st, first packing the oldest links of its chain into a
-// chunk when the chain has grown long enough.
-func saveStream(tx *bbolt.Tx, stream string, st streamState) error {
+// tailCache remembers, for streams the writer appended to lately, the
+// positions of the revisions not yet packed into chunks (st.chunked …
+// st.next-1), so that packing a chunk need not walk the chain. It belongs
+// to the writer goroutine; an entry is used only when its length matches
+// the stored state, and the whole cache is dropped when a batch rolls back.
+type tailCache map[string][]uint64
+
+// maxCachedTails bounds the cache; past it the cache starts again empty.
+const maxCachedTails = 4096
+
+// appended notes that n events were appended at positions pos … pos+n-1 to
+// stream, whose state before the append was st.
+func (c tailCache) appended(stream string, st streamState, pos uint64, n int) {
+	tail, ok := c[stream]
+	if !ok {
+		return
+	}
+	if uint64(len(tail)) != st.next-st.chunked {
+		delete(c, stream)
+		return
+	}
+	for i := range uint64(n) {
+		tail = append(tail, pos+i)
+	}
+	c[stream] = tail
+}
+
+// saveStream writes st, first packing the oldest links of its chain into
+// chunks when the chain has grown long enough.
+func saveStream(tx *bbolt.Tx, stream string, st streamState, tails tailCache) error {
 	if st.next-st.chunked >= chunkSize {
-		tail, err := chainPositions(tx, st)
-		if err != nil {
-			return err
+		tail, ok := tails[stream]
+		if !ok || uint64(len(tail)) != st.next-st.chunked {
+			var err error
+			if tail, err = chainPositions(tx, st); err != nil {
+				return err
+			}
 		}
 		// One append can carry many events: pack every full chunk.
 		for len(tail) >= chunkSize {
@@ -97,6 +127,12 @@ func saveStream(tx *bbolt.Tx, stream string, st streamState) error {
 			}
 			st.chunked += chunkSize
 			tail = tail[chunkSize:]
+		}
+		if tails != nil {
+			if len(tails) >= maxCachedTails {
+				clear(tails)
+			}
+			tails[stream] = append(make([]uint64, 0, chunkSize), tail...)
 		}
 	}
 	return tx.Bucket(bucketStreams).Put([]byte(stream), encodeStream(st))

@@ -50,6 +50,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 // txn is the state of one batch transaction.
 type txn struct {
 	tx     *bbolt.Tx
+	tails  tailCache
 	tree   *treeStore
 	head   uint64 // last position assigned so far in this batch
 	now    time.Time
@@ -152,7 +153,11 @@ func (s *Store) commit(batch []*request) {
 	for _, name := range [][]byte{bucketLog, bucketTree, bucketEventIDs} {
 		tx.Bucket(name).FillPercent = 1.0
 	}
-	w := &txn{tx: tx, tree: newTreeStore(tx), head: readHead(tx), now: s.opts.Now().UTC()}
+	rollback := func() {
+		tx.Rollback()
+		clear(s.tails)
+	}
+	w := &txn{tx: tx, tails: s.tails, tree: newTreeStore(tx), head: readHead(tx), now: s.opts.Now().UTC()}
 	start := w.head
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -162,7 +167,7 @@ func (s *Store) commit(batch []*request) {
 		answers[i].result, answers[i].err = r.apply(w)
 		var fatal *fatalError
 		if errors.As(answers[i].err, &fatal) {
-			tx.Rollback()
+			rollback()
 			fail(fmt.Errorf("eventstore/bolt: batch rolled back: %w", fatal.err))
 			return
 		}
@@ -173,18 +178,19 @@ func (s *Store) commit(batch []*request) {
 			err = tx.Bucket(bucketMeta).Put(metaHead, u64(w.head))
 		}
 		if err != nil {
-			tx.Rollback()
+			rollback()
 			fail(fmt.Errorf("eventstore/bolt: batch rolled back: %w", err))
 			return
 		}
 		if err := s.sealTree(w, start); err != nil {
-			tx.Rollback()
+			rollback()
 			fail(fmt.Errorf("eventstore/bolt: batch rolled back: %w", err))
 			return
 		}
 	}
 	committing := time.Now()
 	if err := tx.Commit(); err != nil {
+		clear(s.tails)
 		fail(fmt.Errorf("eventstore/bolt: commit: %w", err))
 		return
 	}
@@ -446,8 +452,9 @@ func (w *txn) append(stream string, expected eventstore.ExpectedRevision, events
 		}
 		w.events++
 	}
+	w.tails.appended(stream, st, w.head-uint64(len(events))+1, len(events))
 	st.next += uint64(len(events))
-	if err := saveStream(w.tx, stream, st); err != nil {
+	if err := saveStream(w.tx, stream, st, w.tails); err != nil {
 		return eventstore.AppendResult{}, &fatalError{err}
 	}
 	return eventstore.AppendResult{NextExpectedRevision: st.next - 1, Position: eventstore.At(w.head)}, nil
@@ -500,7 +507,7 @@ func (w *txn) delete(stream string, expected eventstore.ExpectedRevision, tombst
 		}
 		st.liveFrom = st.next
 	}
-	if err := saveStream(w.tx, stream, st); err != nil {
+	if err := saveStream(w.tx, stream, st, w.tails); err != nil {
 		return &fatalError{err}
 	}
 	return nil
