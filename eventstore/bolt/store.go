@@ -96,6 +96,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		NoSync:         opts.NoSync,
 		FreelistType:   bbolt.FreelistMapType,
 		NoFreelistSync: true,
+		// Read transactions (reads, subscriptions, Backup) block a write
+		// that must grow the memory map; mapping 1 GiB of address space
+		// up front keeps that from happening until the file is larger.
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("eventstore/bolt: data folder %s: %w", dir, eventstore.ErrLocked)
