@@ -122,8 +122,8 @@ func TestCaseViewAndHistory(t *testing.T) {
 	if _, err := r.History(id, projections.AsOf{At: t0.Add(-time.Hour)}, 0); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("before the intake: got %v, want not_found", err)
 	}
-	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrInvalid) {
-		t.Errorf("version 7 of 6: got %v, want invalid", err)
+	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("version 7 of 6: got %v, want not_found", err)
 	}
 }
 
