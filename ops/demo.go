@@ -20,7 +20,8 @@ import (
 // runDemo serves a seeded demo region: a regional center, four stations and
 // a minors' center, with tokens for every role printed once and several
 // weeks of synthetic cases through the whole lifecycle. Without --data it
-// works in a fresh temporary folder, removed on exit.
+// keeps its data in ./demo-data; run again, it serves what is there and
+// prints a fresh set of tokens.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	cases := fs.Int("cases", 160, "how many synthetic cases to seed")
@@ -31,12 +32,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataSet := false
 	fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
 	if !dataSet && os.Getenv("WAYSTATION_DATA") == "" {
-		tmp, err := os.MkdirTemp("", "waystation-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		cfg.Data = tmp
+		cfg.Data = "./demo-data"
 	}
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomToken()
@@ -128,17 +124,15 @@ func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.
 		staff:  map[string]string{},
 	}
 	seed := DemoSeed{Tokens: []DemoToken{{"admin", "all", adminToken}}}
+	seeded, err := d.alreadySeeded(ctx)
+	if err != nil {
+		return seed, err
+	}
 	for _, st := range demoStations {
-		var zones []map[string]any
-		for _, z := range []string{"adult_male", "adult_female", "minors", "mother_child", "care", "observation", "isolation"} {
-			if n := st.zones[z]; n > 0 {
-				zones = append(zones, map[string]any{"zone": z, "beds": n})
+		if !seeded {
+			if err := d.registerStation(ctx, st.code, st.name, st.kind, st.zones); err != nil {
+				return seed, err
 			}
-		}
-		if _, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{
-			"code": st.code, "name": st.name, "region": "R1", "kind": st.kind, "zones": zones,
-		}); err != nil {
-			return seed, err
 		}
 		tok, err := d.token(ctx, map[string]any{"name": "demo staff " + st.code, "role": "staff", "station": st.code})
 		if err != nil {
@@ -159,6 +153,9 @@ func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.
 		seed.Tokens = append(seed.Tokens, DemoToken{t["role"].(string), "R1", tok})
 	}
 	for i := range cases {
+		if seeded {
+			break // a demo run again serves the cases it seeded before
+		}
 		if err := d.oneCase(ctx, i); err != nil {
 			return seed, fmt.Errorf("case %d: %w", i, err)
 		}
@@ -179,6 +176,29 @@ type demo struct {
 	now         time.Time
 	requests    int
 	earlier     []map[string]any // people of earlier demo cases, for repeat visits
+}
+
+// registerStation registers one demo station in region R1.
+func (d *demo) registerStation(ctx context.Context, code, name, kind string, beds map[string]int) error {
+	var zones []map[string]any
+	for _, z := range []string{"adult_male", "adult_female", "minors", "mother_child", "care", "observation", "isolation"} {
+		if n := beds[z]; n > 0 {
+			zones = append(zones, map[string]any{"zone": z, "beds": n})
+		}
+	}
+	_, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{"code": code, "name": name, "region": "R1", "kind": kind, "zones": zones})
+	return err
+}
+
+// alreadySeeded reports whether the demo region is already there (a demo
+// run again on its data folder).
+func (d *demo) alreadySeeded(ctx context.Context) (bool, error) {
+	out, err := d.call(ctx, d.admin, "GET", "/v1/stations", nil)
+	if err != nil {
+		return false, err
+	}
+	items, _ := out["items"].([]any)
+	return len(items) > 0, nil
 }
 
 func (d *demo) coordinatorOrInspector(role, tok string) {

@@ -58,3 +58,25 @@ func TestDemoSeedFillsEveryBoard(t *testing.T) {
 		t.Errorf("station S01 has no residents in the demo: %v", occ)
 	}
 }
+
+func TestDemoRunAgainOnItsDataIssuesFreshTokensAndKeepsTheCases(t *testing.T) {
+	r := start(t, t.TempDir())
+	if _, err := ops.SeedDemo(context.Background(), r.base, adminToken, 12, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ops.SeedDemo(context.Background(), r.base, adminToken, 12, time.Now())
+	if err != nil {
+		t.Fatalf("seeding a seeded demo again: %v", err)
+	}
+	if again.Cases != 0 {
+		t.Errorf("the second run seeded %d more cases, want none", again.Cases)
+	}
+	for _, tok := range again.Tokens {
+		if tok.Role == "inspector" {
+			page := r.must(t, 200, tok.Token, "GET", "/v1/cases?limit=50", nil)
+			if items, _ := page["items"].([]any); len(items) != 12 {
+				t.Errorf("the fresh inspector token sees %d cases, want the 12 seeded the first time", len(items))
+			}
+		}
+	}
+}
