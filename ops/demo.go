@@ -87,7 +87,7 @@ func (s DemoSeed) Print(w io.Writer, base string) {
 		switch {
 		case t.Role == "inspector":
 			inspector = t.Token
-		case t.Role == "staff" && staff == "":
+		case t.Role == "staff" && t.Scope == "S01":
 			staff = t.Token
 		}
 	}
@@ -410,6 +410,7 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		}
 	case 9: // long stay without a settlement application
 		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform"})
+		c.step(ctx, "", "dna-request", 2*24*time.Hour, map[string]any{"sample_ref": "DNA-" + c.id[:8], "lab": "public security"}) // no result since: an alert
 		c.step(ctx, "", "extension", 9*24*time.Hour, map[string]any{"until": arrived.AddDate(0, 1, 0).Format(time.RFC3339), "approved_by": "station director", "reason": "identity unknown"})
 		c.step(ctx, "", "long-stay", 3*24*time.Hour, map[string]any{"kind": domain.LongStayInStation})
 	case 10: // elderly with an extension
