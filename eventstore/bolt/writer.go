@@ -111,10 +111,10 @@ func (s *Store) write() {
 		size := first.size
 		// Take every pending request. Callers that are inside Append but
 		// not yet queued (they were answered by the last commit and are
-		// preparing their next events) are waited for, a fraction of a
-		// commit at most, so that one fsync serves them too instead of
+		// preparing their next events) are waited for, a quarter of the
+		// last commit at most, so that one fsync serves them too instead of
 		// the next batch: with many writers this doubles the batch.
-		deadline := time.Now().Add(min(lastCommit/2, maxGather))
+		deadline := time.Now().Add(min(lastCommit/4, maxGather))
 		for len(batch) < maxBatchRequests && size < maxBatchBytes {
 			select {
 			case r := <-s.requests:
