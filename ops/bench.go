@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"runtime/metrics"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -286,16 +285,4 @@ func startHeapSampler() *heapSampler {
 func (h *heapSampler) stop() uint64 {
 	close(h.done)
 	return <-h.peak
-}
-
-// percentileMs returns quantile q (0 to 1) of samples in milliseconds, by
-// the nearest-rank method; 0 for no samples. It sorts samples in place.
-func percentileMs(samples []time.Duration, q float64) float64 {
-	if len(samples) == 0 {
-		return 0
-	}
-	slices.Sort(samples)
-	rank := int(math.Ceil(q*float64(len(samples)))) - 1
-	rank = min(max(rank, 0), len(samples)-1)
-	return float64(samples[rank]) / float64(time.Millisecond)
 }
