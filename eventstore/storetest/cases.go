@@ -219,6 +219,9 @@ func (s *suite) idempotentPartial(t *testing.T) {
 }
 
 func (s *suite) idempotentOtherStream(t *testing.T) {
+	if s.limits.EventIDsPerStream {
+		t.Skip("the backend declares Limits.EventIDsPerStream: event IDs are recognised only within one stream")
+	}
 	a, b := s.stream(t, "owner"), s.stream(t, "thief")
 	ev := Event("test.a", 0)
 	mustAppend(t, s.store, a, eventstore.NoStream, ev)
