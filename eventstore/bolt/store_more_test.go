@@ -191,3 +191,38 @@ func TestBackupWhileAppendingRestoresAConsistentStore(t *testing.T) {
 		t.Fatalf("verify restored store after a new append: %v", err)
 	}
 }
+
+func TestRestoreWithForceReplacesAClosedStore(t *testing.T) {
+	src := openTemp(t)
+	fill(t, src, 10)
+	file := filepath.Join(t.TempDir(), "backup.db")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Backup(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	dir := t.TempDir()
+	old, err := bolt.Open(dir, bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, old, 3)
+	old.Close()
+	if err := bolt.Restore(file, dir, false); err == nil {
+		t.Fatal("restore over an existing store without force succeeded")
+	}
+	if err := bolt.Restore(file, dir, true); err != nil {
+		t.Fatalf("restore with force: %v", err)
+	}
+	s := openAt(t, dir, bolt.Options{NoSync: true})
+	if h, _ := s.Head(ctx); h != eventstore.At(10) {
+		t.Fatalf("restored head %s, want the backup's 10", h)
+	}
+	if _, err := s.Verify(ctx); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
