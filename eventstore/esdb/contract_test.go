@@ -10,19 +10,23 @@ import (
 	"waystation/eventstore/storetest"
 )
 
+// clusterLimits is what EventStoreDB cannot promise: it keeps no global
+// event-ID index, so reusing an event ID in another stream is written.
+var clusterLimits = storetest.Limits{EventIDsPerStream: true}
+
 // TestContract runs the contract suite against the adapter over the
 // in-process gRPC server (one fresh node per store the suite opens).
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(tb testing.TB) eventstore.Store {
+	storetest.RunWith(t, func(tb testing.TB) eventstore.Store {
 		st, _ := open(tb)
 		return st
-	})
+	}, clusterLimits)
 }
 
 // TestContractOnARealServer runs the same suite against the server named
 // by WAYSTATION_ESDB_URL, for example a local
 //
-//	docker run --rm -p 2113:2113 docker.kurrent.io/kurrent-latest/kurrentdb --insecure --mem-db
+//	docker run --rm -p 2113:2113 <the upstream KurrentDB image> --insecure --mem-db
 //
 // with WAYSTATION_ESDB_URL='esdb://localhost:2113?tls=false'. The suite
 // writes only to streams with a prefix unique to the run.
@@ -31,7 +35,7 @@ func TestContractOnARealServer(t *testing.T) {
 	if url == "" {
 		t.Skip("WAYSTATION_ESDB_URL is not set: skipping the contract suite against a real EventStoreDB / KurrentDB server (see eventstore/esdb/README.md)")
 	}
-	storetest.Run(t, func(tb testing.TB) eventstore.Store {
+	storetest.RunWith(t, func(tb testing.TB) eventstore.Store {
 		tb.Helper()
 		st, err := esdb.Open(context.Background(), url, esdb.Options{})
 		if err != nil {
@@ -39,7 +43,7 @@ func TestContractOnARealServer(t *testing.T) {
 		}
 		tb.Cleanup(func() { _ = st.Close() })
 		return st
-	})
+	}, clusterLimits)
 }
 
 // TestCheckpointContract runs the checkpoint part of the suite against the
