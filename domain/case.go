@@ -500,6 +500,8 @@ func Evolve(c Case, env Envelope) Case {
 	case Corrected:
 		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
 		c = applyCorrection(c, e.Field, e.New)
+	case PersonalDataErased:
+		c = c.withPersonalDataErased(e)
 	}
 	return c
 }

@@ -35,6 +35,7 @@ var samples = []domain.Event{
 	domain.BedReleased{CaseID: caseID, Zone: domain.ZoneMinors, Bed: "minors-1", Reason: domain.ReleaseExit, Cause: motherID},
 	domain.TokenIssued{ID: "t", Role: domain.RoleAdmin, Hash: "h"}, domain.TokenRevoked{ID: "t"},
 	domain.CaseRead{CaseID: caseID.String(), Reader: "t", Role: domain.RoleInspector, Route: "/v1/cases/{id}"},
+	domain.PersonalDataErased{Reason: "retention ended", Trigger: domain.ErasureRetention, AgeAtIntake: ptr(40)},
 }
 
 func TestEveryEventTypeRoundTrips(t *testing.T) {

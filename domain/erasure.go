@@ -1,0 +1,215 @@
+package domain
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// This file is owned by the privacy work (issue 8): the erasure of a
+// person's personal data (DOMAIN.md, Privacy).
+
+// TypePersonalDataErased is the stored name of PersonalDataErased. Never
+// rename or reuse it.
+const TypePersonalDataErased = "case.personal_data_erased"
+
+// Erasure triggers (PersonalDataErased.Trigger). Stored: never rename or
+// reuse them.
+const (
+	// ErasureOnRequest is an erasure an admin asked for (a data subject's
+	// request, a court order...).
+	ErasureOnRequest = "request"
+	// ErasureRetention is an erasure by the retention job, at the end of
+	// the retention period after closure.
+	ErasureRetention = "retention"
+)
+
+// RetentionActor is the actor ID of erasures made by the retention job.
+const RetentionActor = "system:retention"
+
+// RuleErasureOfOpenCase refuses to erase the personal data of a case whose
+// person is still being assisted: it must have exited first.
+const RuleErasureOfOpenCase = "erasure_of_open_case"
+
+// MaxErasureReason bounds the length of an erasure's reason, in characters.
+const MaxErasureReason = 500
+
+// PersonalDataErased records that the data key of a case was destroyed, so
+// that every personal value sealed in its events reads back as erased. It
+// is written before the key is destroyed and holds no personal data: the
+// reason (free text that must not name the person), what triggered it, and
+// the person's age at intake in whole years, kept so that the statistics
+// still count the person in the same age band. Who and when are in the
+// metadata.
+type PersonalDataErased struct {
+	Reason      string `json:"reason"`
+	Trigger     string `json:"trigger"`
+	AgeAtIntake *int   `json:"age_at_intake,omitempty"`
+}
+
+// EventType returns TypePersonalDataErased.
+func (PersonalDataErased) EventType() string { return TypePersonalDataErased }
+
+func init() {
+	if err := Register[PersonalDataErased](Events, 1); err != nil {
+		panic(err)
+	}
+}
+
+// PersonalDataErased reports whether the case's personal data was erased.
+func (c Case) PersonalDataErased() bool {
+	for e := c.events; e != nil; e = e.prev {
+		if e.typ == TypePersonalDataErased {
+			return true
+		}
+	}
+	return false
+}
+
+// withPersonalDataErased returns c with every personal value cleared, as
+// the sealed store shows it once the key is gone: the person keeps only
+// sex, ID type, whether they could state their identity, and the age at
+// intake as an estimate made on the intake's date.
+func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
+	p := Person{Sex: c.Person.Sex, IDType: c.Person.IDType, CanStateIdentity: c.Person.CanStateIdentity}
+	if e.AgeAtIntake != nil {
+		age := *e.AgeAtIntake
+		p.EstimatedAge = &age
+		p.AgeEstimatedOn = DateOf(c.OpenedAt.UTC())
+	} else if c.Person.EstimatedAge != nil {
+		p.EstimatedAge, p.AgeEstimatedOn = c.Person.EstimatedAge, c.Person.AgeEstimatedOn
+	}
+	c.Person = p
+	c.Referral = Referral{Source: c.Referral.Source}
+	c.Inspection.Notes = ""
+	if c.Transfer != nil {
+		t := *c.Transfer
+		t.Reason = ""
+		c.Transfer = &t
+	}
+	if c.Guardianship != nil {
+		g := *c.Guardianship
+		g.Guardian = ""
+		c.Guardianship = &g
+	}
+	if len(c.PoliceReports) > 0 {
+		r := slices.Clone(c.PoliceReports)
+		for i := range r {
+			r[i].ReportNo = ""
+		}
+		c.PoliceReports = r
+	}
+	if c.Death != nil {
+		d := *c.Death
+		d.Place = ""
+		c.Death = &d
+	}
+	if len(c.Corrections) > 0 {
+		r := slices.Clone(c.Corrections)
+		for i := range r {
+			if !clearCorrections[r[i].Field] {
+				r[i].Old, r[i].New = json.RawMessage("null"), json.RawMessage("null")
+			}
+			r[i].Reason = ""
+		}
+		c.Corrections = r
+	}
+	return c
+}
+
+// Erasure is an erasure request: why, and what triggered it
+// (ErasureOnRequest or ErasureRetention).
+type Erasure struct {
+	Reason  string `json:"reason"`
+	Trigger string `json:"-"`
+}
+
+// Validate checks the request; errors name the field.
+func (e Erasure) Validate() error {
+	if strings.TrimSpace(e.Reason) == "" {
+		return Invalid("reason", "a reason is required")
+	}
+	if utf8.RuneCountInString(e.Reason) > MaxErasureReason {
+		return Invalid("reason", "at most %d characters", MaxErasureReason)
+	}
+	switch e.Trigger {
+	case ErasureOnRequest, ErasureRetention:
+	default:
+		return Invalid("trigger", "unknown erasure trigger")
+	}
+	return nil
+}
+
+// ErasePersonalData erases the personal data of case id: it appends
+// PersonalDataErased to the case's stream (the event log is not
+// rewritten), then calls destroy with the case's data subject (its stream
+// name) so that the key store destroys the case's data key. Only admins and
+// the retention job (RetentionActor) may erase; the case must have exited
+// (rule erasure_of_open_case). Erasing an erased case writes nothing and
+// calls destroy again, so an interrupted erasure is completed by repeating
+// it. Result.Replayed is true when nothing was written.
+func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UUID, req Erasure, destroy func(ctx context.Context, subject string) error) (Result, error) {
+	if actor.Role != RoleAdmin && actor.ID != RetentionActor {
+		return Result{}, Forbidden("only admins erase personal data")
+	}
+	if err := req.Validate(); err != nil {
+		return Result{}, err
+	}
+	stream := CaseStream(id)
+	res, err := s.retry(ctx, false, func() (Result, error) {
+		c, found, err := s.loadCase(ctx, id, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		if !found {
+			return Result{}, NotFound("no such case")
+		}
+		if c.PersonalDataErased() {
+			return Result{ID: id.String(), Version: c.Version, Status: c.Status, Replayed: true}, nil
+		}
+		if c.ExitedAt.IsZero() && c.Status != StatusClosed {
+			return Result{}, Violation(RuleErasureOfOpenCase, "the person is still being assisted; erase after the case has exited")
+		}
+		ev := PersonalDataErased{Reason: req.Reason, Trigger: req.Trigger}
+		if age, ok := c.AgeOn(c.OpenedAt); ok {
+			ev.AgeAtIntake = &age
+		}
+		now := s.now().UTC()
+		evID, err := uuid.NewV7()
+		if err != nil {
+			return Result{}, Internal(err, "no event ID")
+		}
+		data, err := Encode(evID, ev, Metadata{
+			OccurredAt: now, RecordedAt: now, Actor: actor.ID, Role: actor.Role, Region: actor.Region,
+			LegalBasis: BasisStatutoryDuty,
+		})
+		if err != nil {
+			return Result{}, Internal(err, "the erasure cannot be encoded")
+		}
+		ar, err := s.store.Append(ctx, stream, expectedFor(c.Version), data)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{ID: id.String(), Version: ar.NextExpectedRevision + 1, Status: c.Status, Position: ar.Position}, nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := destroy(ctx, stream); err != nil {
+		return res, Internal(err, "the case's data key could not be destroyed")
+	}
+	return res, nil
+}
+
+// DueForErasure reports whether case c is due for erasure at now under a
+// retention period after closure: it is closed, closed at least retention
+// ago, and not erased yet. A retention of zero or less is off.
+func DueForErasure(c Case, retention time.Duration, now time.Time) bool {
+	return retention > 0 && c.Status == StatusClosed && !c.ClosedAt.IsZero() &&
+		!c.ClosedAt.Add(retention).After(now) && !c.PersonalDataErased()
+}

@@ -1,0 +1,124 @@
+package domain
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// This file declares, as data, which values of each stored event are
+// personal data (PIPL): the event store encrypts them with the data key of
+// the case they belong to, and destroying that key erases them (DOMAIN.md,
+// Privacy). It is pure data; the sealing itself is eventstore/sealed's.
+//
+// What stays in clear, and why it is not identifying on its own: sex, the
+// estimated age and the date it was estimated on, the ID document's type,
+// whether the person can state their identity, the inspection's yes/no
+// flags, the referral's source, station codes, zones and beds, statuses,
+// exit types, hospital names, item lists and every time. These are what
+// the statistics, the safety board and the rules need; none names,
+// locates or singles out a person without the sealed values, and the
+// erasure event keeps only the age at intake (in whole years) so that the
+// statistics still count the person in the same age band.
+
+// notes is the free-text field most events carry.
+const notes = "notes"
+
+// personalFields is the dotted JSON paths of the personal values of each
+// event type. A path names a whole value (string, object or array); a
+// missing path in an event is simply absent. Stored contract: removing a
+// path only stops new events from being sealed.
+var personalFields = map[string][]string{
+	TypeIntakeRegistered: {
+		"person.name", "person.birth_date", "person.id_number", "person.hukou_place",
+		"person.dialect", "person.street_reason", "person.photo_ref", "person.fingerprint_ref",
+		"person.contacts", "referral.form_no", "referral.referred_by", "referral.found_at",
+		"inspection.notes", notes,
+	},
+	TypeEligibilityDecided:       {"reason", notes},
+	TypeSecurityChecked:          {notes},
+	TypeBelongingsDeposited:      {notes},
+	TypeBelongingsReturned:       {notes},
+	TypeIdentityQueried:          {"result", "reference", notes},
+	TypeIdentityVerified:         {"name", "id_number", "birth_date", "hukou_place", "reference", notes},
+	TypeFamilySearchNoticePosted: {"reference", notes},
+	TypeDNARequested:             {"sample_ref", notes},
+	TypeDNAResultReceived:        {"reference", notes},
+	TypeRelativesContacted:       {"relationship", "outcome", notes},
+	TypeMedicalReferred:          {"reason", notes},
+	TypeHospitalAdmitted:         {notes},
+	TypeHospitalDischarged:       {notes},
+	TypeMedicalReturned:          {notes},
+	TypeStayExtended:             {"reason", notes},
+	TypeLongStayStarted:          {"place", notes},
+	TypeSettlementRecorded:       {"place", "reference", notes},
+	TypeGuardianshipTaken:        {"guardian", notes},
+	TypePoliceReportFiled:        {"report_no", notes},
+	TypeTransferRequested:        {"reason", notes},
+	TypeTransferAccepted:         {notes},
+	TypeTransferDeclined:         {"reason", notes},
+	TypeEscortDeparted:           {notes},
+	TypeHandedOver:               {notes},
+	TypeLeftVoluntarily:          {notes},
+	TypePickedUp:                 {"collector", notes},
+	TypeEscortedReturn:           {"destination", "received_by", notes},
+	TypeAbsconded:                {"last_seen", notes},
+	TypeTerminated:               {"reason", notes},
+	TypeDied:                     {"place", notes},
+	TypeDeathChecklistUpdated:    {notes},
+	TypeCaseClosed:               {notes},
+	TypeCorrected:                {"reason"},
+}
+
+// clearCorrections is the corrected fields whose old and new values stay
+// in clear: they are the statistical facts kept in clear at intake.
+var clearCorrections = map[string]bool{
+	"person.sex": true, "person.estimated_age": true, "person.id_type": true,
+	"person.can_state_identity": true, "referral.source": true,
+	"inspection.injuries": true, "inspection.intoxicated": true, "inspection.suspected_infectious": true,
+	"inspection.suspected_mental_disorder": true, "inspection.intellectual_disability": true,
+	"inspection.physical_disability": true, "inspection.seriously_ill": true, "inspection.signs_of_harm": true,
+	"inspection.suspected_trafficked": true, "inspection.suspected_lost": true, "inspection.abandoned": true,
+}
+
+// PersonalFields returns the dotted JSON paths of the personal values of
+// events of type eventType (nil for a type with none, such as station,
+// access and erasure events). For corrections it lists the reason only;
+// PersonalPaths adds the old and new values when the corrected field is
+// personal. The caller must not modify the result.
+func PersonalFields(eventType string) []string { return personalFields[eventType] }
+
+// PersonalPaths returns the dotted JSON paths of the personal values of
+// one stored event: PersonalFields of its type, plus, for a correction of
+// a field that is not one of the clear statistical facts, its old and new
+// values (a correction whose field cannot be read is treated as personal).
+// It is the policy the sealed store applies on every append.
+func PersonalPaths(eventType string, data []byte) []string {
+	paths := personalFields[eventType]
+	if eventType != TypeCorrected {
+		return paths
+	}
+	var c struct {
+		Field string `json:"field"`
+	}
+	if err := json.Unmarshal(data, &c); err == nil && clearCorrections[c.Field] {
+		return paths
+	}
+	return append([]string{"old", "new"}, paths...)
+}
+
+// HasPersonalFields reports whether events of eventType can carry personal
+// values.
+func HasPersonalFields(eventType string) bool {
+	return len(personalFields[eventType]) > 0
+}
+
+// DataSubject returns the stream whose data key seals the personal values
+// of an event of stream, and whether the stream holds personal data: a
+// case stream is its own subject (one key per case); other streams hold
+// none.
+func DataSubject(stream string) (string, bool) {
+	if strings.HasPrefix(stream, CaseStreamPrefix) {
+		return stream, true
+	}
+	return "", false
+}

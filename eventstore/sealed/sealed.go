@@ -1,0 +1,206 @@
+// Package sealed encrypts the personal values of events on their way into
+// any eventstore.Store and decrypts them on the way out, with one AES-256-GCM
+// data key per data subject kept in a KeyStore. Destroying a subject's key
+// erases its personal values everywhere at once (they read back as JSON
+// null) without rewriting the event log: the Merkle tree commits to digests
+// of the stored bytes, which do not change.
+package sealed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"waystation/eventstore"
+)
+
+// Policy returns the dotted JSON paths of the personal values of one event
+// (domain.PersonalPaths); nil means the event carries none.
+type Policy func(eventType string, data []byte) []string
+
+// Subject maps a stream to the data subject whose key seals its events,
+// and reports whether the stream holds personal data at all
+// (domain.DataSubject).
+type Subject func(stream string) (string, bool)
+
+// Store is an eventstore.Store that seals personal values on Append and
+// opens them on every read and subscription. A value whose key was
+// destroyed reads back as null. Everything else passes through to the
+// wrapped store unchanged, so Store passes the same contract.
+type Store struct {
+	inner   eventstore.Store
+	keys    *KeyStore
+	policy  Policy
+	subject Subject
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New wraps inner: events of streams that subject accepts have the values
+// policy names sealed with their subject's key from keys.
+func New(inner eventstore.Store, keys *KeyStore, policy Policy, subject Subject) *Store {
+	return &Store{inner: inner, keys: keys, policy: policy, subject: subject}
+}
+
+// Inner returns the wrapped store, which yields events as stored (sealed).
+func (s *Store) Inner() eventstore.Store { return s.inner }
+
+// Keys returns the key store.
+func (s *Store) Keys() *KeyStore { return s.keys }
+
+// Erase destroys the data keys of subjects (see KeyStore.Destroy).
+func (s *Store) Erase(_ context.Context, subjects ...string) error {
+	return s.keys.Destroy(subjects...)
+}
+
+// Seal returns ev with its personal values sealed, as Append stores it.
+func (s *Store) Seal(stream string, ev eventstore.EventData) (eventstore.EventData, error) {
+	if containsPrefix(ev.Data) {
+		ev.Data = escape(ev.Data)
+	}
+	subj, ok := s.subject(stream)
+	if !ok {
+		return ev, nil
+	}
+	paths := s.policy(ev.Type, ev.Data)
+	if len(paths) == 0 {
+		return ev, nil
+	}
+	key, err := s.keys.Key(subj, true)
+	if errors.Is(err, ErrErased) {
+		return ev, fmt.Errorf("%w: personal data for a data subject whose key was destroyed", eventstore.ErrInvalid)
+	}
+	if err != nil {
+		return ev, err
+	}
+	data, err := seal(ev.Data, paths, key, ev.ID)
+	if err != nil {
+		return ev, fmt.Errorf("%w: %v", eventstore.ErrInvalid, err)
+	}
+	ev.Data = data
+	return ev, nil
+}
+
+// Open returns rec with its sealed values opened (null when the key was
+// destroyed).
+func (s *Store) Open(rec eventstore.RecordedEvent) (eventstore.RecordedEvent, error) {
+	if !containsPrefix(rec.Data) {
+		return rec, nil
+	}
+	subj, ok := s.subject(rec.Stream)
+	if !ok {
+		return rec, nil
+	}
+	key, err := s.keys.Key(subj, false)
+	if err != nil && !errors.Is(err, ErrErased) {
+		return rec, fmt.Errorf("sealed: %s at %s: %w", rec.Type, rec.Position, err)
+	}
+	data, err := open(rec.Data, key, rec.ID)
+	if err != nil {
+		return rec, fmt.Errorf("%s at %s: %w", rec.Type, rec.Position, err)
+	}
+	rec.Data = data
+	return rec, nil
+}
+
+// Append seals the personal values of events and appends them.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	var out []eventstore.EventData
+	for i, ev := range events {
+		sealed, err := s.Seal(stream, ev)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if out == nil && !sameBytes(sealed.Data, ev.Data) {
+			out = make([]eventstore.EventData, len(events))
+			copy(out, events)
+		}
+		if out != nil {
+			out[i] = sealed
+		}
+	}
+	if out == nil {
+		out = events
+	}
+	return s.inner.Append(ctx, stream, expected, out...)
+}
+
+func (s *Store) openSeq(seq iter.Seq2[eventstore.RecordedEvent, error]) iter.Seq2[eventstore.RecordedEvent, error] {
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		for rec, err := range seq {
+			if err == nil {
+				rec, err = s.Open(rec)
+			}
+			if !yield(rec, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Store) openMessages(seq iter.Seq2[eventstore.Message, error]) iter.Seq2[eventstore.Message, error] {
+	return func(yield func(eventstore.Message, error) bool) {
+		for m, err := range seq {
+			if err == nil && m.Event != nil {
+				var rec eventstore.RecordedEvent
+				rec, err = s.Open(*m.Event)
+				m.Event = &rec
+			}
+			if !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// ReadStream reads one stream with its personal values opened.
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return s.openSeq(s.inner.ReadStream(ctx, stream, opts))
+}
+
+// ReadAll reads the global log with personal values opened.
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+	return s.openSeq(s.inner.ReadAll(ctx, opts))
+}
+
+// SubscribeToAll follows the global log with personal values opened.
+func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Message, error] {
+	return s.openMessages(s.inner.SubscribeToAll(ctx, after))
+}
+
+// SubscribeToStream follows one stream with personal values opened.
+func (s *Store) SubscribeToStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.Message, error] {
+	return s.openMessages(s.inner.SubscribeToStream(ctx, stream, from))
+}
+
+// Delete soft-deletes a stream of the wrapped store.
+func (s *Store) Delete(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
+	return s.inner.Delete(ctx, stream, expected)
+}
+
+// Tombstone tombstones a stream of the wrapped store.
+func (s *Store) Tombstone(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
+	return s.inner.Tombstone(ctx, stream, expected)
+}
+
+// Head returns the wrapped store's head.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) { return s.inner.Head(ctx) }
+
+// Close closes the wrapped store and the key store.
+func (s *Store) Close() error {
+	err := s.inner.Close()
+	if kerr := s.keys.Close(); err == nil {
+		err = kerr
+	}
+	return err
+}
+
+func containsPrefix(b []byte) bool {
+	return len(b) > len(prefix) && indexPrefix(b) >= 0
+}
+
+// sameBytes reports whether a and b are the same slice.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
