@@ -183,15 +183,31 @@ func (r *Registry) Types() []string {
 // the current schema by the upcasters. An unknown type or bad JSON is an
 // error (the event is never silently dropped).
 func (r *Registry) Decode(rec eventstore.RecordedEvent) (Envelope, error) {
+	return r.DecodeIf(rec, nil)
+}
+
+// DecodeIf is Decode for a reader that needs only some events: after the
+// metadata, it calls keep (when not nil) with the envelope so far (no
+// Event yet), and when keep returns false it returns that envelope with a
+// nil Event and no error, without reading the payload. An unknown type or
+// bad metadata is an error whatever keep would say.
+func (r *Registry) DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bool) (Envelope, error) {
 	env := Envelope{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt}
 	t, ok := r.types[rec.Type]
 	if !ok {
 		return env, fmt.Errorf("domain: unknown event type %q at %s", rec.Type, rec.Position)
 	}
-	if len(rec.Metadata) > 0 {
-		if err := decodeMetadata(rec.Metadata, &env.Meta); err != nil {
+	// The fast path keeps env off the heap; encoding/json would not.
+	if len(rec.Metadata) > 0 && !fastMetadata(rec.Metadata, &env.Meta) {
+		m := new(Metadata)
+		err := decodeMetadata(rec.Metadata, m)
+		env.Meta = *m
+		if err != nil {
 			return env, fmt.Errorf("domain: metadata of %s at %s: %w", rec.Type, rec.Position, err)
 		}
+	}
+	if keep != nil && !keep(env) {
+		return env, nil
 	}
 	data := rec.Data
 	v := env.Meta.SchemaVersion
@@ -245,6 +261,12 @@ var Events = mustEvents()
 
 // Decode decodes a stored event with the Events registry.
 func Decode(rec eventstore.RecordedEvent) (Envelope, error) { return Events.Decode(rec) }
+
+// DecodeIf decodes a stored event with the Events registry, reading its
+// payload only when keep says so (see Registry.DecodeIf).
+func DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bool) (Envelope, error) {
+	return Events.DecodeIf(rec, keep)
+}
 
 // Encode encodes an event with the Events registry.
 func Encode(id uuid.UUID, ev Event, meta Metadata) (eventstore.EventData, error) {

@@ -29,16 +29,20 @@ type decoder struct {
 	ordered chan *batch
 	wg      sync.WaitGroup
 	onError func(rec eventstore.RecordedEvent, err error)
+	// keep, when not nil, says from an event's metadata whether its
+	// payload is needed; the others come out with a nil Event.
+	keep func(domain.Envelope) bool
 }
 
 // newDecoder starts the decode workers. Batches sent with submit come out
 // of next in the same order; close stops the workers once drained.
-func newDecoder(onError func(eventstore.RecordedEvent, error)) *decoder {
+func newDecoder(onError func(eventstore.RecordedEvent, error), keep func(domain.Envelope) bool) *decoder {
 	n := max(runtime.GOMAXPROCS(0), 1)
 	d := &decoder{
 		work:    make(chan *batch, 2*n),
 		ordered: make(chan *batch, 2*n+2),
 		onError: onError,
+		keep:    keep,
 	}
 	for range n {
 		d.wg.Add(1)
@@ -56,7 +60,7 @@ func newDecoder(onError func(eventstore.RecordedEvent, error)) *decoder {
 func (d *decoder) decode(b *batch) {
 	b.envs = make([]domain.Envelope, len(b.recs))
 	for i, rec := range b.recs {
-		env, err := domain.Decode(rec)
+		env, err := domain.DecodeIf(rec, d.keep)
 		if err != nil {
 			d.onError(rec, err)
 			// An undecodable event still moves the position on.
@@ -85,12 +89,13 @@ func (d *decoder) wait() { d.wg.Wait() }
 
 // readAll reads the global log after from and hands decoded events, in
 // order and in batches, to apply, until the end of the log or until stop
-// returns true for an event (which is then not applied). It returns the
+// returns true for an event (which is then not applied). Events for which
+// keep (when not nil) returns false come with a nil Event. It returns the
 // first error of the store or of apply.
 func readAll(ctx context.Context, store eventstore.Store, from eventstore.Position,
-	onError func(eventstore.RecordedEvent, error),
+	onError func(eventstore.RecordedEvent, error), keep func(domain.Envelope) bool,
 	stop func(eventstore.Position) bool, apply func([]domain.Envelope) error) error {
-	d := newDecoder(onError)
+	d := newDecoder(onError, keep)
 	applyErr := make(chan error, 1)
 	var failed atomic.Bool
 	go func() {

@@ -188,7 +188,7 @@ func (r *Runner) onUndecodable(rec eventstore.RecordedEvent, err error) {
 // in batches while catching up, one at a time once live. caughtUp is called
 // at the subscription's caught-up marker, after the history is applied.
 func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply func([]domain.Envelope) error, caughtUp func() error) error {
-	d := newDecoder(r.onUndecodable)
+	d := newDecoder(r.onUndecodable, nil)
 	applied := make(chan error, 1)
 	marker := &batch{done: make(chan struct{})}
 	close(marker.done)
@@ -417,7 +417,7 @@ func (r *Runner) Rebuild(ctx context.Context) error {
 	defer r.mu.Unlock()
 	target := r.live.pos
 	if fresh.pos.Before(target) {
-		err := readAll(ctx, r.store, fresh.pos, r.onUndecodable,
+		err := readAll(ctx, r.store, fresh.pos, r.onUndecodable, nil,
 			func(p eventstore.Position) bool { return target.Before(p) },
 			func(envs []domain.Envelope) error {
 				for _, env := range envs {
@@ -442,7 +442,12 @@ func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
 	if !asOf.Position.IsZero() {
 		stop = func(p eventstore.Position) bool { return asOf.Position.Before(p) }
 	}
-	err := readAll(ctx, r.store, m.pos, r.onUndecodable, stop, func(envs []domain.Envelope) error {
+	var keep func(domain.Envelope) bool
+	if !asOf.At.IsZero() {
+		// Events that the moment filters out are not worth their payload.
+		keep = asOf.happened
+	}
+	err := readAll(ctx, r.store, m.pos, r.onUndecodable, keep, stop, func(envs []domain.Envelope) error {
 		for _, env := range envs {
 			if !asOf.At.IsZero() && !asOf.keeps(env) {
 				m.pos = env.Position
@@ -460,7 +465,13 @@ func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
 
 // keeps reports whether env belongs to the world as of a.At.
 func (a AsOf) keeps(env domain.Envelope) bool {
-	if env.Event == nil || env.Meta.OccurredAt.After(a.At) {
+	return env.Event != nil && a.happened(env)
+}
+
+// happened reports whether the event of env had happened by a.At (and,
+// for a Known read, had been recorded by then), from its metadata alone.
+func (a AsOf) happened(env domain.Envelope) bool {
+	if env.Meta.OccurredAt.After(a.At) {
 		return false
 	}
 	if a.Known {
