@@ -121,16 +121,16 @@ func (o *object) next(s *scan) bool {
 	return true
 }
 
-// list walks the elements of one JSON array like object walks keys; empty
+// elements walks the elements of one JSON array like object walks keys; empty
 // reports an empty array, for which encoding/json makes an empty, non-nil
 // slice.
-type list struct {
+type elements struct {
 	started bool
 	ok      bool
 	empty   bool
 }
 
-func (l *list) next(s *scan) bool {
+func (l *elements) next(s *scan) bool {
 	s.space()
 	if !l.started {
 		l.started = true
@@ -275,7 +275,7 @@ func (s *scan) intPtr(p **int) bool {
 }
 
 func (s *scan) strings(p *[]string) bool {
-	var l list
+	var l elements
 	for l.next(s) {
 		var v string
 		if !str(s, &v) {
@@ -290,7 +290,7 @@ func (s *scan) strings(p *[]string) bool {
 }
 
 func (s *scan) items(p *[]Item) bool {
-	var l list
+	var l elements
 	for l.next(s) {
 		var v Item
 		if !s.item(&v) {
@@ -305,7 +305,7 @@ func (s *scan) items(p *[]Item) bool {
 }
 
 func (s *scan) contacts(p *[]Contact) bool {
-	var l list
+	var l elements
 	for l.next(s) {
 		var v Contact
 		if !s.contact(&v) {
