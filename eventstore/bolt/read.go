@@ -2,9 +2,12 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -139,7 +142,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 // allPage reads up to n events of the global log after position after
 // (exclusive) in direction dir.
 func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
-	var page []eventstore.RecordedEvent
+	page := make([]eventstore.RecordedEvent, 0, n)
+	var pr pageReader
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		var k, v []byte
@@ -152,7 +156,7 @@ func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]events
 				k, v = c.Prev()
 			}
 			for ; k != nil && len(page) < n; k, v = c.Prev() {
-				e, err := decodeRecord(beUint64(k), v)
+				e, err := pr.decode(beUint64(k), v)
 				if err != nil {
 					return err
 				}
@@ -164,7 +168,7 @@ func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]events
 			return nil
 		}
 		for k, v = c.Seek(u64(after + 1)); k != nil && len(page) < n; k, v = c.Next() {
-			e, err := decodeRecord(beUint64(k), v)
+			e, err := pr.decode(beUint64(k), v)
 			if err != nil {
 				return err
 			}
@@ -173,6 +177,95 @@ func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]events
 		return nil
 	})
 	return page, err
+}
+
+// arenaSize is the size of the blocks that a page's payloads and metadata
+// are copied into.
+const arenaSize = 64 << 10
+
+// pageReader decodes the records of one page of the global log like
+// decodeRecord (same layout, every byte copied out of bbolt's memory), but
+// copies the data and metadata of many events into one block and shares
+// the type names, instead of three allocations per event. Each event's
+// Data and Metadata have their own capacity, so appending to one never
+// writes into another.
+type pageReader struct {
+	arena []byte
+}
+
+func (p *pageReader) decode(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
+	var e eventstore.RecordedEvent
+	if len(b) < headerSize || b[0] != recordVersion {
+		return e, errCorrupt
+	}
+	e.Position = eventstore.At(pos)
+	e.Revision = binary.BigEndian.Uint64(b[offRevision:])
+	copy(e.ID[:], b[9:25])
+	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[offRecordedAt:]))).UTC()
+	rest := b[headerSize:]
+	var parts [4][]byte
+	for i := range parts {
+		if len(rest) < 4 {
+			return e, errCorrupt
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(len(rest)) < uint64(n) {
+			return e, errCorrupt
+		}
+		parts[i] = rest[:n]
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return e, errCorrupt
+	}
+	e.Stream = string(parts[0])
+	e.Type = typeName(parts[1])
+	e.Data = p.copy(parts[2])
+	e.Metadata = p.copy(parts[3])
+	return e, nil
+}
+
+// copy returns a copy of b in the arena, with no spare capacity; nil for
+// an empty b, as decodeRecord returns.
+func (p *pageReader) copy(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) > cap(p.arena)-len(p.arena) {
+		p.arena = make([]byte, 0, max(arenaSize, len(b)))
+	}
+	start := len(p.arena)
+	p.arena = append(p.arena, b...)
+	return p.arena[start:len(p.arena):len(p.arena)]
+}
+
+// typeNames shares the strings of event type names between reads; it
+// stops growing at maxTypeNames (a log has a few dozen types).
+var typeNames struct {
+	sync.RWMutex
+	m map[string]string
+}
+
+const maxTypeNames = 1024
+
+func typeName(b []byte) string {
+	typeNames.RLock()
+	s, ok := typeNames.m[string(b)]
+	typeNames.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	typeNames.Lock()
+	if typeNames.m == nil {
+		typeNames.m = map[string]string{}
+	}
+	if len(typeNames.m) < maxTypeNames {
+		typeNames.m[s] = s
+	}
+	typeNames.Unlock()
+	return s
 }
 
 // SubscribeToAll implements eventstore.Store.
