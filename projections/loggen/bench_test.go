@@ -35,6 +35,8 @@ func BenchmarkRebuild(b *testing.B) {
 		b.ReportMetric(rep.EventsPerSec, "events/s")
 		b.ReportMetric(rep.AsOfSec, "as_of_s")
 		b.ReportMetric(rep.HeapMB, "heap_MB")
+		b.ReportMetric(rep.RebuildCPUSec, "rebuild_cpu_s")
+		b.ReportMetric(rep.AsOfCPUSec, "as_of_cpu_s")
 		b.ReportMetric(float64(rep.Events), "events")
 		b.ReportMetric(float64(rep.Cases), "cases")
 	}
