@@ -61,9 +61,14 @@ type Service struct {
 	// admission (default 0: the bed is freed at admission). Expired holds
 	// are freed by Reconcile and when a zone is found full.
 	HospitalBedHold time.Duration
+	// CachedCases bounds how many folded cases the service keeps, so that
+	// a command on a recently used case reads only the events written
+	// since (default 4096).
+	CachedCases int
 
 	regions  sync.Map // station code → region; registrations never change region
 	stations sync.Map // station code → *cachedStation
+	cases    caseCache
 }
 
 // cachedStation is a station folded up to some version. Station streams are
@@ -289,16 +294,39 @@ func (s *Service) authorize(ctx context.Context, actor Actor, step Step, c *Case
 }
 
 // loadCase folds case id's stream, feeding rp; found is false when the
-// case does not exist.
+// case does not exist. With rp (a keyed request) it reads the whole stream
+// so that rp sees every event; otherwise it starts from the cached state
+// and reads only the events written since. Case streams are append-only
+// and never deleted by the domain; a stream found missing is dropped from
+// the cache.
 func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case, bool, error) {
 	var c Case
-	found, err := s.readStream(ctx, CaseStream(id), func(env Envelope) {
+	if rp == nil {
+		c, _ = s.cases.get(id)
+	}
+	stream := CaseStream(id)
+	for rec, err := range s.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: c.Version}) {
+		if err != nil {
+			if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
+				s.cases.drop(id)
+				return Case{}, false, nil
+			}
+			return Case{}, false, storeErr(err)
+		}
+		env, err := Decode(rec)
+		if err != nil {
+			return Case{}, false, Internal(err, "a stored event cannot be read")
+		}
 		c = Evolve(c, env)
 		if rp.see(env) {
 			rp.cs = c
 		}
-	})
-	return c, found && c.Exists(), err
+	}
+	if !c.Exists() {
+		return c, false, nil
+	}
+	s.cases.put(id, c, s.CachedCases)
+	return c, true, nil
 }
 
 // loadStation folds a station stream. With rp (a keyed request) it reads
