@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -16,9 +17,10 @@ const batchSize = 1024
 // batch is a run of consecutive events of the log, decoded by the decode
 // workers and applied in order by one goroutine.
 type batch struct {
-	recs []eventstore.RecordedEvent
-	envs []domain.Envelope
-	done chan struct{}
+	recs   []eventstore.RecordedEvent
+	envs   []domain.Envelope
+	done   chan struct{}
+	marker bool // a caught-up marker, with no events
 }
 
 // decoder decodes batches of stored events on every core while the caller
@@ -32,6 +34,11 @@ type decoder struct {
 	// keep, when not nil, says from an event's metadata whether its
 	// payload is needed; the others come out with a nil Event.
 	keep func(domain.Envelope) bool
+	// spareRecs and spareEnvs hold the slices of applied batches for
+	// reuse, which spares the garbage collector most of a rebuild's
+	// allocations.
+	spareRecs chan []eventstore.RecordedEvent
+	spareEnvs chan []domain.Envelope
 }
 
 // newDecoder starts the decode workers. Batches sent with submit come out
@@ -41,8 +48,10 @@ func newDecoder(onError func(eventstore.RecordedEvent, error), keep func(domain.
 	d := &decoder{
 		work:    make(chan *batch, 2*n),
 		ordered: make(chan *batch, 2*n+2),
-		onError: onError,
-		keep:    keep,
+		onError:   onError,
+		keep:      keep,
+		spareRecs: make(chan []eventstore.RecordedEvent, 4*n+4),
+		spareEnvs: make(chan []domain.Envelope, 4*n+4),
 	}
 	for range n {
 		d.wg.Add(1)
@@ -58,7 +67,7 @@ func newDecoder(onError func(eventstore.RecordedEvent, error), keep func(domain.
 }
 
 func (d *decoder) decode(b *batch) {
-	b.envs = make([]domain.Envelope, len(b.recs))
+	b.envs = slices.Grow(b.envs[:0], len(b.recs))[:len(b.recs)]
 	for i, rec := range b.recs {
 		env, err := domain.DecodeIf(rec, d.keep)
 		if err != nil {
@@ -68,14 +77,42 @@ func (d *decoder) decode(b *batch) {
 		}
 		b.envs[i] = env
 	}
-	b.recs = nil
+}
+
+// buffer returns an empty slice with room for a batch of events, one that
+// an applied batch left when there is one.
+func (d *decoder) buffer() []eventstore.RecordedEvent {
+	select {
+	case recs := <-d.spareRecs:
+		return recs
+	default:
+		return make([]eventstore.RecordedEvent, 0, batchSize)
+	}
 }
 
 // submit queues recs (which the decoder now owns) for decoding.
 func (d *decoder) submit(recs []eventstore.RecordedEvent) {
 	b := &batch{recs: recs, done: make(chan struct{})}
+	select {
+	case b.envs = <-d.spareEnvs:
+	default:
+	}
 	d.ordered <- b
 	d.work <- b
+}
+
+// release hands back the slices of a batch that was applied and that
+// nothing refers to any more.
+func (d *decoder) release(b *batch) {
+	select {
+	case d.spareRecs <- b.recs[:0]:
+	default:
+	}
+	select {
+	case d.spareEnvs <- b.envs[:0]:
+	default:
+	}
+	b.recs, b.envs = nil, nil
 }
 
 // close stops accepting batches; next drains what was submitted.
@@ -107,11 +144,12 @@ func readAll(ctx context.Context, store eventstore.Store, from eventstore.Positi
 					failed.Store(true)
 				}
 			}
+			d.release(b)
 		}
 		applyErr <- err
 	}()
 	var readErr error
-	recs := make([]eventstore.RecordedEvent, 0, batchSize)
+	recs := d.buffer()
 	for rec, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{From: from}) {
 		if err != nil {
 			readErr = err
@@ -123,7 +161,7 @@ func readAll(ctx context.Context, store eventstore.Store, from eventstore.Positi
 		recs = append(recs, rec)
 		if len(recs) == batchSize {
 			d.submit(recs)
-			recs = make([]eventstore.RecordedEvent, 0, batchSize)
+			recs = d.buffer()
 		}
 	}
 	if len(recs) > 0 {

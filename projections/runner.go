@@ -190,7 +190,7 @@ func (r *Runner) onUndecodable(rec eventstore.RecordedEvent, err error) {
 func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply func([]domain.Envelope) error, caughtUp func() error) error {
 	d := newDecoder(r.onUndecodable, nil)
 	applied := make(chan error, 1)
-	marker := &batch{done: make(chan struct{})}
+	marker := &batch{done: make(chan struct{}), marker: true}
 	close(marker.done)
 	go func() {
 		var err error
@@ -199,17 +199,18 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply fun
 			if err != nil {
 				continue
 			}
-			if b.envs == nil && b.recs == nil {
+			if b.marker {
 				err = caughtUp()
 				continue
 			}
 			err = apply(b.envs)
+			d.release(b)
 		}
 		applied <- err
 	}()
 	var readErr error
 	live := false
-	recs := make([]eventstore.RecordedEvent, 0, batchSize)
+	recs := d.buffer()
 	for msg, err := range r.store.SubscribeToAll(ctx, from) {
 		if err != nil {
 			readErr = err
@@ -218,7 +219,7 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply fun
 		if msg.CaughtUp {
 			if len(recs) > 0 {
 				d.submit(recs)
-				recs = make([]eventstore.RecordedEvent, 0, batchSize)
+				recs = d.buffer()
 			}
 			d.ordered <- marker
 			live = true
@@ -227,7 +228,7 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply fun
 		recs = append(recs, *msg.Event)
 		if live || len(recs) == batchSize {
 			d.submit(recs)
-			recs = make([]eventstore.RecordedEvent, 0, batchSize)
+			recs = d.buffer()
 		}
 	}
 	if len(recs) > 0 {
