@@ -46,8 +46,8 @@ type decoder struct {
 func newDecoder(onError func(eventstore.RecordedEvent, error), keep func(domain.Envelope) bool) *decoder {
 	n := max(runtime.GOMAXPROCS(0), 1)
 	d := &decoder{
-		work:    make(chan *batch, 2*n),
-		ordered: make(chan *batch, 2*n+2),
+		work:      make(chan *batch, 2*n),
+		ordered:   make(chan *batch, 2*n+2),
 		onError:   onError,
 		keep:      keep,
 		spareRecs: make(chan []eventstore.RecordedEvent, 4*n+4),
