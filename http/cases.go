@@ -21,6 +21,9 @@ type stepAnswer struct {
 type caseState struct {
 	domain.Case
 	Flags []string `json:"flags"`
+	// PersonalDataErased is true once the person's personal data was
+	// erased: the personal fields then read as absent.
+	PersonalDataErased bool `json:"personal_data_erased,omitempty"`
 }
 
 // createCase records an intake: POST /v1/cases.
@@ -134,7 +137,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etag(c.Version))
-	s.writeJSON(w, r, http.StatusOK, caseState{Case: c, Flags: nonNil(c.Flags(s.now()))})
+	s.writeJSON(w, r, http.StatusOK, caseState{Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased()})
 }
 
 func nonNil(s []string) []string {

@@ -271,7 +271,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="waystation.db"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="waystation-backup.tar"`)
 	if _, err := s.cfg.Backup(r.Context(), w); err != nil {
 		s.logger.ErrorContext(r.Context(), "backup failed", append(logAttrs(r), "err", err)...)
 	}

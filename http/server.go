@@ -35,6 +35,10 @@ type Config struct {
 	// Backup writes a consistent copy of the store; nil answers 404 on
 	// POST /v1/admin/backup.
 	Backup func(ctx context.Context, w io.Writer) (int64, error)
+	// Privacy erases personal data and builds inspectors' exports; nil
+	// answers 404 on POST /v1/people/{id}/erase, GET
+	// /v1/people/due-for-erasure and GET /v1/cases/{id}/export.
+	Privacy Privacy
 	// AdminToken, when set, is accepted as an admin bearer token; only its
 	// hash is kept.
 	AdminToken string

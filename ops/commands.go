@@ -29,14 +29,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"serve the API on the configured store", runServe},
-		"demo":    {"serve a seeded demo region (stations, tokens, weeks of cases)", runDemo},
-		"backup":  {"write a consistent copy of the embedded store (--out FILE)", runBackup},
-		"restore": {"restore a backup into an empty data folder (--from FILE [--force])", runRestore},
-		"verify":  {"recompute the Merkle tree and check the signed tree heads", runVerify},
-		"rebuild": {"rebuild every projection from the start of the log", runRebuild},
-		"migrate": {"copy the embedded store into an EventStoreDB cluster (--from DIR --to esdb://...)", runMigrate},
-		"bench":   {"measure: bench append|rebuild|http [--writers N] [--events N] [--json]", runBench},
+		"serve":         {"serve the API on the configured store", runServe},
+		"demo":          {"serve a seeded demo region (stations, tokens, weeks of cases)", runDemo},
+		"backup":        {"write a consistent copy of the embedded store, its data keys and signing key (--out FILE, a tar archive)", runBackup},
+		"restore":       {"restore a backup into an empty data folder (--from FILE [--force])", runRestore},
+		"verify":        {"recompute the Merkle tree and check the signed tree heads", runVerify},
+		"rebuild":       {"rebuild every projection from the start of the log", runRebuild},
+		"migrate":       {"copy the embedded store into an EventStoreDB cluster (--from DIR --to esdb://...)", runMigrate},
+		"bench":         {"measure: bench append|rebuild|http [--writers N] [--events N] [--json]", runBench},
+		"verify-export": {"check an inspector's case export offline: verify-export FILE [--key VERIFIER_KEY]", runVerifyExport},
 	}
 }
 
@@ -138,7 +139,7 @@ func runRestore(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if *from == "" {
 		return fmt.Errorf("%w: restore: --from FILE is required", ErrUsage)
 	}
-	if err := bolt.Restore(*from, cfg.Data, *force); err != nil {
+	if err := restoreArchive(*from, cfg.Data, *force); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s; run `waystation verify --data %s` to check it\n", *from, cfg.Data, cfg.Data)
@@ -191,7 +192,7 @@ func backupDataDir(ctx context.Context, dir, out string) (int64, error) {
 		return 0, err
 	}
 	defer s.Close()
-	return writeFileAtomic(out, func(w io.Writer) (int64, error) { return s.Backup(ctx, w) })
+	return writeFileAtomic(out, func(w io.Writer) (int64, error) { return writeArchive(ctx, dir, s, nil, w) })
 }
 
 // requireStore refuses to create a store where an offline command expects

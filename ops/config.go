@@ -39,6 +39,21 @@ type Config struct {
 	// BedHold is how long a bed stays held for a person admitted to
 	// hospital before it is released; zero releases it at admission.
 	BedHold time.Duration
+	// MasterKey is the master key that wraps the personal-data keys (32
+	// bytes, base64 or hex; WAYSTATION_MASTER_KEY). Never shown.
+	MasterKey string
+	// MasterKeyFile is a file holding the master key (--master-key-file);
+	// with neither set, one is generated in the data folder, with a
+	// warning.
+	MasterKeyFile string
+	// Retention is how long after closure a case's personal data is kept;
+	// zero (the default) keeps it and lists nothing as due.
+	Retention time.Duration
+	// RetentionErase makes the daily retention job erase the cases due,
+	// not only list them (WAYSTATION_RETENTION_ERASE=true).
+	RetentionErase bool
+	// RetentionEvery is how often the retention job runs (a day).
+	RetentionEvery time.Duration
 }
 
 // DefaultConfig returns the configuration used when nothing is set: data in
@@ -50,6 +65,7 @@ func DefaultConfig() Config {
 		LogFormat:       "text",
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 15 * time.Second,
+		RetentionEvery:  24 * time.Hour,
 	}
 }
 
@@ -72,6 +88,14 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, ou
 	})
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown bound (WAYSTATION_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.BedHold, "bed-hold", c.BedHold, "how long a bed is held during a hospital stay (WAYSTATION_BED_HOLD)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", c.MasterKeyFile, "file with the 32-byte master key of the personal-data keys, base64 or hex (WAYSTATION_MASTER_KEY_FILE; or the key itself in WAYSTATION_MASTER_KEY)")
+	fs.Func("retention", "keep personal data this long after closure, e.g. 1825d or 720h; empty keeps it (WAYSTATION_RETENTION)", func(v string) error {
+		d, err := parseRetention(v)
+		c.Retention = d
+		return err
+	})
+	fs.BoolVar(&c.RetentionErase, "retention-erase", c.RetentionErase, "let the daily retention job erase the cases due, not only list them (WAYSTATION_RETENTION_ERASE)")
+	fs.DurationVar(&c.RetentionEvery, "retention-every", c.RetentionEvery, "how often the retention job runs (WAYSTATION_RETENTION_EVERY)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -89,6 +113,22 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("WAYSTATION_STORE", &c.Store)
 	str("WAYSTATION_ADMIN_TOKEN", &c.AdminToken)
 	str("WAYSTATION_LOG_FORMAT", &c.LogFormat)
+	str("WAYSTATION_MASTER_KEY", &c.MasterKey)
+	str("WAYSTATION_MASTER_KEY_FILE", &c.MasterKeyFile)
+	if v := getenv("WAYSTATION_RETENTION"); v != "" {
+		d, err := parseRetention(v)
+		if err != nil {
+			return fmt.Errorf("WAYSTATION_RETENTION: %w", err)
+		}
+		c.Retention = d
+	}
+	if v := getenv("WAYSTATION_RETENTION_ERASE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("WAYSTATION_RETENTION_ERASE: %q is neither true nor false", v)
+		}
+		c.RetentionErase = b
+	}
 	if v := getenv("WAYSTATION_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			return fmt.Errorf("WAYSTATION_LOG_LEVEL: %w", err)
@@ -97,6 +137,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	for name, dst := range map[string]*time.Duration{
 		"WAYSTATION_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
 		"WAYSTATION_BED_HOLD":         &c.BedHold,
+		"WAYSTATION_RETENTION_EVERY":  &c.RetentionEvery,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -134,6 +175,15 @@ func (c Config) Validate() error {
 	if c.BedHold < 0 {
 		return errors.New("bed-hold: must not be negative")
 	}
+	if c.Retention < 0 {
+		return errors.New("retention: must not be negative")
+	}
+	if c.RetentionErase && c.Retention == 0 {
+		return errors.New("retention-erase: needs a retention period (WAYSTATION_RETENTION)")
+	}
+	if c.RetentionEvery <= 0 {
+		return errors.New("retention-every: must be positive")
+	}
 	return nil
 }
 
@@ -154,4 +204,25 @@ func redactURL(s string) string {
 		}
 	}
 	return s
+}
+
+// parseRetention reads a retention period: a Go duration (720h) or a
+// number of days (1825d); empty is none.
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days such as 1825d", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 1825d or 720h", v)
+	}
+	return d, nil
 }

@@ -18,6 +18,7 @@ import (
 	"waystation/eventstore"
 	"waystation/eventstore/bolt"
 	"waystation/eventstore/esdb"
+	"waystation/eventstore/sealed"
 	wshttp "waystation/http"
 	"waystation/projections"
 )
@@ -35,6 +36,7 @@ type Main struct {
 	Checkpoints eventstore.CheckpointStore
 	Embedded    *bolt.Store      // nil on EventStoreDB
 	AuditIndex  *esdb.AuditIndex // the local tamper-evidence index on EventStoreDB, else nil
+	Sealed      *sealed.Store    // Store itself: seals personal values, holds the data keys
 	Service     *domain.Service
 	Views       *projections.Runner
 	Server      *wshttp.Server
@@ -60,6 +62,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openStore(ctx); err != nil {
 		return err
 	}
+	if err := m.sealStore(ctx); err != nil {
+		if m.AuditIndex != nil {
+			m.AuditIndex.Close()
+		}
+		m.Store.Close()
+		m.Store = nil
+		return err
+	}
 	m.Service = domain.NewService(m.Store, m.Now)
 	m.Views = projections.NewRunner(m.Store, m.Checkpoints, projections.Options{Now: m.Now, Logger: m.Logger})
 	newViewMetrics(m.Registry, runnerSource{m})
@@ -69,6 +79,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Store:      m.Store,
 		Audit:      m.auditSource(),
 		Backup:     m.backupFunc(),
+		Privacy:    privacy{m},
 		AdminToken: m.Config.AdminToken,
 		Logger:     m.Logger,
 		Registerer: m.Registry,
@@ -122,7 +133,9 @@ func (m *Main) auditSource() wshttp.Audit {
 // backupFunc returns the online backup of the backend in use, or nil.
 func (m *Main) backupFunc() func(context.Context, io.Writer) (int64, error) {
 	if m.Embedded != nil {
-		return m.Embedded.Backup
+		return func(ctx context.Context, w io.Writer) (int64, error) {
+			return writeArchive(ctx, m.Config.Data, m.Embedded, m.keys(), w)
+		}
 	}
 	return nil
 }
@@ -166,6 +179,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	go m.reconcileWhenReady(viewsCtx)
+	go m.runRetention(viewsCtx)
 
 	hs := m.Server.HTTPServer(m.addr)
 	served := make(chan error, 1)

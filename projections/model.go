@@ -139,7 +139,7 @@ func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
 			ce.stays[n-1].To = at
 			ce.stays = append(ce.stays, stay{Station: ce.c.Station, From: at})
 		}
-	case domain.IdentityVerified, domain.Corrected:
+	case domain.IdentityVerified, domain.Corrected, domain.PersonalDataErased:
 		m.reindex(ce)
 	}
 }

@@ -1,0 +1,137 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+)
+
+// Privacy is erasure of personal data and inspectors' exports; ops
+// implements it over the sealed store. A nil Config.Privacy answers 404 on
+// its routes.
+type Privacy interface {
+	// ErasePerson erases the personal data of the person whose case is id:
+	// that case and every case the person index links to it. It refuses
+	// (rule erasure_of_open_case) before writing anything when one of them
+	// has not exited. It answers the erased cases.
+	ErasePerson(ctx context.Context, actor domain.Actor, id uuid.UUID, req domain.Erasure) (Erasure, error)
+	// DueForErasure lists the cases whose retention period after closure
+	// has ended, and the retention in force.
+	DueForErasure(ctx context.Context, now time.Time) (DueList, error)
+	// Export returns the inspector's bundle of case id (a JSON document):
+	// its events as stored, their inclusion proofs and a signed tree head.
+	Export(ctx context.Context, id uuid.UUID) (any, error)
+}
+
+// Erasure is the answer of POST /v1/people/{id}/erase.
+type Erasure struct {
+	Cases []ErasedCase `json:"cases"`
+}
+
+// ErasedCase is one case whose personal data was erased: its version
+// after the erasure event, and whether it had been erased already.
+type ErasedCase struct {
+	ID      string `json:"id"`
+	Version uint64 `json:"version"`
+	Already bool   `json:"already_erased,omitempty"`
+}
+
+// DueList is the answer of GET /v1/people/due-for-erasure. Retention is
+// empty when none is configured (nothing is ever due).
+type DueList struct {
+	Retention string `json:"retention,omitempty"`
+	Erases    bool   `json:"erases_automatically"`
+	Items     any    `json:"items"`
+}
+
+// eraseBody is the body of POST /v1/people/{id}/erase.
+type eraseBody struct {
+	Reason string `json:"reason"`
+}
+
+// erasePerson erases a person's personal data:
+// POST /v1/people/{id}/erase (admins), where {id} is the ID of one of the
+// person's cases.
+func (s *Server) erasePerson(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Privacy == nil {
+		s.Error(w, r, domain.NotFound("this server keeps no personal-data keys"))
+		return
+	}
+	id, err := caseID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var body eraseBody
+	if err := s.decode(w, r, &body); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out, err := s.cfg.Privacy.ErasePerson(r.Context(), actorOf(r), id, domain.Erasure{Reason: body.Reason, Trigger: domain.ErasureOnRequest})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// dueForErasure lists the cases due for erasure:
+// GET /v1/people/due-for-erasure (admins).
+func (s *Server) dueForErasure(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Privacy == nil {
+		s.Error(w, r, domain.NotFound("this server keeps no personal-data keys"))
+		return
+	}
+	out, err := s.cfg.Privacy.DueForErasure(r.Context(), s.now())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// exportCase answers an inspector's bundle of a case, checkable offline
+// with `waystation verify-export`: GET /v1/cases/{id}/export (inspectors,
+// admins). The read is written to the access log first.
+func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.cfg.Privacy == nil {
+		s.Error(w, r, domain.NotFound("this server cannot export proofs"))
+		return
+	}
+	id, err := caseID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if _, err := s.readableCase(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.recordRead(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out, err := s.cfg.Privacy.Export(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="case-`+id.String()+`-export.json"`)
+	s.writeJSON(w, r, http.StatusOK, out)
+}

@@ -1,0 +1,396 @@
+package ops_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	nethttp "net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"waystation/eventstore"
+	"waystation/eventstore/sealed"
+	"waystation/ops"
+)
+
+// The person of the privacy scenario: a name and a resident ID number that
+// must never appear in logs, metrics, or anything stored in clear.
+const (
+	privName     = "Ouyang Mingyue"
+	privIDNumber = "11010519491231002X"
+)
+
+// privStart runs Main in dir with debug logs captured and cfg changed by
+// tweak, until the test ends.
+func privStart(t testing.TB, dir string, tweak func(*ops.Config)) *running {
+	t.Helper()
+	cfg := ops.DefaultConfig()
+	cfg.Data = dir
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = adminToken
+	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.LogLevel = slog.LevelDebug
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	logs := &syncBuffer{}
+	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(ctx)
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer waitCancel()
+	addr := m.Addr(waitCtx)
+	if addr == "" {
+		cancel()
+		t.Fatalf("Main did not start listening: %v", <-done)
+	}
+	var once sync.Once
+	var stopErr error
+	r := &running{main: m, base: "http://" + addr, logs: logs}
+	r.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("Main.Run ended with %v", err)
+		}
+	})
+	r.waitReady(t)
+	return r
+}
+
+// privGet answers the raw body of an authorised GET.
+func (r *running) privGet(t testing.TB, token, path string) (int, []byte) {
+	t.Helper()
+	req, err := nethttp.NewRequest("GET", r.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+func privIntake(occurred time.Time) map[string]any {
+	return map[string]any{
+		"station":     "S01",
+		"occurred_at": occurred.UTC().Format(time.RFC3339),
+		"referral":    map[string]any{"source": "police_escort", "form_no": "JX-0042", "found_at": "under the bridge of " + privName},
+		"person": map[string]any{"name": privName, "sex": "female", "birth_date": "1949-12-31", "id_number": privIDNumber,
+			"contacts": []map[string]any{{"name": "Ouyang Lan", "relationship": "sister", "phone": "13800138000"}}},
+		"inspection": map[string]any{"injuries": true, "notes": "bruises; says " + privName + " is her name"},
+	}
+}
+
+// noSecrets fails when b holds the person's name or ID number.
+func noSecrets(t testing.TB, what string, b []byte) {
+	t.Helper()
+	for _, s := range []string{privName, privIDNumber, "Ouyang"} {
+		if bytes.Contains(b, []byte(s)) {
+			i := bytes.Index(b, []byte(s))
+			t.Errorf("%s holds %q: …%s…", what, s, b[max(0, i-120):min(len(b), i+60)])
+		}
+	}
+}
+
+func verifyExport(t testing.TB, file string, key string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	args := []string{"verify-export", file}
+	if key != "" {
+		args = append(args, "--key", key)
+	}
+	err := ops.RunCommand(context.Background(), args, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+// TestPrivacyScenario follows one person through two cases, an inspector's
+// export, an erasure and a backup, and checks what a data-protection
+// officer and an auditor would: personal values readable before and erased
+// after from every read, statistics unchanged, the export verifying
+// offline and refused when a byte changes, the backup holding neither the
+// name nor the destroyed key, the restored log verifying, and no name or
+// ID number in the logs or metrics at any point.
+func TestPrivacyScenario(t *testing.T) {
+	dir := t.TempDir()
+	r := privStart(t, dir, nil)
+	staff := r.seed(t)
+	inspector := r.must(t, 201, adminToken, "POST", "/v1/tokens", map[string]any{"name": "auditor", "role": "inspector"})["token"].(string)
+	began := time.Now().Add(-time.Hour)
+
+	first := r.must(t, 201, staff, "POST", "/v1/cases", privIntake(began))["id"].(string)
+	r.must(t, 200, staff, "POST", "/v1/cases/"+first+"/absconding", map[string]any{"last_seen": "near " + privName + "'s old home", "notes": privName + " left at night"})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+first+"/closure", map[string]any{})
+	second := r.must(t, 201, staff, "POST", "/v1/cases", privIntake(began.Add(30*time.Minute)))["id"].(string)
+	r.must(t, 200, staff, "POST", "/v1/cases/"+second+"/relatives-contacted", map[string]any{"relationship": "sister", "outcome": "Ouyang Lan will come", "notes": "called " + privName + "'s sister"})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+second+"/pickup", map[string]any{"collector": map[string]any{"name": "Ouyang Lan", "id_number": "110105198001010016", "relationship": "sister"}})
+
+	if got := r.must(t, 200, adminToken, "GET", "/v1/cases/"+first, nil)["person"].(map[string]any)["name"]; got != privName {
+		t.Fatalf("before erasure the name reads %v, want %q", got, privName)
+	}
+	statsPath := "/v1/stats?from=" + began.Add(-48*time.Hour).UTC().Format(time.RFC3339) + "&to=" + time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339)
+	_, statsBefore := r.privGet(t, adminToken, statsPath)
+
+	// The inspector's export verifies offline and is refused when any one
+	// byte changes.
+	_, cp := r.privGet(t, inspector, "/v1/audit/checkpoint")
+	var head struct {
+		VerifierKey string `json:"verifier_key"`
+	}
+	if err := json.Unmarshal(cp, &head); err != nil || head.VerifierKey == "" {
+		t.Fatalf("checkpoint: %v %s", err, cp)
+	}
+	code, export := r.privGet(t, inspector, "/v1/cases/"+first+"/export")
+	if code != 200 {
+		t.Fatalf("export: status %d: %s", code, export)
+	}
+	exportFile := filepath.Join(t.TempDir(), "export.json")
+	if err := os.WriteFile(exportFile, export, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verifyExport(t, exportFile, head.VerifierKey); err != nil || !strings.HasPrefix(out, "intact") {
+		t.Fatalf("verify-export of an intact export: %v: %s", err, out)
+	}
+	t.Run("an export with one byte changed is refused", func(t *testing.T) {
+		var doc map[string]any
+		if err := json.Unmarshal(export, &doc); err != nil {
+			t.Fatal(err)
+		}
+		events := doc["events"].([]any)
+		data := events[0].(map[string]any)["data"].(string)
+		targets := map[string]int{
+			"stored data":    bytes.Index(export, []byte(data)) + len(data)/2,
+			"a proof":        bytes.Index(export, []byte(`"proof":["`)) + 12,
+			"the tree head":  bytes.Index(export, []byte(`"root":"`)) + 10,
+			"opened display": bytes.Index(export, []byte(`"opened"`)) + 40,
+			"a revision":     bytes.Index(export, []byte(`"revision":1`)) + 11,
+		}
+		for what, i := range targets {
+			changed := bytes.Clone(export)
+			switch {
+			case changed[i] >= '0' && changed[i] <= '8':
+				changed[i]++
+			case changed[i] == 'A':
+				changed[i] = 'B'
+			default:
+				changed[i] = 'A'
+			}
+			f := filepath.Join(t.TempDir(), "changed.json")
+			if err := os.WriteFile(f, changed, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := verifyExport(t, f, head.VerifierKey); err == nil {
+				t.Errorf("a byte changed in %s at %d: verify-export passed: %s", what, i, out)
+			}
+		}
+		if out, err := verifyExport(t, exportFile, "waystation-audit+00000000+AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefgh"); err == nil {
+			t.Errorf("verify-export passed with another key: %s", out)
+		}
+	})
+	_, accessLog := r.privGet(t, adminToken, "/v1/access-log?case="+first)
+	if !bytes.Contains(accessLog, []byte("/v1/cases/{id}/export")) {
+		t.Errorf("the export is not in the case's access log: %s", accessLog)
+	}
+
+	keysBefore, err := sealed.DataKeys(filepath.Join(dir, sealed.KeyFile), mustMaster(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Erasure: refused without a reason or to staff; then both linked
+	// cases are erased through one of them.
+	if code, _ := r.call(t, adminToken, "POST", "/v1/people/"+first+"/erase", map[string]any{}); code != 400 {
+		t.Errorf("erase without a reason: status %d, want 400", code)
+	}
+	if code, _ := r.call(t, staff, "POST", "/v1/people/"+first+"/erase", map[string]any{"reason": "r"}); code != 403 {
+		t.Errorf("erase by staff: status %d, want 403", code)
+	}
+	erased := r.must(t, 200, adminToken, "POST", "/v1/people/"+first+"/erase", map[string]any{"reason": "the data subject's request"})
+	if n := len(erased["cases"].([]any)); n != 2 {
+		t.Fatalf("erased %d cases, want both of the person's: %v", n, erased)
+	}
+
+	t.Run("every read shows the personal fields erased", func(t *testing.T) {
+		for _, id := range []string{first, second} {
+			_, state := r.privGet(t, adminToken, "/v1/cases/"+id)
+			noSecrets(t, "the case state", state)
+			if !bytes.Contains(state, []byte(`"personal_data_erased":true`)) || !bytes.Contains(state, []byte(`"sex":"female"`)) {
+				t.Errorf("case state after erasure: %s", state)
+			}
+			_, hist := r.privGet(t, inspector, "/v1/cases/"+id+"/history")
+			noSecrets(t, "the history", hist)
+			if !bytes.Contains(hist, []byte("case.personal_data_erased")) {
+				t.Errorf("the history does not show the erasure event")
+			}
+		}
+		_, search := r.privGet(t, adminToken, "/v1/cases?q=Ouyang")
+		if bytes.Contains(search, []byte(first)) || bytes.Contains(search, []byte(second)) {
+			t.Errorf("a search by the erased name finds the cases: %s", search)
+		}
+		_, events := r.privGet(t, adminToken, "/v1/events?limit=500")
+		noSecrets(t, "the global log", events)
+		_, export2 := r.privGet(t, inspector, "/v1/cases/"+first+"/export")
+		noSecrets(t, "an export after erasure", export2)
+	})
+	t.Run("the statistics still count the person", func(t *testing.T) {
+		_, statsAfter := r.privGet(t, adminToken, statsPath)
+		if !bytes.Equal(statsBefore, statsAfter) {
+			t.Errorf("statistics changed:\nbefore %s\n after %s", statsBefore, statsAfter)
+		}
+	})
+	t.Run("the export taken before the erasure still verifies", func(t *testing.T) {
+		if out, err := verifyExport(t, exportFile, head.VerifierKey); err != nil {
+			t.Errorf("verify-export: %v: %s", err, out)
+		}
+	})
+
+	// A backup taken after the erasure holds neither the name nor the
+	// destroyed keys; restored, it verifies and still shows the erasure.
+	backup := filepath.Join(t.TempDir(), "backup.tar")
+	var out, errOut bytes.Buffer
+	t.Setenv("WAYSTATION_ADMIN_TOKEN", adminToken)
+	if err := ops.RunCommand(context.Background(), []string{"backup", "--data", dir, "--url", r.base, "--out", backup}, &out, &errOut); err != nil {
+		t.Fatalf("online backup: %v (%s)", err, errOut.String())
+	}
+	archive, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSecrets(t, "the backup", archive)
+	for _, id := range []string{first, second} {
+		key := keysBefore["case-"+id]
+		if len(key) != 32 {
+			t.Fatalf("no key for case %s before erasure", id)
+		}
+		for _, enc := range [][]byte{key, []byte(base64.StdEncoding.EncodeToString(key)), []byte(base64.RawStdEncoding.EncodeToString(key))} {
+			if bytes.Contains(archive, enc) {
+				t.Errorf("the backup holds the destroyed key of case %s", id)
+			}
+		}
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := ops.RunCommand(context.Background(), []string{"restore", "--data", restored, "--from", backup}, &out, &errOut); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	keysAfter, err := sealed.DataKeys(filepath.Join(restored, sealed.KeyFile), mustMaster(t, restored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := keysAfter["case-"+first]; ok {
+		t.Errorf("the restored key store holds the destroyed key")
+	}
+	out.Reset()
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", restored}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "intact") {
+		t.Fatalf("verify of the restored store: %v: %s", err, out.String())
+	}
+
+	// Nothing personal in the metrics or the logs of the whole scenario.
+	_, metrics := r.privGet(t, "", "/metrics")
+	noSecrets(t, "/metrics", metrics)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logs := []byte(r.logs.String())
+	if !bytes.Contains(logs, []byte(`"level":"DEBUG"`)) {
+		t.Fatalf("the scenario logged no debug line; the scan would prove nothing")
+	}
+	noSecrets(t, "the logs", logs)
+
+	// Restarted on its data folder, the erasure holds and verify passes.
+	out.Reset()
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatalf("verify after erasure: %v: %s", err, out.String())
+	}
+	r2 := privStart(t, dir, nil)
+	_, state := r2.privGet(t, adminToken, "/v1/cases/"+second)
+	noSecrets(t, "the case state after a restart", state)
+}
+
+func mustMaster(t testing.TB, dir string) []byte {
+	t.Helper()
+	k, generated, err := sealed.LoadMasterKey("", "", dir)
+	if err != nil || generated {
+		t.Fatalf("master key in %s: generated=%v err=%v", dir, generated, err)
+	}
+	return k
+}
+
+// TestRetentionJobErasesCasesClosedLongerThanTheRetention checks the daily
+// job: a case closed longer ago than the retention is listed, then erased
+// by system:retention when erasing is on; a case closed since is not.
+func TestRetentionJobErasesCasesClosedLongerThanTheRetention(t *testing.T) {
+	dir := t.TempDir()
+	master := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))
+	r := privStart(t, dir, func(c *ops.Config) {
+		c.MasterKey = master
+		c.Retention = 24 * time.Hour
+		c.RetentionErase = true
+	})
+	staff := r.seed(t)
+	id := r.must(t, 201, staff, "POST", "/v1/cases", privIntake(time.Now().Add(-time.Hour)))["id"].(string)
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/absconding", map[string]any{})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/closure", map[string]any{})
+	if _, err := os.Stat(filepath.Join(dir, sealed.MasterKeyFile)); err == nil {
+		t.Errorf("a master key was generated although one was given")
+	}
+
+	due := r.must(t, 200, adminToken, "GET", "/v1/people/due-for-erasure", nil)
+	if items := due["items"].([]any); len(items) != 0 {
+		t.Errorf("due now: %v, want none (closed a moment ago)", items)
+	}
+	ctx := context.Background()
+	rep, err := r.main.RetentionPass(ctx, time.Now().Add(23*time.Hour))
+	if err != nil || rep.Due != 0 || rep.Erased != 0 {
+		t.Errorf("a day less an hour later: %+v %v, want nothing due", rep, err)
+	}
+	rep, err = r.main.RetentionPass(ctx, time.Now().Add(25*time.Hour))
+	if err != nil || rep.Due != 1 || rep.Erased != 1 {
+		t.Fatalf("a day and an hour later: %+v %v, want one due and erased", rep, err)
+	}
+	if err := r.main.Views.WaitFor(ctx, mustHead(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	_, hist := r.privGet(t, adminToken, "/v1/cases/"+id+"/history")
+	noSecrets(t, "the history", hist)
+	if !bytes.Contains(hist, []byte(`"actor":"system:retention"`)) {
+		t.Errorf("no erasure event by system:retention in the history: %s", hist)
+	}
+	rep, err = r.main.RetentionPass(ctx, time.Now().Add(48*time.Hour))
+	if err != nil || rep.Due != 0 {
+		t.Errorf("after the erasure: %+v %v, want nothing due", rep, err)
+	}
+}
+
+func mustHead(t testing.TB, r *running) eventstore.Position {
+	t.Helper()
+	h, err := r.main.Store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
