@@ -459,16 +459,22 @@ func (x *AuditIndex) InclusionProof(ctx context.Context, pos eventstore.Position
 	if err != nil {
 		return nil, err
 	}
-	size, _ := x.Indexed()
-	if n >= treeSize || treeSize > size {
-		return nil, fmt.Errorf("%w: position %s (leaf %d) is not in a tree of size %d (%d events indexed)", eventstore.ErrInvalid, pos, n, treeSize, size)
-	}
 	var proof tlog.RecordProof
 	err = x.db.View(func(tx *bbolt.Tx) error {
+		// The size is read in the transaction that proves, not from
+		// Indexed, which Run updates only after its commit: a head that
+		// TreeHead has just answered must be provable at once.
+		size := int64(auditU64(tx.Bucket(auditBucketMeta).Get(auditMetaSize)))
+		if n >= treeSize || treeSize > size {
+			return fmt.Errorf("%w: position %s (leaf %d) is not in a tree of size %d (%d events indexed)", eventstore.ErrInvalid, pos, n, treeSize, size)
+		}
 		var err error
 		proof, err = audit.InclusionProof(treeSize, n, auditTreeReader(tx))
 		return err
 	})
+	if errors.Is(err, eventstore.ErrInvalid) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("esdb: audit index: %w", err)
 	}
@@ -483,16 +489,19 @@ func (x *AuditIndex) ConsistencyProof(ctx context.Context, oldSize, newSize int6
 	if err := x.check(ctx); err != nil {
 		return nil, err
 	}
-	size, _ := x.Indexed()
-	if oldSize < 0 || oldSize > newSize || newSize > size {
-		return nil, fmt.Errorf("%w: no consistency proof from size %d to %d (%d events indexed)", eventstore.ErrInvalid, oldSize, newSize, size)
-	}
 	var proof tlog.TreeProof
 	err := x.db.View(func(tx *bbolt.Tx) error {
+		size := int64(auditU64(tx.Bucket(auditBucketMeta).Get(auditMetaSize))) // as in InclusionProof
+		if oldSize < 0 || oldSize > newSize || newSize > size {
+			return fmt.Errorf("%w: no consistency proof from size %d to %d (%d events indexed)", eventstore.ErrInvalid, oldSize, newSize, size)
+		}
 		var err error
 		proof, err = audit.ConsistencyProof(oldSize, newSize, auditTreeReader(tx))
 		return err
 	})
+	if errors.Is(err, eventstore.ErrInvalid) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("esdb: audit index: %w", err)
 	}
