@@ -212,9 +212,29 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 // inclusion is the answer of GET /v1/audit/proof.
 type inclusion struct {
-	Position string   `json:"position"`
-	Size     int64    `json:"size"`
-	Proof    []string `json:"proof"`
+	Position string `json:"position"`
+	// Leaf is the event's leaf index in the tree, which an inspector passes
+	// to the proof check with the event: position minus one on the
+	// embedded store, looked up on a cluster, whose positions are sparse.
+	Leaf  int64    `json:"leaf"`
+	Size  int64    `json:"size"`
+	Proof []string `json:"proof"`
+}
+
+// leafIndexer is an Audit source whose leaf indexes are not the positions
+// minus one (the cluster's index: its positions are sparse). LeafIndex
+// returns an error wrapping eventstore.ErrInvalid for a position it does
+// not hold.
+type leafIndexer interface {
+	LeafIndex(ctx context.Context, pos eventstore.Position) (int64, error)
+}
+
+// leafIndex returns the leaf index of the event at pos in the Audit source.
+func (s *Server) leafIndex(ctx context.Context, pos eventstore.Position) (int64, error) {
+	if x, ok := s.cfg.Audit.(leafIndexer); ok {
+		return x.LeafIndex(ctx, pos)
+	}
+	return int64(pos.Commit) - 1, nil
 }
 
 // auditProof answers the inclusion proof of the event at position in the
@@ -238,7 +258,16 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errorf(domain.CodeInvalid, "size", "size must be a tree size from 1"))
 		return
 	}
-	if pos.Commit > size {
+	leaf, err := s.leafIndex(r.Context(), pos)
+	if errors.Is(err, eventstore.ErrInvalid) {
+		s.Error(w, r, errorf(domain.CodeInvalid, "position", "no event at this position has been indexed"))
+		return
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if uint64(leaf) >= size {
 		s.Error(w, r, errorf(domain.CodeInvalid, "position", "position must not be beyond size"))
 		return
 	}
@@ -251,7 +280,7 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	out := inclusion{Position: pos.String(), Size: int64(size), Proof: make([]string, len(proof))}
+	out := inclusion{Position: pos.String(), Leaf: leaf, Size: int64(size), Proof: make([]string, len(proof))}
 	for i, h := range proof {
 		out.Proof[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
