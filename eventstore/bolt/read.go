@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -111,6 +112,8 @@ func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction,
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		after, remaining := opts.From.Commit, opts.Limit
+		// Events are yielded by value, so one page's slice serves them all.
+		var page []eventstore.RecordedEvent
 		for {
 			if err := s.check(ctx); err != nil {
 				yield(eventstore.RecordedEvent{}, err)
@@ -120,7 +123,8 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			if opts.Limit > 0 && remaining < n {
 				n = remaining
 			}
-			page, err := s.allPage(after, opts.Direction, n)
+			var err error
+			page, err = s.allPage(page[:0], after, opts.Direction, n)
 			if err != nil {
 				yield(eventstore.RecordedEvent{}, err)
 				return
@@ -139,10 +143,10 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 	}
 }
 
-// allPage reads up to n events of the global log after position after
-// (exclusive) in direction dir.
-func (s *Store) allPage(after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
-	page := make([]eventstore.RecordedEvent, 0, n)
+// allPage appends to page up to n events of the global log after position
+// after (exclusive) in direction dir.
+func (s *Store) allPage(page []eventstore.RecordedEvent, after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
+	page = slices.Grow(page, n)
 	var pr pageReader
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
@@ -273,7 +277,7 @@ func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) i
 	return func(yield func(eventstore.Message, error) bool) {
 		pos := after.Commit
 		s.follow(ctx, yield, func() ([]eventstore.RecordedEvent, bool, error) {
-			page, err := s.allPage(pos, eventstore.Forwards, pageSize)
+			page, err := s.allPage(nil, pos, eventstore.Forwards, pageSize)
 			if len(page) > 0 {
 				pos = page[len(page)-1].Position.Commit
 			}
