@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"waystation/eventstore/bolt"
@@ -13,12 +14,15 @@ import (
 
 // runMigrate copies an embedded store into an EventStoreDB / KurrentDB
 // cluster in global order, keeping event IDs, so it can be rerun safely
-// (events already copied are skipped).
+// (events already copied are skipped). Personal values sealed in the
+// embedded store are copied opened (or null when erased), since the
+// cluster keeps none sealed (README, Privacy).
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("from", "./data", "data folder of the embedded store to copy")
 	to := fs.String("to", "", "connection string of the cluster (esdb://...), required")
+	keyFile := fs.String("master-key-file", "", "the master key of the data folder's personal-data keys (or WAYSTATION_MASTER_KEY; default: the folder's generated master.key)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
@@ -28,8 +32,13 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := requireStore(*from); err != nil {
 		return err
 	}
-	src, err := bolt.Open(*from, bolt.Options{})
+	raw, err := bolt.Open(*from, bolt.Options{})
 	if err != nil {
+		return err
+	}
+	src, err := openedSource(raw, *from, os.Getenv("WAYSTATION_MASTER_KEY"), firstNonEmpty(*keyFile, os.Getenv("WAYSTATION_MASTER_KEY_FILE")))
+	if err != nil {
+		raw.Close()
 		return err
 	}
 	defer src.Close()

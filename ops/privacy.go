@@ -3,12 +3,17 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
 
 	"waystation/domain"
 	"waystation/eventstore"
+	"waystation/eventstore/bolt"
 	"waystation/eventstore/sealed"
 	wshttp "waystation/http"
 )
@@ -235,4 +240,39 @@ func (m *Main) openForDisplay(rec eventstore.RecordedEvent) (eventstore.Recorded
 		return rec, nil
 	}
 	return m.Sealed.Open(rec)
+}
+
+// openedSource returns the embedded store s of data folder dir as a store
+// that reads personal values opened (null when erased), for copying to a
+// cluster, where they are not sealed (README, Privacy). A folder without a
+// key store reads as it is. The master key comes from value, else the file
+// at path, else the folder's generated master.key; none is generated.
+func openedSource(s *bolt.Store, dir, value, path string) (eventstore.Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, sealed.KeyFile)); errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if value == "" && path == "" {
+		if _, err := os.Stat(filepath.Join(dir, sealed.MasterKeyFile)); err != nil {
+			return nil, fmt.Errorf("the data folder's personal values are sealed: give its master key (WAYSTATION_MASTER_KEY or --master-key-file)")
+		}
+	}
+	key, _, err := sealed.LoadMasterKey(value, path, dir)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := sealed.OpenKeyStore(dir, key)
+	clear(key)
+	if err != nil {
+		return nil, err
+	}
+	return sealed.New(s, ks, domain.PersonalPaths, domain.DataSubject), nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -148,8 +148,22 @@ func TestPrivacyScenario(t *testing.T) {
 	r.must(t, 200, staff, "POST", "/v1/cases/"+first+"/closure", map[string]any{})
 	second := r.must(t, 201, staff, "POST", "/v1/cases", privIntake(began.Add(30*time.Minute)))["id"].(string)
 	r.must(t, 200, staff, "POST", "/v1/cases/"+second+"/relatives-contacted", map[string]any{"relationship": "sister", "outcome": "Ouyang Lan will come", "notes": "called " + privName + "'s sister"})
-	r.must(t, 200, staff, "POST", "/v1/cases/"+second+"/pickup", map[string]any{"collector": map[string]any{"name": "Ouyang Lan", "id_number": "110105198001010016", "relationship": "sister"}})
 
+	t.Run("the safety board and error messages carry no personal data", func(t *testing.T) {
+		code, board := r.privGet(t, staff, "/v1/safety?station=S01")
+		if code != 200 || !bytes.Contains(board, []byte("repeat_visitor")) {
+			t.Errorf("safety board: status %d, want a repeat-visitor alert: %s", code, board)
+		}
+		noSecrets(t, "the safety board", board)
+		bad := privIntake(began)
+		bad["person"].(map[string]any)["id_number"] = "11010519491231002Y"
+		_, problem := r.call(t, staff, "POST", "/v1/cases", bad)
+		b, _ := json.Marshal(problem)
+		if !bytes.Contains(b, []byte("id_number")) || bytes.Contains(b, []byte("11010519491231002Y")) || bytes.Contains(b, []byte(privName)) {
+			t.Errorf("error for a bad ID number: %s", b)
+		}
+	})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+second+"/pickup", map[string]any{"collector": map[string]any{"name": "Ouyang Lan", "id_number": "110105198001010016", "relationship": "sister"}})
 	if got := r.must(t, 200, adminToken, "GET", "/v1/cases/"+first, nil)["person"].(map[string]any)["name"]; got != privName {
 		t.Fatalf("before erasure the name reads %v, want %q", got, privName)
 	}
