@@ -33,7 +33,7 @@ func commands() map[string]command {
 		"demo":          {"serve a seeded demo region (stations, tokens, weeks of cases)", runDemo},
 		"backup":        {"write a consistent copy of the embedded store, its data keys and signing key (--out FILE, a tar archive)", runBackup},
 		"restore":       {"restore a backup into an empty data folder (--from FILE [--force])", runRestore},
-		"verify":        {"recompute the Merkle tree and check the signed tree heads", runVerify},
+		"verify":        {"recompute the Merkle tree and check the signed tree heads (with --store esdb://..., this replica's audit index against the cluster)", runVerify},
 		"rebuild":       {"rebuild every projection from the start of the log", runRebuild},
 		"migrate":       {"copy the embedded store into an EventStoreDB cluster (--from DIR --to esdb://...)", runMigrate},
 		"bench":         {"measure: bench append|rebuild|http [--writers N] [--events N] [--json]", runBench},
@@ -153,7 +153,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	rep, err := verifyDataDir(ctx, cfg.Data)
+	var rep audit.VerifyReport
+	if cfg.Store != "" {
+		rep, err = verifyReplica(ctx, cfg.Store, cfg.Data)
+	} else {
+		rep, err = verifyDataDir(ctx, cfg.Data)
+	}
 	if err != nil && (rep.OK() || !errors.Is(err, audit.ErrTampered)) {
 		return err
 	}

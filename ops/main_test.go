@@ -31,8 +31,16 @@ type running struct {
 // start runs Main on a loopback port with data in dir until the test ends.
 func start(t testing.TB, dir string) *running {
 	t.Helper()
+	return startOn(t, dir, "")
+}
+
+// startOn is start on the given store: "" for the embedded store in dir, or
+// an esdb:// URL, with dir holding this replica's local state.
+func startOn(t testing.TB, dir, store string) *running {
+	t.Helper()
 	cfg := ops.DefaultConfig()
 	cfg.Data = dir
+	cfg.Store = store
 	cfg.Addr = "127.0.0.1:0"
 	cfg.AdminToken = adminToken
 	cfg.ShutdownTimeout = 10 * time.Second
