@@ -38,6 +38,16 @@ func TestTwoServicesSeeEachOthersCaseSteps(t *testing.T) {
 			t.Fatalf("got %v, want precondition_failed", err)
 		}
 	})
+	t.Run("the version current in the store is accepted", func(t *testing.T) {
+		current := ok(t)(f.svc.Execute(f.ctx, staff1, id, query, domain.Options{})).Version
+		r, err := other.Execute(f.ctx, staff1, id, query, domain.Options{IfMatch: &current})
+		if err != nil {
+			t.Fatalf("got %v, want the step recorded", err)
+		}
+		if r.Version != current+1 {
+			t.Fatalf("got version %d, want %d", r.Version, current+1)
+		}
+	})
 	t.Run("decides on the exit written elsewhere", func(t *testing.T) {
 		ok(t)(f.svc.Execute(f.ctx, staff1, id, &domain.VoluntaryLeave{DeclarationRef: "D1"}, domain.Options{}))
 		_, err := other.Execute(f.ctx, staff1, id, query, domain.Options{})
@@ -69,5 +79,21 @@ func TestServiceWithOneCachedCase(t *testing.T) {
 		if c.Version != want[id] || c.Identity.Queries != 3-i {
 			t.Errorf("case %d: got version %d with %d queries, want version %d with %d", i, c.Version, c.Identity.Queries, want[id], 3-i)
 		}
+	}
+}
+
+// BenchmarkCaseSteps records, over the embedded store without fsync, the
+// mix that `waystation bench http` sends: an intake, then eligibility, an
+// identity query and a family-search notice on the same case. One op is
+// one case.
+func BenchmarkCaseSteps(b *testing.B) {
+	f := newFixture(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := ok(b)(f.svc.Intake(f.ctx, staff1, &domain.Intake{Station: "S01", Referral: walkIn, Person: man}, domain.Options{}))
+		id := uuid.MustParse(r.ID)
+		ok(b)(f.svc.Execute(f.ctx, staff1, id, &domain.EligibilityCmd{Eligible: ptr(true)}, domain.Options{}))
+		ok(b)(f.svc.Execute(f.ctx, staff1, id, &domain.IdentityQuery{Channel: "police", Result: "no_match"}, domain.Options{}))
+		ok(b)(f.svc.Execute(f.ctx, staff1, id, &domain.FamilySearchNotice{Channel: "toutiao"}, domain.Options{}))
 	}
 }

@@ -304,19 +304,11 @@ func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case,
 	if rp == nil {
 		c, _ = s.cases.get(id)
 	}
-	stream := CaseStream(id)
-	for rec, err := range s.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: c.Version}) {
-		if err != nil {
-			if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
-				s.cases.drop(id)
-				return Case{}, false, nil
-			}
-			return Case{}, false, storeErr(err)
-		}
-		env, err := Decode(rec)
-		if err != nil {
-			return Case{}, false, Internal(err, "a stored event cannot be read")
-		}
+	envs, found, err := s.readCaseFrom(ctx, id, c.Version)
+	if err != nil || !found {
+		return Case{}, false, err
+	}
+	for _, env := range envs {
 		c = Evolve(c, env)
 		if rp.see(env) {
 			rp.cs = c
@@ -327,6 +319,29 @@ func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case,
 	}
 	s.cases.put(id, c, s.CachedCases)
 	return c, true, nil
+}
+
+// readCaseFrom decodes the events of case id's stream from revision from
+// on, and reports whether the stream exists (dropping a missing one from
+// the cache). It is apart from loadCase so that the folded state, which is
+// large, does not move to the heap with the loop's body.
+func (s *Service) readCaseFrom(ctx context.Context, id uuid.UUID, from uint64) ([]Envelope, bool, error) {
+	var envs []Envelope
+	for rec, err := range s.store.ReadStream(ctx, CaseStream(id), eventstore.ReadStreamOptions{From: from}) {
+		if err != nil {
+			if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
+				s.cases.drop(id)
+				return nil, false, nil
+			}
+			return nil, false, storeErr(err)
+		}
+		env, err := Decode(rec)
+		if err != nil {
+			return nil, false, Internal(err, "a stored event cannot be read")
+		}
+		envs = append(envs, env)
+	}
+	return envs, true, nil
 }
 
 // loadStation folds a station stream. With rp (a keyed request) it reads
@@ -450,10 +465,16 @@ func (s *Service) Intake(ctx context.Context, actor Actor, cmd *Intake, opts Opt
 		}
 		ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
 		meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
-		res, err := s.append(ctx, CaseStream(caseID), eventstore.NoStream, ids, events, meta)
+		stream := CaseStream(caseID)
+		res, err := s.append(ctx, stream, eventstore.NoStream, ids, events, meta)
 		if err != nil {
 			return Result{}, err
 		}
+		c := Case{}
+		for i, e := range events {
+			c = Evolve(c, Envelope{Stream: stream, Revision: c.Version, ID: ids[i], Meta: meta, Event: e})
+		}
+		s.cases.put(caseID, c, s.CachedCases)
 		return Result{ID: caseID.String(), Version: res.NextExpectedRevision + 1, Status: StatusReceived, Position: res.Position}, nil
 	})
 }
@@ -476,8 +497,22 @@ func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cm
 		return Result{}, err
 	}
 	hash := requestHash(cmd.Step(), caseID.String(), cmd)
-	stream := CaseStream(caseID)
+	tries := 0
 	return s.retry(ctx, opts.IfMatch != nil, func() (Result, error) {
+		tries++
+		if tries == 1 && opts.IdempotencyKey == "" {
+			// The cached state is used as it is: the append expects its
+			// version, so a state that another writer has moved on fails
+			// with a conflict, and the next try reads the stream. A refusal
+			// is only given once the stored state agrees.
+			if c, ok := s.cases.get(caseID); ok {
+				r, err := s.step(ctx, actor, caseID, c, cmd, opts, hash)
+				var de *Error
+				if !errors.As(err, &de) || de.Code == CodeInternal {
+					return r, err
+				}
+			}
+		}
 		rp := newReplay(actor, opts.IdempotencyKey)
 		c, found, err := s.loadCase(ctx, caseID, rp)
 		if err != nil {
@@ -496,37 +531,46 @@ func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cm
 			}
 			return r, nil
 		}
-		if err := s.authorize(ctx, actor, cmd.Step(), &c); err != nil {
-			return Result{}, err
-		}
-		if opts.IfMatch != nil && *opts.IfMatch != c.Version {
-			return Result{}, &Error{Code: CodePreconditionFailed, Message: "the case has changed since the given version"}
-		}
-		if tr, ok := cmd.(*TransferRequest); ok {
-			if _, known, err := s.region(ctx, tr.ToStation); err != nil || !known {
-				return Result{}, firstErr(err, Violation(RuleUnknownStation, "no station with that code"))
-			}
-		}
-		now := s.now()
-		events, err := Decide(c, cmd, now)
-		if err != nil {
-			return Result{}, err
-		}
-		ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
-		meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
-		res, err := s.append(ctx, stream, expectedFor(c.Version), ids, events, meta)
-		if err != nil {
-			return Result{}, err
-		}
-		for i, e := range events {
-			c = Evolve(c, Envelope{Stream: stream, Revision: c.Version, ID: ids[i], Meta: meta, Event: e})
-		}
-		r := Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: res.Position}
-		if rel := c.ReleaseDue; rel != nil && containsID(ids, rel.Cause) {
-			s.settleInto(ctx, &r, actor, c, rel.Station)
-		}
-		return r, nil
+		return s.step(ctx, actor, caseID, c, cmd, opts, hash)
 	})
+}
+
+// step decides cmd on case state c and appends the outcome with c's
+// version as the expected revision, then frees the case's bed when the
+// step requires it. The case's state after the step is cached.
+func (s *Service) step(ctx context.Context, actor Actor, caseID uuid.UUID, c Case, cmd Command, opts Options, hash string) (Result, error) {
+	if err := s.authorize(ctx, actor, cmd.Step(), &c); err != nil {
+		return Result{}, err
+	}
+	if opts.IfMatch != nil && *opts.IfMatch != c.Version {
+		return Result{}, &Error{Code: CodePreconditionFailed, Message: "the case has changed since the given version"}
+	}
+	if tr, ok := cmd.(*TransferRequest); ok {
+		if _, known, err := s.region(ctx, tr.ToStation); err != nil || !known {
+			return Result{}, firstErr(err, Violation(RuleUnknownStation, "no station with that code"))
+		}
+	}
+	now := s.now()
+	events, err := Decide(c, cmd, now)
+	if err != nil {
+		return Result{}, err
+	}
+	ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
+	meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
+	stream := CaseStream(caseID)
+	res, err := s.append(ctx, stream, expectedFor(c.Version), ids, events, meta)
+	if err != nil {
+		return Result{}, err
+	}
+	for i, e := range events {
+		c = Evolve(c, Envelope{Stream: stream, Revision: c.Version, ID: ids[i], Meta: meta, Event: e})
+	}
+	s.cases.put(caseID, c, s.CachedCases)
+	r := Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: res.Position}
+	if rel := c.ReleaseDue; rel != nil && containsID(ids, rel.Cause) {
+		s.settleInto(ctx, &r, actor, c, rel.Station)
+	}
+	return r, nil
 }
 
 func containsID(ids []uuid.UUID, id uuid.UUID) bool {
