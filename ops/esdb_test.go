@@ -357,6 +357,26 @@ func TestReplicasOnOneClusterShareBedsAndTokens(t *testing.T) {
 		}
 	}
 
+	// A request retried through the other replica (as a load balancer
+	// does) returns the first answer and writes nothing more.
+	body := intake("Retried Intake", time.Now().Add(-time.Hour))
+	code1, first := r1.keyed(t, staff, "POST", "/v1/cases", "intake-retried-1", body)
+	code2, again := r2.keyed(t, staff, "POST", "/v1/cases", "intake-retried-1", body)
+	if code1 != 201 || code2 != 201 || first["id"] != again["id"] {
+		t.Fatalf("an intake retried on the other replica: %d %v, then %d %v; want the same case twice", code1, first, code2, again)
+	}
+	retried := "/v1/cases/" + first["id"].(string)
+	elig := map[string]any{"eligible": true}
+	code1, first = r2.keyed(t, staff, "POST", retried+"/eligibility", "eligibility-retried-1", elig)
+	code2, again = r1.keyed(t, staff, "POST", retried+"/eligibility", "eligibility-retried-1", elig)
+	if code1 != 200 || code2 != 200 || first["version"] != again["version"] {
+		t.Fatalf("a step retried on the other replica: %d %v, then %d %v; want the same answer twice", code1, first, code2, again)
+	}
+	hist := r1.must(t, 200, adminToken, "GET", retried+"/history", nil)
+	if n := len(hist["events"].([]any)); n != 2 {
+		t.Errorf("the retried case has %d events, want 2 (one intake, one eligibility)", n)
+	}
+
 	issued := r1.must(t, 201, adminToken, "POST", "/v1/tokens", map[string]any{"name": "night desk", "role": "staff", "station": "S01"})
 	night := issued["token"].(string)
 	eventually(t, "a staff token issued on replica 1 works on replica 2", func() bool {
@@ -371,6 +391,32 @@ func TestReplicasOnOneClusterShareBedsAndTokens(t *testing.T) {
 		code, _ := r1.call(t, night, "GET", "/v1/cases/"+ids[0], nil)
 		return code == 401
 	})
+}
+
+// keyed sends a JSON request with an Idempotency-Key and decodes the answer.
+func (r *running) keyed(t testing.TB, token, method, path, key string, body any) (int, map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := nethttp.NewRequest(method, r.base+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: answer is not JSON: %v", method, path, err)
+	}
+	return resp.StatusCode, out
 }
 
 // views is what a replica shows of the given cases: their states and
