@@ -377,6 +377,18 @@ func TestReplicasOnOneClusterShareBedsAndTokens(t *testing.T) {
 		t.Errorf("the retried case has %d events, want 2 (one intake, one eligibility)", n)
 	}
 
+	// A leader election drops every subscription; the replicas resubscribe
+	// and keep following: views, tokens and audit index alike.
+	if n := cluster.DropSubscriptions(); n == 0 {
+		t.Fatal("no subscription to drop; the replicas follow nothing")
+	}
+	late := r1.must(t, 201, staff, "POST", "/v1/cases", intake("After The Election", time.Now().Add(-time.Minute)))["id"].(string)
+	eventually(t, "replica 2's views show a case written after the subscriptions dropped", func() bool {
+		list := r2.must(t, 200, staff, "GET", "/v1/cases?station=S01&limit=100", nil)
+		return strings.Contains(fmt.Sprint(list["items"]), late)
+	})
+	r2.auditedHead(t, adminToken)
+
 	issued := r1.must(t, 201, adminToken, "POST", "/v1/tokens", map[string]any{"name": "night desk", "role": "staff", "station": "S01"})
 	night := issued["token"].(string)
 	eventually(t, "a staff token issued on replica 1 works on replica 2", func() bool {
