@@ -272,6 +272,13 @@ func TestACaseThroughItsWholeJourneyOnTheCluster(t *testing.T) {
 	if err := r.proveInclusion(t, g.inspector, head, events, len(events)-1); err != nil {
 		t.Fatalf("the inclusion proof of the last event does not check offline: %v", err)
 	}
+	metrics := r.get(t, "/metrics")
+	for _, secret := range []string{"Li Testname", "11010519491231002X", "1949-12-31"} {
+		if strings.Contains(metrics, secret) || strings.Contains(r.logs.String(), secret) {
+			t.Errorf("personal data %q appears in metrics or logs", secret)
+		}
+	}
+
 	altered := slices.Clone(events)
 	altered[n].Data = bytes.Replace(altered[n].Data, []byte("walk_in"), []byte("hotline"), 1)
 	if bytes.Equal(altered[n].Data, events[n].Data) {
