@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -196,6 +197,46 @@ func str[T ~string](s *scan, p *T) bool {
 	return ok
 }
 
+// token reads a string into p that is one of few values shared by many
+// events (a zone, a bed, a station code, a channel), keeping one copy of
+// each. Personal data never goes through here: the table outlives erasure.
+func token[T ~string](s *scan, p *T) bool {
+	v, ok := s.text()
+	if ok {
+		*p = T(tokens.get(v))
+	}
+	return ok
+}
+
+// tokens holds the shared strings of token, up to maxTokens of them.
+var tokens tokenTable
+
+const maxTokens = 4096
+
+type tokenTable struct {
+	mu sync.RWMutex
+	m  map[string]string // guarded by mu
+}
+
+func (t *tokenTable) get(b []byte) string {
+	t.mu.RLock()
+	v, ok := t.m[string(b)]
+	t.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = string(b)
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[string]string{}
+	}
+	if len(t.m) < maxTokens {
+		t.m[v] = v
+	}
+	t.mu.Unlock()
+	return v
+}
+
 func (s *scan) boolean(p *bool) bool {
 	switch {
 	case len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "true":
@@ -329,7 +370,7 @@ func fastIntakeRegistered(b []byte) (Event, bool) {
 		case "case_id":
 			ok = s.id(&e.CaseID)
 		case "station":
-			ok = str(s, &e.Station)
+			ok = token(s, &e.Station)
 		case "referral":
 			ok = s.referral(&e.Referral)
 		case "person":
@@ -457,9 +498,9 @@ func fastIdentityQueried(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "channel":
-			ok = str(s, &e.Channel)
+			ok = token(s, &e.Channel)
 		case "result":
-			ok = str(s, &e.Result)
+			ok = token(s, &e.Result)
 		case "reference":
 			ok = str(s, &e.Reference)
 		case "notes":
@@ -483,11 +524,11 @@ func fastIdentityVerified(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "method":
-			ok = str(s, &e.Method)
+			ok = token(s, &e.Method)
 		case "name":
 			ok = str(s, &e.Name)
 		case "id_type":
-			ok = str(s, &e.IDType)
+			ok = token(s, &e.IDType)
 		case "id_number":
 			ok = str(s, &e.IDNumber)
 		case "birth_date":
@@ -517,7 +558,7 @@ func fastFamilySearchNoticePublished(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "channel":
-			ok = str(s, &e.Channel)
+			ok = token(s, &e.Channel)
 		case "reference":
 			ok = str(s, &e.Reference)
 		case "notes":
@@ -543,7 +584,7 @@ func fastDNARequested(b []byte) (Event, bool) {
 		case "sample_ref":
 			ok = str(s, &e.SampleRef)
 		case "lab":
-			ok = str(s, &e.Lab)
+			ok = token(s, &e.Lab)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -589,11 +630,11 @@ func fastRelativesContacted(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "relationship":
-			ok = str(s, &e.Relationship)
+			ok = token(s, &e.Relationship)
 		case "channel":
-			ok = str(s, &e.Channel)
+			ok = token(s, &e.Channel)
 		case "outcome":
-			ok = str(s, &e.Outcome)
+			ok = token(s, &e.Outcome)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -615,7 +656,7 @@ func fastMedicalReferred(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "hospital":
-			ok = str(s, &e.Hospital)
+			ok = token(s, &e.Hospital)
 		case "reason":
 			ok = str(s, &e.Reason)
 		case "notes":
@@ -639,7 +680,7 @@ func fastHospitalAdmitted(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "hospital":
-			ok = str(s, &e.Hospital)
+			ok = token(s, &e.Hospital)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -661,7 +702,7 @@ func fastHospitalDischarged(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "hospital":
-			ok = str(s, &e.Hospital)
+			ok = token(s, &e.Hospital)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -729,7 +770,7 @@ func fastLongStayStarted(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "kind":
-			ok = str(s, &e.Kind)
+			ok = token(s, &e.Kind)
 		case "place":
 			ok = str(s, &e.Place)
 		case "notes":
@@ -753,7 +794,7 @@ func fastSettlementRecorded(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "stage":
-			ok = str(s, &e.Stage)
+			ok = token(s, &e.Stage)
 		case "place":
 			ok = str(s, &e.Place)
 		case "reference":
@@ -779,7 +820,7 @@ func fastGuardianshipTaken(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "basis":
-			ok = str(s, &e.Basis)
+			ok = token(s, &e.Basis)
 		case "guardian":
 			ok = str(s, &e.Guardian)
 		case "notes":
@@ -803,9 +844,9 @@ func fastTransferRequested(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "from":
-			ok = str(s, &e.From)
+			ok = token(s, &e.From)
 		case "to":
-			ok = str(s, &e.To)
+			ok = token(s, &e.To)
 		case "reason":
 			ok = str(s, &e.Reason)
 		case "notes":
@@ -829,9 +870,9 @@ func fastTransferAccepted(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "from":
-			ok = str(s, &e.From)
+			ok = token(s, &e.From)
 		case "to":
-			ok = str(s, &e.To)
+			ok = token(s, &e.To)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -853,13 +894,13 @@ func fastEscortDeparted(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "from":
-			ok = str(s, &e.From)
+			ok = token(s, &e.From)
 		case "to":
-			ok = str(s, &e.To)
+			ok = token(s, &e.To)
 		case "escorts":
 			ok = s.strings(&e.Escorts)
 		case "transport":
-			ok = str(s, &e.Transport)
+			ok = token(s, &e.Transport)
 		case "notes":
 			ok = str(s, &e.Notes)
 		}
@@ -881,9 +922,9 @@ func fastHandedOver(b []byte) (Event, bool) {
 		ok := false
 		switch string(o.key) {
 		case "from":
-			ok = str(s, &e.From)
+			ok = token(s, &e.From)
 		case "to":
-			ok = str(s, &e.To)
+			ok = token(s, &e.To)
 		case "received_by":
 			ok = str(s, &e.ReceivedBy)
 		case "notes":
@@ -959,7 +1000,7 @@ func fastEscortedReturn(b []byte) (Event, bool) {
 		case "escorts":
 			ok = s.strings(&e.Escorts)
 		case "transport":
-			ok = str(s, &e.Transport)
+			ok = token(s, &e.Transport)
 		case "received_by":
 			ok = str(s, &e.ReceivedBy)
 		case "notes":
@@ -1027,9 +1068,9 @@ func fastBedAssigned(b []byte) (Event, bool) {
 		case "case_id":
 			ok = s.id(&e.CaseID)
 		case "zone":
-			ok = str(s, &e.Zone)
+			ok = token(s, &e.Zone)
 		case "bed":
-			ok = str(s, &e.Bed)
+			ok = token(s, &e.Bed)
 		case "mother_case_id":
 			ok = s.id(&e.MotherCaseID)
 		}
@@ -1053,11 +1094,11 @@ func fastBedReleased(b []byte) (Event, bool) {
 		case "case_id":
 			ok = s.id(&e.CaseID)
 		case "zone":
-			ok = str(s, &e.Zone)
+			ok = token(s, &e.Zone)
 		case "bed":
-			ok = str(s, &e.Bed)
+			ok = token(s, &e.Bed)
 		case "reason":
-			ok = str(s, &e.Reason)
+			ok = token(s, &e.Reason)
 		case "cause":
 			ok = s.id(&e.Cause)
 		}
@@ -1077,7 +1118,7 @@ func (s *scan) referral(p *Referral) bool {
 		ok := false
 		switch string(o.key) {
 		case "source":
-			ok = str(s, &p.Source)
+			ok = token(s, &p.Source)
 		case "form_no":
 			ok = str(s, &p.FormNo)
 		case "referred_by":
@@ -1100,7 +1141,7 @@ func (s *scan) person(p *Person) bool {
 		case "name":
 			ok = str(s, &p.Name)
 		case "sex":
-			ok = str(s, &p.Sex)
+			ok = token(s, &p.Sex)
 		case "birth_date":
 			ok = s.date(&p.BirthDate)
 		case "estimated_age":
@@ -1108,7 +1149,7 @@ func (s *scan) person(p *Person) bool {
 		case "age_estimated_on":
 			ok = s.date(&p.AgeEstimatedOn)
 		case "id_type":
-			ok = str(s, &p.IDType)
+			ok = token(s, &p.IDType)
 		case "id_number":
 			ok = str(s, &p.IDNumber)
 		case "hukou_place":
@@ -1178,7 +1219,7 @@ func (s *scan) checker(p *Checker) bool {
 		case "staff_id":
 			ok = str(s, &p.StaffID)
 		case "sex":
-			ok = str(s, &p.Sex)
+			ok = token(s, &p.Sex)
 		}
 		if !ok {
 			return false
@@ -1195,7 +1236,7 @@ func (s *scan) collector(p *Collector) bool {
 		case "name":
 			ok = str(s, &p.Name)
 		case "id_type":
-			ok = str(s, &p.IDType)
+			ok = token(s, &p.IDType)
 		case "id_number":
 			ok = str(s, &p.IDNumber)
 		case "relationship":
