@@ -28,6 +28,15 @@ type model struct {
 type stationEntry struct {
 	st           domain.Station
 	registeredAt time.Time
+	stream       string // the station's stream name, shared by its bedRefs
+}
+
+// bedRef names a station event about a case (a bed assigned or released),
+// which a history reads back from the store: holding the decoded events
+// would take a large share of the live views' memory.
+type bedRef struct {
+	stream   string
+	revision uint64
 }
 
 // placement is the bed a case holds, from the station streams.
@@ -51,8 +60,8 @@ type caseEntry struct {
 	c       domain.Case
 	seq     int // index in model.order
 	bed     *placement
-	beds    []domain.Envelope // station events about the case, for histories
-	lastAt  time.Time         // occurred_at of the case's latest event
+	beds    []bedRef  // station events about the case, for histories
+	lastAt  time.Time // occurred_at of the case's latest event
 	stays   []stay
 	keys    []string // person keys
 	openPos eventstore.Position
@@ -86,7 +95,7 @@ func (m *model) apply(env domain.Envelope) {
 func (m *model) applyStation(code string, env domain.Envelope) {
 	s := m.stations[code]
 	if s == nil {
-		s = &stationEntry{}
+		s = &stationEntry{stream: env.Stream}
 		m.stations[code] = s
 	}
 	s.st.Evolve(env)
@@ -97,13 +106,13 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 	case domain.BedAssigned:
 		ce := m.caseFor(e.CaseID)
 		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
-		ce.beds = append(ce.beds, env)
+		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
 	case domain.BedReleased:
 		ce := m.caseFor(e.CaseID)
 		if ce.bed != nil && ce.bed.Station == code && ce.bed.Bed == e.Bed {
 			ce.bed = nil
 		}
-		ce.beds = append(ce.beds, env)
+		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,16 +202,17 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	}
 	r.mu.RLock()
 	ce := r.live.cases[id]
-	var beds []domain.Envelope
+	var refs []bedRef
 	if ce != nil {
-		beds = ce.beds[:len(ce.beds):len(ce.beds)]
+		refs = ce.beds[:len(ce.beds):len(ce.beds)]
 	}
 	r.mu.RUnlock()
 	if ce == nil {
 		return History{}, domain.NotFound("no case %s", id)
 	}
+	ctx := context.Background()
 	var events []domain.Envelope
-	for rec, err := range r.store.ReadStream(context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
+	for rec, err := range r.store.ReadStream(ctx, domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
 		if err != nil {
 			if errorsIsNotFound(err) {
 				return History{}, domain.NotFound("no case %s", id)
@@ -233,6 +235,14 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	}
 	if !asOf.Position.IsZero() && asOf.Position.Before(limit) {
 		limit = asOf.Position
+	}
+	beds := make([]domain.Envelope, 0, len(refs))
+	for _, ref := range refs {
+		env, err := r.readEvent(ctx, ref)
+		if err != nil {
+			return History{}, domain.Internal(err, "reading a bed event of the case failed")
+		}
+		beds = append(beds, env)
 	}
 	merged := mergeByPosition(events, beds)
 	h := History{ID: id, AsOf: asOf.At, Known: asOf.Known && !asOf.At.IsZero(), Events: []HistoryEvent{}}
@@ -259,6 +269,20 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	h.State.Region = r.regionOf(st.c.Station)
 	h.Version = st.c.Version
 	return h, nil
+}
+
+// readEvent reads and decodes the station event that ref names.
+func (r *Runner) readEvent(ctx context.Context, ref bedRef) (domain.Envelope, error) {
+	for rec, err := range r.store.ReadStream(ctx, ref.stream, eventstore.ReadStreamOptions{From: ref.revision, Limit: 1}) {
+		if err != nil {
+			return domain.Envelope{}, err
+		}
+		if rec.Revision != ref.revision {
+			break
+		}
+		return domain.Decode(rec)
+	}
+	return domain.Envelope{}, fmt.Errorf("projections: %s has no event at revision %d", ref.stream, ref.revision)
 }
 
 func (r *Runner) regionOf(code string) string {

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -101,6 +102,11 @@ func TestCaseViewAndHistory(t *testing.T) {
 	}
 	if h.Events[2].Type != domain.TypeBedAssigned {
 		t.Errorf("third event: got %s, want the bed assignment", h.Events[2].Type)
+	}
+	var bed domain.BedAssigned
+	if err := json.Unmarshal(h.Events[2].Data, &bed); err != nil || bed.CaseID != id || bed.Bed != "adult_male-2" ||
+		h.Events[2].Stream != domain.StationStream("S01") || h.Events[2].OccurredAt.IsZero() {
+		t.Errorf("bed assignment in the history: %+v (%v), stream %s, occurred %v", bed, err, h.Events[2].Stream, h.Events[2].OccurredAt)
 	}
 
 	// At version 3 (the transfer request), the case held its bed at S01.
