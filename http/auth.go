@@ -169,12 +169,23 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			s.Error(w, r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked"))
 			return
 		}
+		if in, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
+			// The outer middleware's record of the request carries the
+			// actor, which spares a copy of the request.
+			in.actor, in.authenticated = actor, true
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyActor, actor)))
 	})
 }
 
 // actorOf returns the authenticated actor of r.
 func actorOf(r *http.Request) domain.Actor {
+	v := r.Context().Value(keyInfo)
+	if in, ok := v.(*reqInfo); ok && in.authenticated {
+		return in.actor
+	}
 	a, _ := r.Context().Value(keyActor).(domain.Actor)
 	return a
 }

@@ -29,6 +29,10 @@ const (
 type reqInfo struct {
 	id    string
 	route string // route template, set by the router's middleware
+	// actor is the caller, once authenticated is set by the
+	// authentication middleware.
+	actor         domain.Actor
+	authenticated bool
 }
 
 func requestIDOf(ctx context.Context) string {
