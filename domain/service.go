@@ -55,7 +55,9 @@ type Service struct {
 	now   func() time.Time
 
 	// MaxAttempts bounds the tries of one command under concurrency
-	// conflicts (default 25).
+	// conflicts (default 25). A step's first try may decide on a cached
+	// state of the case that another writer has since moved on; its
+	// conflict counts as a try.
 	MaxAttempts int
 	// HospitalBedHold keeps a hospitalized person's bed for this long after
 	// admission (default 0: the bed is freed at admission). Expired holds
