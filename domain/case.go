@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,12 +144,48 @@ type BedRelease struct {
 	At      time.Time `json:"at"`
 }
 
-// eventRef is one event of the case in an immutable list, newest first, so
-// that states that share history never share something they modify.
-type eventRef struct {
-	id   uuid.UUID
-	typ  string
-	prev *eventRef
+// caseEvent is one event of the case as corrections need it: its ID and
+// the code of its stored type. It holds no pointers, so the garbage
+// collector never walks a case's list of them.
+type caseEvent struct {
+	id  uuid.UUID
+	typ uint8 // index in eventTypeNames; 0 for a type not registered in Events
+}
+
+// otherEvent is an event of a type that Events does not register (only
+// possible for envelopes built in code, never for stored events).
+type otherEvent struct {
+	id  uuid.UUID
+	typ string
+}
+
+// eventTypes returns the stored names of Events' types, sorted, after an
+// empty entry for unregistered types, and its inverse. It is built on first
+// use, once every init function has registered its types; a type
+// registered later is kept as an otherEvent.
+var eventTypes = sync.OnceValues(func() ([]string, map[string]uint8) {
+	names := []string{""}
+	for name := range Events.types {
+		names = append(names, name)
+	}
+	slices.Sort(names[1:])
+	if len(names) > 256 {
+		panic("domain: more than 255 event types do not fit a case's event list")
+	}
+	codes := make(map[string]uint8, len(names))
+	for i, name := range names[1:] {
+		codes[name] = uint8(i + 1)
+	}
+	return names, codes
+})
+
+// hasEventOfType reports whether the case has an event of stored type typ.
+func (c Case) hasEventOfType(typ string) bool {
+	_, codes := eventTypes()
+	if code, ok := codes[typ]; ok {
+		return slices.ContainsFunc(c.events, func(e caseEvent) bool { return e.typ == code })
+	}
+	return slices.ContainsFunc(c.others, func(e otherEvent) bool { return e.typ == typ })
 }
 
 // Case is the state of one case folded from its stream by Evolve. Version is
@@ -188,7 +225,10 @@ type Case struct {
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
 
-	events *eventRef
+	// events lists every event of the case in stream order, for EventType;
+	// others holds the few of them whose type is not registered.
+	events []caseEvent
+	others []otherEvent
 }
 
 // Exists reports whether the case has been opened.
@@ -197,9 +237,17 @@ func (c Case) Exists() bool { return c.Version > 0 }
 // EventType returns the stored type of the case's event id and whether the
 // case has such an event.
 func (c Case) EventType(id uuid.UUID) (string, bool) {
-	for e := c.events; e != nil; e = e.prev {
-		if e.id == id {
-			return e.typ, true
+	for i := len(c.events) - 1; i >= 0; i-- {
+		if e := c.events[i]; e.id == id {
+			if e.typ != 0 {
+				names, _ := eventTypes()
+				return names[e.typ], true
+			}
+			for _, o := range c.others {
+				if o.id == id {
+					return o.typ, true
+				}
+			}
 		}
 	}
 	return "", false
@@ -312,8 +360,27 @@ func (c Case) HasFlag(flag string, at time.Time) bool { return slices.Contains(c
 // modifies c's slices in place, so an earlier state stays valid. Events of
 // other streams' types are ignored (the version still counts them).
 func Evolve(c Case, env Envelope) Case {
+	c.events = slices.Clip(c.events)
+	c.others = slices.Clip(c.others)
+	c.Apply(env)
+	return c
+}
+
+// Apply advances c in place by env, one of its stream's events, to the
+// state Evolve returns. It may append to c's slices within their spare
+// capacity, so a copy of c taken before stays valid but must be advanced
+// with Evolve, never with Apply: two states advanced in place from one
+// copy would write the same memory. Apply is for a fold that owns its
+// state alone.
+func (c *Case) Apply(env Envelope) {
 	c.Version = env.Revision + 1
-	c.events = &eventRef{id: env.ID, typ: env.Event.EventType(), prev: c.events}
+	typ := env.Event.EventType()
+	_, codes := eventTypes()
+	code := codes[typ]
+	c.events = append(c.events, caseEvent{id: env.ID, typ: code})
+	if code == 0 {
+		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
+	}
 	at := env.Meta.OccurredAt
 	exit := func(t ExitType) {
 		if c.Status == StatusInTransit && c.Transfer != nil {
@@ -499,11 +566,10 @@ func Evolve(c Case, env Envelope) Case {
 		c.ClosedAt = at
 	case Corrected:
 		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
-		c = applyCorrection(c, e.Field, e.New)
+		*c = applyCorrection(*c, e.Field, e.New)
 	case PersonalDataErased:
-		c = c.withPersonalDataErased(e)
+		*c = c.withPersonalDataErased(e)
 	}
-	return c
 }
 
 // presentStatus is the status of a person back in the station: received
@@ -542,7 +608,7 @@ func mergeChecklist(d, u DeathChecklist) DeathChecklist {
 func Fold(events []Envelope) Case {
 	var c Case
 	for _, e := range events {
-		c = Evolve(c, e)
+		c.Apply(e)
 	}
 	return c
 }

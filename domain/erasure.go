@@ -63,12 +63,7 @@ func init() {
 
 // PersonalDataErased reports whether the case's personal data was erased.
 func (c Case) PersonalDataErased() bool {
-	for e := c.events; e != nil; e = e.prev {
-		if e.typ == TypePersonalDataErased {
-			return true
-		}
-	}
-	return false
+	return c.hasEventOfType(TypePersonalDataErased)
 }
 
 // withPersonalDataErased returns c with every personal value cleared, as

@@ -131,7 +131,7 @@ func (m *model) caseFor(id uuid.UUID) *caseEntry {
 func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
 	ce := m.caseFor(id)
 	before := ce.c.Station
-	ce.c = domain.Evolve(ce.c, env)
+	ce.c.Apply(env)
 	ce.lastAt = env.Meta.OccurredAt
 	at := env.Meta.OccurredAt
 	switch env.Event.(type) {
