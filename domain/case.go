@@ -152,6 +152,9 @@ type caseEvent struct {
 	typ uint8 // index in eventTypeNames; 0 for a type not registered in Events
 }
 
+// typicalCaseEvents is the room a case's event list starts with.
+const typicalCaseEvents = 16
+
 // otherEvent is an event of a type that Events does not register (only
 // possible for envelopes built in code, never for stored events).
 type otherEvent struct {
@@ -377,6 +380,10 @@ func (c *Case) Apply(env Envelope) {
 	typ := env.Event.EventType()
 	_, codes := eventTypes()
 	code := codes[typ]
+	if cap(c.events) == 0 {
+		// Most cases have fewer events than this: one allocation, not five.
+		c.events = make([]caseEvent, 0, typicalCaseEvents)
+	}
 	c.events = append(c.events, caseEvent{id: env.ID, typ: code})
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})

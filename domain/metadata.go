@@ -129,13 +129,15 @@ func fastMetadata(b []byte, m *Metadata) bool {
 					return false
 				}
 			case "actor":
-				m.Actor = string(val)
+				// Actor IDs are token IDs, never personal data, and few
+				// tokens write most events: keep one copy of each.
+				m.Actor = tokens.get(val)
 			case "role":
 				m.Role = Role(internString(val))
 			case "station":
-				m.Station = string(val)
+				m.Station = tokens.get(val)
 			case "region":
-				m.Region = string(val)
+				m.Region = tokens.get(val)
 			case "correlation_id":
 				m.CorrelationID = string(val)
 			case "causation_id":
