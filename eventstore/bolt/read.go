@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"sync"
 	"time"
 
@@ -144,9 +143,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 }
 
 // allPage appends to page up to n events of the global log after position
-// after (exclusive) in direction dir.
+// after (exclusive) in direction dir. The page grows as events are found
+// rather than up front: a live subscription wakes for one or a few events.
 func (s *Store) allPage(page []eventstore.RecordedEvent, after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
-	page = slices.Grow(page, n)
 	var pr pageReader
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
@@ -183,9 +182,13 @@ func (s *Store) allPage(page []eventstore.RecordedEvent, after uint64, dir event
 	return page, err
 }
 
-// arenaSize is the size of the blocks that a page's payloads and metadata
-// are copied into.
-const arenaSize = 64 << 10
+// The blocks that a page's payloads and metadata are copied into start at
+// minArena bytes and double up to maxArena, so a page of one event does not
+// pay for a page of hundreds.
+const (
+	minArena = 4 << 10
+	maxArena = 64 << 10
+)
 
 // pageReader decodes the records of one page of the global log like
 // decodeRecord (same layout, every byte copied out of bbolt's memory), but
@@ -237,7 +240,7 @@ func (p *pageReader) copy(b []byte) []byte {
 		return nil
 	}
 	if len(b) > cap(p.arena)-len(p.arena) {
-		p.arena = make([]byte, 0, max(arenaSize, len(b)))
+		p.arena = make([]byte, 0, max(min(2*cap(p.arena), maxArena), minArena, len(b)))
 	}
 	start := len(p.arena)
 	p.arena = append(p.arena, b...)
