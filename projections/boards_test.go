@@ -1,8 +1,11 @@
 package projections_test
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"waystation/domain"
 	"waystation/projections"
@@ -127,5 +130,33 @@ func TestStatsCensusBedNightsAndBands(t *testing.T) {
 	}
 	if _, err := r.Stats(projections.Filter{}, from, from); err == nil {
 		t.Error("an empty range: got no error")
+	}
+}
+
+func TestPersonIndexNormalisesFullWidthCaseSpacesAndPunctuation(t *testing.T) {
+	w := newWorld(t)
+	w.station("S01", "R1", stdZones...)
+	first := w.intake("S01", t0, man, domain.Inspection{})
+	linked := []uuid.UUID{first}
+	for i, name := range []string{"ＺＨＡＮＧ·ｓａｎ", "zhang  san", "Zhang-San.", "张三 Zhang San"} {
+		p := man
+		p.Name = name
+		p.HukouPlace = " HUNAN "
+		id := w.intake("S01", t0.Add(time.Duration(i+1)*time.Hour), p, domain.Inspection{})
+		if i < 3 {
+			linked = append(linked, id)
+		}
+	}
+	r := w.runner(newClock(t0.Add(24 * time.Hour)).now)
+	cases, err := r.Person(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uuid.UUID
+	for _, c := range cases {
+		got = append(got, c.CaseID)
+	}
+	if !slices.Equal(got, linked) {
+		t.Errorf("linked cases: got %v, want %v (the last name differs)", got, linked)
 	}
 }

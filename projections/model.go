@@ -198,10 +198,11 @@ func personKeys(p domain.Person) []string {
 		}
 		keys = append(keys, "id:"+t+":"+strings.ToUpper(strings.TrimSpace(p.IDNumber)))
 	}
-	born := birthDate(p)
-	name, hukou := normalise(p.Name), normalise(p.HukouPlace)
-	if name != "" && !born.IsZero() && hukou != "" {
-		keys = append(keys, "nb:"+name+"|"+born.String()+"|"+hukou)
+	if born := birthDate(p); !born.IsZero() && p.Name != "" && p.HukouPlace != "" {
+		name, hukou := normalise(p.Name), normalise(p.HukouPlace)
+		if name != "" && hukou != "" {
+			keys = append(keys, "nb:"+name+"|"+born.String()+"|"+hukou)
+		}
 	}
 	return keys
 }
@@ -225,8 +226,16 @@ func birthDate(p domain.Person) domain.Date {
 // compare equal.
 func normalise(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
-		if r >= 0xFF01 && r <= 0xFF5E {
+		switch {
+		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			b.WriteByte(byte(r))
+			continue
+		case 'A' <= r && r <= 'Z':
+			b.WriteByte(byte(r) + 'a' - 'A')
+			continue
+		case r >= 0xFF01 && r <= 0xFF5E:
 			r -= 0xFEE0
 		}
 		if unicode.IsSpace(r) || unicode.IsPunct(r) || r == '·' {
