@@ -363,10 +363,17 @@ func (c Case) HasFlag(flag string, at time.Time) bool { return slices.Contains(c
 // modifies c's slices in place, so an earlier state stays valid. Events of
 // other streams' types are ignored (the version still counts them).
 func Evolve(c Case, env Envelope) Case {
-	c.events = slices.Clip(c.events)
-	c.others = slices.Clip(c.others)
+	c.own()
 	c.Apply(env)
 	return c
+}
+
+// own makes c's state its own before a fold advances it with Apply: after
+// it, Apply copies the slices it appends to instead of writing into spare
+// capacity that a state c was copied from (a cached one) may share.
+func (c *Case) own() {
+	c.events = slices.Clip(c.events)
+	c.others = slices.Clip(c.others)
 }
 
 // Apply advances c in place by env, one of its stream's events, to the

@@ -310,8 +310,9 @@ func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case,
 	if err != nil || !found {
 		return Case{}, false, err
 	}
+	c.own() // a cached state is shared: Apply must not append into its slices
 	for _, env := range envs {
-		c = Evolve(c, env)
+		c.Apply(env)
 		if rp.see(env) {
 			rp.cs = c
 		}
