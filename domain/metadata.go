@@ -27,6 +27,15 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// plainByte says which bytes a plain string holds: printable ASCII other
+// than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // plainString scans a JSON string at b[i] (the opening quote) that holds
 // only printable ASCII without escapes and returns its contents and the
 // index after the closing quote.
@@ -34,13 +43,12 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false
 	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, 0, false
-		}
+	j := i + 1
+	for j < len(b) && plainByte[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		return b[i+1 : j], j + 1, true
 	}
 	return nil, 0, false
 }

@@ -43,3 +43,20 @@ func TestMetadataFastPathTakesEncodedMetadata(t *testing.T) {
 		t.Fatalf("fallback: %+v %v", m, err)
 	}
 }
+
+func BenchmarkDecodeMetadata(b *testing.B) {
+	at := time.Date(2026, 1, 10, 8, 0, 0, 123456789, time.UTC)
+	doc, err := json.Marshal(Metadata{SchemaVersion: 2, OccurredAt: at, RecordedAt: at.Add(time.Second), Actor: "tok-w3", Role: RoleStaff,
+		Station: "S01", CorrelationID: "01940000-0000-7000-8000-000000000001", LegalBasis: BasisStatutoryDuty,
+		RequestHash: "0123456789abcdef0123456789abcdef"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var m Metadata
+	for b.Loop() {
+		if err := decodeMetadata(doc, &m); err != nil || m.Actor != "tok-w3" {
+			b.Fatal(m, err)
+		}
+	}
+}
