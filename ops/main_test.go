@@ -369,3 +369,24 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestRebuildFoldsTheWholeLogOffline(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	r.must(t, 201, staff, "POST", "/v1/cases", intake("Rebuild Person", time.Now().Add(-time.Hour)))
+	head := r.main.Views.Position()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := ops.RunCommand(context.Background(), []string{"rebuild", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatalf("rebuild: %v: %s", err, errOut.String())
+	}
+	if want := "up to position " + head.String() + " "; !strings.Contains(out.String(), want) {
+		t.Errorf("rebuild said %q, want it to reach the last event (%q)", out.String(), want)
+	}
+	if err := ops.RunCommand(context.Background(), []string{"rebuild", "--data", t.TempDir()}, &out, &errOut); err == nil {
+		t.Error("rebuild of a folder with no store succeeded")
+	}
+}

@@ -6,35 +6,35 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"waystation/eventstore/bolt"
-	"waystation/projections"
 )
 
-// runRebuild folds the whole log of the embedded store into fresh views, as
-// a check that every stored event still decodes and folds, and reports how
-// far and how fast it went. The service rebuilds its in-memory views on
-// every start; this command does the same offline.
+// runRebuild folds the whole log into fresh views, offline, through the
+// same wiring as serve (so sealed personal values are opened and either
+// backend works), as a check that every stored event still decodes and
+// folds, and reports how far and how fast it went. The service rebuilds its
+// in-memory views on every start; this command does the same without
+// serving.
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parse(flag.NewFlagSet("rebuild", flag.ContinueOnError), args, stderr)
 	if err != nil {
 		return err
 	}
-	if err := requireStore(cfg.Data); err != nil {
+	if cfg.Store == "" {
+		if err := requireStore(cfg.Data); err != nil {
+			return err
+		}
+	}
+	m := NewMain(cfg, cfg.Logger(stderr))
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	s, err := bolt.Open(cfg.Data, bolt.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	r := projections.NewRunner(s, s, projections.Options{Logger: cfg.Logger(stderr)})
 	started := time.Now()
-	if err := r.Rebuild(ctx); err != nil {
+	if err := m.Views.Rebuild(ctx); err != nil {
 		return err
 	}
 	took := time.Since(started)
-	lag, err := r.Lag(ctx)
+	lag, err := m.Views.Lag(ctx)
 	if err != nil {
 		return err
 	}

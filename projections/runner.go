@@ -414,6 +414,18 @@ func (r *Runner) Rebuild(ctx context.Context) error {
 	}
 	// Catch up with the live views under the write lock, so that both
 	// stand at the same position when the fresh one is swapped in.
+	pos, err := r.swapIn(ctx, fresh)
+	if err != nil {
+		return err
+	}
+	r.log.Info("projections: views rebuilt", "position", pos.String(), "events", fresh.applied, "took", time.Since(start).String())
+	r.setPosition(pos)
+	return nil
+}
+
+// swapIn catches fresh up with the live views under the write lock, so that
+// both stand at the same position, and makes it the live views.
+func (r *Runner) swapIn(ctx context.Context, fresh *model) (eventstore.Position, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	target := r.live.pos
@@ -427,14 +439,11 @@ func (r *Runner) Rebuild(ctx context.Context) error {
 				return nil
 			})
 		if err != nil {
-			return fmt.Errorf("projections: rebuilding: %w", err)
+			return eventstore.Position{}, fmt.Errorf("projections: rebuilding: %w", err)
 		}
 	}
 	r.live = fresh
-	pos := fresh.pos
-	r.log.Info("projections: views rebuilt", "position", pos.String(), "events", fresh.applied, "took", time.Since(start).String())
-	go r.setPosition(pos)
-	return nil
+	return fresh.pos, nil
 }
 
 // foldInto folds the log into m, keeping the events that asOf selects.
