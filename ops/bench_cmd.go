@@ -9,7 +9,7 @@ import (
 	"os"
 )
 
-// runBench runs `waystation bench append|rebuild|http`. Without --data it
+// runBench runs `waystation bench append|rebuild|http|sealing`. Without --data it
 // works in a fresh temporary folder that it removes afterwards.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -36,6 +36,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
+	}
+	if kind == "sealing" {
+		cost, err := BenchSealing(ctx, dir, *writers, *events, *events)
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(cost, "", "  ")
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			b, _ = json.Marshal(cost)
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+		return nil
 	}
 	var res BenchResult
 	var err error

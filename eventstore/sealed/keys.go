@@ -13,7 +13,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -41,34 +43,88 @@ var (
 )
 
 const (
-	fileHeader = "waystation-keys v1"
+	fileHeader = "waystation-keys v2"
 	checkText  = "waystation-keys-check"
 	// maxCached bounds the opened data keys kept in memory; past it the
 	// cache is emptied and refilled on demand.
 	maxCached = 1 << 16
+	// poolSize is how many fresh keys one fsync of the file makes durable
+	// ahead of need.
+	poolSize = 128
 )
 
 // KeyStore keeps one AES-256 data key per data subject (a case stream),
 // each wrapped by the master key with AES-GCM, in a file of the data
-// folder (mode 0600). Creating a key appends a line and fsyncs (concurrent
-// creations share one fsync); destroying one rewrites the file without it
-// (temporary file, fsync, rename, fsync of the folder), so the key does not
-// survive in the file. Opened keys are cached in memory; Destroy evicts the
-// key before it returns. It is safe for concurrent use.
+// folder (mode 0600). Keys are made ahead of need, poolSize at a time with
+// one fsync, and numbered; a sealed value names the number of its key, so
+// reading never depends on which subject a key was given to. Giving a key
+// to a subject appends a line without waiting for the disk: should that
+// line be lost in a crash, the subject's events still name their key, and
+// Store.Erase finds it there. Fresh keys left over when the process stops
+// are never given out again (a lost line could hide that they were used).
+// Destroying keys rewrites the file without them (temporary file, fsync,
+// rename, fsync of the folder), so they do not survive in the file; opened
+// keys are cached in memory and Destroy evicts them before it returns. It
+// is safe for concurrent use.
 type KeyStore struct {
 	path   string
 	master cipher.AEAD
 
-	syncMu sync.Mutex // serialises fsyncs and rewrites; taken before mu
-	synced uint64     // lines known durable; guarded by syncMu
+	fillMu sync.Mutex // serialises pool refills and rewrites; taken before mu
 
-	mu      sync.RWMutex
-	wrapped map[string][]byte      // subject → nonce‖sealed key; guarded by mu
-	erased  map[string]bool        // destroyed subjects; guarded by mu
-	cache   map[string]cipher.AEAD // opened keys; guarded by mu
-	f       *os.File               // append handle; guarded by mu
-	written uint64                 // lines written; guarded by mu
-	closed  bool                   // guarded by mu
+	mu       sync.RWMutex
+	wrapped  map[uint64][]byte // key ID → nonce‖sealed key; guarded by mu
+	cache    keyCache          // opened keys; stored under mu.RLock, deleted under mu.Lock
+	subjects map[string]uint64 // subject → its key; guarded by mu
+	erased   map[string]bool   // destroyed subjects; guarded by mu
+	pool     []uint64          // durable keys given to no subject; guarded by mu
+	next     uint64            // next key ID; guarded by mu
+	f        *os.File          // append handle; guarded by mu
+	closed   bool              // guarded by mu
+}
+
+// keyCache holds opened data keys by ID in shards, so that the readers of
+// a rebuild, opening events on several goroutines, seldom meet on a lock.
+type keyCache struct {
+	shards [64]struct {
+		mu   sync.RWMutex
+		keys map[uint64]cipher.AEAD // guarded by mu
+	}
+}
+
+func (c *keyCache) get(id uint64) cipher.AEAD {
+	sh := &c.shards[id%64]
+	sh.mu.RLock()
+	k := sh.keys[id]
+	sh.mu.RUnlock()
+	return k
+}
+
+// put caches k; a full shard (maxCached/64 keys) is emptied first.
+func (c *keyCache) put(id uint64, k cipher.AEAD) {
+	sh := &c.shards[id%64]
+	sh.mu.Lock()
+	if sh.keys == nil || len(sh.keys) >= maxCached/64 {
+		sh.keys = map[uint64]cipher.AEAD{}
+	}
+	sh.keys[id] = k
+	sh.mu.Unlock()
+}
+
+func (c *keyCache) remove(id uint64) {
+	sh := &c.shards[id%64]
+	sh.mu.Lock()
+	delete(sh.keys, id)
+	sh.mu.Unlock()
+}
+
+func (c *keyCache) clear() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.keys = nil
+		sh.mu.Unlock()
+	}
 }
 
 // ParseMasterKey reads a 32-byte master key written as base64 (standard or
@@ -142,15 +198,10 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // with master, a 32-byte key. A master key that did not create the file is
 // ErrMasterKey.
 func OpenKeyStore(dir string, master []byte) (*KeyStore, error) {
-	if len(master) != 32 {
-		return nil, ErrMasterKey
-	}
-	m, err := newAEAD(master)
+	ks, err := newKeyStore(filepath.Join(dir, KeyFile), master)
 	if err != nil {
 		return nil, err
 	}
-	ks := &KeyStore{path: filepath.Join(dir, KeyFile), master: m,
-		wrapped: map[string][]byte{}, erased: map[string]bool{}, cache: map[string]cipher.AEAD{}}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sealed: key store: %w", err)
 	}
@@ -169,7 +220,22 @@ func OpenKeyStore(dir string, master []byte) (*KeyStore, error) {
 	return ks, nil
 }
 
-// load reads the file into the maps.
+func newKeyStore(path string, master []byte) (*KeyStore, error) {
+	if len(master) != 32 {
+		return nil, ErrMasterKey
+	}
+	m, err := newAEAD(master)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyStore{path: path, master: m, wrapped: map[uint64][]byte{},
+		subjects: map[string]uint64{}, erased: map[string]bool{}, next: 1}, nil
+}
+
+// load reads the file into the maps. Lines: "k ID WRAPPED" a key, "a ID
+// SUBJECT" a key given to a subject, "u ID" a fresh key never used (written
+// at Close), "e SUBJECT" a destroyed subject. A torn last line (a crash
+// mid-append) was never acknowledged and is skipped.
 func (ks *KeyStore) load() error {
 	b, err := os.ReadFile(ks.path)
 	if err != nil {
@@ -184,7 +250,7 @@ func (ks *KeyStore) load() error {
 			first = false
 			check, ok := strings.CutPrefix(line, fileHeader+" ")
 			if !ok {
-				return fmt.Errorf("sealed: %s is not a key store", ks.path)
+				return fmt.Errorf("sealed: %s is not a key store of this version", ks.path)
 			}
 			if _, err := ks.unwrap([]byte(check), checkText); err != nil {
 				return ErrMasterKey
@@ -192,19 +258,30 @@ func (ks *KeyStore) load() error {
 			continue
 		}
 		kind, rest, _ := strings.Cut(line, " ")
+		arg, val, _ := strings.Cut(rest, " ")
 		switch kind {
 		case "k":
-			subject, w, ok := strings.Cut(rest, " ")
-			if !ok {
-				// A torn last line (crash mid-append) was never acknowledged.
+			id, err := strconv.ParseUint(arg, 10, 64)
+			if err != nil || val == "" {
 				continue
 			}
-			if !ks.erased[subject] {
-				ks.wrapped[subject] = []byte(w)
+			ks.wrapped[id] = []byte(val)
+			ks.next = max(ks.next, id+1)
+		case "a":
+			id, err := strconv.ParseUint(arg, 10, 64)
+			if err == nil && val != "" && !ks.erased[val] {
+				ks.subjects[val] = id
+			}
+		case "u":
+			if id, err := strconv.ParseUint(arg, 10, 64); err == nil {
+				delete(ks.wrapped, id)
 			}
 		case "e":
-			delete(ks.wrapped, rest)
-			ks.erased[rest] = true
+			if id, ok := ks.subjects[arg]; ok {
+				delete(ks.wrapped, id)
+				delete(ks.subjects, arg)
+			}
+			ks.erased[arg] = true
 		}
 	}
 	if first {
@@ -240,35 +317,49 @@ func (ks *KeyStore) unwrap(enc []byte, label string) ([]byte, error) {
 	return plain, nil
 }
 
-// Key returns the opened data key of subject. With create, a subject that
-// has none gets a new key, durable before Key returns. A destroyed key is
-// ErrErased (even with create: an erased subject gets no new key); a
-// missing one without create is ErrNoKey.
-func (ks *KeyStore) Key(subject string, create bool) (cipher.AEAD, error) {
+// keyLabel binds a wrapped key to its ID.
+func keyLabel(id uint64) string { return "key:" + strconv.FormatUint(id, 10) }
+
+// SubjectKey returns the ID and opened data key of subject. With create, a
+// subject that has none is given a fresh key (made durable beforehand). A
+// destroyed subject is ErrErased (even with create: an erased subject gets
+// no new key); a subject without a key, without create, is ErrNoKey.
+func (ks *KeyStore) SubjectKey(subject string, create bool) (uint64, cipher.AEAD, error) {
 	ks.mu.RLock()
-	if k := ks.cache[subject]; k != nil {
-		ks.mu.RUnlock()
-		return k, nil
-	}
-	w, has := ks.wrapped[subject]
+	id, has := ks.subjects[subject]
 	erased, closed := ks.erased[subject], ks.closed
 	ks.mu.RUnlock()
 	switch {
 	case closed:
-		return nil, eventstore.ErrClosed
+		return 0, nil, eventstore.ErrClosed
 	case erased:
-		return nil, ErrErased
+		return 0, nil, ErrErased
 	case has:
-		return ks.open(subject, w)
+		k, err := ks.KeyByID(id)
+		return id, k, err
 	case !create:
-		return nil, ErrNoKey
+		return 0, nil, ErrNoKey
 	}
-	return ks.create(subject)
+	return ks.assign(subject)
 }
 
-// open unwraps w and caches the key, unless subject was destroyed meanwhile.
-func (ks *KeyStore) open(subject string, w []byte) (cipher.AEAD, error) {
-	raw, err := ks.unwrap(w, subject)
+// KeyByID returns the opened data key numbered id, or ErrNoKey when the
+// store holds no such key (it was destroyed, or never made here).
+func (ks *KeyStore) KeyByID(id uint64) (cipher.AEAD, error) {
+	if k := ks.cache.get(id); k != nil {
+		return k, nil
+	}
+	ks.mu.RLock()
+	w := ks.wrapped[id]
+	closed := ks.closed
+	ks.mu.RUnlock()
+	switch {
+	case closed:
+		return nil, eventstore.ErrClosed
+	case w == nil:
+		return nil, ErrNoKey
+	}
+	raw, err := ks.unwrap(w, keyLabel(id))
 	if err != nil {
 		return nil, err
 	}
@@ -277,82 +368,106 @@ func (ks *KeyStore) open(subject string, w []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	if ks.erased[subject] {
-		return nil, ErrErased
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	if ks.wrapped[id] == nil || ks.closed {
+		return nil, ErrNoKey // destroyed meanwhile
 	}
-	if len(ks.cache) >= maxCached {
-		clear(ks.cache)
-	}
-	ks.cache[subject] = k
+	ks.cache.put(id, k)
 	return k, nil
 }
 
-func (ks *KeyStore) create(subject string) (cipher.AEAD, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	defer clear(raw)
-	w, err := ks.wrap(raw, subject)
-	if err != nil {
-		return nil, err
-	}
-	k, err := newAEAD(raw)
-	if err != nil {
-		return nil, err
-	}
-	ks.mu.Lock()
-	switch {
-	case ks.closed:
+// assign gives subject a key from the pool, refilling the pool first when
+// it is empty.
+func (ks *KeyStore) assign(subject string) (uint64, cipher.AEAD, error) {
+	for {
+		ks.mu.Lock()
+		switch {
+		case ks.closed:
+			ks.mu.Unlock()
+			return 0, nil, eventstore.ErrClosed
+		case ks.erased[subject]:
+			ks.mu.Unlock()
+			return 0, nil, ErrErased
+		}
+		if id, ok := ks.subjects[subject]; ok {
+			ks.mu.Unlock()
+			k, err := ks.KeyByID(id)
+			return id, k, err
+		}
+		if n := len(ks.pool); n > 0 {
+			id := ks.pool[n-1]
+			ks.pool = ks.pool[:n-1]
+			line := "a " + strconv.FormatUint(id, 10) + " " + subject + "\n"
+			if _, err := ks.f.WriteString(line); err != nil {
+				ks.pool = append(ks.pool, id)
+				ks.mu.Unlock()
+				return 0, nil, fmt.Errorf("sealed: writing the key store: %w", err)
+			}
+			ks.subjects[subject] = id
+			ks.mu.Unlock()
+			k, err := ks.KeyByID(id)
+			return id, k, err
+		}
 		ks.mu.Unlock()
-		return nil, eventstore.ErrClosed
-	case ks.erased[subject]:
-		ks.mu.Unlock()
-		return nil, ErrErased
-	case ks.wrapped[subject] != nil:
-		// Another caller created it first.
-		w := ks.wrapped[subject]
-		ks.mu.Unlock()
-		return ks.open(subject, w)
+		if err := ks.refill(); err != nil {
+			return 0, nil, err
+		}
 	}
-	line := make([]byte, 0, 4+len(subject)+len(w))
-	line = append(append(append(append(line, "k "...), subject...), ' '), w...)
-	line = append(line, '\n')
-	if _, err := ks.f.Write(line); err != nil {
-		ks.mu.Unlock()
-		return nil, fmt.Errorf("sealed: writing the key store: %w", err)
-	}
-	ks.wrapped[subject] = w
-	if len(ks.cache) >= maxCached {
-		clear(ks.cache)
-	}
-	ks.cache[subject] = k
-	ks.written++
-	mine := ks.written
-	ks.mu.Unlock()
-	if err := ks.syncUpTo(mine); err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
-// syncUpTo makes every line up to the mine-th durable; one fsync covers
-// every line written before it started.
-func (ks *KeyStore) syncUpTo(mine uint64) error {
-	ks.syncMu.Lock()
-	defer ks.syncMu.Unlock()
-	if ks.synced >= mine {
+// refill makes poolSize fresh keys durable (one write, one fsync) and adds
+// them to the pool, unless another caller refilled it meanwhile.
+func (ks *KeyStore) refill() error {
+	ks.fillMu.Lock()
+	defer ks.fillMu.Unlock()
+	ks.mu.RLock()
+	n, closed, next := len(ks.pool), ks.closed, ks.next
+	ks.mu.RUnlock()
+	if closed {
+		return eventstore.ErrClosed
+	}
+	if n > 0 {
 		return nil
 	}
-	ks.mu.RLock()
-	f, target := ks.f, ks.written
-	ks.mu.RUnlock()
+	var b bytes.Buffer
+	fresh := make(map[uint64][]byte, poolSize)
+	raw := make([]byte, 32)
+	defer clear(raw)
+	for id := next; id < next+poolSize; id++ {
+		if _, err := rand.Read(raw); err != nil {
+			return err
+		}
+		w, err := ks.wrap(raw, keyLabel(id))
+		if err != nil {
+			return err
+		}
+		fresh[id] = w
+		b.WriteString("k " + strconv.FormatUint(id, 10) + " ")
+		b.Write(w)
+		b.WriteByte('\n')
+	}
+	ks.mu.Lock()
+	f := ks.f
+	_, err := f.Write(b.Bytes())
+	if err == nil {
+		ks.next = next + poolSize
+	}
+	ks.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sealed: writing the key store: %w", err)
+	}
+	// The sync also makes the assignment lines written since the last
+	// one durable.
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sealed: syncing the key store: %w", err)
 	}
-	ks.synced = target
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for id, w := range fresh {
+		ks.wrapped[id] = w
+		ks.pool = append(ks.pool, id)
+	}
 	return nil
 }
 
@@ -360,7 +475,8 @@ func (ks *KeyStore) syncUpTo(mine uint64) error {
 func (ks *KeyStore) Has(subject string) bool {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
-	return ks.wrapped[subject] != nil
+	id, ok := ks.subjects[subject]
+	return ok && ks.wrapped[id] != nil
 }
 
 // Erased reports whether subject's data key was destroyed.
@@ -370,23 +486,31 @@ func (ks *KeyStore) Erased(subject string) bool {
 	return ks.erased[subject]
 }
 
-// Destroy destroys the data keys of subjects: they leave the memory cache
-// at once and the file is rewritten without them (a destroyed subject is
-// remembered by name only, so that it never gets a new key). It is durable
-// when Destroy returns; destroying a destroyed or unknown subject is not an
-// error.
-func (ks *KeyStore) Destroy(subjects ...string) error {
-	ks.syncMu.Lock()
-	defer ks.syncMu.Unlock()
+// Destroy destroys the data keys of subjects, and the keys numbered ids
+// (those the subjects' events name, in case a line giving one to its
+// subject was lost): they leave the memory cache at once and the file is
+// rewritten without them (a destroyed subject is remembered by name only,
+// so that it never gets a new key). It is durable when Destroy returns;
+// destroying a destroyed or unknown subject is not an error.
+func (ks *KeyStore) Destroy(subjects []string, ids ...uint64) error {
+	ks.fillMu.Lock()
+	defer ks.fillMu.Unlock()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if ks.closed {
 		return eventstore.ErrClosed
 	}
 	for _, s := range subjects {
-		delete(ks.wrapped, s)
-		delete(ks.cache, s)
+		if id, ok := ks.subjects[s]; ok {
+			ids = append(ids, id)
+		}
+		delete(ks.subjects, s)
 		ks.erased[s] = true
+	}
+	for _, id := range ids {
+		delete(ks.wrapped, id)
+		ks.cache.remove(id)
+		ks.pool = slices.DeleteFunc(ks.pool, func(p uint64) bool { return p == id })
 	}
 	if err := ks.rewrite(); err != nil {
 		return err
@@ -397,7 +521,6 @@ func (ks *KeyStore) Destroy(subjects ...string) error {
 	}
 	ks.f.Close()
 	ks.f = f
-	ks.synced = ks.written
 	return nil
 }
 
@@ -412,15 +535,23 @@ func (ks *KeyStore) rewrite() error {
 	b.WriteString(fileHeader + " ")
 	b.Write(check)
 	b.WriteByte('\n')
-	subjects := make([]string, 0, len(ks.wrapped))
-	for s := range ks.wrapped {
+	ids := make([]uint64, 0, len(ks.wrapped))
+	for id := range ks.wrapped {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		b.WriteString("k " + strconv.FormatUint(id, 10) + " ")
+		b.Write(ks.wrapped[id])
+		b.WriteByte('\n')
+	}
+	subjects := make([]string, 0, len(ks.subjects))
+	for s := range ks.subjects {
 		subjects = append(subjects, s)
 	}
 	sort.Strings(subjects)
 	for _, s := range subjects {
-		b.WriteString("k " + s + " ")
-		b.Write(ks.wrapped[s])
-		b.WriteByte('\n')
+		b.WriteString("a " + strconv.FormatUint(ks.subjects[s], 10) + " " + s + "\n")
 	}
 	erased := make([]string, 0, len(ks.erased))
 	for s := range ks.erased {
@@ -445,8 +576,8 @@ func (ks *KeyStore) rewrite() error {
 // Snapshot returns a consistent copy of the key store file (as it stands,
 // without destroyed keys), for backups.
 func (ks *KeyStore) Snapshot() ([]byte, error) {
-	ks.syncMu.Lock()
-	defer ks.syncMu.Unlock()
+	ks.fillMu.Lock()
+	defer ks.fillMu.Unlock()
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	if ks.closed {
@@ -455,39 +586,54 @@ func (ks *KeyStore) Snapshot() ([]byte, error) {
 	if err := ks.f.Sync(); err != nil {
 		return nil, err
 	}
-	ks.synced = ks.written
 	return os.ReadFile(ks.path)
 }
 
-// Close closes the file; later calls fail with eventstore.ErrClosed.
+// Close marks the fresh keys never given out as unused (so the next start
+// drops them), syncs and closes the file; later calls fail with
+// eventstore.ErrClosed.
 func (ks *KeyStore) Close() error {
-	ks.syncMu.Lock()
-	defer ks.syncMu.Unlock()
+	ks.fillMu.Lock()
+	defer ks.fillMu.Unlock()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if ks.closed {
 		return nil
 	}
 	ks.closed = true
-	clear(ks.cache)
-	return ks.f.Close()
+	ks.cache.clear()
+	var b bytes.Buffer
+	for _, id := range ks.pool {
+		b.WriteString("u " + strconv.FormatUint(id, 10) + "\n")
+	}
+	_, err := ks.f.Write(b.Bytes())
+	if serr := ks.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := ks.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// DataKeys reads every live data key of the key store file at path with
-// master, by subject. It is for tools and tests that check what a file (or
-// a backup) still holds; never log its result.
+// DataKeys reads every data key given to a subject in the key store file
+// at path, by subject, with master. It is for tools and tests that check
+// what a file (or a backup) still holds; never log its result.
 func DataKeys(path string, master []byte) (map[string][]byte, error) {
-	m, err := newAEAD(master)
+	ks, err := newKeyStore(path, master)
 	if err != nil {
-		return nil, ErrMasterKey
+		return nil, err
 	}
-	ks := &KeyStore{path: path, master: m, wrapped: map[string][]byte{}, erased: map[string]bool{}}
 	if err := ks.load(); err != nil {
 		return nil, err
 	}
-	out := make(map[string][]byte, len(ks.wrapped))
-	for s, w := range ks.wrapped {
-		raw, err := ks.unwrap(w, s)
+	out := make(map[string][]byte, len(ks.subjects))
+	for s, id := range ks.subjects {
+		w := ks.wrapped[id]
+		if w == nil {
+			continue
+		}
+		raw, err := ks.unwrap(w, keyLabel(id))
 		if err != nil {
 			return nil, err
 		}

@@ -5,16 +5,26 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 )
 
-// prefix opens every sealed value: a JSON string "ws1:<base64>" whose
-// base64 holds a 12-byte nonce and the AES-GCM sealing of the value's JSON.
+// prefix opens every sealed value. The first personal value of an event
+// (in document order) becomes the JSON string "ws1:<base64>", whose base64
+// holds the 8-byte number of the data key (big-endian), a 12-byte nonce
+// and the AES-GCM sealing, bound to the event ID, of every personal value
+// of the event in document order, each as its length (uvarint) and its
+// JSON; each later personal
+// value becomes "ws1:#<n>", a reference to the n-th element of that array.
+// One nonce, one tag and one cipher call per event keep the stored events
+// small and reads fast.
 const prefix = `"ws1:`
 
 var (
@@ -30,57 +40,64 @@ var (
 type span struct{ start, end int }
 
 // seal returns data with the values at paths (dotted JSON paths into
-// objects) replaced by sealed strings under key, bound to the event id.
-// Paths that are absent, or hold null, are left as they are.
-func seal(data []byte, paths []string, key cipher.AEAD, id uuid.UUID) ([]byte, error) {
-	spans := make([]span, 0, len(paths))
-	for _, p := range paths {
-		sp, ok, err := find(data, p)
-		if err != nil {
-			return nil, err
-		}
-		if ok && !bytes.Equal(data[sp.start:sp.end], nullJSON) {
-			spans = append(spans, sp)
-		}
+// objects) sealed under key, bound to the event id. Paths that are absent,
+// or hold null, are left as they are.
+func seal(data []byte, paths *pathTree, keyID uint64, key cipher.AEAD, id uuid.UUID) ([]byte, error) {
+	spans, err := collect(data, span{0, len(data)}, paths, nil)
+	if err != nil {
+		return nil, err
 	}
 	if len(spans) == 0 {
 		return data, nil
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
-	var nonce [12]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(data)+len(spans)*64)
-	last := 0
-	var buf []byte
+	plain := make([]byte, 0, len(data))
 	for i, sp := range spans {
-		if sp.start < last {
+		if i > 0 && sp.start < spans[i-1].end {
 			return nil, errors.New("sealed: overlapping personal paths")
 		}
+		plain = binary.AppendUvarint(plain, uint64(sp.end-sp.start))
+		plain = append(plain, data[sp.start:sp.end]...)
+	}
+	sealed := make([]byte, 8+12, 8+12+len(plain)+key.Overhead())
+	binary.BigEndian.PutUint64(sealed, keyID)
+	if _, err := rand.Read(sealed[8:]); err != nil {
+		return nil, err
+	}
+	sealed = key.Seal(sealed, sealed[8:20], plain, id[:])
+	out := make([]byte, 0, len(data)+base64.RawStdEncoding.EncodedLen(len(sealed))+len(spans)*10)
+	last := 0
+	for i, sp := range spans {
 		out = append(out, data[last:sp.start]...)
-		n := nonce
-		n[11] ^= byte(i)
-		n[10] ^= byte(i >> 8)
-		buf = append(buf[:0], n[:]...)
-		buf = key.Seal(buf, n[:], data[sp.start:sp.end], id[:])
 		out = append(out, prefix...)
-		out = base64.RawStdEncoding.AppendEncode(out, buf)
+		if i == 0 {
+			out = base64.RawStdEncoding.AppendEncode(out, sealed)
+		} else {
+			out = append(out, '#')
+			out = strconv.AppendInt(out, int64(i), 10)
+		}
 		out = append(out, '"')
 		last = sp.end
 	}
 	return append(out, data[last:]...), nil
 }
 
+// resolver returns the data key numbered id; a nil key with a nil error
+// means the key was destroyed (the values read as null).
+type resolver func(keyID uint64) (cipher.AEAD, error)
+
 // open returns data with every sealed value replaced by its plaintext
-// JSON, or by null when key is nil (the key was destroyed). A sealed value
-// that does not open under key is an error (the data or the key was
-// altered).
-func open(data []byte, key cipher.AEAD, id uuid.UUID) ([]byte, error) {
+// JSON, or by null when the key was destroyed. A sealed value that does
+// not open under its key is an error (the data or the key was altered).
+func open(data []byte, resolve resolver, id uuid.UUID) ([]byte, error) {
 	out := make([]byte, 0, len(data))
-	var raw []byte
+	var valuesArr [16][]byte
+	values := valuesArr[:0]
+	scratch := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(scratch)
+	first, erased := true, false
 	for {
-		i := bytes.Index(data, prefixBytes)
+		i := indexPrefix(data)
 		if i < 0 {
 			return append(out, data...), nil
 		}
@@ -88,77 +105,176 @@ func open(data []byte, key cipher.AEAD, id uuid.UUID) ([]byte, error) {
 		if j < 0 {
 			return nil, errors.New("sealed: unterminated sealed value")
 		}
-		enc := data[i+len(prefix) : i+len(prefix)+j]
+		body := data[i+len(prefix) : i+len(prefix)+j]
 		out = append(out, data[:i]...)
-		if key == nil {
-			out = append(out, nullJSON...)
-		} else {
-			var err error
-			raw, err = base64.RawStdEncoding.AppendDecode(raw[:0], enc)
-			if err != nil || len(raw) < 12 {
+		data = data[i+len(prefix)+j+1:]
+		if first {
+			first = false
+			raw, err := base64.RawStdEncoding.AppendDecode((*scratch)[:0], body)
+			*scratch = raw[:0]
+			if err != nil || len(raw) < 8+12 {
 				return nil, errors.New("sealed: malformed sealed value")
 			}
-			out, err = key.Open(out, raw[:12], raw[12:], id[:])
+			key, err := resolve(binary.BigEndian.Uint64(raw))
 			if err != nil {
-				return nil, errors.New("sealed: a sealed value does not open with its data key")
+				return nil, err
 			}
+			if key == nil {
+				erased = true
+				out = append(out, nullJSON...)
+				continue
+			}
+			if values, err = openValues(values, raw[8:], key, id); err != nil {
+				return nil, err
+			}
+			out = append(out, values[0]...)
+			continue
 		}
-		data = data[i+len(prefix)+j+1:]
+		if erased {
+			out = append(out, nullJSON...)
+			continue
+		}
+		if len(body) < 2 || body[0] != '#' {
+			return nil, errors.New("sealed: malformed sealed value")
+		}
+		n, err := strconv.Atoi(string(body[1:]))
+		if err != nil || n <= 0 || n >= len(values) {
+			return nil, errors.New("sealed: a sealed value refers to nothing")
+		}
+		out = append(out, values[n]...)
 	}
 }
 
-// find returns the span of the value at the dotted path in the JSON object
-// data, and whether it is there.
-func find(data []byte, path string) (span, bool, error) {
-	sp := span{0, len(data)}
-	for part := range strings.SplitSeq(path, ".") {
-		next, ok, err := member(data, sp, part)
-		if err != nil || !ok {
-			return span{}, false, err
-		}
-		sp = next
+// scratchPool holds the buffers open decodes sealed values into.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// keyIDOf returns the number of the data key that sealed data, and whether
+// data holds a sealed value.
+func keyIDOf(data []byte) (uint64, bool) {
+	i := indexPrefix(data)
+	if i < 0 {
+		return 0, false
 	}
-	return sp, true, nil
+	body := data[i+len(prefix):]
+	if len(body) < 11 {
+		return 0, false
+	}
+	raw, err := base64.RawStdEncoding.AppendDecode(nil, body[:11])
+	if err != nil || len(raw) < 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(raw), true
 }
 
-// member returns the span of the value of key name in the object at sp.
-func member(data []byte, sp span, name string) (span, bool, error) {
+// openValues opens the sealed personal values of an event (nonce then
+// ciphertext) and splits them; the values point into raw.
+func openValues(values [][]byte, raw []byte, key cipher.AEAD, id uuid.UUID) ([][]byte, error) {
+	plain, err := key.Open(raw[12:12], raw[:12], raw[12:], id[:])
+	if err != nil {
+		return nil, errors.New("sealed: a sealed value does not open with its data key")
+	}
+	for len(plain) > 0 {
+		n, k := binary.Uvarint(plain)
+		if k <= 0 || n == 0 || n > uint64(len(plain)-k) {
+			return nil, errors.New("sealed: malformed sealed value")
+		}
+		values = append(values, plain[k:k+int(n)])
+		plain = plain[k+int(n):]
+	}
+	if len(values) == 0 {
+		return nil, errors.New("sealed: malformed sealed value")
+	}
+	return values, nil
+}
+
+// pathTree is a set of dotted paths split at the dots: the member names
+// of one object level, each either a personal value itself (leaf) or an
+// object with personal values below (sub).
+type pathTree struct {
+	src   []string // the paths it was built from (root only)
+	names []string
+	leaf  []bool
+	sub   []*pathTree
+}
+
+// newPathTree builds the tree of paths.
+func newPathTree(paths []string) *pathTree {
+	t := &pathTree{src: paths}
+	for _, p := range paths {
+		t.add(p)
+	}
+	return t
+}
+
+func (t *pathTree) add(p string) {
+	head, rest, deep := strings.Cut(p, ".")
+	i := slices.Index(t.names, head)
+	if i < 0 {
+		t.names, t.leaf, t.sub = append(t.names, head), append(t.leaf, false), append(t.sub, nil)
+		i = len(t.names) - 1
+	}
+	if !deep {
+		t.leaf[i] = true
+		return
+	}
+	if t.sub[i] == nil {
+		t.sub[i] = &pathTree{}
+	}
+	t.sub[i].add(rest)
+}
+
+// collect appends to spans the values at the paths of t inside the object
+// at sp (null values and absent paths are skipped), reading the object
+// once.
+func collect(data []byte, sp span, t *pathTree, spans []span) ([]span, error) {
 	i := skipSpace(data, sp.start)
 	if i >= sp.end || data[i] != '{' {
-		return span{}, false, nil
+		return spans, nil
 	}
 	i++
 	for {
 		i = skipSpace(data, i)
 		if i >= sp.end {
-			return span{}, false, errMalformed
+			return nil, errMalformed
 		}
-		if data[i] == '}' {
-			return span{}, false, nil
-		}
-		if data[i] == ',' {
+		switch data[i] {
+		case '}':
+			return spans, nil
+		case ',':
 			i++
 			continue
-		}
-		if data[i] != '"' {
-			return span{}, false, errMalformed
+		case '"':
+		default:
+			return nil, errMalformed
 		}
 		kEnd, err := skipString(data, i)
 		if err != nil {
-			return span{}, false, err
+			return nil, err
 		}
 		key := data[i+1 : kEnd-1]
 		i = skipSpace(data, kEnd)
 		if i >= sp.end || data[i] != ':' {
-			return span{}, false, errMalformed
+			return nil, errMalformed
 		}
 		vStart := skipSpace(data, i+1)
 		vEnd, err := skipValue(data, vStart)
 		if err != nil {
-			return span{}, false, err
+			return nil, err
 		}
-		if string(key) == name {
-			return span{vStart, vEnd}, true, nil
+		for n, name := range t.names {
+			if name != string(key) {
+				continue
+			}
+			if t.leaf[n] {
+				if !bytes.Equal(data[vStart:vEnd], nullJSON) {
+					spans = append(spans, span{vStart, vEnd})
+				}
+			} else if t.sub[n] != nil {
+				if spans, err = collect(data, span{vStart, vEnd}, t.sub[n], spans); err != nil {
+					return nil, err
+				}
+			}
+			break
 		}
 		i = vEnd
 	}
@@ -175,15 +291,24 @@ func skipSpace(b []byte, i int) int {
 
 // skipString returns the index after the string that starts at b[i].
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errMalformed
+		}
+		j += k
+		// The quote ends the string unless an odd run of backslashes
+		// escapes it.
+		n := 0
+		for m := j - 1; m > i && b[m] == '\\'; m-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1, nil
 		}
+		j++
 	}
-	return 0, errMalformed
 }
 
 // skipValue returns the index after the JSON value that starts at b[i].
@@ -216,8 +341,12 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, errMalformed
 	}
 	j := i
-	for j < len(b) && !bytes.ContainsRune([]byte(",}] \n\t\r"), rune(b[j])) {
-		j++
+loop:
+	for ; j < len(b); j++ {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\n', '\t', '\r':
+			break loop
+		}
 	}
 	if j == i {
 		return 0, fmt.Errorf("%w at byte %d", errMalformed, i)
@@ -225,7 +354,22 @@ func skipValue(b []byte, i int) (int, error) {
 	return j, nil
 }
 
-func indexPrefix(b []byte) int { return bytes.Index(b, prefixBytes) }
+// indexPrefix returns the index of the first sealed value in b, or -1. It
+// looks for the rarer "ws1:" and checks the quote before it, since quotes
+// are everywhere in JSON.
+func indexPrefix(b []byte) int {
+	off := 0
+	for {
+		i := bytes.Index(b[off:], prefixBytes[1:])
+		if i < 0 {
+			return -1
+		}
+		if j := off + i; j > 0 && b[j-1] == '"' {
+			return j - 1
+		}
+		off += i + 1
+	}
+}
 
 // escape rewrites every literal "ws1: in data as "\u0077s1:, the same JSON,
 // so that only sealed values carry the prefix.

@@ -8,9 +8,13 @@ package sealed
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"waystation/eventstore"
 )
@@ -33,7 +37,38 @@ type Store struct {
 	keys    *KeyStore
 	policy  Policy
 	subject Subject
+	trees   sync.Map     // treeKey → *pathTree, for the policy's fixed path lists
+	cached  atomic.Int64 // trees stored in trees
 }
+
+// treeKey identifies a path list by its backing array, so that the fixed
+// lists a policy returns are split once.
+type treeKey struct {
+	first *string
+	n     int
+}
+
+// tree returns the path tree of paths, from the cache when the same list
+// was seen before. Lists that a policy builds per event (not the same
+// backing array) are split each time and not cached.
+func (s *Store) tree(paths []string) *pathTree {
+	k := treeKey{&paths[0], len(paths)}
+	if t, ok := s.trees.Load(k); ok {
+		t := t.(*pathTree)
+		if slices.Equal(t.src, paths) {
+			return t
+		}
+	}
+	t := newPathTree(paths)
+	if s.cached.Add(1) <= maxTrees {
+		s.trees.Store(k, t)
+	}
+	return t
+}
+
+// maxTrees bounds the path trees cached (a policy has one list per event
+// type).
+const maxTrees = 256
 
 var _ eventstore.Store = (*Store)(nil)
 
@@ -49,9 +84,24 @@ func (s *Store) Inner() eventstore.Store { return s.inner }
 // Keys returns the key store.
 func (s *Store) Keys() *KeyStore { return s.keys }
 
-// Erase destroys the data keys of subjects (see KeyStore.Destroy).
-func (s *Store) Erase(_ context.Context, subjects ...string) error {
-	return s.keys.Destroy(subjects...)
+// Erase destroys the data keys of subjects: the key each was given, and
+// every key their streams' events name (see KeyStore.Destroy).
+func (s *Store) Erase(ctx context.Context, subjects ...string) error {
+	var ids []uint64
+	for _, subj := range subjects {
+		for rec, err := range s.inner.ReadStream(ctx, subj, eventstore.ReadStreamOptions{}) {
+			if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if id, ok := keyIDOf(rec.Data); ok && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return s.keys.Destroy(subjects, ids...)
 }
 
 // Seal returns ev with its personal values sealed, as Append stores it.
@@ -67,14 +117,14 @@ func (s *Store) Seal(stream string, ev eventstore.EventData) (eventstore.EventDa
 	if len(paths) == 0 {
 		return ev, nil
 	}
-	key, err := s.keys.Key(subj, true)
+	keyID, key, err := s.keys.SubjectKey(subj, true)
 	if errors.Is(err, ErrErased) {
 		return ev, fmt.Errorf("%w: personal data for a data subject whose key was destroyed", eventstore.ErrInvalid)
 	}
 	if err != nil {
 		return ev, err
 	}
-	data, err := seal(ev.Data, paths, key, ev.ID)
+	data, err := seal(ev.Data, s.tree(paths), keyID, key, ev.ID)
 	if err != nil {
 		return ev, fmt.Errorf("%w: %v", eventstore.ErrInvalid, err)
 	}
@@ -92,13 +142,15 @@ func (s *Store) Open(rec eventstore.RecordedEvent) (eventstore.RecordedEvent, er
 	if !ok {
 		return rec, nil
 	}
-	key, err := s.keys.Key(subj, false)
-	if err != nil && !errors.Is(err, ErrErased) {
-		return rec, fmt.Errorf("sealed: %s at %s: %w", rec.Type, rec.Position, err)
-	}
-	data, err := open(rec.Data, key, rec.ID)
+	data, err := open(rec.Data, func(id uint64) (cipher.AEAD, error) {
+		k, err := s.keys.KeyByID(id)
+		if errors.Is(err, ErrNoKey) && s.keys.Erased(subj) {
+			return nil, nil
+		}
+		return k, err
+	}, rec.ID)
 	if err != nil {
-		return rec, fmt.Errorf("%s at %s: %w", rec.Type, rec.Position, err)
+		return rec, fmt.Errorf("sealed: %s at %s: %w", rec.Type, rec.Position, err)
 	}
 	rec.Data = data
 	return rec, nil
@@ -159,9 +211,78 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	return s.openSeq(s.inner.ReadStream(ctx, stream, opts))
 }
 
-// ReadAll reads the global log with personal values opened.
+// readBatch is how many events ReadAll opens at a time, and readAhead how
+// many such batches it reads ahead.
+const (
+	readBatch = 256
+	readAhead = 4
+)
+
+// readBatchOf is a batch of events ReadAll read ahead; done closes when
+// they are opened. err is the read error that ended the log, if any.
+type readBatchOf struct {
+	recs []eventstore.RecordedEvent
+	errs []error
+	err  error
+	done chan struct{}
+}
+
+// ReadAll reads the global log with personal values opened. A rebuild
+// reads the whole log through it, so it reads ahead on a goroutine of its
+// own and opens batches of events on others, in parallel with the caller;
+// the events come out in log order all the same.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
-	return s.openSeq(s.inner.ReadAll(ctx, opts))
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ordered := make(chan *readBatchOf, readAhead)
+		go func() {
+			defer close(ordered)
+			send := func(b *readBatchOf) bool {
+				b.done = make(chan struct{})
+				go func() {
+					b.errs = make([]error, len(b.recs))
+					for i := range b.recs {
+						b.recs[i], b.errs[i] = s.Open(b.recs[i])
+					}
+					close(b.done)
+				}()
+				select {
+				case ordered <- b:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}
+			cur := &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch)}
+			for rec, err := range s.inner.ReadAll(ctx, opts) {
+				if err != nil {
+					cur.err = err
+					break
+				}
+				cur.recs = append(cur.recs, rec)
+				if len(cur.recs) == readBatch {
+					if !send(cur) {
+						return
+					}
+					cur = &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch)}
+				}
+			}
+			send(cur)
+		}()
+		for b := range ordered {
+			<-b.done
+			for i := range b.recs {
+				if !yield(b.recs[i], b.errs[i]) || b.errs[i] != nil {
+					return
+				}
+			}
+			if b.err != nil {
+				yield(eventstore.RecordedEvent{}, b.err)
+				return
+			}
+		}
+	}
 }
 
 // SubscribeToAll follows the global log with personal values opened.
@@ -196,9 +317,7 @@ func (s *Store) Close() error {
 	return err
 }
 
-func containsPrefix(b []byte) bool {
-	return len(b) > len(prefix) && indexPrefix(b) >= 0
-}
+func containsPrefix(b []byte) bool { return indexPrefix(b) >= 0 }
 
 // sameBytes reports whether a and b are the same slice.
 func sameBytes(a, b []byte) bool {

@@ -286,7 +286,7 @@ func TestKeyStore(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := ks.Key("case-"+strings.Repeat("x", i%8)+uuid.NewString(), true); err != nil {
+				if _, _, err := ks.SubjectKey("case-"+strings.Repeat("x", i%8)+uuid.NewString(), true); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -299,6 +299,48 @@ func TestKeyStore(t *testing.T) {
 		}
 		if len(keys) != 64 {
 			t.Errorf("key file holds %d keys, want 64", len(keys))
+		}
+	})
+	t.Run("a key whose assignment line was lost is still destroyed with its subject", func(t *testing.T) {
+		dir := t.TempDir()
+		s := openSealed(t, dir)
+		ctx := context.Background()
+		id := uuid.New()
+		if _, err := s.Append(ctx, domain.CaseStream(id), eventstore.NoStream, intake(t, id)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		// Simulate a crash that lost the line giving the key to the case.
+		file := filepath.Join(dir, sealed.KeyFile)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "a ") {
+				kept = append(kept, line)
+			}
+		}
+		if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s2 := openSealed(t, dir)
+		if got := readCase(t, s2, id)[0].Event.(domain.IntakeRegistered); got.Person.Name != name {
+			t.Fatalf("after losing the assignment the case reads %q, want it readable", got.Person.Name)
+		}
+		if err := s2.Erase(ctx, domain.CaseStream(id)); err != nil {
+			t.Fatal(err)
+		}
+		if got := readCase(t, s2, id)[0].Event.(domain.IntakeRegistered); got.Person.Name != "" {
+			t.Errorf("after erasure the name reads %q", got.Person.Name)
+		}
+		after, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(after), "\nk "); n != 0 {
+			t.Errorf("the key file still holds %d keys after the only used one was destroyed and the unused ones dropped", n)
 		}
 	})
 	t.Run("master keys parse from base64 and hex, never echoing the input", func(t *testing.T) {
