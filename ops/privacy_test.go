@@ -408,3 +408,42 @@ func mustHead(t testing.TB, r *running) eventstore.Position {
 	}
 	return h
 }
+
+func TestConfigReadsThePrivacySettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		check   func(ops.Config) bool
+		wantErr string
+	}{
+		{name: "nothing set keeps personal data and erases nothing", check: func(c ops.Config) bool {
+			return c.Retention == 0 && !c.RetentionErase && c.MasterKey == "" && c.RetentionEvery == 24*time.Hour
+		}},
+		{name: "retention in days from the environment, erasing on", env: map[string]string{"WAYSTATION_RETENTION": "1825d", "WAYSTATION_RETENTION_ERASE": "true"},
+			check: func(c ops.Config) bool { return c.Retention == 1825*24*time.Hour && c.RetentionErase }},
+		{name: "the flag wins over the environment", env: map[string]string{"WAYSTATION_RETENTION": "1825d"}, args: []string{"--retention", "720h"},
+			check: func(c ops.Config) bool { return c.Retention == 720*time.Hour }},
+		{name: "the master key and its file are read, not shown", env: map[string]string{"WAYSTATION_MASTER_KEY": "k", "WAYSTATION_MASTER_KEY_FILE": "/etc/ws.key"},
+			check: func(c ops.Config) bool { return c.MasterKey == "k" && c.MasterKeyFile == "/etc/ws.key" }},
+		{name: "erasing needs a retention", env: map[string]string{"WAYSTATION_RETENTION_ERASE": "true"}, wantErr: "retention-erase"},
+		{name: "a retention that is not a duration is refused", env: map[string]string{"WAYSTATION_RETENTION": "five years"}, wantErr: "WAYSTATION_RETENTION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parse(t, tt.env, tt.args...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("got %+v", c)
+			}
+		})
+	}
+}
