@@ -234,11 +234,12 @@ type ExportReport struct {
 // ErrExportInvalid reports a bundle that does not verify.
 var ErrExportInvalid = errors.New("export does not verify")
 
-// VerifyExport checks a bundle offline: the tree head's signature (against
-// key when given, else the bundle's own key), every event's leaf recomputed
-// from its stored bytes and its inclusion proof in that tree, and that the
-// case's own events run from revision 0 with no gap (nothing removed). It
-// needs no server and no data folder.
+// VerifyExport checks a bundle offline: the tree head's signature and the
+// bundle's own signature (against key when given, else the bundle's own
+// verifier key), every event's leaf recomputed from its stored bytes and
+// its inclusion proof in that tree, and that the case's own events run
+// from revision 0 with no gap (nothing removed). It needs no server and no
+// data folder; any error wraps ErrExportInvalid.
 func VerifyExport(b []byte, key string) (ExportReport, error) {
 	var e Export
 	dec := json.NewDecoder(bytes.NewReader(b))
