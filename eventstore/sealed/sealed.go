@@ -233,6 +233,7 @@ type readBatchOf struct {
 // the events come out in log order all the same.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		ordered := make(chan *readBatchOf, readAhead)
@@ -281,6 +282,11 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				yield(eventstore.RecordedEvent{}, b.err)
 				return
 			}
+		}
+		// The reader drops what it has not handed over once ctx is done,
+		// the batch that carried the error included: say why it stopped.
+		if err := parent.Err(); err != nil {
+			yield(eventstore.RecordedEvent{}, fmt.Errorf("sealed: %w", err))
 		}
 	}
 }
