@@ -121,7 +121,7 @@ type AuditIndex struct {
 // indexed until Run. It fails with an error wrapping eventstore.ErrLocked
 // when another process holds the index.
 func OpenAuditIndex(dir string, store eventstore.Store, opts AuditOptions) (*AuditIndex, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("esdb: audit index folder: %w", err)
 	}
 	signer, err := audit.LoadOrCreateSigner(dir)

@@ -35,7 +35,7 @@ var _ eventstore.CheckpointStore = (*Checkpoints)(nil)
 
 // OpenCheckpoints keeps checkpoints in dir, creating it if needed.
 func OpenCheckpoints(dir string) (*Checkpoints, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("esdb: checkpoint directory: %w", err)
 	}
 	return &Checkpoints{dir: dir}, nil
