@@ -196,6 +196,45 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// LogValue describes the configuration for a log line. It never carries a
+// secret: AdminToken and MasterKey show only whether they are set, and the
+// credentials of a Store connection string are hidden.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("data", c.Data),
+		slog.String("addr", c.Addr),
+		slog.String("store", redactURL(c.Store)),
+		slog.Bool("admin_token_set", c.AdminToken != ""),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("bed_hold", c.BedHold),
+		slog.Bool("master_key_set", c.MasterKey != ""),
+		slog.String("master_key_file", c.MasterKeyFile),
+		slog.Duration("retention", c.Retention),
+		slog.Bool("retention_erase", c.RetentionErase),
+		slog.Duration("retention_every", c.RetentionEvery),
+	)
+}
+
+// String describes the configuration as LogValue does, so that printing a
+// Config with fmt (%v, %+v, %s) never shows a secret either.
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, a := range c.LogValue().Group() {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s=%v", a.Key, a.Value)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is String, so that %#v does not show a secret either.
+func (c Config) GoString() string { return "ops.Config" + c.String() }
+
 // redactURL hides credentials in a connection string before it is shown.
 func redactURL(s string) string {
 	if at := strings.LastIndex(s, "@"); at >= 0 {

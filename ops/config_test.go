@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -84,5 +85,39 @@ func TestConfigAcceptsAnEventStoreConnectionString(t *testing.T) {
 	}
 	if c.Store == "" {
 		t.Error("store connection string was dropped")
+	}
+}
+
+func TestConfigNeverPrintsItsSecrets(t *testing.T) {
+	env := map[string]string{
+		"WAYSTATION_ADMIN_TOKEN": "admin-secret-token",
+		"WAYSTATION_MASTER_KEY":  "bWFzdGVyLWtleS1zZWNyZXQtYnl0ZXMtMzItbG9uZyE=",
+		"WAYSTATION_STORE":       "esdb://admin:cluster-password@node1:2113",
+	}
+	c, err := parse(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "config", c)
+	shown := map[string]string{
+		"log line": logged.String(),
+		"%v":       fmt.Sprintf("%v", c),
+		"%+v":      fmt.Sprintf("%+v", c),
+		"%#v":      fmt.Sprintf("%#v", c),
+		"String":   c.String(),
+	}
+	for how, text := range shown {
+		for _, secret := range []string{"admin-secret-token", env["WAYSTATION_MASTER_KEY"], "cluster-password"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows a secret: %s", how, text)
+			}
+		}
+		for _, want := range []string{"admin_token_set", "master_key_set", "node1:2113"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: got %s, want it to mention %s", how, text, want)
+			}
+		}
 	}
 }
