@@ -66,36 +66,46 @@ func encodeRecord(e *eventstore.RecordedEvent) []byte {
 // decodeRecord reads what encodeRecord wrote, copying every byte out of b
 // (which bbolt owns).
 func decodeRecord(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
-	var e eventstore.RecordedEvent
-	if len(b) < headerSize || b[0] != recordVersion {
-		return e, errCorrupt
-	}
-	e.Position = eventstore.At(pos)
-	e.Revision = binary.BigEndian.Uint64(b[offRevision:])
-	copy(e.ID[:], b[9:25])
-	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[offRecordedAt:]))).UTC()
-	rest := b[headerSize:]
-	var parts [4][]byte
-	for i := range parts {
-		if len(rest) < 4 {
-			return e, errCorrupt
-		}
-		n := binary.BigEndian.Uint32(rest)
-		rest = rest[4:]
-		if uint64(len(rest)) < uint64(n) {
-			return e, errCorrupt
-		}
-		parts[i] = rest[:n]
-		rest = rest[n:]
-	}
-	if len(rest) != 0 {
-		return e, errCorrupt
+	e, parts, err := splitRecord(pos, b)
+	if err != nil {
+		return e, err
 	}
 	e.Stream = string(parts[0])
 	e.Type = string(parts[1])
 	e.Data = append([]byte(nil), parts[2]...)
 	e.Metadata = append([]byte(nil), parts[3]...)
 	return e, nil
+}
+
+// splitRecord checks the layout of a record that encodeRecord wrote and
+// returns the event at pos with its fixed-size fields filled in, and its
+// stream, type, data and metadata as slices of b, for the caller to copy
+// out of bbolt's memory. It returns errCorrupt when b is not such a record.
+func splitRecord(pos uint64, b []byte) (e eventstore.RecordedEvent, parts [4][]byte, err error) {
+	if len(b) < headerSize || b[0] != recordVersion {
+		return e, parts, errCorrupt
+	}
+	e.Position = eventstore.At(pos)
+	e.Revision = binary.BigEndian.Uint64(b[offRevision:])
+	copy(e.ID[:], b[offRevision+8:offRecordedAt])
+	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[offRecordedAt:]))).UTC()
+	rest := b[headerSize:]
+	for i := range parts {
+		if len(rest) < 4 {
+			return e, parts, errCorrupt
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(len(rest)) < uint64(n) {
+			return e, parts, errCorrupt
+		}
+		parts[i] = rest[:n]
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return e, parts, errCorrupt
+	}
+	return e, parts, nil
 }
 
 func encodePosition(p eventstore.Position) []byte {

@@ -2,12 +2,10 @@ package bolt
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
 	"sync"
-	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -191,7 +189,7 @@ const (
 )
 
 // pageReader decodes the records of one page of the global log like
-// decodeRecord (same layout, every byte copied out of bbolt's memory), but
+// decodeRecord (the same splitRecord, every byte copied out of bbolt's memory), but
 // copies the data and metadata of many events into one block and shares
 // the type names, instead of three allocations per event. Each event's
 // Data and Metadata have their own capacity, so appending to one never
@@ -201,30 +199,9 @@ type pageReader struct {
 }
 
 func (p *pageReader) decode(pos uint64, b []byte) (eventstore.RecordedEvent, error) {
-	var e eventstore.RecordedEvent
-	if len(b) < headerSize || b[0] != recordVersion {
-		return e, errCorrupt
-	}
-	e.Position = eventstore.At(pos)
-	e.Revision = binary.BigEndian.Uint64(b[offRevision:])
-	copy(e.ID[:], b[9:25])
-	e.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[offRecordedAt:]))).UTC()
-	rest := b[headerSize:]
-	var parts [4][]byte
-	for i := range parts {
-		if len(rest) < 4 {
-			return e, errCorrupt
-		}
-		n := binary.BigEndian.Uint32(rest)
-		rest = rest[4:]
-		if uint64(len(rest)) < uint64(n) {
-			return e, errCorrupt
-		}
-		parts[i] = rest[:n]
-		rest = rest[n:]
-	}
-	if len(rest) != 0 {
-		return e, errCorrupt
+	e, parts, err := splitRecord(pos, b)
+	if err != nil {
+		return e, err
 	}
 	e.Stream = string(parts[0])
 	e.Type = typeName(parts[1])
