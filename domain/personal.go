@@ -80,18 +80,13 @@ var clearCorrections = map[string]bool{
 	"inspection.suspected_trafficked": true, "inspection.suspected_lost": true, "inspection.abandoned": true,
 }
 
-// PersonalFields returns the dotted JSON paths of the personal values of
-// events of type eventType (nil for a type with none, such as station,
-// access and erasure events). For corrections it lists the reason only;
-// PersonalPaths adds the old and new values when the corrected field is
-// personal. The caller must not modify the result.
-func PersonalFields(eventType string) []string { return personalFields[eventType] }
-
 // PersonalPaths returns the dotted JSON paths of the personal values of
-// one stored event: PersonalFields of its type, plus, for a correction of
-// a field that is not one of the clear statistical facts, its old and new
-// values (a correction whose field cannot be read is treated as personal).
-// It is the policy the sealed store applies on every append.
+// one stored event: those its type declares (none for station, access and
+// erasure events), plus, for a correction of a field that is not one of
+// the clear statistical facts, its old and new values (a correction whose
+// field cannot be read is treated as personal). It is the policy the
+// sealed store applies on every append. The caller must not modify the
+// result.
 func PersonalPaths(eventType string, data []byte) []string {
 	paths := personalFields[eventType]
 	if eventType != TypeCorrected {
@@ -104,12 +99,6 @@ func PersonalPaths(eventType string, data []byte) []string {
 		return paths
 	}
 	return append([]string{"old", "new"}, paths...)
-}
-
-// HasPersonalFields reports whether events of eventType can carry personal
-// values.
-func HasPersonalFields(eventType string) bool {
-	return len(personalFields[eventType]) > 0
 }
 
 // DataSubject returns the stream whose data key seals the personal values
