@@ -1,14 +1,12 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -77,26 +75,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	code := "B" + hex.EncodeToString(suffix[:])
+	api := &Client{BaseURL: cfg.BaseURL, HTTP: client}
 	do := func(token, path, body string, want int) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, "POST", cfg.BaseURL+path, bytes.NewReader([]byte(body)))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != want {
-			return b, fmt.Errorf("POST %s: status %d", path, resp.StatusCode)
-		}
-		return b, nil
+		return api.Do(ctx, token, http.MethodPost, path, []byte(body), want)
 	}
 	station := fmt.Sprintf(`{"code":%q,"name":"bench","region":"BENCH","kind":"station","zones":[{"zone":"adult_male","beds":100}]}`, code)
 	if _, err := do(cfg.AdminToken, "/v1/stations", station, http.StatusCreated); err != nil {
@@ -144,16 +125,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 				mine = append(mine, time.Since(t0))
 				if err != nil {
 					failures.Add(1)
-					if b != nil {
-						var p Problem
-						_ = json.Unmarshal(b, &p)
-						mu.Lock()
-						if firstFailure == "" {
-							firstFailure = r.step + ": " + string(p.Code) + " " + p.Rule
-						}
-						mu.Unlock()
-					}
-					if b == nil { // transport failure: stop the run
+					var refused *ClientError
+					if !errors.As(err, &refused) { // transport failure: stop the run
 						mu.Lock()
 						if firstErr == nil {
 							firstErr = err
@@ -162,6 +135,11 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 						left.Store(0)
 						return
 					}
+					mu.Lock()
+					if firstFailure == "" {
+						firstFailure = r.step + ": " + string(refused.Problem.Code) + " " + refused.Problem.Rule
+					}
+					mu.Unlock()
 					i = len(caseRound) - 1 // start a fresh case
 					continue
 				}

@@ -1,13 +1,10 @@
 package ops
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	nethttp "net/http"
 	"runtime"
 	"time"
 
@@ -60,42 +57,4 @@ func BenchHTTP(ctx context.Context, dir string, clients, requests int) (BenchRes
 		res.RatioToFsync = rep.RequestsPerSec / fsyncRate
 	}
 	return res, nil
-}
-
-// benchClient is a minimal JSON client of the API.
-type benchClient struct {
-	base string
-	http *nethttp.Client
-}
-
-func (c *benchClient) do(ctx context.Context, token, method, path string, body any) (map[string]any, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := nethttp.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("bench: %s %s answered %s: %s", method, path, resp.Status, raw)
-	}
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return nil, fmt.Errorf("bench: %s %s: %w", method, path, err)
-		}
-	}
-	return out, nil
 }

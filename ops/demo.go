@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"waystation/domain"
+	wshttp "waystation/http"
 )
 
 // runDemo serves a seeded demo region: a regional center, four stations and
@@ -117,7 +119,7 @@ var demoStations = []struct {
 // request, so a seed that succeeds is also a check of the whole system.
 func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.Time) (DemoSeed, error) {
 	d := &demo{
-		client: &benchClient{base: base, http: &nethttp.Client{Timeout: 30 * time.Second}},
+		client: &wshttp.Client{BaseURL: base, HTTP: &nethttp.Client{Timeout: 30 * time.Second}},
 		admin:  adminToken,
 		rnd:    mrand.New(mrand.NewPCG(2024, 92)),
 		now:    now.UTC().Truncate(time.Minute),
@@ -167,7 +169,7 @@ func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.
 
 // demo is the state of one seeding run.
 type demo struct {
-	client      *benchClient
+	client      *wshttp.Client
 	admin       string
 	coordinator string
 	inspector   string
@@ -186,14 +188,14 @@ func (d *demo) registerStation(ctx context.Context, code, name, kind string, bed
 			zones = append(zones, map[string]any{"zone": z, "beds": n})
 		}
 	}
-	_, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{"code": code, "name": name, "region": "R1", "kind": kind, "zones": zones})
+	_, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{"code": code, "name": name, "region": "R1", "kind": kind, "zones": zones}, nethttp.StatusCreated)
 	return err
 }
 
 // alreadySeeded reports whether the demo region is already there (a demo
 // run again on its data folder).
 func (d *demo) alreadySeeded(ctx context.Context) (bool, error) {
-	out, err := d.call(ctx, d.admin, "GET", "/v1/stations", nil)
+	out, err := d.call(ctx, d.admin, "GET", "/v1/stations", nil, nethttp.StatusOK)
 	if err != nil {
 		return false, err
 	}
@@ -209,13 +211,33 @@ func (d *demo) coordinatorOrInspector(role, tok string) {
 	}
 }
 
-func (d *demo) call(ctx context.Context, token, method, path string, body any) (map[string]any, error) {
+// call sends body (none when nil) as JSON and decodes the JSON object the
+// server answers; an answer with another status than want is an error (a
+// *wshttp.ClientError).
+func (d *demo) call(ctx context.Context, token, method, path string, body any, want int) (map[string]any, error) {
 	d.requests++
-	return d.client.do(ctx, token, method, path, body)
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := d.client.Do(ctx, token, method, path, b, want)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, fmt.Errorf("demo: %s %s: %w", method, path, err)
+		}
+	}
+	return out, nil
 }
 
 func (d *demo) token(ctx context.Context, body map[string]any) (string, error) {
-	out, err := d.call(ctx, d.admin, "POST", "/v1/tokens", body)
+	out, err := d.call(ctx, d.admin, "POST", "/v1/tokens", body, nethttp.StatusCreated)
 	if err != nil {
 		return "", err
 	}
@@ -251,8 +273,8 @@ func (c *demoCase) step(ctx context.Context, token, step string, after time.Dura
 	if token == "" {
 		token = c.d.staff[c.station]
 	}
-	_, c.err = c.d.call(ctx, token, "POST", "/v1/cases/"+c.id+"/"+step, body)
-	if c.err != nil && strings.Contains(c.err.Error(), `"rule":"zone_full"`) {
+	_, c.err = c.d.call(ctx, token, "POST", "/v1/cases/"+c.id+"/"+step, body, nethttp.StatusOK)
+	if ce := (*wshttp.ClientError)(nil); errors.As(c.err, &ce) && ce.Problem.Rule == domain.RuleZoneFull {
 		c.err = errZoneFull
 	}
 	if c.err != nil && c.err != errZoneFull {
@@ -336,7 +358,7 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 	out, err := d.call(ctx, d.staff[station], "POST", "/v1/cases", map[string]any{
 		"station": station, "occurred_at": arrived.Format(time.RFC3339),
 		"referral": referral, "person": person, "inspection": inspection,
-	})
+	}, nethttp.StatusCreated)
 	if err != nil {
 		return err
 	}
