@@ -243,7 +243,16 @@ func TestShutdownLetsRequestsInFlightFinishAndLosesNothingAcknowledged(t *testin
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Shut down while the writers are busy, once some writes have been
+	// acknowledged (however slow the machine).
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 16 {
+			break
+		}
+	}
 	if err := r.stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
