@@ -13,14 +13,14 @@ import (
 // works in a fresh temporary folder that it removes afterwards.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: bench: which one? append, rebuild or http", ErrUsage)
+		return fmt.Errorf("%w: bench: which one? append, rebuild, http or sealing", ErrUsage)
 	}
 	kind := args[0]
 	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "folder for the benchmark's store (default: a temporary folder, removed afterwards)")
 	writers := fs.Int("writers", 64, "concurrent writers (append) or clients (http)")
-	events := fs.Int("events", 100000, "events (append, rebuild) or requests (http)")
+	events := fs.Int("events", 100000, "events (append, rebuild, and each of sealing's two runs) or requests (http)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
@@ -42,15 +42,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		b, err := json.MarshalIndent(cost, "", "  ")
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			b, _ = json.Marshal(cost)
-		}
-		fmt.Fprintf(stdout, "%s\n", b)
-		return nil
+		return printBench(stdout, kind, *asJSON, cost)
 	}
 	var res BenchResult
 	var err error
@@ -62,18 +54,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "http":
 		res, err = BenchHTTP(ctx, dir, *writers, *events)
 	default:
-		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild or http)", ErrUsage, kind)
+		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http or sealing)", ErrUsage, kind)
 	}
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	return printBench(stdout, kind, *asJSON, res)
+}
+
+// printBench prints the result of benchmark kind: with asJSON one JSON
+// object on one line, else a title line and the object indented.
+func printBench(stdout io.Writer, kind string, asJSON bool, res any) error {
+	if asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "bench %s\n%s\n", kind, b)
-	return nil
+	_, err = fmt.Fprintf(stdout, "bench %s\n%s\n", kind, b)
+	return err
 }
