@@ -19,7 +19,7 @@ func TestAuditHeadIsProvableTheMomentItIsAnswered(t *testing.T) {
 	runIndex(t, x)
 	first := appendEvents(t, st, "case-first", eventstore.NoStream, event(0)).Position
 	headFor(t, x, first)
-	leaf := audit.LeafOf(readLog(t, st)[0])
+	leaf := audit.LeafOf(readAll(t, st)[0])
 
 	const writes = 200
 	ctx, cancel := context.WithCancel(context.Background())

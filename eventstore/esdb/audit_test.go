@@ -98,19 +98,6 @@ func writeHistory(tb testing.TB, st eventstore.Store, prefix string) eventstore.
 	return appendEvents(tb, st, prefix+"case-a", eventstore.Exact(a.NextExpectedRevision), event(7)).Position
 }
 
-// readLog returns every Waystation event of $all, in order.
-func readLog(tb testing.TB, st eventstore.Store) []eventstore.RecordedEvent {
-	tb.Helper()
-	var out []eventstore.RecordedEvent
-	for e, err := range st.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 func TestAuditIndexesOfTwoReplicasBuildTheSameTree(t *testing.T) {
 	first, srv := open(t)
 	second, err := esdb.Open(context.Background(), srv.URL(), esdb.Options{RetryInterval: 10 * time.Millisecond})
@@ -128,7 +115,7 @@ func TestAuditIndexesOfTwoReplicasBuildTheSameTree(t *testing.T) {
 	runIndex(t, late)
 
 	h1, h2 := headFor(t, live, last), headFor(t, late, last)
-	events := readLog(t, first)
+	events := readAll(t, first)
 	if h1.Size != int64(len(events)) {
 		t.Fatalf("live replica's head has size %d, want the %d Waystation events of $all", h1.Size, len(events))
 	}
@@ -161,7 +148,7 @@ func TestAuditInclusionProofsCheckForEveryEvent(t *testing.T) {
 	runIndex(t, x)
 	head := headFor(t, x, writeHistory(t, st, ""))
 	ctx := context.Background()
-	events := readLog(t, st)
+	events := readAll(t, st)
 	for i, e := range events {
 		n, err := x.LeafIndex(ctx, e.Position)
 		if err != nil || n != int64(i) {
@@ -246,7 +233,7 @@ func TestAuditIndexResumesAfterRestartWithoutReaddingOrSkipping(t *testing.T) {
 	}
 	runIndex(t, again)
 	after := headFor(t, again, last)
-	if want := int64(len(readLog(t, st))); after.Size != want {
+	if want := int64(len(readAll(t, st))); after.Size != want {
 		t.Fatalf("resumed index holds %d events, want %d", after.Size, want)
 	}
 	fresh := openIndex(t, t.TempDir(), st, esdb.AuditOptions{})
@@ -273,7 +260,7 @@ func TestAuditVerify(t *testing.T) {
 	stop := runIndex(t, x)
 	head := headFor(t, x, writeHistory(t, st, ""))
 	stop()
-	events := readLog(t, st)
+	events := readAll(t, st)
 
 	rep, err := x.Verify(context.Background())
 	if err != nil || !rep.OK() {
@@ -354,7 +341,7 @@ func TestAuditVerifyNamesTheFirstIndexedEventMissingFromTheLog(t *testing.T) {
 	stop := runIndex(t, x)
 	headFor(t, x, writeHistory(t, st, ""))
 	stop()
-	first := readLog(t, st)[0].Position
+	first := readAll(t, st)[0].Position
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}

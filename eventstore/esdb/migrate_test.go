@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 
 	"waystation/eventstore"
 	"waystation/eventstore/esdb"
 )
 
+// readAll returns every Waystation event of $all, in order.
 func readAll(tb testing.TB, st eventstore.Store) []eventstore.RecordedEvent {
 	tb.Helper()
 	var out []eventstore.RecordedEvent
@@ -27,7 +29,7 @@ func readAll(tb testing.TB, st eventstore.Store) []eventstore.RecordedEvent {
 func summary(events []eventstore.RecordedEvent) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
-		out[i] = e.Stream + "@" + string(rune('0'+e.Revision)) + " " + e.ID.String() + " " + string(e.Data)
+		out[i] = e.Stream + "@" + strconv.FormatUint(e.Revision, 10) + " " + e.ID.String() + " " + string(e.Data)
 	}
 	return out
 }
