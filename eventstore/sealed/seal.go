@@ -86,63 +86,117 @@ func seal(data []byte, paths *pathTree, keyID uint64, key cipher.AEAD, id uuid.U
 // means the key was destroyed (the values read as null).
 type resolver func(keyID uint64) (cipher.AEAD, error)
 
+// sealedRef is one sealed value found in an event: the byte range of its
+// JSON string and the element of the sealed array it stands for.
+type sealedRef struct{ start, end, n int }
+
 // open returns data with every sealed value replaced by its plaintext
 // JSON, or by null when the key was destroyed. A sealed value that does
 // not open under its key is an error (the data or the key was altered).
-func open(data []byte, resolve resolver, id uuid.UUID) ([]byte, error) {
-	out := make([]byte, 0, len(data))
-	var valuesArr [16][]byte
-	values := valuesArr[:0]
-	scratch := scratchPool.Get().(*[]byte)
-	defer scratchPool.Put(scratch)
-	first, erased := true, false
-	for {
-		i := indexPrefix(data)
+// With inPlace the result is written over data itself (the opened form is
+// never longer) and data must be the caller's to overwrite; otherwise data
+// is left as it is. Every check is made before the first byte is written,
+// so on error data is unchanged either way.
+func open(data []byte, resolve resolver, id uuid.UUID, inPlace bool) ([]byte, error) {
+	var refsArr [16]sealedRef
+	refs := refsArr[:0]
+	var body []byte
+	for off := 0; ; {
+		i := indexPrefix(data[off:])
 		if i < 0 {
-			return append(out, data...), nil
+			break
 		}
+		i += off
 		j := bytes.IndexByte(data[i+len(prefix):], '"')
 		if j < 0 {
 			return nil, errors.New("sealed: unterminated sealed value")
 		}
-		body := data[i+len(prefix) : i+len(prefix)+j]
-		out = append(out, data[:i]...)
-		data = data[i+len(prefix)+j+1:]
-		if first {
-			first = false
-			raw, err := base64.RawStdEncoding.AppendDecode((*scratch)[:0], body)
-			*scratch = raw[:0]
-			if err != nil || len(raw) < 8+12 {
+		b := data[i+len(prefix) : i+len(prefix)+j]
+		ref := sealedRef{start: i, end: i + len(prefix) + j + 1}
+		if len(refs) == 0 {
+			body = b
+		} else {
+			n, ok := atoiRef(b)
+			if !ok {
 				return nil, errors.New("sealed: malformed sealed value")
 			}
-			key, err := resolve(binary.BigEndian.Uint64(raw))
-			if err != nil {
-				return nil, err
-			}
-			if key == nil {
-				erased = true
-				out = append(out, nullJSON...)
-				continue
-			}
-			if values, err = openValues(values, raw[8:], key, id); err != nil {
-				return nil, err
-			}
-			out = append(out, values[0]...)
-			continue
+			ref.n = n
 		}
-		if erased {
-			out = append(out, nullJSON...)
-			continue
-		}
-		if len(body) < 2 || body[0] != '#' {
-			return nil, errors.New("sealed: malformed sealed value")
-		}
-		n, err := strconv.Atoi(string(body[1:]))
-		if err != nil || n <= 0 || n >= len(values) {
-			return nil, errors.New("sealed: a sealed value refers to nothing")
-		}
-		out = append(out, values[n]...)
+		refs = append(refs, ref)
+		off = ref.end
 	}
+	if len(refs) == 0 {
+		return data, nil
+	}
+	scratch := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(scratch)
+	raw, err := base64.RawStdEncoding.AppendDecode((*scratch)[:0], body)
+	*scratch = raw[:0]
+	if err != nil || len(raw) < 8+12 {
+		return nil, errors.New("sealed: malformed sealed value")
+	}
+	key, err := resolve(binary.BigEndian.Uint64(raw))
+	if err != nil {
+		return nil, err
+	}
+	var valuesArr [16][]byte
+	values := valuesArr[:0]
+	if key != nil {
+		if values, err = openValues(values, raw[8:], key, id); err != nil {
+			return nil, err
+		}
+	}
+	// Check every reference and size the result before writing. In place,
+	// a value must never end past the end of the sealed value it replaces
+	// plus what earlier ones freed (grow stays at most zero), or it would
+	// overwrite bytes not read yet. Stored as seal writes it, that always
+	// holds: the first sealed value, base64 of every value and more, frees
+	// more than all the values take.
+	size, grow, fits := len(data), 0, true
+	for _, r := range refs {
+		v := nullJSON
+		if key != nil {
+			if r.n >= len(values) {
+				return nil, errors.New("sealed: a sealed value refers to nothing")
+			}
+			v = values[r.n]
+		}
+		grow += len(v) - (r.end - r.start)
+		fits = fits && grow <= 0
+	}
+	size += grow
+	var out []byte
+	if inPlace && fits {
+		out = data[:0]
+	} else {
+		out = make([]byte, 0, size)
+	}
+	last := 0
+	for _, r := range refs {
+		out = append(out, data[last:r.start]...)
+		if key == nil {
+			out = append(out, nullJSON...)
+		} else {
+			out = append(out, values[r.n]...)
+		}
+		last = r.end
+	}
+	return append(out, data[last:]...), nil
+}
+
+// atoiRef reads the "#<n>" of a later sealed value; n is at least 1.
+func atoiRef(b []byte) (int, bool) {
+	if len(b) < 2 || len(b) > 8 || b[0] != '#' {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b[1:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n > 0
 }
 
 // scratchPool holds the buffers open decodes sealed values into.

@@ -133,8 +133,14 @@ func (s *Store) Seal(stream string, ev eventstore.EventData) (eventstore.EventDa
 }
 
 // Open returns rec with its sealed values opened (null when the key was
-// destroyed).
+// destroyed). rec.Data is left as it is: the opened data is a new slice.
 func (s *Store) Open(rec eventstore.RecordedEvent) (eventstore.RecordedEvent, error) {
+	return s.open(rec, false)
+}
+
+// open is Open, writing the opened data over rec.Data when inPlace (the
+// caller owns it).
+func (s *Store) open(rec eventstore.RecordedEvent, inPlace bool) (eventstore.RecordedEvent, error) {
 	if !containsPrefix(rec.Data) {
 		return rec, nil
 	}
@@ -148,7 +154,7 @@ func (s *Store) Open(rec eventstore.RecordedEvent) (eventstore.RecordedEvent, er
 			return nil, nil
 		}
 		return k, err
-	}, rec.ID)
+	}, rec.ID, inPlace)
 	if err != nil {
 		return rec, fmt.Errorf("sealed: %s at %s: %w", rec.Type, rec.Position, err)
 	}
@@ -230,21 +236,34 @@ type readBatchOf struct {
 // ReadAll reads the global log with personal values opened. A rebuild
 // reads the whole log through it, so it reads ahead on a goroutine of its
 // own and opens batches of events on others, in parallel with the caller;
-// the events come out in log order all the same.
+// the events come out in log order all the same. It opens each event's
+// data where the wrapped store's ReadAll put it, without a copy: the
+// wrapped store must hand every read its own Data, as the bolt and
+// EventStoreDB stores do (they copy out of their pages and messages).
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		ordered := make(chan *readBatchOf, readAhead)
+		// Batches the caller is done with go back to the reader, so that
+		// it copies events into memory that is warm and already scanned.
+		free := make(chan *readBatchOf, readAhead+2)
+		newBatch := func() *readBatchOf {
+			select {
+			case b := <-free:
+				return b
+			default:
+				return &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch), errs: make([]error, readBatch)}
+			}
+		}
 		go func() {
 			defer close(ordered)
 			send := func(b *readBatchOf) bool {
 				b.done = make(chan struct{})
 				go func() {
-					b.errs = make([]error, len(b.recs))
 					for i := range b.recs {
-						b.recs[i], b.errs[i] = s.Open(b.recs[i])
+						b.recs[i], b.errs[i] = s.open(b.recs[i], true)
 					}
 					close(b.done)
 				}()
@@ -255,7 +274,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 					return false
 				}
 			}
-			cur := &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch)}
+			cur := newBatch()
 			for rec, err := range s.inner.ReadAll(ctx, opts) {
 				if err != nil {
 					cur.err = err
@@ -266,7 +285,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 					if !send(cur) {
 						return
 					}
-					cur = &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch)}
+					cur = newBatch()
 				}
 			}
 			send(cur)
@@ -281,6 +300,11 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			if b.err != nil {
 				yield(eventstore.RecordedEvent{}, b.err)
 				return
+			}
+			b.recs = b.recs[:0]
+			select {
+			case free <- b:
+			default:
 			}
 		}
 		// The reader drops what it has not handed over once ctx is done,

@@ -370,3 +370,56 @@ func TestKeyStore(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenAndReadAllAgree: ReadAll (which opens over the bytes it read)
+// yields what Open yields for every event, and Open leaves the event it is
+// given as it was.
+func TestOpenAndReadAllAgree(t *testing.T) {
+	ctx := context.Background()
+	s := openSealed(t, t.TempDir())
+	ids := make([]uuid.UUID, 600) // more than one read-ahead batch
+	for i := range ids {
+		ids[i] = uuid.New()
+		if _, err := s.Append(ctx, domain.CaseStream(ids[i]), eventstore.NoStream, intake(t, ids[i])); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	if err := s.Erase(ctx, domain.CaseStream(ids[3])); err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	var stored []eventstore.RecordedEvent
+	for rec, err := range s.Inner().ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatalf("read sealed: %v", err)
+		}
+		stored = append(stored, rec)
+	}
+	n := 0
+	for rec, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatalf("read all: %v", err)
+		}
+		before := bytes.Clone(stored[n].Data)
+		opened, err := s.Open(stored[n])
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		if !bytes.Equal(stored[n].Data, before) {
+			t.Fatalf("Open changed the event it was given")
+		}
+		if !bytes.Equal(opened.Data, rec.Data) {
+			t.Fatalf("event %d: ReadAll gave\n%s\nOpen gave\n%s", n, rec.Data, opened.Data)
+		}
+		if bytes.Contains(rec.Data, []byte(`"ws1:`)) {
+			t.Fatalf("event %d still sealed: %s", n, rec.Data)
+		}
+		wantName := strings.Contains(string(rec.Data), name)
+		if erased := rec.Stream == domain.CaseStream(ids[3]); wantName == erased {
+			t.Fatalf("event %d of %s (erased %v): name shown %v", n, rec.Stream, erased, wantName)
+		}
+		n++
+	}
+	if n != len(ids) {
+		t.Fatalf("ReadAll gave %d events, want %d", n, len(ids))
+	}
+}
