@@ -17,18 +17,18 @@ var ErrTampered = errors.New("audit: log does not verify")
 // VerifyReport is the outcome of checking a whole log.
 type VerifyReport struct {
 	// Events is how many events were checked.
-	Events int64
+	Events int64 `json:"events"`
 	// Root is the recomputed root hash of the tree over those events.
-	Root tlog.Hash
+	Root tlog.Hash `json:"root"`
 	// HeadsChecked is how many signed tree heads matched the recomputed
 	// tree.
-	HeadsChecked int
+	HeadsChecked int `json:"heads_checked"`
 	// FirstBad is the position of the first event found altered or
 	// missing, or the zero Position when every event checks out.
-	FirstBad eventstore.Position
+	FirstBad eventstore.Position `json:"first_bad,omitzero"`
 	// Problem says what failed, without any event payload; empty when the
 	// log verifies.
-	Problem string
+	Problem string `json:"problem,omitempty"`
 }
 
 // OK reports whether the log verified.
