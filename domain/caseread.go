@@ -1,7 +1,7 @@
 package domain
 
-// This file is owned by the http package's engineer: the event that records
-// a read of a case for the access log (DOMAIN.md, Privacy).
+// The access log (DOMAIN.md, Privacy): every read of a case by an
+// inspector, coordinator or admin is a CaseRead event on CaseReadsStream.
 
 // TypeCaseRead is the stored name of CaseRead. Never rename or reuse it.
 const TypeCaseRead = "access.case_read"
