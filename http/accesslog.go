@@ -66,13 +66,10 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	limit, err := uintParam(r, "limit", 100, 1000)
+	limit, err := limitParam(r, 100, 1000)
 	if err != nil {
 		s.Error(w, r, err)
 		return
-	}
-	if limit == 0 {
-		limit = 100
 	}
 	caseFilter, reader := r.URL.Query().Get("case"), r.URL.Query().Get("reader")
 	out := accessLog{Items: []accessEntry{}}

@@ -190,7 +190,7 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 // searchCases lists cases in the actor's scope: GET /v1/cases.
 func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := uintParam(r, "limit", 50, 500)
+	limit, err := limitParam(r, 50, 500)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -68,13 +68,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	limit, err := uintParam(r, "limit", 100, 1000)
+	limit, err := limitParam(r, 100, 1000)
 	if err != nil {
 		s.Error(w, r, err)
 		return
-	}
-	if limit == 0 {
-		limit = 100
 	}
 	out := eventPage{Items: []logEvent{}}
 	for e, err := range s.cfg.Store.ReadAll(r.Context(), eventstore.ReadAllOptions{From: after, Limit: int(limit)}) {

@@ -117,6 +117,16 @@ func uintParam(r *http.Request, name string, def, max uint64) (uint64, error) {
 	return n, nil
 }
 
+// limitParam reads the optional page size ?limit=: from 0 to max, an
+// absent or zero limit being def.
+func limitParam(r *http.Request, def, max uint64) (uint64, error) {
+	n, err := uintParam(r, "limit", def, max)
+	if err == nil && n == 0 {
+		n = def
+	}
+	return n, err
+}
+
 // positionParam reads an optional log position.
 func positionParam(r *http.Request, name string) (eventstore.Position, error) {
 	v := r.URL.Query().Get(name)
