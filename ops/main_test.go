@@ -38,14 +38,23 @@ func start(t testing.TB, dir string) *running {
 // an esdb:// URL, with dir holding this replica's local state.
 func startOn(t testing.TB, dir, store string) *running {
 	t.Helper()
+	return startWith(t, dir, func(c *ops.Config) { c.Store = store })
+}
+
+// startWith is start with the configuration changed by tweak (when not
+// nil); the logs, in JSON, are kept at the configuration's level.
+func startWith(t testing.TB, dir string, tweak func(*ops.Config)) *running {
+	t.Helper()
 	cfg := ops.DefaultConfig()
 	cfg.Data = dir
-	cfg.Store = store
 	cfg.Addr = "127.0.0.1:0"
 	cfg.AdminToken = adminToken
 	cfg.ShutdownTimeout = 10 * time.Second
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	logs := &syncBuffer{}
-	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
