@@ -105,6 +105,9 @@ func (s *Store) Erase(ctx context.Context, subjects ...string) error {
 }
 
 // Seal returns ev with its personal values sealed, as Append stores it.
+// For a data subject whose key was destroyed, an event with a personal
+// value (present and not null) is eventstore.ErrInvalid, and one without
+// passes as it is.
 func (s *Store) Seal(stream string, ev eventstore.EventData) (eventstore.EventData, error) {
 	if containsPrefix(ev.Data) {
 		ev.Data = escape(ev.Data)
@@ -119,6 +122,9 @@ func (s *Store) Seal(stream string, ev eventstore.EventData) (eventstore.EventDa
 	}
 	keyID, key, err := s.keys.SubjectKey(subj, true)
 	if errors.Is(err, ErrErased) {
+		if spans, cerr := collect(ev.Data, span{0, len(ev.Data)}, s.tree(paths), nil); cerr == nil && len(spans) == 0 {
+			return ev, nil // its personal values are all absent or null: nothing to seal
+		}
 		return ev, fmt.Errorf("%w: personal data for a data subject whose key was destroyed", eventstore.ErrInvalid)
 	}
 	if err != nil {

@@ -423,3 +423,40 @@ func TestOpenAndReadAllAgree(t *testing.T) {
 		t.Fatalf("ReadAll gave %d events, want %d", n, len(ids))
 	}
 }
+
+// TestAppendAfterErasure: once a case's key is destroyed, an event that
+// would carry a personal value is refused as invalid, and one whose
+// personal values are all absent is stored as it is.
+func TestAppendAfterErasure(t *testing.T) {
+	ctx := context.Background()
+	s := openSealed(t, t.TempDir())
+	id := uuid.New()
+	stream := domain.CaseStream(id)
+	if _, err := s.Append(ctx, stream, eventstore.NoStream, intake(t, id)); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	if err := s.Erase(ctx, stream); err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	returned := func(data string) eventstore.EventData {
+		return eventstore.EventData{ID: uuid.New(), Type: domain.TypeBelongingsReturned, Data: []byte(data), Metadata: []byte(`{}`)}
+	}
+	_, err := s.Append(ctx, stream, eventstore.Any, returned(`{"items":["phone"],"notes":"given back at the gate"}`))
+	if !errors.Is(err, eventstore.ErrInvalid) {
+		t.Fatalf("appending notes after erasure: err = %v, want ErrInvalid", err)
+	}
+	plain := `{"items":["phone"]}`
+	if _, err := s.Append(ctx, stream, eventstore.Any, returned(plain)); err != nil {
+		t.Fatalf("appending an event without personal values after erasure: %v", err)
+	}
+	var last []byte
+	for rec, err := range s.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		last = rec.Data
+	}
+	if string(last) != plain {
+		t.Fatalf("last event reads %s, want %s", last, plain)
+	}
+}
