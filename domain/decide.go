@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -82,13 +83,75 @@ func present(c Case) error {
 	return nil
 }
 
+// RulePersonalDataErased refuses a step on a case whose personal data was
+// erased when the step would record personal data again (a value that the
+// event store seals, such as notes or a correction's reason): the case's
+// data key is destroyed, so nothing personal can be written to it any more.
+const RulePersonalDataErased = "personal_data_erased"
+
 // Decide decides a case command: given the case's state, the command and
 // the current time, it returns the events to append or an *Error. It is
 // pure. The intake decides on a Case that does not exist yet but whose ID
 // is set. Bed steps are decided on the station stream by DecideBed.
 // Existence checks of other streams (the receiving station of a transfer,
-// the mother's case) are the Service's.
+// the mother's case) are the Service's. On a case whose personal data was
+// erased, every correction, and any other step whose events would carry a
+// personal value (PersonalPaths), is refused (rule personal_data_erased).
 func Decide(c Case, cmd Command, now time.Time) ([]Event, error) {
+	evs, err := decide(c, cmd, now)
+	if err != nil || !c.PersonalDataErased() {
+		return evs, err
+	}
+	for _, ev := range evs {
+		if carriesPersonalData(ev) {
+			return nil, Violation(RulePersonalDataErased, "the person's personal data was erased; the step would record personal data again (leave the notes out)")
+		}
+	}
+	return evs, nil
+}
+
+// carriesPersonalData reports whether ev, as stored, holds a value at one
+// of its personal paths that is present and not null: a value the event
+// store would seal. An event that cannot be encoded counts as carrying one.
+func carriesPersonalData(ev Event) bool {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return true
+	}
+	paths := PersonalPaths(ev.EventType(), data)
+	if len(paths) == 0 {
+		return false
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return true
+	}
+	for _, p := range paths {
+		if valueAt(doc, p) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// valueAt returns the value at the dotted path inside doc, nil when it is
+// absent or null.
+func valueAt(doc map[string]any, path string) any {
+	for {
+		head, rest, deep := strings.Cut(path, ".")
+		v := doc[head]
+		if !deep {
+			return v
+		}
+		sub, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		doc, path = sub, rest
+	}
+}
+
+func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 	if err := cmd.Validate(); err != nil {
 		return nil, err
 	}
@@ -403,6 +466,11 @@ func decideIntake(c Case, in *Intake, at time.Time) ([]Event, error) {
 }
 
 func decideCorrection(c Case, v *Correct) ([]Event, error) {
+	if c.PersonalDataErased() {
+		// Checked first: the erased case shows cleared values, so the
+		// other checks would only say that old does not match.
+		return nil, Violation(RulePersonalDataErased, "the person's personal data was erased; a correction would record personal data again (its reason, and the values of most fields)")
+	}
 	typ, ok := c.EventType(v.EventID)
 	if !ok {
 		return nil, Violation(RuleCorrectionUnknownEvent, "the case has no such event")

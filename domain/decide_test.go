@@ -349,3 +349,31 @@ func TestCorrectionIsAppliedByTheFold(t *testing.T) {
 		t.Fatal("the uncorrected history changed")
 	}
 }
+
+func TestStepsAfterErasure(t *testing.T) {
+	deposited := domain.BelongingsDeposited{Items: []domain.Item{{Item: "phone", Qty: 1}}}
+	closed := with(inStation(man, noFlags), deposited, domain.Absconded{}, domain.CaseClosed{})
+	erased := with(closed, domain.PersonalDataErased{Reason: "request of the person", Trigger: domain.ErasureOnRequest})
+	intakeID := eventID(0)
+	raw := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+	runCaseSpecs(t, []caseSpec{
+		{name: "a personal field is not corrected after erasure", given: erased,
+			when: &domain.Correct{EventID: intakeID, Field: "person.name", Old: raw("Zhang"), New: raw("Zhang San"), Reason: "typo"},
+			rule: domain.RulePersonalDataErased},
+		{name: "nor with the erased (empty) value as old", given: erased,
+			when: &domain.Correct{EventID: intakeID, Field: "person.name", Old: raw(""), New: raw("Zhang San"), Reason: "typo"},
+			rule: domain.RulePersonalDataErased},
+		{name: "nor a statistical field, whose correction records a reason", given: erased,
+			when: &domain.Correct{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"},
+			rule: domain.RulePersonalDataErased},
+		{name: "before erasure the same correction is accepted", given: closed,
+			when: &domain.Correct{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"},
+			then: []domain.Event{domain.Corrected{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"}}},
+		{name: "belongings are returned after erasure", given: erased,
+			when: &domain.Belongings{Returned: []string{"phone"}},
+			then: []domain.Event{domain.BelongingsReturned{Items: []string{"phone"}}}},
+		{name: "but not with notes, which are personal", given: erased,
+			when: &domain.Belongings{Common: domain.Common{Notes: "handed to the person at the gate"}, Returned: []string{"phone"}},
+			rule: domain.RulePersonalDataErased},
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/eventstore/sealed"
 	"waystation/ops"
@@ -270,6 +271,28 @@ func TestPrivacyScenario(t *testing.T) {
 		noSecrets(t, "the global log", events)
 		_, export2 := r.privGet(t, inspector, "/v1/cases/"+first+"/export")
 		noSecrets(t, "an export after erasure", export2)
+	})
+	t.Run("a correction after erasure is refused by the rule, not a server error", func(t *testing.T) {
+		page := r.must(t, 200, adminToken, "GET", "/v1/events?limit=500", nil)
+		intakeID := ""
+		for _, e := range page["items"].([]any) {
+			ev := e.(map[string]any)
+			if ev["stream"] == "case-"+first && ev["type"] == domain.TypeIntakeRegistered {
+				intakeID = ev["id"].(string)
+			}
+		}
+		if intakeID == "" {
+			t.Fatalf("no intake of case %s in the global log", first)
+		}
+		for _, old := range []string{privName, ""} {
+			code, problem := r.call(t, staff, "POST", "/v1/cases/"+first+"/correction",
+				map[string]any{"event_id": intakeID, "field": "person.name", "old": old, "new": "Ouyang Ming", "reason": "typo"})
+			if code != 422 || problem["rule"] != domain.RulePersonalDataErased {
+				t.Errorf("correcting the name (old %q) after erasure: status %d, %v; want 422 with rule %s", old, code, problem, domain.RulePersonalDataErased)
+			}
+			b, _ := json.Marshal(problem)
+			noSecrets(t, "the refusal of a correction", b)
+		}
 	})
 	t.Run("the statistics still count the person", func(t *testing.T) {
 		_, statsAfter := r.privGet(t, adminToken, statsPath)
