@@ -9,18 +9,20 @@ import (
 	"os"
 )
 
-// runBench runs `waystation bench append|rebuild|http|sealing`. Without --data it
-// works in a fresh temporary folder that it removes afterwards.
+// runBench runs `waystation bench append|rebuild|http|sealing|readall`.
+// Without --data it works in a fresh temporary folder that it removes
+// afterwards; readall first appends --events events when the folder holds
+// no store.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: bench: which one? append, rebuild, http or sealing", ErrUsage)
+		return fmt.Errorf("%w: bench: which one? append, rebuild, http, sealing or readall", ErrUsage)
 	}
 	kind := args[0]
 	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "folder for the benchmark's store (default: a temporary folder, removed afterwards)")
 	writers := fs.Int("writers", 64, "concurrent writers (append) or clients (http)")
-	events := fs.Int("events", 100000, "events (append, rebuild, and each of sealing's two runs) or requests (http)")
+	events := fs.Int("events", 100000, "events (append, rebuild, readall's log when it must write one, and each of sealing's two runs) or requests (http)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
@@ -37,12 +39,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	if kind == "sealing" {
+	switch kind {
+	case "sealing":
 		cost, err := BenchSealing(ctx, dir, *writers, *events, *events)
 		if err != nil {
 			return err
 		}
 		return printBench(stdout, kind, *asJSON, cost)
+	case "readall":
+		if requireStore(dir) != nil {
+			if _, err := BenchAppend(ctx, dir, *writers, *events); err != nil {
+				return err
+			}
+		}
+		res, err := BenchReadAll(ctx, dir)
+		if err != nil {
+			return err
+		}
+		return printBench(stdout, kind, *asJSON, res)
 	}
 	var res BenchResult
 	var err error
@@ -54,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "http":
 		res, err = BenchHTTP(ctx, dir, *writers, *events)
 	default:
-		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http or sealing)", ErrUsage, kind)
+		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http, sealing or readall)", ErrUsage, kind)
 	}
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func commands() map[string]command {
 		"verify":        {"recompute the Merkle tree and check the signed tree heads (with --store esdb://..., this replica's audit index against the cluster)", runVerify},
 		"rebuild":       {"rebuild every projection from the start of the log", runRebuild},
 		"migrate":       {"copy the embedded store into an EventStoreDB cluster (--from DIR --to esdb://...)", runMigrate},
-		"bench":         {"measure: bench append|rebuild|http|sealing [--writers N] [--events N] [--json]", runBench},
+		"bench":         {"measure: bench append|rebuild|http|sealing|readall [--writers N] [--events N] [--json]", runBench},
 		"verify-export": {"check an inspector's case export offline: verify-export FILE [--key VERIFIER_KEY]", runVerifyExport},
 	}
 }
