@@ -284,8 +284,9 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-// backup streams a consistent copy of the store: POST /v1/admin/backup
-// (admins).
+// backup streams a consistent backup as Config.Backup writes it (the
+// service writes a tar archive of the events store, the key store and the
+// signing key): POST /v1/admin/backup (admins).
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if err := requireRole(r, domain.RoleAdmin); err != nil {
 		s.Error(w, r, err)
