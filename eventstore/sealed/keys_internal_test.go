@@ -1,0 +1,40 @@
+package sealed
+
+import (
+	"strconv"
+	"testing"
+)
+
+// BenchmarkKeyFirstUse measures opening a data key the first time it is
+// used after a start (unwrap under the master key, then the cipher set
+// up), which a rebuild pays once per case.
+func BenchmarkKeyFirstUse(b *testing.B) {
+	dir := b.TempDir()
+	ks, err := OpenKeyStore(dir, make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ks.Close()
+	const n = 4096
+	ids := make([]uint64, n)
+	for i := range ids {
+		if ids[i], _, err = ks.SubjectKey("case-"+strconv.Itoa(i), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ks.cache.clear()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == n {
+			b.StopTimer()
+			ks.cache.clear()
+			b.StartTimer()
+			i = 0
+		}
+		if _, err := ks.KeyByID(ids[i]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
