@@ -223,100 +223,24 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	return s.openSeq(s.inner.ReadStream(ctx, stream, opts))
 }
 
-// readBatch is how many events ReadAll opens at a time, and readAhead how
-// many such batches it reads ahead.
-const (
-	readBatch = 256
-	readAhead = 4
-)
-
-// readBatchOf is a batch of events ReadAll read ahead; done closes when
-// they are opened. err is the read error that ended the log, if any.
-type readBatchOf struct {
-	recs []eventstore.RecordedEvent
-	errs []error
-	err  error
-	done chan struct{}
-}
-
-// ReadAll reads the global log with personal values opened. A rebuild
-// reads the whole log through it, so it reads ahead on a goroutine of its
-// own and opens batches of events on others, in parallel with the caller;
-// the events come out in log order all the same. It opens each event's
-// data where the wrapped store's ReadAll put it, without a copy: the
-// wrapped store must hand every read its own Data, as the bolt and
+// ReadAll reads the global log with personal values opened. It opens each
+// event's data where the wrapped store's ReadAll put it, without a copy:
+// the wrapped store must hand every read its own Data, as the bolt and
 // EventStoreDB stores do (they copy out of their pages and messages).
+// Events are opened on the caller's goroutine as they are read: a rebuild
+// reads on a goroutine of its own, apart from the fold, and decodes in
+// parallel after it; a read-ahead here, on more goroutines, cost as much
+// as it saved (rebuild of a 113k-event log, 10 alternated runs: CPU
+// median 0.208 s with it, 0.204 s without; wall 0.106 and 0.107 s).
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
-		parent := ctx
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		ordered := make(chan *readBatchOf, readAhead)
-		// Batches the caller is done with go back to the reader, so that
-		// it copies events into memory that is warm and already scanned.
-		free := make(chan *readBatchOf, readAhead+2)
-		newBatch := func() *readBatchOf {
-			select {
-			case b := <-free:
-				return b
-			default:
-				return &readBatchOf{recs: make([]eventstore.RecordedEvent, 0, readBatch), errs: make([]error, readBatch)}
+		for rec, err := range s.inner.ReadAll(ctx, opts) {
+			if err == nil {
+				rec, err = s.open(rec, true)
 			}
-		}
-		go func() {
-			defer close(ordered)
-			send := func(b *readBatchOf) bool {
-				b.done = make(chan struct{})
-				go func() {
-					for i := range b.recs {
-						b.recs[i], b.errs[i] = s.open(b.recs[i], true)
-					}
-					close(b.done)
-				}()
-				select {
-				case ordered <- b:
-					return true
-				case <-ctx.Done():
-					return false
-				}
-			}
-			cur := newBatch()
-			for rec, err := range s.inner.ReadAll(ctx, opts) {
-				if err != nil {
-					cur.err = err
-					break
-				}
-				cur.recs = append(cur.recs, rec)
-				if len(cur.recs) == readBatch {
-					if !send(cur) {
-						return
-					}
-					cur = newBatch()
-				}
-			}
-			send(cur)
-		}()
-		for b := range ordered {
-			<-b.done
-			for i := range b.recs {
-				if !yield(b.recs[i], b.errs[i]) || b.errs[i] != nil {
-					return
-				}
-			}
-			if b.err != nil {
-				yield(eventstore.RecordedEvent{}, b.err)
+			if !yield(rec, err) || err != nil {
 				return
 			}
-			b.recs = b.recs[:0]
-			select {
-			case free <- b:
-			default:
-			}
-		}
-		// The reader drops what it has not handed over once ctx is done,
-		// the batch that carried the error included: say why it stopped.
-		if err := parent.Err(); err != nil {
-			yield(eventstore.RecordedEvent{}, fmt.Errorf("sealed: %w", err))
 		}
 	}
 }

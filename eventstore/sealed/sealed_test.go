@@ -377,7 +377,7 @@ func TestKeyStore(t *testing.T) {
 func TestOpenAndReadAllAgree(t *testing.T) {
 	ctx := context.Background()
 	s := openSealed(t, t.TempDir())
-	ids := make([]uuid.UUID, 600) // more than one read-ahead batch
+	ids := make([]uuid.UUID, 600) // more than one page of the bolt store
 	for i := range ids {
 		ids[i] = uuid.New()
 		if _, err := s.Append(ctx, domain.CaseStream(ids[i]), eventstore.NoStream, intake(t, ids[i])); err != nil {
