@@ -83,8 +83,9 @@ type KeyStore struct {
 	closed   bool              // guarded by mu
 }
 
-// keyCache holds opened data keys by ID in shards, so that the readers of
-// a rebuild, opening events on several goroutines, seldom meet on a lock.
+// keyCache holds opened data keys by ID in shards, so that readers opening
+// events on several goroutines at once (requests, subscriptions, a
+// rebuild) seldom meet on a lock.
 type keyCache struct {
 	shards [64]struct {
 		mu   sync.RWMutex
