@@ -110,51 +110,12 @@ func BenchAppend(ctx context.Context, dir string, writers, events int) (BenchRes
 	}
 	defer store.Close()
 
-	heap := startHeapSampler()
 	run := uuid.NewString()[:8]
-	hists := make([]latencies, writers)
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range writers {
-		n := events / writers
-		if w < events%writers {
-			n++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stream := "bench-" + run + "-" + strconv.Itoa(w)
-			expected := eventstore.NoStream
-			for range n {
-				id, err := uuid.NewV7()
-				if err != nil {
-					errs <- err
-					return
-				}
-				began := time.Now()
-				res, err := store.Append(ctx, stream, expected, eventstore.EventData{
-					ID: id, Type: "bench.appended", Data: benchPayload, Metadata: []byte(`{"schema":1}`),
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				hists[w].add(time.Since(began))
-				expected = eventstore.Exact(res.NextExpectedRevision)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	peak := heap.stop()
-	close(errs)
-	if err := <-errs; err != nil {
-		return BenchResult{}, fmt.Errorf("bench: append: %w", err)
-	}
-	var all latencies
-	for i := range hists {
-		all.merge(&hists[i])
+	all, elapsed, peak, err := appendLoad(ctx, store, writers, events,
+		func(w, _ int) string { return "bench-" + run + "-" + strconv.Itoa(w) },
+		eventstore.EventData{Type: "bench.appended", Data: benchPayload, Metadata: []byte(`{"schema":1}`)})
+	if err != nil {
+		return BenchResult{}, err
 	}
 	r := BenchResult{
 		Writers:        writers,
@@ -172,6 +133,61 @@ func BenchAppend(ctx context.Context, dir string, writers, events int) (BenchRes
 		r.Batches, r.EventsPerBatch = b, float64(e)/float64(b)
 	}
 	return r, nil
+}
+
+// appendLoad has writers goroutines append events events in all to store,
+// one event per append with an exact expected revision: writer w's i-th
+// append goes to stream(w, i), a name it has not used before starting a new
+// stream, and is ev with a fresh ID. It returns the merged latencies, the
+// wall time and the peak heap sampled meanwhile.
+func appendLoad(ctx context.Context, store eventstore.Store, writers, events int, stream func(w, i int) string, ev eventstore.EventData) (latencies, time.Duration, uint64, error) {
+	heap := startHeapSampler()
+	hists := make([]latencies, writers)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range writers {
+		n := events / writers
+		if w < events%writers {
+			n++
+		}
+		wg.Go(func() {
+			var name string
+			var expected eventstore.ExpectedRevision
+			for i := range n {
+				if s := stream(w, i); s != name {
+					name, expected = s, eventstore.NoStream
+				}
+				id, err := uuid.NewV7()
+				if err != nil {
+					errs <- err
+					return
+				}
+				e := ev
+				e.ID = id
+				began := time.Now()
+				res, err := store.Append(ctx, name, expected, e)
+				if err != nil {
+					errs <- err
+					return
+				}
+				hists[w].add(time.Since(began))
+				expected = eventstore.Exact(res.NextExpectedRevision)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	peak := heap.stop()
+	close(errs)
+	if err := <-errs; err != nil {
+		return latencies{}, 0, 0, fmt.Errorf("bench: append: %w", err)
+	}
+	var all latencies
+	for i := range hists {
+		all.merge(&hists[i])
+	}
+	return all, elapsed, peak, nil
 }
 
 // BenchReadAll reads the whole global log of the embedded store in dir

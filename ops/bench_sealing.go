@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,54 +86,17 @@ func benchAppendCases(ctx context.Context, dir string, writers, events int, seal
 		return BenchResult{}, err
 	}
 	defer store.Close()
-	heap := startHeapSampler()
-	hists := make([]latencies, writers)
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range writers {
-		n := events / writers
-		if w < events%writers {
-			n++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var stream string
-			expected := eventstore.NoStream
-			for i := range n {
-				if i%10 == 0 {
-					stream = domain.CaseStream(uuid.New())
-					expected = eventstore.NoStream
-				}
-				id, err := uuid.NewV7()
-				if err != nil {
-					errs <- err
-					return
-				}
-				began := time.Now()
-				res, err := store.Append(ctx, stream, expected, eventstore.EventData{
-					ID: id, Type: domain.TypeIntakeRegistered, Data: benchCasePayload, Metadata: []byte(`{"schema_version":2}`),
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				hists[w].add(time.Since(began))
-				expected = eventstore.Exact(res.NextExpectedRevision)
+	streams := make([]string, writers) // per writer: its current case stream
+	all, elapsed, peak, err := appendLoad(ctx, store, writers, events,
+		func(w, i int) string {
+			if i%10 == 0 {
+				streams[w] = domain.CaseStream(uuid.New())
 			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	peak := heap.stop()
-	close(errs)
-	if err := <-errs; err != nil {
-		return BenchResult{}, fmt.Errorf("bench: append: %w", err)
-	}
-	var all latencies
-	for i := range hists {
-		all.merge(&hists[i])
+			return streams[w]
+		},
+		eventstore.EventData{Type: domain.TypeIntakeRegistered, Data: benchCasePayload, Metadata: []byte(`{"schema_version":2}`)})
+	if err != nil {
+		return BenchResult{}, err
 	}
 	return BenchResult{
 		Writers: writers, Events: events, Seconds: elapsed.Seconds(), EventsPerSec: float64(events) / elapsed.Seconds(),

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,51 +27,17 @@ const (
 	privIDNumber = "11010519491231002X"
 )
 
-// privStart runs Main in dir with debug logs captured and cfg changed by
-// tweak, until the test ends.
+// privStart runs Main in dir with debug logs captured (so that the scan
+// for personal data covers every log line) and cfg changed by tweak, until
+// the test ends.
 func privStart(t testing.TB, dir string, tweak func(*ops.Config)) *running {
 	t.Helper()
-	cfg := ops.DefaultConfig()
-	cfg.Data = dir
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = adminToken
-	cfg.ShutdownTimeout = 10 * time.Second
-	cfg.LogLevel = slog.LevelDebug
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	logs := &syncBuffer{}
-	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		err := m.Run(ctx)
-		if cerr := m.Close(); err == nil {
-			err = cerr
-		}
-		done <- err
-	}()
-	waitCtx, waitCancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer waitCancel()
-	addr := m.Addr(waitCtx)
-	if addr == "" {
-		cancel()
-		t.Fatalf("Main did not start listening: %v", <-done)
-	}
-	var once sync.Once
-	var stopErr error
-	r := &running{main: m, base: "http://" + addr, logs: logs}
-	r.stop = func() error {
-		once.Do(func() { cancel(); stopErr = <-done })
-		return stopErr
-	}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("Main.Run ended with %v", err)
+	return startWith(t, dir, func(c *ops.Config) {
+		c.LogLevel = slog.LevelDebug
+		if tweak != nil {
+			tweak(c)
 		}
 	})
-	r.waitReady(t)
-	return r
 }
 
 // privGet answers the raw body of an authorised GET.
