@@ -83,12 +83,6 @@ func present(c Case) error {
 	return nil
 }
 
-// RulePersonalDataErased refuses a step on a case whose personal data was
-// erased when the step would record personal data again (a value that the
-// event store seals, such as notes or a correction's reason): the case's
-// data key is destroyed, so nothing personal can be written to it any more.
-const RulePersonalDataErased = "personal_data_erased"
-
 // Decide decides a case command: given the case's state, the command and
 // the current time, it returns the events to append or an *Error. It is
 // pure. The intake decides on a Case that does not exist yet but whose ID

@@ -32,10 +32,6 @@ const (
 // RetentionActor is the actor ID of erasures made by the retention job.
 const RetentionActor = "system:retention"
 
-// RuleErasureOfOpenCase refuses to erase the personal data of a case whose
-// person is still being assisted: it must have exited first.
-const RuleErasureOfOpenCase = "erasure_of_open_case"
-
 // MaxErasureReason bounds the length of an erasure's reason, in characters.
 const MaxErasureReason = 500
 

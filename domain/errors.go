@@ -80,6 +80,13 @@ const (
 	RuleIdempotencyKeyReused         = "idempotency_key_reused"
 	RuleTokenExists                  = "token_exists"
 	RuleTokenRevoked                 = "token_revoked"
+	// RuleErasureOfOpenCase: a person's data is erased only once every
+	// case of theirs has exited.
+	RuleErasureOfOpenCase = "erasure_of_open_case"
+	// RulePersonalDataErased: on an erased case, a step that would record
+	// personal data again (a value the event store seals, such as notes or
+	// a correction's reason) is refused; the case's data key is destroyed.
+	RulePersonalDataErased = "personal_data_erased"
 )
 
 // Error is the one error type of the domain. Code says what kind of failure
