@@ -283,12 +283,11 @@ func (m *Main) Close() error {
 type runnerSource struct{ m *Main }
 
 func (r runnerSource) progress() (float64, float64) {
-	pos := r.m.Views.Position()
-	head, err := r.m.Store.Head(context.Background())
-	if err != nil || head.Before(pos) {
-		return float64(pos.Commit), 0
+	lag, err := r.m.Views.Lag(context.Background())
+	if err != nil {
+		return float64(r.m.Views.Position().Commit), 0
 	}
-	return float64(pos.Commit), float64(head.Commit - pos.Commit)
+	return float64(lag.Position.Commit), float64(lag.Behind)
 }
 
 func (r runnerSource) openAlerts() map[string]int { return r.m.Views.OpenAlertsByRule() }
