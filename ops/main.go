@@ -166,6 +166,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.addr = ln.Addr().String()
 	close(m.ready)
 	m.Logger.Info("waystation serving", "addr", "http://"+m.addr, "data", m.dataDescription())
+	if m.Config.AdminToken == "" {
+		m.Logger.Warn("no admin token: set WAYSTATION_ADMIN_TOKEN to register stations and issue tokens")
+	}
 
 	viewsCtx, stopViews := context.WithCancel(context.WithoutCancel(ctx))
 	viewsDone := make(chan error, 1)
