@@ -131,8 +131,8 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="waystation"`)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Content-Type"] = problemContentType
+	w.Header()["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(p); err != nil {
 		s.logger.DebugContext(r.Context(), "writing a problem answer failed", "request_id", p.RequestID, "err", err)

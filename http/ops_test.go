@@ -268,3 +268,32 @@ func TestHTTPServerHasTimeouts(t *testing.T) {
 		t.Fatal("no handler")
 	}
 }
+
+// TestEveryRouteAnswersItsOwnPaths fails when a route's paths are taken by
+// another route that the router tries first, whatever order the router
+// tries them in.
+func TestEveryRouteAnswersItsOwnPaths(t *testing.T) {
+	e := newEnv(t)
+	for _, rt := range e.srv.Routes() {
+		method, tpl := rt[0], rt[1]
+		path := tpl
+		for strings.Contains(path, "{") {
+			i := strings.Index(path, "{")
+			j := strings.Index(path[i:], "}")
+			path = path[:i] + "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b" + path[i+j+1:]
+		}
+		req := httptest.NewRequest(method, path, nil)
+		var m mux.RouteMatch
+		if !e.srv.Router().Match(req, &m) || m.Route == nil {
+			t.Errorf("%s %s: no route matches", method, path)
+			continue
+		}
+		got, err := m.Route.GetPathTemplate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tpl {
+			t.Errorf("%s %s: answered by %s, want %s", method, path, got, tpl)
+		}
+	}
+}

@@ -12,10 +12,20 @@ import (
 	"waystation/eventstore"
 )
 
+// Header values that every JSON answer carries, shared so that setting
+// them allocates nothing. net/http copies or appends to header values and
+// never writes into them, so sharing is safe; nothing else may modify them.
+var (
+	jsonContentType    = []string{"application/json"}
+	problemContentType = []string{"application/problem+json"}
+	noStore            = []string{"no-store"}
+)
+
 // writeJSON answers v as JSON with status.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		s.logger.DebugContext(r.Context(), "writing an answer failed", logAttrs(r)...)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func NewServer(cfg Config) (*Server, error) {
 		s.Error(w, r, errorf(CodeMethodNotAllowed, "", "this route does not take "+r.Method))
 	})
 	s.router.Use(routeName)
-	for _, rt := range s.routes {
+	for _, rt := range matchOrder(s.routes) {
 		h := http.Handler(rt.handle)
 		if !rt.Public {
 			h = s.authenticated(h)
@@ -180,6 +181,28 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 func (s *Server) Close() {
 	s.stop()
 	s.done.Wait()
+}
+
+// matchOrder returns routes in the order the router tries them: the case
+// routes, which carry nearly every request, first, the others after them,
+// each group in table order. The router runs each route's path pattern in
+// turn until one matches, so a case step no longer pays for the patterns of
+// the health, token and station routes. No two routes match the same method
+// and path, so the order changes no answer.
+func matchOrder(routes []route) []route {
+	isCase := func(rt route) bool { return strings.HasPrefix(rt.Path, "/v1/cases") }
+	out := make([]route, 0, len(routes))
+	for _, rt := range routes {
+		if isCase(rt) {
+			out = append(out, rt)
+		}
+	}
+	for _, rt := range routes {
+		if !isCase(rt) {
+			out = append(out, rt)
+		}
+	}
+	return out
 }
 
 // Routes lists the method and path template of every registered route, as
