@@ -19,17 +19,16 @@ func uuid7Shape(sum [32]byte) uuid.UUID {
 	return u
 }
 
+// digest is the SHA-256 of parts, each preceded by its length as 8
+// big-endian bytes. Short inputs are framed in a buffer on the stack.
 func digest(parts ...string) [32]byte {
-	h := sha256.New()
+	var buf [256]byte
+	b := buf[:0]
 	for _, p := range parts {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
-		h.Write(n[:])
-		h.Write([]byte(p))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
 	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(b)
 }
 
 // KeyedEventID returns the ID of event index (from 0) of the request that
