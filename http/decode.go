@@ -25,7 +25,7 @@ const MaxBody = 1 << 20
 // as "{}" whatever the content type; any other body must be
 // application/json (415 otherwise).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -42,6 +42,31 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, errorf(CodeUnsupportedMediaType, "", "the body must be sent as application/json")
 	}
 	return body, nil
+}
+
+// readAll reads rd to its end into a buffer sized for the declared length
+// (one byte more, to see the end without growing), so that a body of known
+// length is read with one allocation; a length that is unknown, wrong or
+// above MaxBody only costs the buffer's growth.
+func readAll(rd io.Reader, declared int64) ([]byte, error) {
+	n := 512
+	if declared > 0 && declared < MaxBody {
+		n = int(declared) + 1
+	}
+	b := make([]byte, 0, n)
+	for {
+		m, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // DecodeStrict decodes body, one JSON object, into v (a pointer to a
