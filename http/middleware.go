@@ -33,6 +33,9 @@ type reqInfo struct {
 	// authentication middleware.
 	actor         domain.Actor
 	authenticated bool
+	// rec is the response writer handed to the router; it lives here so
+	// that a request costs one allocation for both.
+	rec recorder
 }
 
 func requestIDOf(ctx context.Context) string {
@@ -155,7 +158,8 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), keyInfo, in))
 		w.Header().Set("X-Request-ID", in.id)
-		rec := &recorder{ResponseWriter: w}
+		in.rec.ResponseWriter = w
+		rec := &in.rec
 		s.metrics.inFlight.Inc()
 		defer func() {
 			s.metrics.inFlight.Dec()
