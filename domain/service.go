@@ -560,7 +560,8 @@ func (s *Service) step(ctx context.Context, actor Actor, caseID uuid.UUID, c Cas
 	}
 	ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
 	meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
-	stream := CaseStream(caseID)
+	id := caseID.String()
+	stream := CaseStreamPrefix + id // CaseStream(caseID), with id kept for the result
 	res, err := s.append(ctx, stream, expectedFor(c.Version), ids, events, meta)
 	if err != nil {
 		return Result{}, err
@@ -569,7 +570,7 @@ func (s *Service) step(ctx context.Context, actor Actor, caseID uuid.UUID, c Cas
 		c = Evolve(c, Envelope{Stream: stream, Revision: c.Version, ID: ids[i], Meta: meta, Event: e})
 	}
 	s.cases.put(caseID, c, s.CachedCases)
-	r := Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: res.Position}
+	r := Result{ID: id, Version: c.Version, Status: c.Status, Position: res.Position}
 	if rel := c.ReleaseDue; rel != nil && containsID(ids, rel.Cause) {
 		s.settleInto(ctx, &r, actor, c, rel.Station)
 	}
