@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,7 +36,16 @@ type request struct {
 	size  int
 	apply func(w *txn) (eventstore.AppendResult, error)
 	done  chan response
+	// answered is set by submit once it has received the writer's one
+	// answer: the writer no longer touches the request, which may then be
+	// reused.
+	answered bool
 }
+
+// appendRequests recycles Append's requests with their answer channels.
+// Only answered requests are put back: one whose caller gave up may still
+// be answered by the writer.
+var appendRequests = sync.Pool{New: func() any { return &request{done: make(chan response, 1)} }}
 
 type response struct {
 	result eventstore.AppendResult
@@ -63,7 +73,9 @@ func (s *Store) submit(ctx context.Context, r *request) (eventstore.AppendResult
 		return eventstore.AppendResult{}, err
 	}
 	r.ctx = ctx
-	r.done = make(chan response, 1)
+	if r.done == nil {
+		r.done = make(chan response, 1)
+	}
 	select {
 	case s.requests <- r:
 	case <-s.closing:
@@ -73,10 +85,12 @@ func (s *Store) submit(ctx context.Context, r *request) (eventstore.AppendResult
 	}
 	select {
 	case resp := <-r.done:
+		r.answered = true
 		return resp.result, resp.err
 	case <-s.stopped:
 		select {
 		case resp := <-r.done:
+			r.answered = true
 			return resp.result, resp.err
 		default:
 			return eventstore.AppendResult{}, eventstore.ErrClosed
@@ -279,10 +293,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 		size += len(batch[i].record)
 	}
-	return s.submit(ctx, &request{
-		size:  size,
-		apply: func(w *txn) (eventstore.AppendResult, error) { return w.append(stream, expected, batch) },
-	})
+	r := appendRequests.Get().(*request)
+	r.size = size
+	r.apply = func(w *txn) (eventstore.AppendResult, error) { return w.append(stream, expected, batch) }
+	res, err := s.submit(ctx, r)
+	if r.answered {
+		*r = request{done: r.done}
+		appendRequests.Put(r)
+	}
+	return res, err
 }
 
 // Delete implements eventstore.Store. Deleting a missing stream returns
