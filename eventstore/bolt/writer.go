@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -374,7 +375,7 @@ func (s *Store) LoadCheckpoint(ctx context.Context, name string) (eventstore.Pos
 }
 
 func validateStream(stream string) error {
-	if stream == "" || len(stream) > MaxStreamName || bytes.IndexByte([]byte(stream), 0) >= 0 {
+	if stream == "" || len(stream) > MaxStreamName || strings.IndexByte(stream, 0) >= 0 {
 		return fmt.Errorf("%w: stream name must have 1 to %d bytes and no NUL", eventstore.ErrInvalid, MaxStreamName)
 	}
 	return nil
