@@ -292,9 +292,14 @@ var (
 // person makes a synthetic person of the given age and sex, with a valid
 // resident ID number when withID is set.
 func (d *demo) person(age int, sex string, withID bool) map[string]any {
+	return d.personBorn(d.now.AddDate(-age, -d.rnd.IntN(11), -d.rnd.IntN(27)), age, sex, withID)
+}
+
+// personBorn is person with a given birth date (age is what staff
+// estimate when there is no ID).
+func (d *demo) personBorn(birth time.Time, age int, sex string, withID bool) map[string]any {
 	name := "Demo " + demoSurnames[d.rnd.IntN(len(demoSurnames))] + " " + demoGiven[d.rnd.IntN(len(demoGiven))]
 	p := map[string]any{"name": name, "sex": sex}
-	birth := d.now.AddDate(-age, -d.rnd.IntN(11), -d.rnd.IntN(27))
 	if !withID {
 		p["estimated_age"] = age
 		p["can_state_identity"] = false
@@ -348,6 +353,10 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		referral["form_no"] = fmt.Sprintf("PE-%05d", i)
 	}
 	person := d.person(age, sex, withID)
+	if scenario == 4 && i%24 == 4 { // a minor with papers who turns 16 in three days
+		age = 15
+		person = d.personBorn(d.now.AddDate(-16, 0, 3), age, sex, true)
+	}
 	switch {
 	case scenario == 11 && len(d.earlier) > 0: // the same person again
 		person = d.earlier[d.rnd.IntN(len(d.earlier))]

@@ -44,7 +44,7 @@ func TestDemoSeedFillsEveryBoard(t *testing.T) {
 	for _, a := range alerts {
 		rules[a.(map[string]any)["rule"].(string)]++
 	}
-	for _, want := range []string{"overdue_stay", "no_family_search_notice", "unaccompanied_minor", "pending_medical", "absconded", "belongings_not_returned", "long_stay_no_settlement", "repeat_visitor"} {
+	for _, want := range []string{"overdue_stay", "no_family_search_notice", "unaccompanied_minor", "pending_medical", "absconded", "belongings_not_returned", "long_stay_no_settlement", "repeat_visitor", "minor_birthday", "dna_result_overdue", "transfer_unanswered"} {
 		if rules[want] == 0 {
 			t.Errorf("the demo's safety board has no %s alert (has %v)", want, rules)
 		}
