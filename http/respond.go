@@ -56,6 +56,14 @@ func requestOptions(r *http.Request) (Options, error) {
 	return o, nil
 }
 
+// boundedWaiter is implemented by views that can wait for a position
+// within a duration without a context of their own (one timer, armed only
+// when they have to wait).
+type boundedWaiter interface {
+	// WaitWithin is WaitFor bounded by d as well as by ctx.
+	WaitWithin(ctx context.Context, pos eventstore.Position, d time.Duration) error
+}
+
 // waitForViews waits, bounded by the read-your-writes timeout, until the
 // views have folded the log up to pos, so that the client's next read sees
 // its write. A view that is slow does not fail the write: it was recorded.
@@ -63,9 +71,15 @@ func (s *Server) waitForViews(r *http.Request, pos eventstore.Position) {
 	if pos.IsZero() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
-	defer cancel()
-	if err := s.cfg.Views.WaitFor(ctx, pos); err != nil {
+	var err error
+	if bw, ok := s.cfg.Views.(boundedWaiter); ok {
+		err = bw.WaitWithin(r.Context(), pos, s.wait)
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+		err = s.cfg.Views.WaitFor(ctx, pos)
+		cancel()
+	}
+	if err != nil {
 		s.logger.WarnContext(r.Context(), "views did not reach a write in time", append(logAttrs(r), "position", pos.String(), "err", err)...)
 	}
 }

@@ -28,6 +28,12 @@ func (v RunnerViews) WaitFor(ctx context.Context, pos eventstore.Position) error
 	return v.Runner.WaitFor(ctx, pos)
 }
 
+// WaitWithin waits until the views have folded the log up to pos, at most
+// d.
+func (v RunnerViews) WaitWithin(ctx context.Context, pos eventstore.Position, d time.Duration) error {
+	return v.Runner.WaitWithin(ctx, pos, d)
+}
+
 // Stations lists every station.
 func (v RunnerViews) Stations(context.Context) (any, error) {
 	return map[string]any{"items": v.Runner.Stations()}, nil

@@ -385,6 +385,34 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 	}
 }
 
+// WaitWithin is WaitFor bounded by d as well as by ctx: it returns nil once
+// the live views have folded the event at pos, and an error wrapping
+// context.DeadlineExceeded when d passes first. It arms one timer, and only
+// when it has to wait, instead of a context of its own.
+func (r *Runner) WaitWithin(ctx context.Context, pos eventstore.Position, d time.Duration) error {
+	var timeout <-chan time.Time
+	for {
+		r.posMu.Lock()
+		reached, moved := !r.pos.Before(pos), r.moved
+		r.posMu.Unlock()
+		if reached {
+			return nil
+		}
+		if timeout == nil {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
+		case <-timeout:
+			return fmt.Errorf("projections: waiting for position %s: %w", pos, context.DeadlineExceeded)
+		case <-moved:
+		}
+	}
+}
+
 // Lag reports how far the live views are behind the log.
 func (r *Runner) Lag(ctx context.Context) (Lag, error) {
 	head, err := r.store.Head(ctx)
