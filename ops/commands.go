@@ -9,6 +9,7 @@ import (
 	"io"
 	nethttp "net/http"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -89,7 +90,18 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tuneGC()
 	return serve(ctx, NewMain(cfg, cfg.Logger(stderr)))
+}
+
+// tuneGC lets the heap grow to three times the live heap before a
+// collection (GOGC=200) unless the operator set GOGC: measured on the HTTP
+// load benchmark, 13 % less CPU per request for a peak of 130 MB instead of
+// 105 MB; a service holding many cases has a larger live heap and gains less.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 }
 
 // serve runs m until ctx ends and closes it.

@@ -39,6 +39,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomToken()
 	}
+	tuneGC()
 	m := NewMain(cfg, cfg.Logger(stderr))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
