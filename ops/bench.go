@@ -23,7 +23,7 @@ type BenchResult struct {
 	Writers        int     `json:"writers"`
 	Events         int     `json:"events"`
 	Seconds        float64 `json:"seconds"`
-	EventsPerSec   float64 `json:"events_per_sec"`
+	EventsPerSec   float64 `json:"events_per_sec,omitempty"`
 	RequestsPerSec float64 `json:"requests_per_sec,omitempty"`
 	// P50Ms and P99Ms are append latencies, from call to acknowledgement.
 	P50Ms float64 `json:"p50_ms"`

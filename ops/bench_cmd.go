@@ -66,6 +66,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "rebuild":
 		res, err = BenchRebuild(ctx, dir, *events)
 	case "http":
+		tuneGC() // as serve runs
 		res, err = BenchHTTP(ctx, dir, *writers, *events)
 	default:
 		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http, sealing or readall)", ErrUsage, kind)
