@@ -71,9 +71,14 @@ func (m *Main) RetentionPass(ctx context.Context, now time.Time) (RetentionRepor
 		rep.Due = len(m.Views.DueForErasure(m.Config.Retention, now))
 		return rep, nil
 	}
+	// A case whose erasure event is folded but whose subject the key store
+	// has not marked destroyed was interrupted. Asking Has instead would
+	// miss a key whose assignment line a crash lost (the line is written
+	// without an fsync): the case's events still name that key and open
+	// with it, and Erase finds it in them.
 	var leftover []string
 	for _, id := range m.Views.ErasedCases() {
-		if m.Sealed.Keys().Has(domain.CaseStream(id)) {
+		if !m.Sealed.Keys().Erased(domain.CaseStream(id)) {
 			leftover = append(leftover, domain.CaseStream(id))
 		}
 	}

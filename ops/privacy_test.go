@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/eventstore/sealed"
@@ -433,5 +435,62 @@ func TestConfigReadsThePrivacySettings(t *testing.T) {
 				t.Errorf("got %+v", c)
 			}
 		})
+	}
+}
+
+// TestRetentionCompletesAnInterruptedErasure: an erasure whose event was
+// written but whose key was not destroyed (the process stopped between
+// the two), in a crash that also lost the line giving the key to the case
+// (that line is written without an fsync), is completed by the retention
+// job at the next start: the case no longer reads the person's data and
+// the key file no longer holds its key.
+func TestRetentionCompletesAnInterruptedErasure(t *testing.T) {
+	dir := t.TempDir()
+	master := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))
+	withKey := func(c *ops.Config) { c.MasterKey = master }
+	r := privStart(t, dir, withKey)
+	staff := r.seed(t)
+	id := r.must(t, 201, staff, "POST", "/v1/cases", privIntake(time.Now().Add(-time.Hour)))["id"].(string)
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/absconding", map[string]any{})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/closure", map[string]any{})
+	ctx := context.Background()
+	interrupted := func(context.Context, string) error { return nil } // the key is never destroyed
+	admin := domain.Actor{ID: "admin-1", Role: domain.RoleAdmin}
+	if _, err := r.main.Service.ErasePersonalData(ctx, admin, uuid.MustParse(id),
+		domain.Erasure{Reason: "the person asked", Trigger: domain.ErasureOnRequest}, interrupted); err != nil {
+		t.Fatalf("erasure event: %v", err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	file := filepath.Join(dir, sealed.KeyFile)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "a ") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r = privStart(t, dir, withKey)
+	if err := r.main.Views.WaitFor(ctx, mustHead(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.main.RetentionPass(ctx, time.Now()); err != nil {
+		t.Fatalf("retention pass: %v", err)
+	}
+	_, hist := r.privGet(t, adminToken, "/v1/cases/"+id+"/history")
+	if !bytes.Contains(hist, []byte(domain.TypePersonalDataErased)) {
+		t.Fatalf("the history has no erasure event: %s", hist)
+	}
+	noSecrets(t, "the history of a case whose erasure was completed", hist)
+	if !r.main.Sealed.Keys().Erased(domain.CaseStream(uuid.MustParse(id))) {
+		t.Errorf("the key store does not count the case as erased")
 	}
 }
