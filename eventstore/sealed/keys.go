@@ -324,8 +324,13 @@ func keyLabel(id uint64) string { return "key:" + strconv.FormatUint(id, 10) }
 // SubjectKey returns the ID and opened data key of subject. With create, a
 // subject that has none is given a fresh key (made durable beforehand). A
 // destroyed subject is ErrErased (even with create: an erased subject gets
-// no new key); a subject without a key, without create, is ErrNoKey.
+// no new key); a subject without a key, without create, is ErrNoKey; a
+// subject the key file cannot hold (empty, or with a space or line break)
+// is eventstore.ErrInvalid.
 func (ks *KeyStore) SubjectKey(subject string, create bool) (uint64, cipher.AEAD, error) {
+	if err := checkSubject(subject); err != nil {
+		return 0, nil, err
+	}
 	ks.mu.RLock()
 	id, has := ks.subjects[subject]
 	erased, closed := ks.erased[subject], ks.closed
@@ -487,13 +492,30 @@ func (ks *KeyStore) Erased(subject string) bool {
 	return ks.erased[subject]
 }
 
+// checkSubject refuses a subject that the key file's lines cannot hold:
+// a space would cut it short in an "e" line (so that, after a restart, the
+// subject could be given a new key) and a line break would add lines.
+// Its error does not repeat the subject.
+func checkSubject(subject string) error {
+	if subject == "" || strings.ContainsAny(subject, " \t\r\n") {
+		return fmt.Errorf("%w: sealed: a data subject must be non-empty, without spaces or line breaks", eventstore.ErrInvalid)
+	}
+	return nil
+}
+
 // Destroy destroys the data keys of subjects, and the keys numbered ids
 // (those the subjects' events name, in case a line giving one to its
 // subject was lost): they leave the memory cache at once and the file is
 // rewritten without them (a destroyed subject is remembered by name only,
 // so that it never gets a new key). It is durable when Destroy returns;
-// destroying a destroyed or unknown subject is not an error.
+// destroying a destroyed or unknown subject is not an error, and a subject
+// SubjectKey would refuse is eventstore.ErrInvalid (nothing is destroyed).
 func (ks *KeyStore) Destroy(subjects []string, ids ...uint64) error {
+	for _, s := range subjects {
+		if err := checkSubject(s); err != nil {
+			return err
+		}
+	}
 	ks.fillMu.Lock()
 	defer ks.fillMu.Unlock()
 	ks.mu.Lock()

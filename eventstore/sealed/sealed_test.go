@@ -70,7 +70,6 @@ const (
 
 func intake(tb testing.TB, id uuid.UUID) eventstore.EventData {
 	tb.Helper()
-	age := 40
 	ev := domain.IntakeRegistered{
 		CaseID: id, Station: "S01", Referral: domain.Referral{Source: domain.ReferralSource("police_escort"), FoundAt: "under the Jiefang bridge"},
 		Person: domain.Person{Name: name, Sex: domain.Male, IDNumber: idNumber, HukouPlace: "Xicheng, Beijing",
@@ -78,7 +77,6 @@ func intake(tb testing.TB, id uuid.UUID) eventstore.EventData {
 		Inspection: domain.Inspection{Injuries: true, Notes: "cut on left hand"},
 		Notes:      `quotes "ws1:not-sealed" and \ backslash`,
 	}
-	_ = age
 	d, err := domain.Encode(uuid.New(), ev, domain.Metadata{OccurredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "t1", Role: domain.RoleStaff})
 	if err != nil {
 		tb.Fatal(err)
@@ -256,10 +254,15 @@ func TestTamperedSealedValueIsAnError(t *testing.T) {
 	if _, err := s.Inner().Append(ctx, domain.CaseStream(id), eventstore.NoStream, sealedEv); err != nil {
 		t.Fatal(err)
 	}
+	failed := false
 	for _, err := range s.ReadStream(ctx, domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
 		if err == nil {
 			t.Errorf("a changed sealed value opened without error")
 		}
+		failed = true
+	}
+	if !failed {
+		t.Errorf("reading the changed event yielded nothing, want an error")
 	}
 }
 
@@ -341,6 +344,28 @@ func TestKeyStore(t *testing.T) {
 		}
 		if n := strings.Count(string(after), "\nk "); n != 0 {
 			t.Errorf("the key file still holds %d keys after the only used one was destroyed and the unused ones dropped", n)
+		}
+	})
+	t.Run("a subject the key file cannot hold is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		ks, err := sealed.OpenKeyStore(dir, master)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, subj := range []string{"", "case-a b", "case-a\ne case-b"} {
+			if _, _, err := ks.SubjectKey(subj, true); !errors.Is(err, eventstore.ErrInvalid) {
+				t.Errorf("SubjectKey(%q) err = %v, want ErrInvalid", subj, err)
+			}
+			if err := ks.Destroy([]string{subj}); !errors.Is(err, eventstore.ErrInvalid) {
+				t.Errorf("Destroy(%q) err = %v, want ErrInvalid", subj, err)
+			}
+		}
+		if err := ks.Close(); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := sealed.DataKeys(filepath.Join(dir, sealed.KeyFile), master)
+		if err != nil || len(keys) != 0 {
+			t.Errorf("key file after refusals: %d keys, %v; want none", len(keys), err)
 		}
 	})
 	t.Run("master keys parse from base64 and hex, never echoing the input", func(t *testing.T) {
