@@ -477,7 +477,11 @@ func (ks *KeyStore) refill() error {
 	return nil
 }
 
-// Has reports whether subject has a live data key.
+// Has reports whether subject has a live data key given to it in the key
+// store. A key whose assignment line a crash lost is not counted, though
+// the subject's events may still open with it: to learn whether a
+// subject's erasure was completed, ask Erased (Store.Erase finds such keys
+// in the subject's events).
 func (ks *KeyStore) Has(subject string) bool {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
