@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"waystation/eventstore/audit"
@@ -153,7 +154,7 @@ func restoreArchive(from, dir string, force bool) error {
 			return fmt.Errorf("restore: %s is not a readable backup: %w", from, err)
 		}
 		name := filepath.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || (name != bolt.DataFile && !contains(archiveFiles, name)) || name != h.Name {
+		if h.Typeflag != tar.TypeReg || (name != bolt.DataFile && !slices.Contains(archiveFiles, name)) || name != h.Name {
 			return fmt.Errorf("restore: %s holds an unexpected entry", from)
 		}
 		out, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -198,13 +199,4 @@ func restoreArchive(from, dir string, force bool) error {
 		d.Close()
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
