@@ -241,6 +241,9 @@ var ErrExportInvalid = errors.New("export does not verify")
 // from revision 0 with no gap (nothing removed). It needs no server and no
 // data folder; any error wraps ErrExportInvalid.
 func VerifyExport(b []byte, key string) (ExportReport, error) {
+	if err := checkNoDuplicateKeys(b); err != nil {
+		return ExportReport{}, fmt.Errorf("%w: not a Waystation export: %v", ErrExportInvalid, err)
+	}
 	var e Export
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -304,6 +307,58 @@ func VerifyExport(b []byte, key string) (ExportReport, error) {
 		return rep, fmt.Errorf("%w: no event of the case", ErrExportInvalid)
 	}
 	return rep, nil
+}
+
+// checkNoDuplicateKeys refuses a JSON document in which an object names a
+// member twice (compared as encoding/json matches names: without regard
+// to case). The signature covers the bundle as decoded, where the last of
+// two members wins; a reader or tool that keeps the first would show an
+// unsigned value (say, a forged display section) next to a verified
+// bundle.
+func checkNoDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// One entry per open container: the member names seen so far in an
+	// object, or nil for an array.
+	var stack [][]string
+	expectKey := func() bool {
+		return len(stack) > 0 && stack[len(stack)-1] != nil
+	}
+	afterValue := true // in an object, whether the next string is a name
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, []string{})
+				afterValue = true
+				continue
+			case '[':
+				stack = append(stack, nil)
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if expectKey() && afterValue {
+				names := stack[len(stack)-1]
+				for _, n := range names {
+					if strings.EqualFold(n, t) {
+						return errors.New("an object names a member twice")
+					}
+				}
+				stack[len(stack)-1] = append(names, t)
+				afterValue = false
+				continue
+			}
+		}
+		afterValue = true
+	}
 }
 
 // record rebuilds the stored event an ExportedEvent describes.
