@@ -32,13 +32,9 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	opts, err := requestOptions(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	var cmd domain.Intake
-	if err := s.decode(w, r, &cmd); err != nil {
+	opts, err := s.readCommand(w, r, &cmd)
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -51,6 +47,16 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", "/v1/cases/"+res.ID)
 	w.Header().Set("ETag", etag(res.Version))
 	s.writeJSON(w, r, http.StatusCreated, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+}
+
+// readCommand reads what every write carries: the request's options
+// (Idempotency-Key, If-Match), then the body decoded strictly into cmd.
+func (s *Server) readCommand(w http.ResponseWriter, r *http.Request, cmd any) (Options, error) {
+	opts, err := requestOptions(r)
+	if err != nil {
+		return opts, err
+	}
+	return opts, s.decode(w, r, cmd)
 }
 
 // decode reads the body and decodes it strictly into v.
@@ -83,17 +89,13 @@ func (s *Server) caseStep(step domain.Step) http.HandlerFunc {
 			s.Error(w, r, err)
 			return
 		}
-		opts, err := requestOptions(r)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
 		cmd, ok := domain.NewCommand(step)
 		if !ok {
 			s.Error(w, r, domain.NotFound("no such step"))
 			return
 		}
-		if err := s.decode(w, r, cmd); err != nil {
+		opts, err := s.readCommand(w, r, cmd)
+		if err != nil {
 			s.Error(w, r, err)
 			return
 		}

@@ -16,13 +16,9 @@ func (s *Server) createStation(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	opts, err := requestOptions(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	var cmd domain.RegisterStation
-	if err := s.decode(w, r, &cmd); err != nil {
+	opts, err := s.readCommand(w, r, &cmd)
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
