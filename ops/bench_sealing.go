@@ -115,12 +115,12 @@ func BenchSealing(ctx context.Context, dir string, writers, appendEvents, rebuil
 	for round := range 3 {
 		for k, seal := range []bool{false, true} {
 			sub := filepath.Join(dir, "append-"+strconv.FormatBool(seal)+"-"+strconv.Itoa(round))
-			c0 := cpuTime()
+			c0 := loggen.CPUTime()
 			r, err := benchAppendCases(ctx, sub, writers, appendEvents, seal)
 			if err != nil {
 				return out, err
 			}
-			if c := cpuTime() - c0; cpu[k] == 0 || c < cpu[k] {
+			if c := loggen.CPUTime() - c0; cpu[k] == 0 || c < cpu[k] {
 				cpu[k] = c
 			}
 			best := &out.AppendPlain

@@ -52,12 +52,12 @@ func RebuildBenchmark(ctx context.Context, store eventstore.Store, cps eventstor
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	r := projections.NewRunner(store, cps, projections.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return end }})
-	t, cpu := time.Now(), cpuTime()
+	t, cpu := time.Now(), CPUTime()
 	if err := r.Rebuild(ctx); err != nil {
 		return rep, err
 	}
 	rep.RebuildSec = time.Since(t).Seconds()
-	rep.RebuildCPUSec = (cpuTime() - cpu).Seconds()
+	rep.RebuildCPUSec = (CPUTime() - cpu).Seconds()
 	lag, err := r.Lag(ctx)
 	if err != nil {
 		return rep, err
@@ -74,13 +74,13 @@ func RebuildBenchmark(ctx context.Context, store eventstore.Store, cps eventstor
 	}
 	_ = page
 	mid := start.Add(end.Sub(start) / 2)
-	t, cpu = time.Now(), cpuTime()
+	t, cpu = time.Now(), CPUTime()
 	board, err := r.Safety(projections.Filter{}, projections.AsOf{At: mid})
 	if err != nil {
 		return rep, err
 	}
 	rep.AsOfSec = time.Since(t).Seconds()
-	rep.AsOfCPUSec = (cpuTime() - cpu).Seconds()
+	rep.AsOfCPUSec = (CPUTime() - cpu).Seconds()
 	if len(board.Alerts) == 0 && rep.Events > 10000 {
 		return rep, fmt.Errorf("loggen: the board as of %s is empty; the log is not realistic", mid)
 	}

@@ -4,5 +4,5 @@ package loggen
 
 import "time"
 
-// cpuTime returns 0: the platform's CPU time is not read here.
-func cpuTime() time.Duration { return 0 }
+// CPUTime returns 0: the platform's CPU time is not read here.
+func CPUTime() time.Duration { return 0 }
