@@ -130,7 +130,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		n, err = backupDataDir(ctx, cfg.Data, *out)
 		if errors.Is(err, eventstore.ErrLocked) {
-			return fmt.Errorf("%w; the service is running: back it up online with --url http://%s (admin token in WAYSTATION_ADMIN_TOKEN)", err, cfg.Addr)
+			// The service is running: ask it, through the folder's
+			// control socket.
+			n, err = backupOverControl(ctx, cfg.Data, *out)
+			if errors.Is(err, errNoControl) {
+				return fmt.Errorf("%w; the process that holds it does not answer on %s: back a running service up with --url http://%s (admin token in WAYSTATION_ADMIN_TOKEN)", err, ControlSocket, cfg.Addr)
+			}
 		}
 	}
 	if err != nil {
@@ -170,6 +175,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rep, err = verifyReplica(ctx, cfg.Store, cfg.Data)
 	} else {
 		rep, err = verifyDataDir(ctx, cfg.Data)
+		if errors.Is(err, eventstore.ErrLocked) {
+			rep, err = verifyOverControl(ctx, cfg.Data)
+		}
 	}
 	if err != nil && (rep.OK() || !errors.Is(err, audit.ErrTampered)) {
 		return err

@@ -163,6 +163,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("addr: listening on %s: %w", m.Config.Addr, err)
 	}
+	ctl, err := m.startControl()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	m.addr = ln.Addr().String()
 	close(m.ready)
 	m.Logger.Info("waystation serving", "addr", "http://"+m.addr, "data", m.dataDescription())
@@ -206,6 +211,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := hs.Shutdown(shutCtx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("draining requests: %w", err)
 	}
+	ctl.stop(shutCtx)
 	stopViews()
 	select {
 	case err := <-viewsDone:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -296,6 +297,17 @@ func (r *running) tryCall(token, method, path string, body any) (int, map[string
 }
 
 func TestBackupWhileWritingRestoresToAStoreThatVerifies(t *testing.T) {
+	for _, how := range []string{"through the API (--url)", "through the data folder (--data only)"} {
+		t.Run(how, func(t *testing.T) {
+			backupWhileWriting(t, strings.Contains(how, "--url"))
+		})
+	}
+}
+
+// backupWhileWriting backs a running service up while a client writes,
+// through its API when overAPI, else by naming its data folder only, then
+// restores the backup and verifies it.
+func backupWhileWriting(t *testing.T, overAPI bool) {
 	dir := t.TempDir()
 	r := start(t, dir)
 	staff := r.seed(t)
@@ -313,8 +325,12 @@ func TestBackupWhileWritingRestoresToAStoreThatVerifies(t *testing.T) {
 	})
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	var out, errOut bytes.Buffer
-	t.Setenv("WAYSTATION_ADMIN_TOKEN", adminToken)
-	err := ops.RunCommand(context.Background(), []string{"backup", "--data", dir, "--url", r.base, "--out", backup}, &out, &errOut)
+	args := []string{"backup", "--data", dir, "--out", backup}
+	if overAPI {
+		t.Setenv("WAYSTATION_ADMIN_TOKEN", adminToken)
+		args = append(args, "--url", r.base)
+	}
+	err := ops.RunCommand(context.Background(), args, &out, &errOut)
 	close(stopWriting)
 	wg.Wait()
 	if err != nil {
@@ -334,6 +350,38 @@ func TestBackupWhileWritingRestoresToAStoreThatVerifies(t *testing.T) {
 	}
 	if err := ops.RunCommand(context.Background(), []string{"restore", "--data", restored, "--from", backup}, &out, &errOut); err == nil {
 		t.Error("restore over a non-empty data folder without --force succeeded")
+	}
+}
+
+func TestVerifyWhileServingAsksTheServingProcess(t *testing.T) {
+	// A data folder whose path is longer than a Unix socket address may
+	// be, as deep deployment paths are.
+	dir := filepath.Join(t.TempDir(), strings.Repeat("deeply-nested-folder/", 5), "data")
+	r := start(t, dir)
+	staff := r.seed(t)
+	r.must(t, 201, staff, "POST", "/v1/cases", intake("Verify While Serving", time.Now().Add(-time.Minute)))
+
+	var out, errOut bytes.Buffer
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatalf("verify --data while serving: %v (%s)", err, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "intact: 3 events") {
+		t.Errorf("verify said %q, want intact with the 3 events written", out.String())
+	}
+	backup := filepath.Join(t.TempDir(), "backup.tar")
+	if err := ops.RunCommand(context.Background(), []string{"backup", "--data", dir, "--out", backup}, &out, &errOut); err != nil {
+		t.Fatalf("backup --data while serving: %v", err)
+	}
+
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ops.ControlSocket)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the control socket is still in the data folder after the service stopped (%v)", err)
+	}
+	out.Reset()
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatalf("verify --data after the service stopped: %v (%s)", err, out.String())
 	}
 }
 
