@@ -6,6 +6,7 @@
 package projections
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -107,13 +108,13 @@ type Runner struct {
 	mu   sync.RWMutex
 	live *model // guarded by mu
 
-	posMu  sync.Mutex
-	pos    eventstore.Position // guarded by posMu; the live model's position
-	moved  chan struct{}       // guarded by posMu; closed and replaced when pos moves
-	ready  atomic.Bool
-	undec  atomic.Uint64
-	runs   atomic.Bool
-	rebuMu sync.Mutex // one Rebuild at a time
+	posMu   sync.Mutex
+	pos     eventstore.Position // guarded by posMu; the live model's position
+	waiters waiterHeap          // guarded by posMu; WaitFor calls not yet reached
+	ready   atomic.Bool
+	undec   atomic.Uint64
+	runs    atomic.Bool
+	rebuMu  sync.Mutex // one Rebuild at a time
 }
 
 // NewRunner returns a Runner over store that keeps checkpoints in cps.
@@ -133,8 +134,7 @@ func NewRunner(store eventstore.Store, cps eventstore.CheckpointStore, opts Opti
 	}
 	return &Runner{
 		store: store, cps: cps, opts: opts, log: opts.Logger,
-		live:  newModel(),
-		moved: make(chan struct{}),
+		live: newModel(),
 	}
 }
 
@@ -349,8 +349,65 @@ func (r *Runner) setPosition(p eventstore.Position) {
 	r.posMu.Lock()
 	if r.pos.Before(p) {
 		r.pos = p
-		close(r.moved)
-		r.moved = make(chan struct{})
+		// Wake only the waiters this position satisfies: a request
+		// waiting for a later write sleeps on.
+		for len(r.waiters) > 0 && !p.Before(r.waiters[0].pos) {
+			close(heap.Pop(&r.waiters).(*waiter).reached)
+		}
+	}
+	r.posMu.Unlock()
+}
+
+// waiter is one WaitFor call: reached is closed once the live views stand
+// at pos or later.
+type waiter struct {
+	pos     eventstore.Position
+	reached chan struct{}
+	index   int // in the heap, for removal when the wait is abandoned
+}
+
+// waiterHeap orders waiters by position, earliest first (container/heap).
+type waiterHeap []*waiter
+
+func (h waiterHeap) Len() int           { return len(h) }
+func (h waiterHeap) Less(i, j int) bool { return h[i].pos.Before(h[j].pos) }
+func (h waiterHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *waiterHeap) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *waiterHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
+}
+
+// await returns nil when the live views already stand at pos, else a
+// waiter whose channel closes when they do; the caller must call abandon
+// if it stops waiting first.
+func (r *Runner) await(pos eventstore.Position) *waiter {
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	if !r.pos.Before(pos) {
+		return nil
+	}
+	w := &waiter{pos: pos, reached: make(chan struct{})}
+	heap.Push(&r.waiters, w)
+	return w
+}
+
+// abandon forgets a waiter whose caller stopped waiting.
+func (r *Runner) abandon(w *waiter) {
+	r.posMu.Lock()
+	if w.index >= 0 {
+		heap.Remove(&r.waiters, w.index)
 	}
 	r.posMu.Unlock()
 }
@@ -370,18 +427,16 @@ func (r *Runner) Ready() bool { return r.ready.Load() }
 // WaitFor blocks until the live views have folded the event at pos (so a
 // request can read its own write), or ctx is done.
 func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
-	for {
-		r.posMu.Lock()
-		reached, moved := !r.pos.Before(pos), r.moved
-		r.posMu.Unlock()
-		if reached {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
-		case <-moved:
-		}
+	w := r.await(pos)
+	if w == nil {
+		return nil
+	}
+	select {
+	case <-w.reached:
+		return nil
+	case <-ctx.Done():
+		r.abandon(w)
+		return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
 	}
 }
 
@@ -390,26 +445,21 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 // context.DeadlineExceeded when d passes first. It arms one timer, and only
 // when it has to wait, instead of a context of its own.
 func (r *Runner) WaitWithin(ctx context.Context, pos eventstore.Position, d time.Duration) error {
-	var timeout <-chan time.Time
-	for {
-		r.posMu.Lock()
-		reached, moved := !r.pos.Before(pos), r.moved
-		r.posMu.Unlock()
-		if reached {
-			return nil
-		}
-		if timeout == nil {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
-		case <-timeout:
-			return fmt.Errorf("projections: waiting for position %s: %w", pos, context.DeadlineExceeded)
-		case <-moved:
-		}
+	w := r.await(pos)
+	if w == nil {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w.reached:
+		return nil
+	case <-ctx.Done():
+		r.abandon(w)
+		return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
+	case <-t.C:
+		r.abandon(w)
+		return fmt.Errorf("projections: waiting for position %s: %w", pos, context.DeadlineExceeded)
 	}
 }
 

@@ -237,4 +237,30 @@ func TestWaitWithin(t *testing.T) {
 			t.Fatalf("got %v, want an error wrapping context.Canceled", err)
 		}
 	})
+	t.Run("waits for different writes: each returns when its own is folded, not before", func(t *testing.T) {
+		now, err := w.store.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, second := eventstore.At(now.Commit+1), eventstore.At(now.Commit+2)
+		gotFirst, gotSecond := make(chan error, 1), make(chan error, 1)
+		go func() { gotFirst <- r.WaitFor(context.Background(), first) }()
+		go func() { gotSecond <- r.WaitWithin(context.Background(), second, time.Minute) }()
+		// An abandoned wait in between must not hold up the others.
+		_ = r.WaitWithin(context.Background(), second, time.Millisecond)
+
+		w.station("S03", "R1", domain.ZoneBeds{Zone: domain.ZoneAdultMale, Beds: 1})
+		if err := <-gotFirst; err != nil {
+			t.Fatalf("wait for the first write: got %v, want nil", err)
+		}
+		select {
+		case err := <-gotSecond:
+			t.Fatalf("the wait for the second write returned (%v) before it was written", err)
+		default:
+		}
+		w.station("S04", "R1", domain.ZoneBeds{Zone: domain.ZoneAdultMale, Beds: 1})
+		if err := <-gotSecond; err != nil {
+			t.Fatalf("wait for the second write: got %v, want nil", err)
+		}
+	})
 }
