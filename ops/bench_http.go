@@ -50,6 +50,7 @@ func BenchHTTP(ctx context.Context, dir string, clients, requests int) (BenchRes
 		RequestsPerSec: rep.RequestsPerSec,
 		P50Ms:          rep.P50Ms,
 		P99Ms:          rep.P99Ms,
+		MaxMs:          rep.MaxMs,
 		FsyncPerSec:    fsyncRate,
 		HeapMB:         float64(ms.HeapInuse) / (1 << 20),
 	}
