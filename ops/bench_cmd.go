@@ -59,6 +59,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return printBench(stdout, kind, *asJSON, cost)
+	case "rebuild":
+		res, err := BenchRebuild(ctx, dir, *events)
+		if err != nil {
+			return err
+		}
+		return printBench(stdout, kind, *asJSON, res)
 	case "readall":
 		if requireStore(dir) != nil {
 			if _, err := BenchAppend(ctx, dir, *writers, *events); err != nil {
@@ -76,8 +82,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch kind {
 	case "append":
 		res, err = BenchAppend(ctx, dir, *writers, *events)
-	case "rebuild":
-		res, err = BenchRebuild(ctx, dir, *events)
 	case "http":
 		tuneGC() // as serve runs
 		res, err = BenchHTTP(ctx, dir, *writers, *events)

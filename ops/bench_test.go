@@ -91,3 +91,43 @@ func TestBenchReadAllCountsEveryEvent(t *testing.T) {
 		t.Fatalf("got %+v, want 50 events at a positive rate", res)
 	}
 }
+
+func TestBenchRebuildReportsTheRebuildWithoutLatencies(t *testing.T) {
+	dir := t.TempDir()
+	first, err := ops.BenchRebuild(context.Background(), dir, 3000)
+	if err != nil {
+		t.Fatalf("bench rebuild: %v", err)
+	}
+	if first.Generated < 3000 || first.Events != first.Generated || first.Cases == 0 {
+		t.Fatalf("first run: generated %d, rebuilt %d events of %d cases; want about 3000 events, all rebuilt", first.Generated, first.Events, first.Cases)
+	}
+	if first.EventsPerSec <= 0 || first.RebuildSec <= 0 || first.HeapMB <= 0 {
+		t.Fatalf("implausible figures: %+v", first)
+	}
+
+	again, err := ops.BenchRebuild(context.Background(), dir, 3000)
+	if err != nil {
+		t.Fatalf("bench rebuild on its own log: %v", err)
+	}
+	if again.Generated != 0 || again.Events != first.Events || again.Cases != first.Cases {
+		t.Errorf("second run on the same folder: generated %d, rebuilt %d events of %d cases; want 0 generated and the first run's %d events of %d cases",
+			again.Generated, again.Events, again.Cases, first.Events, first.Cases)
+	}
+
+	b, err := json.Marshal(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	json.Unmarshal(b, &fields)
+	for _, k := range []string{"events", "events_per_sec", "rebuild_sec", "heap_mb", "cases"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, b)
+		}
+	}
+	for _, k := range []string{"p50_ms", "p99_ms"} { // a rebuild has no per-request latency
+		if _, ok := fields[k]; ok {
+			t.Errorf("JSON has %q, which means nothing for a rebuild: %s", k, b)
+		}
+	}
+}
