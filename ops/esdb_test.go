@@ -266,6 +266,20 @@ func TestACaseThroughItsWholeJourneyOnTheCluster(t *testing.T) {
 	if n < 0 {
 		t.Fatalf("the intake at position %s (from the history) is not in the global log", intakeAt)
 	}
+	// /v1/events shows the intake's personal values opened; its leaf commits
+	// to the event as stored, with them sealed, as the case's export
+	// carries it.
+	export := r.must(t, 200, g.inspector, "GET", path+"/export", nil)
+	for _, e := range export["events"].([]any) {
+		ev := e.(map[string]any)
+		if ev["position"] == intakeAt {
+			stored, err := base64.StdEncoding.DecodeString(ev["data"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			events[n].Data = stored
+		}
+	}
 	if err := r.proveInclusion(t, g.inspector, head, events, n); err != nil {
 		t.Fatalf("the inclusion proof of the intake does not check offline: %v", err)
 	}

@@ -36,11 +36,20 @@ func start(t testing.TB, dir string) *running {
 }
 
 // startOn is start on the given store: "" for the embedded store in dir, or
-// an esdb:// URL, with dir holding this replica's local state.
+// an esdb:// URL, with dir holding this replica's local state and the
+// master key every replica of the cluster shares (clusterMasterKey).
 func startOn(t testing.TB, dir, store string) *running {
 	t.Helper()
-	return startWith(t, dir, func(c *ops.Config) { c.Store = store })
+	return startWith(t, dir, func(c *ops.Config) {
+		c.Store = store
+		if store != "" {
+			c.MasterKey = clusterMasterKey
+		}
+	})
 }
+
+// clusterMasterKey is the master key the test replicas of a cluster share.
+var clusterMasterKey = strings.Repeat("5a", 32)
 
 // startWith is start with the configuration changed by tweak (when not
 // nil); the logs, in JSON, are kept at the configuration's level.

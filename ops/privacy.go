@@ -18,16 +18,30 @@ import (
 	wshttp "waystation/http"
 )
 
-// sealStore opens the key store in the data folder with the configured
-// master key (generating one, loudly, when none is given) and wraps the
-// store so that personal values are sealed at rest. On EventStoreDB it
-// does not: a key store in one replica's data folder cannot serve the
-// other replicas (README, Privacy), so personal values are stored in clear
-// there, with a warning.
+// sealStore wraps the store so that personal values are sealed at rest,
+// with the configured master key. On the embedded store the keys live in
+// the key file of the data folder (a master key is generated there,
+// loudly, when none is given). On EventStoreDB they live in the cluster
+// itself (sealed.StreamKeys), shared by every replica, so each replica
+// must be given the same master key: none is ever generated there, and
+// starting without one is refused.
 func (m *Main) sealStore(ctx context.Context) error {
 	if m.Config.Store != "" {
-		m.Logger.WarnContext(ctx, "WARNING: on EventStoreDB personal values are not encrypted at rest and cannot be erased by key destruction: "+
-			"the key store is per data folder, not per cluster (README, Privacy)")
+		if m.Config.MasterKey == "" && m.Config.MasterKeyFile == "" {
+			return errors.New("on EventStoreDB every replica needs the same master key for personal data: " +
+				"set WAYSTATION_MASTER_KEY or --master-key-file (a key generated per replica could not open the other replicas' keys)")
+		}
+		key, _, err := sealed.LoadMasterKey(m.Config.MasterKey, m.Config.MasterKeyFile, "")
+		if err != nil {
+			return err
+		}
+		ks, err := sealed.OpenStreamKeys(ctx, m.Store, key)
+		clear(key)
+		if err != nil {
+			return err
+		}
+		m.Sealed = sealed.New(m.Store, ks, domain.PersonalPaths, domain.DataSubject)
+		m.Store = m.Sealed
 		return nil
 	}
 	key, generated, err := sealed.LoadMasterKey(m.Config.MasterKey, m.Config.MasterKeyFile, m.Config.Data)
@@ -148,12 +162,13 @@ type privacy struct{ m *Main }
 var _ wshttp.Privacy = privacy{}
 
 // ErasePerson erases case id and every case linked to it, after checking
-// that all have exited, then destroys their keys in one rewrite of the key
-// file.
+// that all have exited, then destroys their keys in one call of the key
+// store (one rewrite of the key file; on EventStoreDB, tombstones of the
+// key streams and one erasure event for the other replicas).
 func (p privacy) ErasePerson(ctx context.Context, actor domain.Actor, id uuid.UUID, req domain.Erasure) (wshttp.Erasure, error) {
 	m := p.m
 	if m.Sealed == nil {
-		return wshttp.Erasure{}, domain.NotFound("erasure needs the embedded store's key store; this server runs on EventStoreDB")
+		return wshttp.Erasure{}, domain.NotFound("personal values are not sealed here, so they cannot be erased")
 	}
 	if actor.Role != domain.RoleAdmin {
 		return wshttp.Erasure{}, domain.Forbidden("only admins erase personal data")
@@ -223,12 +238,15 @@ func (p privacy) Export(ctx context.Context, id uuid.UUID) (any, error) {
 	return p.m.Export(ctx, id)
 }
 
-// keys returns the key store, or nil when personal values are not sealed.
+// keys returns the key file of the embedded store, which backups copy, or
+// nil when personal values are not sealed or their keys live in the
+// cluster.
 func (m *Main) keys() *sealed.KeyStore {
 	if m.Sealed == nil {
 		return nil
 	}
-	return m.Sealed.Keys()
+	ks, _ := m.Sealed.Keys().(*sealed.KeyStore)
+	return ks
 }
 
 // rawStore returns the store as it holds events (personal values sealed).

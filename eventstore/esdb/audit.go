@@ -18,6 +18,7 @@ import (
 
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
+	"waystation/eventstore/sealed"
 )
 
 // AuditIndexFile is the name, inside a replica's data folder, of the file
@@ -72,8 +73,15 @@ type AuditOptions struct {
 // the embedded store, so the HTTP layer and `waystation verify` use either
 // through one interface.
 //
-// Leaf indexes are dense: leaf n is the (n+1)th Waystation event of $all in
-// the order of $all (the server's bookkeeping events are not leaves). The
+// Leaf indexes are dense: leaf n is the (n+1)th audited event of $all in
+// the order of $all. Audited are the events Waystation writes except those
+// of the key streams (sealed.IsKeyStream: the data keys of personal data,
+// kept in the cluster by sealed.StreamKeys); the server's bookkeeping
+// events are not leaves either. Key streams are left out because they are
+// not case records and an erasure is completed by a scavenge that removes
+// their events from $all: were they leaves, every such scavenge would
+// look like tampering, and a replica rebuilding its index after one would
+// build another tree. The same rule holds in Run and Verify. The
 // cluster's positions are sparse commit/prepare pairs, so leaf indexes
 // must be looked up with LeafIndex, never computed from a position.
 //
@@ -244,7 +252,7 @@ func (x *AuditIndex) Run(ctx context.Context) error {
 				failed <- err
 				return
 			}
-			if m.Event == nil {
+			if m.Event == nil || !audited(m.Event) {
 				continue
 			}
 			select {
@@ -587,6 +595,9 @@ func (x *AuditIndex) Verify(ctx context.Context) (audit.VerifyReport, error) {
 			if err != nil {
 				return audit.VerifyReport{}, fmt.Errorf("esdb: audit index: reading $all: %w", err)
 			}
+			if !audited(&e) {
+				continue
+			}
 			page = append(page, e)
 			if int64(len(page))+v.Events() == size || len(page) == cap(page) {
 				if failed = check(); failed != nil {
@@ -618,6 +629,10 @@ func (x *AuditIndex) Verify(ctx context.Context) (audit.VerifyReport, error) {
 	}
 	return rep, nil
 }
+
+// audited reports whether e is a leaf of the audit tree: every event of
+// $all that the store yields except those of the key streams.
+func audited(e *eventstore.RecordedEvent) bool { return !sealed.IsKeyStream(e.Stream) }
 
 // firstErr keeps the first of two errors.
 func firstErr(first, next error) error {

@@ -53,6 +53,40 @@ const (
 	poolSize = 128
 )
 
+// Keys is what a Store needs from a key store: one data key per data
+// subject, found by subject (to seal) or by the number a sealed value
+// names (to open), and destroyed for good on erasure. KeyStore (a file in
+// one data folder) and StreamKeys (streams of the event store itself,
+// shared by every replica of a cluster) implement it. Implementations are
+// safe for concurrent use.
+type Keys interface {
+	// SubjectKey returns the ID and opened data key of subject. With
+	// create, a subject that has none is given a fresh key. A destroyed
+	// subject is ErrErased (even with create: an erased subject never gets
+	// a new key); a subject without a key, without create, is ErrNoKey; a
+	// subject the store cannot hold is eventstore.ErrInvalid.
+	SubjectKey(subject string, create bool) (uint64, cipher.AEAD, error)
+	// KeyByID returns the opened data key numbered id, or ErrNoKey when
+	// there is no such key (it was destroyed, or never made).
+	KeyByID(id uint64) (cipher.AEAD, error)
+	// Destroy destroys the data keys of subjects and the keys numbered
+	// ids, and remembers the subjects as erased. Destroying a destroyed or
+	// unknown subject is not an error.
+	Destroy(subjects []string, ids ...uint64) error
+	// Erased reports whether subject's data key was destroyed.
+	Erased(subject string) bool
+	// Has reports whether subject has a live data key.
+	Has(subject string) bool
+	// Close releases the key store; later calls fail with
+	// eventstore.ErrClosed.
+	Close() error
+}
+
+var (
+	_ Keys = (*KeyStore)(nil)
+	_ Keys = (*StreamKeys)(nil)
+)
+
 // KeyStore keeps one AES-256 data key per data subject (a case stream),
 // each wrapped by the master key with AES-GCM, in a file of the data
 // folder (mode 0600). Keys are made ahead of need, poolSize at a time with
@@ -81,6 +115,10 @@ type KeyStore struct {
 	next     uint64            // next key ID; guarded by mu
 	f        *os.File          // append handle; guarded by mu
 	closed   bool              // guarded by mu
+
+	// afterLookup, when set (by tests), runs in SubjectKey between finding
+	// the subject's key ID and opening the key.
+	afterLookup func()
 }
 
 // keyCache holds opened data keys by ID in shards, so that readers opening
@@ -294,28 +332,11 @@ func (ks *KeyStore) load() error {
 // wrap seals a data key (or the check text) under the master key, bound to
 // label, and returns it base64-encoded.
 func (ks *KeyStore) wrap(plain []byte, label string) ([]byte, error) {
-	nonce := make([]byte, ks.master.NonceSize(), ks.master.NonceSize()+len(plain)+ks.master.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	sealed := ks.master.Seal(nonce, nonce, plain, []byte(label))
-	out := make([]byte, base64.RawStdEncoding.EncodedLen(len(sealed)))
-	base64.RawStdEncoding.Encode(out, sealed)
-	return out, nil
+	return wrapWith(ks.master, plain, label)
 }
 
 func (ks *KeyStore) unwrap(enc []byte, label string) ([]byte, error) {
-	raw := make([]byte, base64.RawStdEncoding.DecodedLen(len(enc)))
-	n, err := base64.RawStdEncoding.Decode(raw, enc)
-	if err != nil || n < ks.master.NonceSize() {
-		return nil, ErrMasterKey
-	}
-	ns := ks.master.NonceSize()
-	plain, err := ks.master.Open(nil, raw[:ns], raw[ns:n], []byte(label))
-	if err != nil {
-		return nil, ErrMasterKey
-	}
-	return plain, nil
+	return unwrapWith(ks.master, enc, label)
 }
 
 // keyLabel binds a wrapped key to its ID.
@@ -324,9 +345,10 @@ func keyLabel(id uint64) string { return "key:" + strconv.FormatUint(id, 10) }
 // SubjectKey returns the ID and opened data key of subject. With create, a
 // subject that has none is given a fresh key (made durable beforehand). A
 // destroyed subject is ErrErased (even with create: an erased subject gets
-// no new key); a subject without a key, without create, is ErrNoKey; a
-// subject the key file cannot hold (empty, or with a space or line break)
-// is eventstore.ErrInvalid.
+// no new key), also when the destruction lands while SubjectKey runs; a
+// subject without a key, without create, is ErrNoKey; a subject the key
+// file cannot hold (empty, or with a space or line break) is
+// eventstore.ErrInvalid.
 func (ks *KeyStore) SubjectKey(subject string, create bool) (uint64, cipher.AEAD, error) {
 	if err := checkSubject(subject); err != nil {
 		return 0, nil, err
@@ -341,12 +363,27 @@ func (ks *KeyStore) SubjectKey(subject string, create bool) (uint64, cipher.AEAD
 	case erased:
 		return 0, nil, ErrErased
 	case has:
-		k, err := ks.KeyByID(id)
-		return id, k, err
+		if ks.afterLookup != nil {
+			ks.afterLookup()
+		}
+		return ks.subjectKeyByID(subject, id)
 	case !create:
 		return 0, nil, ErrNoKey
 	}
 	return ks.assign(subject)
+}
+
+// subjectKeyByID opens key id, which was given to subject: a key destroyed
+// since it was looked up is ErrErased when the subject was erased with it.
+func (ks *KeyStore) subjectKeyByID(subject string, id uint64) (uint64, cipher.AEAD, error) {
+	k, err := ks.KeyByID(id)
+	if errors.Is(err, ErrNoKey) && ks.Erased(subject) {
+		return 0, nil, ErrErased
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, k, nil
 }
 
 // KeyByID returns the opened data key numbered id, or ErrNoKey when the
@@ -398,8 +435,7 @@ func (ks *KeyStore) assign(subject string) (uint64, cipher.AEAD, error) {
 		}
 		if id, ok := ks.subjects[subject]; ok {
 			ks.mu.Unlock()
-			k, err := ks.KeyByID(id)
-			return id, k, err
+			return ks.subjectKeyByID(subject, id)
 		}
 		if n := len(ks.pool); n > 0 {
 			id := ks.pool[n-1]
@@ -412,8 +448,7 @@ func (ks *KeyStore) assign(subject string) (uint64, cipher.AEAD, error) {
 			}
 			ks.subjects[subject] = id
 			ks.mu.Unlock()
-			k, err := ks.KeyByID(id)
-			return id, k, err
+			return ks.subjectKeyByID(subject, id)
 		}
 		ks.mu.Unlock()
 		if err := ks.refill(); err != nil {

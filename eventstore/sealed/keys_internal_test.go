@@ -1,6 +1,7 @@
 package sealed
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 )
@@ -36,5 +37,27 @@ func BenchmarkKeyFirstUse(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestSubjectKeyDuringErasure: an erasure that lands after SubjectKey has
+// found the subject's key ID and before it opens the key makes SubjectKey
+// answer ErrErased (so an append is refused as erased), not ErrNoKey.
+func TestSubjectKeyDuringErasure(t *testing.T) {
+	ks, err := OpenKeyStore(t.TempDir(), make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	if _, _, err := ks.SubjectKey("case-a", true); err != nil {
+		t.Fatal(err)
+	}
+	ks.afterLookup = func() {
+		if err := ks.Destroy([]string{"case-a"}); err != nil {
+			t.Errorf("destroy: %v", err)
+		}
+	}
+	if _, _, err := ks.SubjectKey("case-a", true); !errors.Is(err, ErrErased) {
+		t.Errorf("SubjectKey with an erasure in between: err = %v, want ErrErased", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package sealed encrypts the personal values of events on their way into
 // any eventstore.Store and decrypts them on the way out, with one AES-256-GCM
-// data key per data subject kept in a KeyStore. Destroying a subject's key
+// data key per data subject kept in a key store (Keys: a KeyStore file, or
+// StreamKeys in the event store itself). Destroying a subject's key
 // erases its personal values everywhere at once (they read back as JSON
 // null) without rewriting the event log: the Merkle tree commits to digests
 // of the stored bytes, which do not change.
@@ -31,10 +32,15 @@ type Subject func(stream string) (string, bool)
 // Store is an eventstore.Store that seals personal values on Append and
 // opens them on every read and subscription. A value whose key was
 // destroyed reads back as null. Everything else passes through to the
-// wrapped store unchanged, so Store passes the same contract.
+// wrapped store unchanged, so Store passes the same contract, with one
+// exception: the global log (ReadAll, SubscribeToAll, Head) leaves out the
+// key streams (IsKeyStream) that StreamKeys keeps in the same store. They
+// are the key store's own records, not case records, so projections,
+// /v1/events and exports never see wrapped keys, and the global log a
+// client reads holds exactly the events of the esdb audit index's tree.
 type Store struct {
 	inner   eventstore.Store
-	keys    *KeyStore
+	keys    Keys
 	policy  Policy
 	subject Subject
 	trees   sync.Map     // treeKey → *pathTree, for the policy's fixed path lists
@@ -74,18 +80,19 @@ var _ eventstore.Store = (*Store)(nil)
 
 // New wraps inner: events of streams that subject accepts have the values
 // policy names sealed with their subject's key from keys.
-func New(inner eventstore.Store, keys *KeyStore, policy Policy, subject Subject) *Store {
+func New(inner eventstore.Store, keys Keys, policy Policy, subject Subject) *Store {
 	return &Store{inner: inner, keys: keys, policy: policy, subject: subject}
 }
 
 // Inner returns the wrapped store, which yields events as stored (sealed).
 func (s *Store) Inner() eventstore.Store { return s.inner }
 
-// Keys returns the key store.
-func (s *Store) Keys() *KeyStore { return s.keys }
+// Keys returns the key store. Code that needs what only one kind offers
+// (KeyStore.Snapshot for backups) type-asserts it.
+func (s *Store) Keys() Keys { return s.keys }
 
 // Erase destroys the data keys of subjects: the key each was given, and
-// every key their streams' events name (see KeyStore.Destroy).
+// every key their streams' events name (see Keys.Destroy).
 func (s *Store) Erase(ctx context.Context, subjects ...string) error {
 	var ids []uint64
 	for _, subj := range subjects {
@@ -235,6 +242,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		for rec, err := range s.inner.ReadAll(ctx, opts) {
+			if err == nil && IsKeyStream(rec.Stream) {
+				continue
+			}
 			if err == nil {
 				rec, err = s.open(rec, true)
 			}
@@ -245,9 +255,20 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 	}
 }
 
-// SubscribeToAll follows the global log with personal values opened.
+// SubscribeToAll follows the global log with personal values opened,
+// leaving out the key streams.
 func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Message, error] {
-	return s.openMessages(s.inner.SubscribeToAll(ctx, after))
+	seq := s.inner.SubscribeToAll(ctx, after)
+	return s.openMessages(func(yield func(eventstore.Message, error) bool) {
+		for m, err := range seq {
+			if err == nil && m.Event != nil && IsKeyStream(m.Event.Stream) {
+				continue
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	})
 }
 
 // SubscribeToStream follows one stream with personal values opened.
@@ -265,8 +286,32 @@ func (s *Store) Tombstone(ctx context.Context, stream string, expected eventstor
 	return s.inner.Tombstone(ctx, stream, expected)
 }
 
-// Head returns the wrapped store's head.
-func (s *Store) Head(ctx context.Context) (eventstore.Position, error) { return s.inner.Head(ctx) }
+// Head returns the position of the wrapped store's last event outside the
+// key streams (Start when there is none).
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	// Usually the last event is a case record; after key streams were
+	// written last, read back past them a page at a time.
+	from := eventstore.End
+	for {
+		n := 0
+		for rec, err := range s.inner.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: from, Limit: headPage}) {
+			if err != nil {
+				return eventstore.Position{}, err
+			}
+			if !IsKeyStream(rec.Stream) {
+				return rec.Position, nil
+			}
+			from = rec.Position
+			n++
+		}
+		if n < headPage {
+			return eventstore.Start, nil
+		}
+	}
+}
+
+// headPage is how many events Head reads back at a time.
+const headPage = 16
 
 // Close closes the wrapped store and the key store.
 func (s *Store) Close() error {
