@@ -321,13 +321,19 @@ func (d *demo) personBorn(birth time.Time, age int, sex string, withID bool) map
 	return p
 }
 
+// demoScenarios is how many case scenarios oneCase cycles through.
+const demoScenarios = 13
+
 // oneCase seeds one case of a scenario chosen by i, so that every board
-// and every safety signal has something in it.
+// and every kind of safety alert has something in it: each scenario comes
+// back every demoScenarios cases, and a scenario with variants (round
+// counts its returns) takes them in turn, so that the first few rounds
+// already raise a few alerts of every kind.
 func (d *demo) oneCase(ctx context.Context, i int) error {
 	station := demoStationCodes[d.rnd.IntN(len(demoStationCodes))]
 	daysAgo := d.rnd.IntN(28)
 	arrived := d.now.Add(-time.Duration(daysAgo)*24*time.Hour - time.Duration(d.rnd.IntN(20))*time.Hour - time.Hour)
-	scenario := i % 12
+	scenario, round := i%demoScenarios, i/demoScenarios
 	sex := "male"
 	if d.rnd.IntN(3) == 0 {
 		sex = "female"
@@ -337,24 +343,31 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 	inspection := map[string]any{}
 	source := []string{"walk_in", "police_escort", "urban_management", "outreach", "hotline", "public_report"}[d.rnd.IntN(6)]
 	switch scenario {
+	case 3: // a transfer, requested long enough ago to be overdue if stuck
+		arrived = d.now.Add(-time.Duration(6+d.rnd.IntN(20))*24*time.Hour - time.Hour)
 	case 4, 5: // minors
 		age = 8 + d.rnd.IntN(9)
 		withID = false
 		inspection["suspected_lost"] = scenario == 5
-	case 6: // medical
+	case 6: // medical, long enough ago for the hospital stay to need news
 		inspection["suspected_mental_disorder"] = true
+		arrived = d.now.Add(-time.Duration(8+d.rnd.IntN(20))*24*time.Hour - time.Hour)
 	case 9: // long stay, unidentified since months ago
 		arrived = d.now.AddDate(0, -4, -d.rnd.IntN(20))
 		withID = false
 	case 10: // elderly
 		age = 70 + d.rnd.IntN(15)
+	case 12: // looks about 19, carries no papers, came in a day or two ago
+		age = 18 + d.rnd.IntN(2)
+		withID = false
+		arrived = d.now.Add(-time.Duration(30+d.rnd.IntN(18)) * time.Hour)
 	}
 	referral := map[string]any{"source": source}
 	if source == "police_escort" {
 		referral["form_no"] = fmt.Sprintf("PE-%05d", i)
 	}
 	person := d.person(age, sex, withID)
-	if scenario == 4 && i%24 == 4 { // a minor with papers who turns 16 in three days
+	if scenario == 4 && round%2 == 0 { // a minor with papers who turns 16 in three days
 		age = 15
 		person = d.personBorn(d.now.AddDate(-16, 0, 3), age, sex, true)
 	}
@@ -408,13 +421,13 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 	case 2: // unidentified, family search under way
 		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform", "reference": "FS-" + c.id[:8]})
 		c.step(ctx, "", "dna-request", 3*24*time.Hour, map[string]any{"sample_ref": "DNA-" + c.id[:8], "lab": "public security"})
-	case 3: // transfer to another station, some stuck
+	case 3: // transfer to another station: by turns never answered, never handed over, or done
 		to := demoStationCodes[(indexOf(demoStationCodes, station)+1)%len(demoStationCodes)]
 		c.step(ctx, "", "transfer-request", 24*time.Hour, map[string]any{"to_station": to, "reason": "closer to home county"})
-		if d.rnd.IntN(3) > 0 {
+		if round%3 > 0 {
 			c.step(ctx, d.staff[to], "transfer-accept", 6*time.Hour, nil)
 			c.step(ctx, "", "escort-departure", 12*time.Hour, map[string]any{"escorts": []string{"staff-b", "staff-c"}, "transport": "station van"})
-			if d.rnd.IntN(2) == 0 {
+			if round%3 == 2 {
 				c.step(ctx, d.staff[to], "handover", 5*time.Hour, map[string]any{"received_by": "duty officer"})
 				c.station = to
 			}
@@ -423,17 +436,19 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		c.step(ctx, "", "guardianship", 6*time.Hour, map[string]any{"basis": "未成年人保护法 art. 92", "guardian": "civil affairs bureau"})
 		c.step(ctx, "", "police-report", time.Hour, map[string]any{"reason": domain.ReportSuspectedLost, "report_no": "PR-" + c.id[:8]})
 	case 5: // minor with no guardianship yet: an alert
-	case 6: // medical: referred, admitted, then silence
+	case 6: // medical: referred and admitted, then by turns silence, a discharge and the return, or a discharge and silence
 		c.step(ctx, "", "medical-referral", 3*time.Hour, map[string]any{"hospital": "Designated hospital No. 3", "reason": "assessment"})
 		c.step(ctx, "", "hospital-admission", 4*time.Hour, map[string]any{"hospital": "Designated hospital No. 3"})
-		if d.rnd.IntN(2) == 0 {
+		if round%3 > 0 {
 			c.step(ctx, "", "hospital-discharge", 4*24*time.Hour, map[string]any{"hospital": "Designated hospital No. 3"})
+		}
+		if round%3 == 1 {
 			c.step(ctx, "", "medical-return", 3*time.Hour, nil)
 		}
 	case 7: // absconding
 		c.step(ctx, "", "absconding", time.Duration(1+d.rnd.IntN(5))*24*time.Hour, map[string]any{"last_seen": "dormitory"})
-	case 8: // pickup by relatives, or a death with an incomplete checklist
-		if d.rnd.IntN(4) == 0 {
+	case 8: // by turns a death with an incomplete checklist, or a pickup by relatives
+		if round%2 == 0 {
 			c.step(ctx, "", "death", 3*24*time.Hour, map[string]any{"place": "station", "certified_by": "hospital", "police_notified": true})
 		} else {
 			c.step(ctx, "", "pickup", 2*24*time.Hour, map[string]any{"collector": map[string]any{"name": "Demo Relative", "id_number": d.person(45, "female", true)["id_number"], "relationship": "sister"}})
@@ -447,6 +462,21 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		c.step(ctx, "", "long-stay", 3*24*time.Hour, map[string]any{"kind": domain.LongStayInStation})
 	case 10: // elderly with an extension
 		c.step(ctx, "", "extension", 8*24*time.Hour, map[string]any{"until": c.at.Add(20 * 24 * time.Hour).Format(time.RFC3339), "approved_by": "station director", "reason": "awaiting family"})
+	case 12: // placed as an adult; the police check finds papers of a 17-year-old
+		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform", "reference": "FS-" + c.id[:8]})
+		papers := d.personBorn(d.now.AddDate(-17, -d.rnd.IntN(6), -d.rnd.IntN(27)), 17, sex, true)
+		c.step(ctx, "", "identity-verified", 5*time.Hour, map[string]any{
+			"method": domain.VerifiedByPolice, "name": papers["name"], "id_number": papers["id_number"],
+			"birth_date": papers["birth_date"], "hukou_place": papers["hukou_place"],
+		})
+		if round%2 == 1 { // staff have already moved the child: no alert left
+			c.step(ctx, "", "bed-release", time.Hour, nil)
+			c.step(ctx, "", "bed", 10*time.Minute, map[string]any{"zone": "minors"})
+			if errors.Is(c.err, errZoneFull) {
+				c.err = nil
+			}
+			c.step(ctx, "", "guardianship", time.Hour, map[string]any{"basis": "未成年人保护法 art. 92", "guardian": "civil affairs bureau"})
+		}
 	}
 	return c.err
 }
