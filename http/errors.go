@@ -128,8 +128,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		p.Errors = []FieldProblem{{Field: de.Field, Message: msg}}
 	}
 	s.metrics.errors.WithLabelValues(routeOf(r), string(p.Code)).Inc()
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="waystation"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	w.Header()["Content-Type"] = problemContentType
 	w.Header()["Cache-Control"] = noStore

@@ -17,6 +17,29 @@ type RunnerViews struct{ Runner *projections.Runner }
 
 var _ Views = RunnerViews{}
 
+// catchUpWait is how long a read of the live views waits, after a start,
+// for them to catch up with the log before it answers 503: a half-folded
+// board would show some alerts and hide others with nothing to say so.
+const catchUpWait = 5 * time.Second
+
+// caughtUp waits, at most catchUpWait, until the live views have caught up
+// with the log since the start, and answers unavailable when they have not.
+func (v RunnerViews) caughtUp(ctx context.Context) error {
+	if err := v.Runner.WaitReady(ctx, catchUpWait); err != nil {
+		return &domain.Error{Code: CodeUnavailable, Message: "the views are still catching up with the log after a start; retry shortly", Err: err}
+	}
+	return nil
+}
+
+// caughtUpAt is caughtUp for a read as of a: a read of a past moment
+// replays the log itself and needs no live views.
+func (v RunnerViews) caughtUpAt(ctx context.Context, a AsOf) error {
+	if !asOf(a).IsLive() {
+		return nil
+	}
+	return v.caughtUp(ctx)
+}
+
 func asOf(a AsOf) projections.AsOf { return projections.AsOf{At: a.At, Known: a.Known} }
 
 func filter(f Filter) projections.Filter {
@@ -35,12 +58,18 @@ func (v RunnerViews) WaitWithin(ctx context.Context, pos eventstore.Position, d 
 }
 
 // Stations lists every station.
-func (v RunnerViews) Stations(context.Context) (any, error) {
+func (v RunnerViews) Stations(ctx context.Context) (any, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
 	return map[string]any{"items": v.Runner.Stations()}, nil
 }
 
 // Station shows one station, or not_found.
-func (v RunnerViews) Station(_ context.Context, code string) (any, error) {
+func (v RunnerViews) Station(ctx context.Context, code string) (any, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
 	st, ok := v.Runner.Station(code)
 	if !ok {
 		return nil, domain.NotFound("no such station")
@@ -49,31 +78,49 @@ func (v RunnerViews) Station(_ context.Context, code string) (any, error) {
 }
 
 // Occupancy shows a station's beds and residents as of a.
-func (v RunnerViews) Occupancy(_ context.Context, code string, a AsOf) (any, error) {
+func (v RunnerViews) Occupancy(ctx context.Context, code string, a AsOf) (any, error) {
+	if err := v.caughtUpAt(ctx, a); err != nil {
+		return nil, err
+	}
 	return v.Runner.Occupancy(code, asOf(a))
 }
 
 // Safety shows the safety board of f as of a.
-func (v RunnerViews) Safety(_ context.Context, f Filter, a AsOf) (any, error) {
+func (v RunnerViews) Safety(ctx context.Context, f Filter, a AsOf) (any, error) {
+	if err := v.caughtUpAt(ctx, a); err != nil {
+		return nil, err
+	}
 	return v.Runner.Safety(filter(f), asOf(a))
 }
 
 // Transfers shows the transfers in flight in region as of a.
-func (v RunnerViews) Transfers(_ context.Context, region string, a AsOf) (any, error) {
+func (v RunnerViews) Transfers(ctx context.Context, region string, a AsOf) (any, error) {
+	if err := v.caughtUpAt(ctx, a); err != nil {
+		return nil, err
+	}
 	return v.Runner.Transfers(region, asOf(a))
 }
 
 // SearchCases searches cases.
-func (v RunnerViews) SearchCases(_ context.Context, q CaseQuery) (any, error) {
+func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (any, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
 	return v.Runner.SearchCases(projections.CaseQuery{Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor})
 }
 
 // Stats answers the statistics of f over [from, to).
-func (v RunnerViews) Stats(_ context.Context, f Filter, from, to time.Time) (any, error) {
+func (v RunnerViews) Stats(ctx context.Context, f Filter, from, to time.Time) (any, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
 	return v.Runner.Stats(filter(f), from, to)
 }
 
 // History shows a case's timeline and state as of a, or up to version.
-func (v RunnerViews) History(_ context.Context, id uuid.UUID, a AsOf, version uint64) (any, error) {
+func (v RunnerViews) History(ctx context.Context, id uuid.UUID, a AsOf, version uint64) (any, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
 	return v.Runner.History(id, asOf(a), int(version))
 }

@@ -112,6 +112,7 @@ type Runner struct {
 	pos     eventstore.Position // guarded by posMu; the live model's position
 	waiters waiterHeap          // guarded by posMu; WaitFor calls not yet reached
 	ready   atomic.Bool
+	caught  chan struct{} // closed when ready first turns true
 	undec   atomic.Uint64
 	runs    atomic.Bool
 	rebuMu  sync.Mutex // one Rebuild at a time
@@ -134,7 +135,8 @@ func NewRunner(store eventstore.Store, cps eventstore.CheckpointStore, opts Opti
 	}
 	return &Runner{
 		store: store, cps: cps, opts: opts, log: opts.Logger,
-		live: newModel(),
+		live:   newModel(),
+		caught: make(chan struct{}),
 	}
 }
 
@@ -309,6 +311,7 @@ func (r *Runner) runViews(ctx context.Context) error {
 		return cp.advance(ctx, pos, len(envs))
 	}, func() error {
 		if !r.ready.Swap(true) {
+			close(r.caught)
 			r.log.Info("projections: views caught up", "position", r.Position().String())
 		}
 		return cp.save(ctx)
@@ -423,6 +426,25 @@ func (r *Runner) Position() eventstore.Position {
 // Ready reports whether the live views have caught up with the log at
 // least once since Run started.
 func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// WaitReady blocks until the live views have caught up with the log once
+// since Run started (Ready), at most d, or until ctx is done; it returns an
+// error wrapping context.DeadlineExceeded when d passes first.
+func (r *Runner) WaitReady(ctx context.Context, d time.Duration) error {
+	if r.Ready() {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.caught:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("projections: waiting to catch up: %w", ctx.Err())
+	case <-t.C:
+		return fmt.Errorf("projections: waiting to catch up: %w", context.DeadlineExceeded)
+	}
+}
 
 // WaitFor blocks until the live views have folded the event at pos (so a
 // request can read its own write), or ctx is done.
