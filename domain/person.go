@@ -27,6 +27,12 @@ type Date struct {
 	Day   int
 }
 
+// CivilZone is the time zone of civil dates: birthdays, ages, days of
+// stay and the days statistics count. Stations are in China, which keeps
+// China Standard Time (UTC+8, no daylight saving) everywhere, so a day
+// begins at 00:00 in Beijing, not at 00:00 UTC.
+var CivilZone = time.FixedZone("CST", 8*60*60)
+
 // ParseDate reads a "2006-01-02" date and refuses impossible ones.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
