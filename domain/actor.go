@@ -77,9 +77,11 @@ func (s Step) adminOnly() bool {
 // region when they have none); staff act on their own station's cases, and
 // the receiving station's staff accept, decline and confirm the handover of
 // transfers addressed to them (the sending station's staff may not);
-// coordinators act on cases at their region's stations (no intake) and on
-// both sides of a transfer that touches their region. A refusal is a
-// forbidden Error.
+// coordinators act on cases at their region's stations (no intake), read
+// transfers addressed to their region, and accept, decline and confirm
+// the handover only of transfers whose receiving station is in their
+// region (a coordinator of the sending region only may not). A refusal is
+// a forbidden Error.
 func Authorize(actor Actor, step Step, c *Case, regionOf func(code string) (string, bool)) error {
 	inRegion := func(code string) bool {
 		if code == "" || actor.Region == "" {
@@ -131,10 +133,16 @@ func Authorize(actor Actor, step Step, c *Case, regionOf func(code string) (stri
 	if step == StepIntake {
 		return Forbidden("intakes are recorded by the station's staff")
 	}
+	if incoming {
+		if inRegion(c.Transfer.To) {
+			return nil
+		}
+		return Forbidden("only the receiving region's coordinator answers a transfer")
+	}
 	if inRegion(c.Station) {
 		return nil
 	}
-	if c.Transfer != nil && (incoming || step == StepRead) && inRegion(c.Transfer.To) {
+	if c.Transfer != nil && step == StepRead && inRegion(c.Transfer.To) {
 		return nil
 	}
 	return Forbidden("the case is outside the coordinator's region")
