@@ -71,6 +71,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Service = domain.NewService(m.Store, m.Now)
+	m.Service.HospitalBedHold = m.Config.BedHold
 	m.Views = projections.NewRunner(m.Store, m.Checkpoints, projections.Options{Now: m.Now, Logger: m.Logger})
 	newViewMetrics(m.Registry, runnerSource{m})
 	srv, err := wshttp.NewServer(wshttp.Config{
@@ -229,9 +230,15 @@ func (m *Main) Run(ctx context.Context) error {
 	return runErr
 }
 
+// bedHoldCheck is how often, with a hospital bed hold configured, the
+// beds of people whose hold has expired are freed.
+const bedHoldCheck = time.Minute
+
 // reconcileWhenReady waits for the views to catch up, then completes every
 // station's half-done bed pairs (a bed still held by a case that left while
-// the process died between the two writes).
+// the process died between the two writes). With a hospital bed hold, it
+// then frees expired holds every bedHoldCheck, so occupancy shows those
+// beds free without waiting for a zone to fill up.
 func (m *Main) reconcileWhenReady(ctx context.Context) {
 	for !m.Views.Ready() {
 		select {
@@ -240,13 +247,29 @@ func (m *Main) reconcileWhenReady(ctx context.Context) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	for {
+		m.reconcileBeds(ctx)
+		if m.Config.BedHold <= 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(bedHoldCheck):
+		}
+	}
+}
+
+// reconcileBeds frees, at every station, the beds held by cases that may no
+// longer hold them.
+func (m *Main) reconcileBeds(ctx context.Context) {
 	for _, st := range m.Views.Stations() {
 		n, err := m.Service.Reconcile(ctx, st.Code)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			m.Logger.Error("reconciling beds", "station", st.Code, "err", err)
 		case n > 0:
-			m.Logger.Info("freed beds left by interrupted steps", "station", st.Code, "beds", n)
+			m.Logger.Info("freed beds no case may hold any longer", "station", st.Code, "beds", n)
 		}
 	}
 }
