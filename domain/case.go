@@ -282,23 +282,40 @@ func (c Case) StayDeadline() time.Time {
 	return c.OpenedAt.Add(StayLimitDays * 24 * time.Hour)
 }
 
-// PoliceReportDue reports whether the case needs a police report that has
-// not been filed: a minor with signs of harm, or a person suspected
-// trafficked, lost or abandoned.
-func (c Case) PoliceReportDue() bool {
-	if len(c.PoliceReports) > 0 {
-		return false
+// PoliceReportsDue returns the reasons (Report* constants) for which the
+// case needs a police report that has not been filed, in a fixed order:
+// harm_to_minor for a minor (at intake) with signs of harm,
+// suspected_trafficked, suspected_lost and abandoned for a person the
+// inspection says so of. A filed report clears only its own reason: a
+// report of dangerous items does not stand for a report of trafficking.
+func (c Case) PoliceReportsDue() []string {
+	var due []string
+	need := func(reason string) {
+		if !slices.ContainsFunc(c.PoliceReports, func(r PoliceReport) bool { return r.Reason == reason }) {
+			due = append(due, reason)
+		}
 	}
 	in := c.Inspection
-	if in.SuspectedTrafficked || in.SuspectedLost || in.Abandoned {
-		return true
-	}
 	if in.SignsOfHarm {
-		age, ok := c.AgeOn(c.OpenedAt)
-		return ok && age < AdultAge
+		if age, ok := c.AgeOn(c.OpenedAt); ok && age < AdultAge {
+			need(ReportHarmToMinor)
+		}
 	}
-	return false
+	if in.SuspectedTrafficked {
+		need(ReportSuspectedTrafficked)
+	}
+	if in.SuspectedLost {
+		need(ReportSuspectedLost)
+	}
+	if in.Abandoned {
+		need(ReportAbandoned)
+	}
+	return due
 }
+
+// PoliceReportDue reports whether the case needs a police report that has
+// not been filed (PoliceReportsDue is not empty).
+func (c Case) PoliceReportDue() bool { return len(c.PoliceReportsDue()) > 0 }
 
 // Active reports whether the case is still receiving assistance.
 func (c Case) Active() bool { return c.Exists() && !c.Status.Ended() }

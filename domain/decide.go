@@ -68,9 +68,15 @@ func leaveAlone(c Case, at time.Time) error {
 	return nil
 }
 
+// reportFirst refuses a step by which the station lets the person go
+// (eligibility refused, transfer, settlement, voluntary leave, pickup,
+// escorted return, termination) while a police report is due: one for each
+// reason that made it due (Case.PoliceReportsDue). Exits the station does
+// not decide (absconding, death, a refused security check) are facts and
+// are recorded regardless; the safety board shows the missing report.
 func reportFirst(c Case) error {
-	if c.PoliceReportDue() {
-		return Violation(RulePoliceReportRequired, "report the case to the police before the person leaves")
+	if due := c.PoliceReportsDue(); len(due) > 0 {
+		return Violation(RulePoliceReportRequired, "report the case to the police (reason %s) before the person leaves", strings.Join(due, ", "))
 	}
 	return nil
 }
@@ -177,6 +183,11 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		eligible := v.Eligible != nil && *v.Eligible
 		if !eligible && !v.AssistFirst && vulnerable(c, at) {
 			return nil, Violation(RuleAssistFirst, "a person who cannot state their details is assisted first and checked later")
+		}
+		if !eligible && !v.AssistFirst {
+			if err := reportFirst(c); err != nil {
+				return nil, err
+			}
 		}
 		return one(EligibilityDecided{Eligible: eligible, AssistFirst: v.AssistFirst, Reason: v.Reason, NoticeNo: v.NoticeNo, Notes: notes})
 	case *SecurityCheckCmd:
@@ -411,7 +422,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 	case *Absconding:
 		return one(Absconded{LastSeen: v.LastSeen, Notes: notes})
 	case *Termination:
-		if err := leaveAlone(c, at); err != nil {
+		if err := firstErr(leaveAlone(c, at), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		return one(Terminated{Reason: v.Reason, Notes: notes})

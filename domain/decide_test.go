@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -208,6 +209,67 @@ func TestMinorsAndPolice(t *testing.T) {
 		{name: "signs of harm on an adult need no report before leaving", given: inStation(man, domain.Inspection{SignsOfHarm: true}),
 			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, then: []domain.Event{domain.LeftVoluntarily{DeclarationRef: "D1"}}},
 	})
+}
+
+// TestPoliceReportBeforeLeaving: every exit the station decides waits for a
+// police report of each reason that made one due; a report of another
+// reason does not count.
+func TestPoliceReportBeforeLeaving(t *testing.T) {
+	trafficked := domain.Inspection{SuspectedTrafficked: true}
+	lost := domain.Inspection{SuspectedLost: true}
+	abandoned := domain.Inspection{Abandoned: true}
+	harm := domain.Inspection{SignsOfHarm: true}
+	report := func(reason string) domain.PoliceReportFiled {
+		return domain.PoliceReportFiled{Reason: reason, ReportNo: "P1"}
+	}
+	leave := &domain.VoluntaryLeave{DeclarationRef: "D1"}
+	left := []domain.Event{domain.LeftVoluntarily{DeclarationRef: "D1"}}
+	collector := domain.Collector{Name: "Li Senior", IDType: domain.IDResidentCard, IDNumber: residentID(t, "110101", "19700101", "123"), Relationship: "father"}
+	day := 24 * time.Hour
+	runCaseSpecs(t, []caseSpec{
+		{name: "a trafficked adult is not terminated before a police report", given: inStation(man, trafficked),
+			when: &domain.Termination{Reason: "rules"}, rule: domain.RulePoliceReportRequired},
+		{name: "a trafficked adult is terminated after a trafficking report", given: with(inStation(man, trafficked), report(domain.ReportSuspectedTrafficked)),
+			when: &domain.Termination{Reason: "rules"}, then: []domain.Event{domain.Terminated{Reason: "rules"}}},
+		{name: "a trafficked adult is not refused as not eligible before a police report", given: []any{intake(man, trafficked)},
+			when: &domain.EligibilityCmd{Eligible: ptr(false), Reason: "has a home", NoticeNo: "N-1"}, rule: domain.RulePoliceReportRequired},
+		{name: "a report of dangerous items does not let a trafficked person leave", given: with(inStation(man, trafficked), report(domain.ReportDangerousItems)),
+			when: leave, rule: domain.RulePoliceReportRequired},
+		{name: "a report of another kind does not let a lost person be picked up", given: with(inStation(man, lost), report(domain.ReportOther)),
+			when: &domain.Pickup{Collector: collector}, rule: domain.RulePoliceReportRequired},
+		{name: "a lost person leaves after a report that they were lost", given: with(inStation(man, lost), report(domain.ReportSuspectedLost)),
+			when: leave, then: left},
+		{name: "an abandoned person is not returned home before a report", given: with(inStation(man, abandoned), report(domain.ReportSuspectedLost)),
+			when: &domain.EscortedReturnCmd{Destination: "Anhui"}, rule: domain.RulePoliceReportRequired},
+		{name: "an abandoned person is returned home after a report of abandonment", given: with(inStation(man, abandoned), report(domain.ReportAbandoned)),
+			when: &domain.EscortedReturnCmd{Destination: "Anhui"}, then: []domain.Event{domain.EscortedReturn{Destination: "Anhui"}}},
+		{name: "a harmed minor is not transferred after a report of another reason", given: with(inStation(boy10, harm), report(domain.ReportSuspectedLost)),
+			when: &domain.TransferRequest{ToStation: "S02", Reason: "minors center"}, rule: domain.RulePoliceReportRequired},
+		{name: "a harmed minor is transferred after a report of harm", given: with(inStation(boy10, harm), report(domain.ReportHarmToMinor)),
+			when: &domain.TransferRequest{ToStation: "S02", Reason: "minors center"},
+			then: []domain.Event{domain.TransferRequested{From: "S01", To: "S02", Reason: "minors center"}}},
+		{name: "each reason needs its own report", given: with(inStation(man, domain.Inspection{SuspectedTrafficked: true, SuspectedLost: true}), report(domain.ReportSuspectedTrafficked)),
+			when: leave, rule: domain.RulePoliceReportRequired},
+		{name: "with a report of each reason the person leaves", given: with(inStation(man, domain.Inspection{SuspectedTrafficked: true, SuspectedLost: true}),
+			report(domain.ReportSuspectedLost), report(domain.ReportSuspectedTrafficked)),
+			when: leave, then: left},
+		{name: "a trafficked person is not settled before a report",
+			given: with(inStation(man, trafficked), after{91 * day, domain.SettlementRecorded{Stage: domain.SettlementApplied}}), now: 120 * day,
+			when: &domain.SettlementCmd{Stage: domain.SettlementSettled, Place: "X"}, rule: domain.RulePoliceReportRequired},
+		{name: "absconding is recorded though a report is due", given: inStation(man, trafficked),
+			when: &domain.Absconding{}, then: []domain.Event{domain.Absconded{}}},
+	})
+}
+
+func TestPoliceReportsDue(t *testing.T) {
+	c := foldCase(with(inStation(boy10, domain.Inspection{SignsOfHarm: true, Abandoned: true}),
+		domain.PoliceReportFiled{Reason: domain.ReportDangerousItems}, domain.PoliceReportFiled{Reason: domain.ReportAbandoned}))
+	if got, want := c.PoliceReportsDue(), []string{domain.ReportHarmToMinor}; !slices.Equal(got, want) {
+		t.Fatalf("due = %v, want %v", got, want)
+	}
+	if !c.HasFlag(domain.FlagPoliceReportDue, t0) {
+		t.Fatalf("flags %v lack %s", c.Flags(t0), domain.FlagPoliceReportDue)
+	}
 }
 
 func TestLeaving(t *testing.T) {
