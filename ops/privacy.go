@@ -35,7 +35,9 @@ func (m *Main) sealStore(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ks, err := sealed.OpenStreamKeys(ctx, m.Store, key)
+		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ks, err := sealed.OpenStreamKeys(octx, m.Store, key)
+		cancel()
 		clear(key)
 		if err != nil {
 			return err
