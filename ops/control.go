@@ -19,11 +19,12 @@ import (
 )
 
 // ControlSocket is the Unix socket that `serve` opens in the data folder
-// so that `backup --data` and `verify --data` work while it runs: the
+// so that `backup`, `verify` and `rebuild --data` work while it runs: the
 // store's lock keeps a second process out of the folder, so those commands
 // ask the process that holds it. Whoever can reach the socket can already
 // read the folder (it is 0700, the socket 0600), so the socket asks for no
-// token; it answers nothing but a backup archive and a verify report.
+// token; it answers nothing but a backup archive, a verify report and a
+// rebuild of the live views.
 const ControlSocket = "control.sock"
 
 // maxSocketPath is the longest path a Unix socket address may hold on
@@ -38,7 +39,7 @@ type control struct {
 }
 
 // startControl listens on the data folder's control socket and serves
-// backups and verify reports of the embedded store. It returns nil, with
+// backups, verify reports and rebuilds of the embedded store's service. It returns nil, with
 // no error, on EventStoreDB, where there is no local store to copy.
 func (m *Main) startControl() (*control, error) {
 	if m.Embedded == nil {
@@ -87,6 +88,17 @@ func (m *Main) startControl() (*control, error) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(answer)
+	})
+	mux.HandleFunc("POST /rebuild", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		res, err := m.rebuild(r.Context())
+		if err != nil {
+			m.Logger.Error("rebuild over the control socket failed", "err", err)
+			nethttp.Error(w, "rebuild failed; the service's log says why", nethttp.StatusInternalServerError)
+			return
+		}
+		m.Logger.Info("views rebuilt over the control socket", "position", res.Position.String(), "took_ms", res.TookMs)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(res)
 	})
 	c := &control{
 		srv:  &nethttp.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
@@ -196,6 +208,21 @@ func verifyOverControl(ctx context.Context, dir string) (bolt.VerifyReport, erro
 		return answer.Report, verifyError(answer.Report, answer.Error)
 	}
 	return answer.Report, nil
+}
+
+// rebuildOverControl asks the serving process that holds dir to rebuild
+// its live views.
+func rebuildOverControl(ctx context.Context, dir string) (rebuildResult, error) {
+	body, err := callControl(ctx, dir, "/rebuild")
+	if err != nil {
+		return rebuildResult{}, fmt.Errorf("rebuild: %w", err)
+	}
+	defer body.Close()
+	var res rebuildResult
+	if err := json.NewDecoder(body).Decode(&res); err != nil {
+		return rebuildResult{}, fmt.Errorf("rebuild: reading the serving process's answer: %w", err)
+	}
+	return res, nil
 }
 
 // verifyError rebuilds the error the serving process's Verify returned

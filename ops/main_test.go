@@ -362,7 +362,7 @@ func backupWhileWriting(t *testing.T, overAPI bool) {
 	}
 }
 
-func TestVerifyWhileServingAsksTheServingProcess(t *testing.T) {
+func TestVerifyBackupAndRebuildWhileServingAskTheServingProcess(t *testing.T) {
 	// A data folder whose path is longer than a Unix socket address may
 	// be, as deep deployment paths are.
 	dir := filepath.Join(t.TempDir(), strings.Repeat("deeply-nested-folder/", 5), "data")
@@ -380,6 +380,17 @@ func TestVerifyWhileServingAsksTheServingProcess(t *testing.T) {
 	backup := filepath.Join(t.TempDir(), "backup.tar")
 	if err := ops.RunCommand(context.Background(), []string{"backup", "--data", dir, "--out", backup}, &out, &errOut); err != nil {
 		t.Fatalf("backup --data while serving: %v", err)
+	}
+	out.Reset()
+	if err := ops.RunCommand(context.Background(), []string{"rebuild", "--data", dir}, &out, &errOut); err != nil {
+		t.Fatalf("rebuild --data while serving: %v (%s)", err, errOut.String())
+	}
+	if want := fmt.Sprintf("rebuilt every view up to position %s", r.main.Views.Position()); !strings.HasPrefix(out.String(), want) {
+		t.Errorf("rebuild said %q, want it to start %q", out.String(), want)
+	}
+	// The service still answers from the rebuilt views.
+	if got := r.must(t, 200, staff, "GET", "/v1/cases?station=S01", nil); len(got["items"].([]any)) != 1 {
+		t.Errorf("after the rebuild the search shows %v, want the one case", got["items"])
 	}
 
 	if err := r.stop(); err != nil {
