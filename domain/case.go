@@ -228,6 +228,10 @@ type Case struct {
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
 
+	// lastStepAt is when the latest step of the case happened (the greatest
+	// occurred_at), late paperwork left out: no exit can precede it.
+	lastStepAt time.Time
+
 	// events lists every event of the case in stream order, for EventType;
 	// others holds the few of them whose type is not registered.
 	events []caseEvent
@@ -413,11 +417,14 @@ func (c *Case) Apply(env Envelope) {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
 	}
 	at := env.Meta.OccurredAt
+	if !lateEvent(env.Event) && at.After(c.lastStepAt) {
+		c.lastStepAt = at
+	}
 	exit := func(t ExitType) {
-		if c.Status == StatusInTransit && c.Transfer != nil {
-			// The bed is still held at the sending station.
-			c.Transfer = nil
-		}
+		// An exit ends any transfer in flight (the decider lets only
+		// absconding and death happen during one); the bed is still held
+		// at the sending station, which the release frees.
+		c.Transfer = nil
 		c.Status = StatusExited
 		c.ExitType = t
 		c.ExitedAt = at
@@ -444,6 +451,7 @@ func (c *Case) Apply(env Envelope) {
 			}
 		} else {
 			c.Status = StatusRefused
+			c.Transfer = nil
 			c.ExitType = ExitNotEligible
 			c.ExitedAt = at
 			c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseExit, At: at}
@@ -452,6 +460,7 @@ func (c *Case) Apply(env Envelope) {
 		c.SecurityCheck = SecurityCheck{Done: true, Refused: e.Refused, At: at}
 		if e.Refused {
 			c.Status = StatusRefused
+			c.Transfer = nil
 			c.ExitType = ExitSecurityCheckRefused
 			c.ExitedAt = at
 			c.ReleaseDue = &BedRelease{Cause: env.ID, Station: c.Station, Reason: ReleaseExit, At: at}
@@ -601,6 +610,18 @@ func (c *Case) Apply(env Envelope) {
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
 	}
+}
+
+// lateEvent reports whether e is late paperwork, which may be recorded
+// after the person left and so does not bound when they left: corrections,
+// police reports, belongings returned, death checklist items, closure and
+// erasure.
+func lateEvent(e Event) bool {
+	switch e.(type) {
+	case Corrected, PoliceReportFiled, BelongingsReturned, DeathChecklistUpdated, CaseClosed, PersonalDataErased:
+		return true
+	}
+	return false
 }
 
 // presentStatus is the status of a person back in the station: received

@@ -81,6 +81,24 @@ func reportFirst(c Case) error {
 	return nil
 }
 
+// leaving checks a step by which the person leaves the station: it cannot
+// have happened before the latest step of the case (late paperwork aside),
+// and, unless it is an exit that ends a transfer in flight (absconding,
+// death, a refused security check: facts the station does not decide, after
+// which the fold clears the transfer), it is refused while a transfer is
+// requested, accepted or under way (rule transfer_in_flight): the
+// receiving station declines the transfer first, or the handover completes
+// it and the receiving station records the exit.
+func leaving(c Case, at time.Time, endsTransfer bool) error {
+	if err := notBefore(at, c.lastStepAt, "latest step of the case"); err != nil {
+		return err
+	}
+	if !endsTransfer && c.Transfer != nil {
+		return Violation(RuleTransferInFlight, "a transfer is in flight; the receiving station declines it before the person leaves another way")
+	}
+	return nil
+}
+
 func present(c Case) error {
 	switch c.Status {
 	case StatusInHospital, StatusInTransit:
@@ -185,7 +203,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 			return nil, Violation(RuleAssistFirst, "a person who cannot state their details is assisted first and checked later")
 		}
 		if !eligible && !v.AssistFirst {
-			if err := reportFirst(c); err != nil {
+			if err := firstErr(leaving(c, at, false), reportFirst(c)); err != nil {
 				return nil, err
 			}
 		}
@@ -196,6 +214,11 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		if c.Person.Sex == Female && v.CheckedBy.Sex != Female {
 			return nil, Violation(RuleFemaleCheckedByFemaleStaff, "a woman is security-checked by female staff")
+		}
+		if v.Refused {
+			if err := leaving(c, at, true); err != nil {
+				return nil, err
+			}
 		}
 		return one(SecurityChecked{CheckedBy: v.CheckedBy, Refused: v.Refused, ItemsToPolice: v.ItemsToPolice, Notes: notes})
 	case *Belongings:
@@ -316,7 +339,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Settlement == nil || c.Settlement.Stage != SettlementApplied {
 			return nil, Violation(RuleSettlementNotApplied, "settlement needs an application first")
 		}
-		if err := firstErr(present(c), reportFirst(c)); err != nil {
+		if err := firstErr(present(c), leaving(c, at, false), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		return one(SettlementRecorded{Stage: v.Stage, Place: v.Place, Reference: v.Reference, Notes: notes})
@@ -363,6 +386,9 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Transfer.State != TransferStateRequested {
 			return nil, Violation(RuleTransferAlreadyAccepted, "the transfer was already accepted")
 		}
+		if err := notBefore(at, c.Transfer.RequestedAt, "transfer request"); err != nil {
+			return nil, err
+		}
 		return one(TransferDeclined{From: c.Transfer.From, To: c.Transfer.To, Reason: v.Reason, Notes: notes})
 	case *EscortDeparture:
 		switch {
@@ -392,7 +418,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Status == StatusInTransit {
 			return nil, Violation(RuleAwayFromStation, "the person is in transit")
 		}
-		if err := firstErr(leaveAlone(c, at), reportFirst(c)); err != nil {
+		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		if v.CashYuan > MaxCashYuan {
@@ -406,7 +432,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Status == StatusInTransit {
 			return nil, Violation(RuleAwayFromStation, "the person is in transit")
 		}
-		if err := reportFirst(c); err != nil {
+		if err := firstErr(leaving(c, at, false), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		col := v.Collector
@@ -415,14 +441,17 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(PickedUp{Collector: col, Notes: notes})
 	case *EscortedReturnCmd:
-		if err := firstErr(present(c), reportFirst(c)); err != nil {
+		if err := firstErr(present(c), leaving(c, at, false), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		return one(EscortedReturn{Destination: v.Destination, Escorts: v.Escorts, Transport: v.Transport, ReceivedBy: v.ReceivedBy, Notes: notes})
 	case *Absconding:
+		if err := leaving(c, at, true); err != nil {
+			return nil, err
+		}
 		return one(Absconded{LastSeen: v.LastSeen, Notes: notes})
 	case *Termination:
-		if err := firstErr(leaveAlone(c, at), reportFirst(c)); err != nil {
+		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c)); err != nil {
 			return nil, err
 		}
 		return one(Terminated{Reason: v.Reason, Notes: notes})
@@ -430,13 +459,16 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Death != nil {
 			return one(DeathChecklistUpdated{DeathChecklist: v.DeathChecklist, Notes: notes})
 		}
-		if err := required("place", v.Place); err != nil {
+		if err := firstErr(required("place", v.Place), leaving(c, at, true)); err != nil {
 			return nil, err
 		}
 		return one(Died{Place: v.Place, DeathChecklist: v.DeathChecklist, Notes: notes})
 	case *Closure:
 		if c.Status != StatusExited && c.Status != StatusRefused {
 			return nil, Violation(RuleCaseNotExited, "only an exited case is closed")
+		}
+		if err := notBefore(at, c.ExitedAt, "exit"); err != nil {
+			return nil, err
 		}
 		return one(CaseClosed{Notes: notes})
 	case *Correct:

@@ -363,6 +363,82 @@ func TestTransfers(t *testing.T) {
 	})
 }
 
+// TestOrderOfSteps: an answer, an exit or a closure cannot be dated before
+// the step it follows, and a person leaves during a transfer only by
+// absconding or death.
+func TestOrderOfSteps(t *testing.T) {
+	base := inStation(man, noFlags)
+	hour := time.Hour
+	requested := domain.TransferRequested{From: "S01", To: "S02", Reason: "closer to home"}
+	accepted := domain.TransferAccepted{From: "S01", To: "S02"}
+	departed := domain.EscortDeparted{From: "S01", To: "S02", Escorts: []string{"e1"}}
+	at := func(d time.Duration) domain.Common { return domain.Common{OccurredAt: t0.Add(d)} }
+	runCaseSpecs(t, []caseSpec{
+		{name: "a decline cannot precede the request", given: with(base, after{10 * hour, requested}),
+			when: &domain.TransferDecline{Common: at(5 * hour), Reason: "full"}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "a decline after the request", given: with(base, after{10 * hour, requested}),
+			when: &domain.TransferDecline{Common: at(11 * hour), Reason: "full"},
+			then: []domain.Event{domain.TransferDeclined{From: "S01", To: "S02", Reason: "full"}}},
+		{name: "a closure cannot precede the exit", given: with(base, after{10 * hour, domain.Absconded{}}),
+			when: &domain.Closure{Common: at(5 * hour)}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "a closure after the exit", given: with(base, after{10 * hour, domain.Absconded{}}),
+			when: &domain.Closure{Common: at(11 * hour)}, then: []domain.Event{domain.CaseClosed{}}},
+		{name: "a voluntary leave cannot precede the latest step", given: with(base, after{10 * hour, domain.IdentityQueried{Channel: domain.QueryPolice}}),
+			when: &domain.VoluntaryLeave{Common: at(5 * hour), DeclarationRef: "D1"}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "an absconding cannot precede the return from hospital",
+			given: with(base, domain.MedicalReferred{Hospital: "H"}, domain.HospitalAdmitted{Hospital: "H"}, domain.HospitalDischarged{}, after{10 * hour, domain.MedicalReturned{}}),
+			when:  &domain.Absconding{Common: at(5 * hour)}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "a death cannot precede the latest step", given: with(base, after{10 * hour, domain.RelativesContacted{}}),
+			when: &domain.DeathCmd{Common: at(5 * hour), Place: "station"}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "a termination cannot precede the latest step", given: with(base, after{10 * hour, domain.FamilySearchNoticePublished{Channel: "x"}}),
+			when: &domain.Termination{Common: at(5 * hour), Reason: "rules"}, rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "a pickup cannot precede the latest step", given: with(base, after{10 * hour, domain.DNARequested{}}),
+			when: &domain.Pickup{Common: at(5 * hour), Collector: domain.Collector{Name: "Zhang Senior", IDType: domain.IDPassport, IDNumber: "E1", Relationship: "son"}},
+			rule: domain.RuleOccurredBeforePreviousStep},
+		{name: "late paperwork does not bound the exit", given: with(base, after{10 * hour, domain.PoliceReportFiled{Reason: domain.ReportOther}}),
+			when: &domain.VoluntaryLeave{Common: at(5 * hour), DeclarationRef: "D1"}, then: []domain.Event{domain.LeftVoluntarily{DeclarationRef: "D1"}}},
+		{name: "no voluntary leave while a transfer is requested", given: with(base, requested),
+			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, rule: domain.RuleTransferInFlight},
+		{name: "no pickup while a transfer is accepted", given: with(base, requested, accepted),
+			when: &domain.Pickup{Collector: domain.Collector{Name: "Zhang Senior", IDType: domain.IDPassport, IDNumber: "E1", Relationship: "son"}},
+			rule: domain.RuleTransferInFlight},
+		{name: "no escorted return while a transfer is requested", given: with(base, requested),
+			when: &domain.EscortedReturnCmd{Destination: "Anhui"}, rule: domain.RuleTransferInFlight},
+		{name: "no termination while a transfer is under way", given: with(base, requested, accepted, departed),
+			when: &domain.Termination{Reason: "rules"}, rule: domain.RuleTransferInFlight},
+		{name: "a person leaves after the transfer is declined", given: with(base, requested, domain.TransferDeclined{From: "S01", To: "S02"}),
+			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, then: []domain.Event{domain.LeftVoluntarily{DeclarationRef: "D1"}}},
+		{name: "absconding while a transfer is requested", given: with(base, requested),
+			when: &domain.Absconding{LastSeen: "gate"}, then: []domain.Event{domain.Absconded{LastSeen: "gate"}}},
+		{name: "death while a transfer is accepted", given: with(base, requested, accepted),
+			when: &domain.DeathCmd{Place: "station"}, then: []domain.Event{domain.Died{Place: "station"}}},
+	})
+}
+
+func TestExitEndsTheTransferInFlight(t *testing.T) {
+	requested := domain.TransferRequested{From: "S01", To: "S02", Reason: "closer to home"}
+	accepted := domain.TransferAccepted{From: "S01", To: "S02"}
+	for _, tc := range []struct {
+		name  string
+		given []any
+	}{
+		{"absconding while requested", with(inStation(man, noFlags), requested, domain.Absconded{})},
+		{"death while accepted", with(inStation(man, noFlags), requested, accepted, domain.Died{Place: "station"})},
+		{"a refused security check while requested", []any{intake(man, noFlags), eligible, requested,
+			domain.SecurityChecked{CheckedBy: domain.Checker{StaffID: "s1", Sex: domain.Male}, Refused: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := foldCase(tc.given)
+			if c.Transfer != nil {
+				t.Fatalf("transfer still in flight after the exit: %+v", *c.Transfer)
+			}
+			if !c.Status.Ended() {
+				t.Fatalf("status %s, want an ended one", c.Status)
+			}
+		})
+	}
+}
+
 func TestCorrections(t *testing.T) {
 	base := inStation(man, noFlags)
 	intakeID := eventID(0)

@@ -46,6 +46,10 @@ const (
 	RuleTransferNotAccepted          = "transfer_not_accepted"
 	RuleTransferAlreadyAccepted      = "transfer_already_accepted"
 	RuleEscortAlreadyDeparted        = "escort_already_departed"
+	// RuleTransferInFlight: while a transfer is requested, accepted or
+	// under way, the person leaves no other way than by absconding or death
+	// (which end the transfer); the receiving station declines it first.
+	RuleTransferInFlight = "transfer_in_flight"
 	RuleUnknownStation               = "unknown_station"
 	RuleSameStation                  = "same_station"
 	RuleStationExists                = "station_exists"
