@@ -69,7 +69,11 @@ func newDecoder(onError func(eventstore.RecordedEvent, error), keep func(domain.
 func (d *decoder) decode(b *batch) {
 	b.envs = slices.Grow(b.envs[:0], len(b.recs))[:len(b.recs)]
 	for i, rec := range b.recs {
-		env, err := domain.DecodeIf(rec, d.keep)
+		keep := d.keep
+		if keep != nil && referenceType(rec.Type) {
+			keep = nil // reference data is kept whatever its date
+		}
+		env, err := domain.DecodeIf(rec, keep)
 		if err != nil {
 			d.onError(rec, err)
 			// An undecodable event still moves the position on.

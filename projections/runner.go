@@ -69,6 +69,9 @@ type Options struct {
 // events that had happened by At (occurred_at), with everything recorded
 // since ("what was true then"); with Known also set, only the events that
 // had also been recorded by At ("what staff could have known then").
+// Station registrations are reference data and are kept whatever their
+// dates, so a station registered after a back-dated record is known as of
+// that record's moment; its zone changes count from when they happened.
 // Position, when not zero, further keeps only events at or before it; with
 // At zero such a read is evaluated at the present time.
 type AsOf struct {
@@ -573,10 +576,23 @@ func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
 	return nil
 }
 
-// keeps reports whether env belongs to the world as of a.At.
+// keeps reports whether env belongs to the world as of a.At: it had
+// happened by then (see happened), or it is reference data.
 func (a AsOf) keeps(env domain.Envelope) bool {
-	return env.Event != nil && a.happened(env)
+	if env.Event == nil {
+		return false
+	}
+	return referenceType(env.Event.EventType()) || a.happened(env)
 }
+
+// referenceType reports whether events of the stored type typ are
+// reference data, which an "as of" replay applies whatever their date: a
+// station's registration. A station may be registered in Waystation after
+// the first records of its cases (back-dated paperwork of a station that
+// existed before), and a board as of such a record's moment must still know
+// the station and its region. Zone changes stay bound to their date: a
+// seasonal zone opened later was not there before it opened.
+func referenceType(typ string) bool { return typ == domain.TypeStationRegistered }
 
 // happened reports whether the event of env had happened by a.At (and,
 // for a Known read, had been recorded by then), from its metadata alone.
