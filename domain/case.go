@@ -437,7 +437,7 @@ func (c *Case) Apply(env Envelope) {
 		c.Status = StatusReceived
 		c.Person = e.Person
 		if c.Person.EstimatedAge != nil && c.Person.AgeEstimatedOn.IsZero() {
-			c.Person.AgeEstimatedOn = DateOf(at.UTC())
+			c.Person.AgeEstimatedOn = CivilDate(at)
 		}
 		c.Referral = e.Referral
 		c.Inspection = e.Inspection

@@ -494,7 +494,7 @@ func decideIntake(c Case, in *Intake, at time.Time) ([]Event, error) {
 		p.IDType = IDResidentCard
 	}
 	if p.EstimatedAge != nil && p.AgeEstimatedOn.IsZero() {
-		p.AgeEstimatedOn = DateOf(at.UTC())
+		p.AgeEstimatedOn = CivilDate(at)
 	}
 	if in.MotherCaseID == c.ID {
 		return nil, Violation(RuleMotherCaseInvalid, "a case cannot be its own mother's case")

@@ -71,7 +71,7 @@ func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	if e.AgeAtIntake != nil {
 		age := *e.AgeAtIntake
 		p.EstimatedAge = &age
-		p.AgeEstimatedOn = DateOf(c.OpenedAt.UTC())
+		p.AgeEstimatedOn = CivilDate(c.OpenedAt)
 	} else if c.Person.EstimatedAge != nil {
 		p.EstimatedAge, p.AgeEstimatedOn = c.Person.EstimatedAge, c.Person.AgeEstimatedOn
 	}

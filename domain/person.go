@@ -42,17 +42,24 @@ func ParseDate(s string) (Date, error) {
 	return DateOf(t), nil
 }
 
-// DateOf returns the civil date of t in t's location.
+// DateOf returns the date of t in t's location. For the civil date of a
+// moment (the day it is in China), use CivilDate.
 func DateOf(t time.Time) Date {
 	y, m, d := t.Date()
 	return Date{Year: y, Month: m, Day: d}
 }
 
+// CivilDate returns the civil date of the moment t: its date in CivilZone,
+// whatever t's location (at 2026-03-01T20:00Z it is 2 March in Beijing).
+func CivilDate(t time.Time) Date { return DateOf(t.In(CivilZone)) }
+
 // IsZero reports whether d is the zero Date.
 func (d Date) IsZero() bool { return d == Date{} }
 
-// Time returns midnight UTC at the start of d.
-func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+// Time returns the moment d begins: midnight at the start of d in
+// CivilZone (2026-03-02 begins at 2026-03-01T16:00Z). Its location is
+// CivilZone; AddDate on it moves by civil days and years.
+func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, CivilZone) }
 
 // String renders d as YYYY-MM-DD, or "" for the zero Date.
 func (d Date) String() string {
@@ -80,10 +87,13 @@ func (d *Date) UnmarshalText(b []byte) error {
 }
 
 // YearsOn returns the number of whole years from d to the civil date of at
-// (a person born on d is that old on at). A 29 February birthday counts as
-// reached on 1 March in common years.
+// (CivilDate: the date in CivilZone, whatever at's location), so a person
+// born on d is that old on at and turns a year older at 00:00 in Beijing
+// on the birthday. A 29 February birthday counts as reached on 1 March in
+// common years.
 func (d Date) YearsOn(at time.Time) int {
-	y, m, day := at.Date()
+	c := CivilDate(at)
+	y, m, day := c.Year, c.Month, c.Day
 	n := y - d.Year
 	if m < d.Month || (m == d.Month && day < d.Day) {
 		n--
@@ -198,8 +208,9 @@ func (p Person) birthDate() Date {
 	return Date{}
 }
 
-// AgeOn returns the person's age in whole years on at and whether it is
-// known. An estimated age grows by the years passed since AgeEstimatedOn.
+// AgeOn returns the person's age in whole years on the civil date of at
+// (in CivilZone) and whether it is known. An estimated age grows by the
+// years passed since AgeEstimatedOn.
 func (p Person) AgeOn(at time.Time) (int, bool) {
 	if b := p.birthDate(); !b.IsZero() {
 		return b.YearsOn(at), true

@@ -156,3 +156,94 @@ func TestDateText(t *testing.T) {
 		t.Errorf("on 1 Mar 2026: %d", n)
 	}
 }
+
+// TestAgesInChinaStandardTime: ages, age flags and birthdays follow the
+// civil date in Beijing, whatever the location of the clock's time: a
+// person turns 18 at 00:00 Beijing time, 16:00Z the day before.
+func TestAgesInChinaStandardTime(t *testing.T) {
+	p := domain.Person{Name: "Zhao", Sex: domain.Female, BirthDate: date("2008-03-02")}
+	eveUTC := time.Date(2026, 3, 1, 15, 59, 59, 0, time.UTC)
+	midnightBeijing := time.Date(2026, 3, 1, 16, 0, 0, 0, time.UTC)
+	newYork := time.FixedZone("EST", -5*60*60)
+	cases := []struct {
+		name  string
+		at    time.Time
+		age   int
+		minor bool
+	}{
+		{"a second before midnight in Beijing she is 17", eveUTC, 17, true},
+		{"at midnight in Beijing (16:00Z the day before) she is 18", midnightBeijing, 18, false},
+		{"at 20:00Z it is already her birthday in Beijing", time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC), 18, false},
+		{"a clock in another zone gives the same age", midnightBeijing.In(newYork), 18, false},
+		{"a clock in another zone, a second earlier", eveUTC.In(newYork), 17, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if age, ok := p.AgeOn(c.at); !ok || age != c.age {
+				t.Fatalf("AgeOn = %d, %v; want %d", age, ok, c.age)
+			}
+			if got := date("2008-03-02").YearsOn(c.at); got != c.age {
+				t.Fatalf("YearsOn = %d, want %d", got, c.age)
+			}
+			cs := foldCase([]any{intake(p, noFlags)})
+			if got := cs.HasFlag(domain.FlagMinor, c.at); got != c.minor {
+				t.Fatalf("minor flag = %v, want %v (flags %v)", got, c.minor, cs.Flags(c.at))
+			}
+		})
+	}
+	t.Run("under_16, under_6 and elderly turn at midnight in Beijing", func(t *testing.T) {
+		for _, f := range []struct {
+			born string
+			flag string
+			had  bool // before the birthday
+		}{
+			{"2010-03-02", domain.FlagUnder16, true},
+			{"2020-03-02", domain.FlagUnder6, true},
+			{"1966-03-02", domain.FlagElderly, false},
+		} {
+			cs := foldCase([]any{intake(domain.Person{Name: "X", Sex: domain.Male, BirthDate: date(f.born)}, noFlags)})
+			if got := cs.HasFlag(f.flag, eveUTC); got != f.had {
+				t.Errorf("born %s, at %s: %s = %v, want %v", f.born, eveUTC.Format(time.RFC3339), f.flag, got, f.had)
+			}
+			if got := cs.HasFlag(f.flag, midnightBeijing); got == f.had {
+				t.Errorf("born %s, at %s: %s = %v, want %v", f.born, midnightBeijing.Format(time.RFC3339), f.flag, got, !f.had)
+			}
+		}
+	})
+	t.Run("a 29 February birthday is reached at midnight in Beijing on 1 March", func(t *testing.T) {
+		leap := date("2008-02-29")
+		if got := leap.YearsOn(time.Date(2026, 2, 28, 15, 59, 0, 0, time.UTC)); got != 17 {
+			t.Fatalf("on 28 February in Beijing: %d, want 17", got)
+		}
+		if got := leap.YearsOn(time.Date(2026, 2, 28, 16, 0, 0, 0, time.UTC)); got != 18 {
+			t.Fatalf("on 1 March in Beijing: %d, want 18", got)
+		}
+	})
+	t.Run("a date begins at midnight in Beijing", func(t *testing.T) {
+		if got := date("2026-03-02").Time(); !got.Equal(midnightBeijing) {
+			t.Fatalf("Time() = %s, want %s", got.Format(time.RFC3339), midnightBeijing.Format(time.RFC3339))
+		}
+		if got := date("2008-03-02").Time().AddDate(18, 0, 0); !got.Equal(midnightBeijing) {
+			t.Fatalf("18th birthday begins %s, want %s", got.Format(time.RFC3339), midnightBeijing.Format(time.RFC3339))
+		}
+	})
+	t.Run("the civil date of a moment is its date in Beijing", func(t *testing.T) {
+		if got := domain.CivilDate(time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)); got != date("2026-03-02") {
+			t.Fatalf("CivilDate = %s, want 2026-03-02", got)
+		}
+		if got := domain.CivilDate(eveUTC); got != date("2026-03-01") {
+			t.Fatalf("CivilDate = %s, want 2026-03-01", got)
+		}
+	})
+	t.Run("an age estimated late in the UTC day is estimated on Beijing's date", func(t *testing.T) {
+		late := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
+		evs, err := domain.Decide(domain.Case{ID: caseID}, &domain.Intake{Common: domain.Common{OccurredAt: late}, Station: "S01", Referral: walkIn,
+			Person: domain.Person{Sex: domain.Male, EstimatedAge: ptr(40)}}, late)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := evs[0].(domain.IntakeRegistered).Person.AgeEstimatedOn; got != date("2026-03-02") {
+			t.Fatalf("age estimated on %s, want 2026-03-02", got)
+		}
+	})
+}

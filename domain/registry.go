@@ -354,7 +354,7 @@ func upcastIntakeV1(data []byte, meta Metadata) ([]byte, error) {
 		}
 		person["estimated_age"], _ = json.Marshal(int(n))
 		if _, has := person["age_estimated_on"]; !has && !meta.OccurredAt.IsZero() {
-			person["age_estimated_on"], _ = json.Marshal(DateOf(meta.OccurredAt.UTC()))
+			person["age_estimated_on"], _ = json.Marshal(CivilDate(meta.OccurredAt))
 		}
 	}
 	p, err := json.Marshal(person)
