@@ -12,30 +12,49 @@ import (
 )
 
 // recordRead writes a read of case id by an inspector, coordinator or
-// admin to the access log (the access-log stream) before the case is shown.
-// Staff reads of their own station's cases are not logged.
+// admin to the access log (the access-log stream). Handlers call it once
+// the read has succeeded and before the case is shown: a refused or failed
+// read is not logged, and a read that cannot be logged is not shown. Staff
+// reads of their own station's cases are not logged.
 func (s *Server) recordRead(r *http.Request, id uuid.UUID) error {
+	return s.recordReads(r, []uuid.UUID{id})
+}
+
+// recordReads is recordRead for every case of ids, written in one append
+// (one access-log entry per case, in order).
+func (s *Server) recordReads(r *http.Request, ids []uuid.UUID) error {
 	a := actorOf(r)
-	if a.Role != domain.RoleInspector && a.Role != domain.RoleCoordinator && a.Role != domain.RoleAdmin {
+	if len(ids) == 0 || !loggedReader(a.Role) {
 		return nil
 	}
 	now := s.now().UTC()
-	evID, err := uuid.NewV7()
-	if err != nil {
-		return domain.Internal(err, "no event ID")
-	}
-	ev := domain.CaseRead{CaseID: id.String(), Reader: a.ID, Role: a.Role, Route: routeOf(r)}
-	data, err := domain.Encode(evID, ev, domain.Metadata{
+	meta := domain.Metadata{
 		OccurredAt: now, RecordedAt: now, Actor: a.ID, Role: a.Role, Region: a.Region,
 		CorrelationID: requestIDOf(r.Context()), LegalBasis: domain.BasisStatutoryDuty,
-	})
-	if err != nil {
-		return domain.Internal(err, "encoding the access log entry")
 	}
-	if _, err := s.cfg.Store.Append(r.Context(), domain.CaseReadsStream, eventstore.Any, data); err != nil {
+	route := routeOf(r)
+	events := make([]eventstore.EventData, 0, len(ids))
+	for _, id := range ids {
+		evID, err := uuid.NewV7()
+		if err != nil {
+			return domain.Internal(err, "no event ID")
+		}
+		data, err := domain.Encode(evID, domain.CaseRead{CaseID: id.String(), Reader: a.ID, Role: a.Role, Route: route}, meta)
+		if err != nil {
+			return domain.Internal(err, "encoding the access log entry")
+		}
+		events = append(events, data)
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), domain.CaseReadsStream, eventstore.Any, events...); err != nil {
 		return domain.Internal(err, "recording the read in the access log")
 	}
 	return nil
+}
+
+// loggedReader reports whether reads by role go to the access log: those
+// of inspectors, coordinators and admins.
+func loggedReader(role domain.Role) bool {
+	return role == domain.RoleInspector || role == domain.RoleCoordinator || role == domain.RoleAdmin
 }
 
 // accessEntry is one line of the access log as admins list it.

@@ -10,6 +10,7 @@ import (
 	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
+	"waystation/projections"
 )
 
 // Options are what a request adds to a command (idempotency key, If-Match).
@@ -71,6 +72,14 @@ type Views interface {
 	// about it, in global order) and its state, as of a moment or up to a
 	// version (0: all); an unknown case or version answers not_found.
 	History(ctx context.Context, id uuid.UUID, asOf AsOf, version uint64) (any, error)
+	// Person lists every case the person index links to case id's person,
+	// id's own included, oldest first; a case the views do not hold is
+	// not_found.
+	Person(ctx context.Context, id uuid.UUID) ([]projections.PersonCase, error)
+	// RepeatVisitors lists the people with more than one case whose latest
+	// case is at a station f selects, most recent intake first, each with
+	// all their cases; an unknown station or region is not_found.
+	RepeatVisitors(ctx context.Context, f Filter) ([]projections.RepeatVisitor, error)
 }
 
 // Audit is the tamper-evidence source: signed tree heads and inclusion

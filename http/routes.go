@@ -47,6 +47,7 @@ func (s *Server) routeTable() []route {
 			{Name: "id", In: "path", Format: "uuid"},
 			{Name: "as_of", In: "query", Format: "date-time"}, {Name: "known", In: "query", Format: "boolean"}, {Name: "version", In: "query", Format: "integer"},
 		}, Status: 200, Reply: reflect.TypeFor[projections.History](), handle: s.caseHistory},
+		{Method: "GET", Path: "/v1/cases/{id}/person", ID: "personOfCase", Summary: "The other cases of a case's person (same resident ID number, or same name, birth date and household registration place), oldest first: those the token may read as it may read a case, the others only counted. Reads by inspectors, coordinators and admins are logged, one entry per case shown and one for {id}.", Roles: allRoles, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: reflect.TypeFor[personAnswer](), handle: s.personOfCase},
 	}
 	for _, step := range domain.CaseSteps() {
 		cmd, _ := domain.NewCommand(step)
@@ -59,6 +60,7 @@ func (s *Server) routeTable() []route {
 	}
 	rt = append(rt, []route{
 		{Method: "GET", Path: "/v1/safety", ID: "safetyBoard", Summary: "Safety alerts of a station or region.", Roles: allRoles, Params: append([]param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, atParams...), Status: 200, handle: s.safetyBoard},
+		{Method: "GET", Path: "/v1/repeat-visitors", ID: "repeatVisitors", Summary: "People with more than one case whose latest case is at a station in scope, most recent intake first, each with the cases the token may read (others only counted). Reads by inspectors, coordinators and admins are logged, one entry per case shown.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, Status: 200, Reply: reflect.TypeFor[repeatVisitorList](), handle: s.repeatVisitors},
 		{Method: "GET", Path: "/v1/regions/{region}/transfers", ID: "regionTransfers", Summary: "Transfers in flight in a region.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleInspector}, Params: append([]param{{Name: "region", In: "path"}}, atParams...), Status: 200, handle: s.regionTransfers},
 		{Method: "GET", Path: "/v1/stats", ID: "statistics", Summary: "Census, bed nights, length of stay, exits.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}, {Name: "from", In: "query", Format: "date-time"}, {Name: "to", In: "query", Format: "date-time"}}, Status: 200, handle: s.statistics},
 

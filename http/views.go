@@ -124,3 +124,20 @@ func (v RunnerViews) History(ctx context.Context, id uuid.UUID, a AsOf, version 
 	}
 	return v.Runner.History(id, asOf(a), int(version))
 }
+
+// Person lists the cases linked to case id's person, from the live views.
+func (v RunnerViews) Person(ctx context.Context, id uuid.UUID) ([]projections.PersonCase, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
+	return v.Runner.Person(id)
+}
+
+// RepeatVisitors lists the repeat visitors whose latest case f selects,
+// from the live views.
+func (v RunnerViews) RepeatVisitors(ctx context.Context, f Filter) ([]projections.RepeatVisitor, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
+	return v.Runner.RepeatVisitors(filter(f))
+}

@@ -1,0 +1,148 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/projections"
+)
+
+// personAnswer is the answer of GET /v1/cases/{id}/person: the other cases
+// of the case's person that the token may read, oldest first, and how many
+// more there are outside its scope.
+type personAnswer struct {
+	CaseID       uuid.UUID                `json:"case_id"`
+	Cases        []projections.PersonCase `json:"cases"`
+	OutsideScope int                      `json:"outside_scope"`
+}
+
+// repeatVisitor is one person of GET /v1/repeat-visitors: their latest
+// case, the cases of theirs the token may read (the latest included),
+// oldest first, and how many more there are outside its scope.
+type repeatVisitor struct {
+	LatestCase   uuid.UUID                `json:"latest_case"`
+	Cases        []projections.PersonCase `json:"cases"`
+	OutsideScope int                      `json:"outside_scope"`
+}
+
+// repeatVisitorList is the answer of GET /v1/repeat-visitors.
+type repeatVisitorList struct {
+	Items []repeatVisitor `json:"items"`
+}
+
+// personOfCase lists the other cases of a case's person, so that staff who
+// see a repeat_visitor alert can open the earlier cases:
+// GET /v1/cases/{id}/person. The token must be allowed to read case {id};
+// the cases listed are those it may read as GET /v1/cases/{id} would (staff:
+// their station's cases and transfers addressed to it; coordinators and
+// bound inspectors: their region's), the others only counted. Reads by
+// inspectors, coordinators and admins are logged, one entry per case
+// shown and one for {id}.
+func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) {
+	id, err := caseID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if _, err := s.readableCase(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	list, err := s.cfg.Views.Person(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	others := make([]projections.PersonCase, 0, len(list))
+	for _, pc := range list {
+		if pc.CaseID != id {
+			others = append(others, pc)
+		}
+	}
+	shown, hidden, err := s.readableOf(r, others)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	read := []uuid.UUID{id}
+	for _, pc := range shown {
+		read = append(read, pc.CaseID)
+	}
+	if err := s.recordReads(r, read); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, personAnswer{CaseID: id, Cases: shown, OutsideScope: hidden})
+}
+
+// repeatVisitors lists the people with more than one case whose latest
+// case is at a station in the token's scope, most recent intake first:
+// GET /v1/repeat-visitors?station=|region=. Each person's cases are
+// narrowed as on GET /v1/cases/{id}/person. Reads by inspectors,
+// coordinators and admins are logged, one entry per case shown.
+func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("station") != "" && q.Get("region") != "" {
+		s.Error(w, r, errorf(domain.CodeInvalid, "station", "give station or region, not both"))
+		return
+	}
+	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	list, err := s.cfg.Views.RepeatVisitors(r.Context(), f)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out := repeatVisitorList{Items: make([]repeatVisitor, 0, len(list))}
+	var read []uuid.UUID
+	for _, rv := range list {
+		shown, hidden, err := s.readableOf(r, rv.Cases)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if len(shown) == 0 {
+			continue
+		}
+		for _, pc := range shown {
+			read = append(read, pc.CaseID)
+		}
+		out.Items = append(out.Items, repeatVisitor{LatestCase: rv.LatestCase, Cases: shown, OutsideScope: hidden})
+	}
+	if err := s.recordReads(r, read); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// readableOf splits list into the cases the actor may read, as
+// GET /v1/cases/{id} decides, and a count of the others. A case at a
+// station in the actor's scope is readable from the view alone; any other
+// is loaded, since a transfer addressed to the actor's station or region
+// makes it readable too.
+func (s *Server) readableOf(r *http.Request, list []projections.PersonCase) ([]projections.PersonCase, int, error) {
+	a := actorOf(r)
+	regionOf := func(code string) (string, bool) { return s.regions.regionOf(r.Context(), code) }
+	shown := make([]projections.PersonCase, 0, len(list))
+	hidden := 0
+	for _, pc := range list {
+		if domain.Authorize(a, domain.StepRead, &domain.Case{Station: pc.Station}, regionOf) != nil {
+			c, err := s.cfg.Service.Case(r.Context(), pc.CaseID)
+			if err != nil {
+				return nil, 0, err
+			}
+			if domain.Authorize(a, domain.StepRead, &c, regionOf) != nil {
+				hidden++
+				continue
+			}
+		}
+		shown = append(shown, pc)
+	}
+	return shown, hidden, nil
+}
