@@ -166,9 +166,12 @@ func (r *Runner) Case(id uuid.UUID) (CaseView, bool) {
 }
 
 // HistoryEvent is one event of a case's timeline: an event of the case's
-// stream, or a station event about the case (its bed). Version is the
-// revision of the event in its own stream, plus one.
+// stream, or a station event about the case (its bed). EventID is the
+// event's ID, the one a correction names (API.md: correction's event_id);
+// Position is its place in the global log; Version is the revision of the
+// event in its own stream, plus one.
 type HistoryEvent struct {
+	EventID    uuid.UUID           `json:"event_id"`
 	Position   eventstore.Position `json:"position"`
 	Stream     string              `json:"stream"`
 	Version    uint64              `json:"version"`
@@ -316,7 +319,7 @@ func historyEvent(env domain.Envelope) HistoryEvent {
 		rec = env.RecordedAt
 	}
 	return HistoryEvent{
-		Position: env.Position, Stream: env.Stream, Version: env.Revision + 1,
+		EventID: env.ID, Position: env.Position, Stream: env.Stream, Version: env.Revision + 1,
 		Type: env.Event.EventType(), OccurredAt: env.Meta.OccurredAt, RecordedAt: rec,
 		Actor: env.Meta.Actor, Role: env.Meta.Role, Station: env.Meta.Station, Data: data,
 	}

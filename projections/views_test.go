@@ -1,12 +1,16 @@
 package projections_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
+	"waystation/eventstore"
 	"waystation/projections"
 )
 
@@ -190,5 +194,69 @@ func TestSearchCasesPagesNewestFirst(t *testing.T) {
 	}
 	if _, err := r.SearchCases(projections.CaseQuery{Status: "asleep"}); !errors.Is(err, domain.ErrInvalid) {
 		t.Errorf("unknown status: got %v, want invalid", err)
+	}
+}
+
+// TestHistoryGivesEachEventsIDAndPosition: staff take the event_id that a
+// correction needs from a case's history, for the case's own events and
+// for the station's bed events about it alike.
+func TestHistoryGivesEachEventsIDAndPosition(t *testing.T) {
+	w := newWorld(t)
+	w.station("S01", "R1", stdZones...)
+	id := w.intake("S01", t0, man, domain.Inspection{})
+	w.step(id, t0.Add(time.Minute), domain.EligibilityDecided{Eligible: true})
+	w.bed("S01", id, t0.Add(2*time.Minute), domain.ZoneAdultMale, 2)
+	other := w.intake("S01", t0.Add(3*time.Minute), woman, domain.Inspection{})
+	w.bed("S01", other, t0.Add(4*time.Minute), domain.ZoneAdultFemale, 1)
+	r := w.runner(newClock(t0.Add(time.Hour)).now)
+
+	// What the log holds, by position: the IDs a correction may name.
+	stored := map[eventstore.Position]uuid.UUID{}
+	for _, stream := range []string{domain.CaseStream(id), domain.StationStream("S01")} {
+		for rec, err := range w.store.ReadStream(context.Background(), stream, eventstore.ReadStreamOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored[rec.Position] = rec.ID
+		}
+	}
+	h, err := r.History(id, projections.AsOf{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Events) != 3 {
+		t.Fatalf("history has %d events, want 3", len(h.Events))
+	}
+	seen := map[uuid.UUID]bool{}
+	for i, e := range h.Events {
+		want, ok := stored[e.Position]
+		if !ok || e.EventID != want || e.EventID == (uuid.UUID{}) {
+			t.Errorf("event %d (%s at %s): event_id %s, want %s", i, e.Type, e.Position, e.EventID, want)
+		}
+		seen[e.EventID] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("history event IDs are not distinct: %v", seen)
+	}
+	b, err := json.Marshal(h.Events[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["event_id"] != h.Events[0].EventID.String() || fields["position"] == nil {
+		t.Errorf("a history event in JSON: %s, want event_id and position", b)
+	}
+
+	// A correction that names the intake by the history's event_id is
+	// recognised by the case.
+	w.step(id, t0.Add(2*time.Hour), domain.Corrected{EventID: h.Events[0].EventID, Field: "person.hukou_place",
+		Old: json.RawMessage(`"Hunan"`), New: json.RawMessage(`"Hubei"`), Reason: "misheard"})
+	w.sync(r)
+	c, _ := r.Case(id)
+	if typ, ok := c.EventType(h.Events[0].EventID); !ok || typ != domain.TypeIntakeRegistered {
+		t.Errorf("the case does not know the history's event_id of its intake: %q %v", typ, ok)
 	}
 }
