@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
 	"waystation/eventstore/bolt"
@@ -166,17 +168,25 @@ func runRestore(_ context.Context, args []string, stdout, stderr io.Writer) erro
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var keys []string
+	fs.Func("key", "a verifier key the signed tree heads must be signed by (the published one, e.g. from GET /v1/audit/checkpoint or audit.pub kept off the machine; repeat for a rotated key); without it the store's own keys are trusted", func(v string) error {
+		if _, err := note.NewVerifier(strings.TrimSpace(v)); err != nil {
+			return fmt.Errorf("not a verifier key: %v", err)
+		}
+		keys = append(keys, strings.TrimSpace(v))
+		return nil
+	})
 	cfg, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	var rep audit.VerifyReport
 	if cfg.Store != "" {
-		rep, err = verifyReplica(ctx, cfg.Store, cfg.Data)
+		rep, err = verifyReplica(ctx, cfg.Store, cfg.Data, keys...)
 	} else {
-		rep, err = verifyDataDir(ctx, cfg.Data)
+		rep, err = verifyDataDir(ctx, cfg.Data, keys...)
 		if errors.Is(err, eventstore.ErrLocked) {
-			rep, err = verifyOverControl(ctx, cfg.Data)
+			rep, err = verifyOverControl(ctx, cfg.Data, keys...)
 		}
 	}
 	if err != nil && (rep.OK() || !errors.Is(err, audit.ErrTampered)) {
@@ -196,7 +206,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // verifyDataDir opens the embedded store in dir read-side and verifies it.
-func verifyDataDir(ctx context.Context, dir string) (bolt.VerifyReport, error) {
+func verifyDataDir(ctx context.Context, dir string, pinned ...string) (bolt.VerifyReport, error) {
 	if err := requireStore(dir); err != nil {
 		return bolt.VerifyReport{}, err
 	}
@@ -205,7 +215,7 @@ func verifyDataDir(ctx context.Context, dir string) (bolt.VerifyReport, error) {
 		return bolt.VerifyReport{}, err
 	}
 	defer s.Close()
-	return s.Verify(ctx)
+	return s.Verify(ctx, pinned...)
 }
 
 func backupDataDir(ctx context.Context, dir, out string) (int64, error) {
@@ -264,7 +274,11 @@ func dirOf(path string) string {
 // describeReport renders a verify report as one line for an operator.
 func describeReport(r bolt.VerifyReport) string {
 	if r.OK() {
-		return fmt.Sprintf("intact: %d events, root %s, %d signed tree heads checked", r.Events, r.Root, r.HeadsChecked)
+		msg := fmt.Sprintf("intact: %d events, root %s, %d signed tree heads checked", r.Events, r.Root, r.HeadsChecked)
+		if r.Events > 0 && !r.Pinned {
+			msg += "\n(signatures checked against the store's own keys, which whoever can rewrite the store can replace: pass --key with the published verifier key to rule that out)"
+		}
+		return msg
 	}
 	return fmt.Sprintf("NOT INTACT: first bad position %s: %s (%d events read)", r.FirstBad, r.Problem, r.Events)
 }

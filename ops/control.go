@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	nethttp "net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,7 +82,7 @@ func (m *Main) startControl() (*control, error) {
 		m.Logger.Info("backup written over the control socket", "bytes", n)
 	})
 	mux.HandleFunc("POST /verify", func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		rep, err := m.Embedded.Verify(r.Context())
+		rep, err := m.Embedded.Verify(r.Context(), r.URL.Query()["key"]...)
 		answer := controlVerify{Report: rep}
 		if err != nil {
 			answer.Error = err.Error()
@@ -194,8 +195,8 @@ func backupOverControl(ctx context.Context, dir, out string) (int64, error) {
 
 // verifyOverControl asks the serving process that holds dir to verify its
 // store.
-func verifyOverControl(ctx context.Context, dir string) (bolt.VerifyReport, error) {
-	body, err := callControl(ctx, dir, "/verify")
+func verifyOverControl(ctx context.Context, dir string, pinned ...string) (bolt.VerifyReport, error) {
+	body, err := callControl(ctx, dir, "/verify?"+url.Values{"key": pinned}.Encode())
 	if err != nil {
 		return bolt.VerifyReport{}, fmt.Errorf("verify: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"waystation/eventstore/audit"
 	"waystation/ops"
 )
 
@@ -476,5 +477,42 @@ func TestRebuildFoldsTheWholeLogOffline(t *testing.T) {
 	}
 	if err := ops.RunCommand(context.Background(), []string{"rebuild", "--data", t.TempDir()}, &out, &errOut); err == nil {
 		t.Error("rebuild of a folder with no store succeeded")
+	}
+}
+
+func TestVerifyWithThePublishedKeyTrustsNoOtherSigner(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	r.must(t, 201, staff, "POST", "/v1/cases", intake("Pinned Key", time.Now().Add(-time.Minute)))
+	published, err := os.ReadFile(filepath.Join(dir, audit.PublicKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := audit.LoadOrCreateSigner(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(key string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir, "--key", key}, &out, &errOut)
+		return out.String(), err
+	}
+	for _, serving := range []bool{true, false} {
+		if !serving {
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, err := verify(string(published)); err != nil || !strings.HasPrefix(out, "intact") || strings.Contains(out, "--key") {
+			t.Errorf("serving %v: verify --key <published key> said %q (%v), want intact with no advice to pin a key", serving, out, err)
+		}
+		if out, err := verify(stranger.VerifierKey()); err == nil || !strings.Contains(out, "NOT INTACT") {
+			t.Errorf("serving %v: verify --key <another signer's key> said %q (%v), want NOT INTACT", serving, out, err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir, "--key", "not-a-key"}, &out, &errOut); !errors.Is(err, ops.ErrUsage) {
+		t.Errorf("verify --key not-a-key: %v, want a usage error", err)
 	}
 }

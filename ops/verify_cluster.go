@@ -17,7 +17,7 @@ import (
 // still be in $all, unchanged and in order, and every signed tree head kept
 // must match (esdb.AuditIndex.Verify). It refuses a folder that holds no
 // index rather than creating one, and a folder whose replica is running.
-func verifyReplica(ctx context.Context, url, dir string) (audit.VerifyReport, error) {
+func verifyReplica(ctx context.Context, url, dir string, pinned ...string) (audit.VerifyReport, error) {
 	if _, err := os.Stat(filepath.Join(dir, esdb.AuditIndexFile)); err != nil {
 		return audit.VerifyReport{}, fmt.Errorf("data: no audit index of a Waystation replica in %s", dir)
 	}
@@ -34,5 +34,5 @@ func verifyReplica(ctx context.Context, url, dir string) (audit.VerifyReport, er
 		return audit.VerifyReport{}, err
 	}
 	defer x.Close()
-	return x.Verify(ctx)
+	return x.Verify(ctx, pinned...)
 }

@@ -29,6 +29,11 @@ type VerifyReport struct {
 	// Problem says what failed, without any event payload; empty when the
 	// log verifies.
 	Problem string `json:"problem,omitempty"`
+	// Keys are the verifier keys the signed tree heads were checked
+	// against; Pinned says whether the caller gave them (else they were
+	// the store's own, which whoever can rewrite the store can replace).
+	Keys   []string `json:"keys,omitempty"`
+	Pinned bool     `json:"pinned,omitempty"`
 }
 
 // OK reports whether the log verified.

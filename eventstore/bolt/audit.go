@@ -108,11 +108,21 @@ func (s *Store) ConsistencyProof(ctx context.Context, oldSize, newSize int64) (t
 // first bad position, with an error wrapping audit.ErrTampered when the log
 // does not verify. Appends may continue meanwhile; Verify checks the log as
 // it stood when it began.
-func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
+func (s *Store) Verify(ctx context.Context, pinned ...string) (VerifyReport, error) {
+	keys := s.verifierKeys()
+	if len(pinned) > 0 {
+		keys = pinned
+	}
+	rep, err := s.verify(ctx, keys)
+	rep.Keys, rep.Pinned = keys, len(pinned) > 0
+	return rep, err
+}
+
+// verify is Verify against the verifier keys given.
+func (s *Store) verify(ctx context.Context, keys []string) (VerifyReport, error) {
 	if err := s.check(ctx); err != nil {
 		return VerifyReport{}, err
 	}
-	keys := s.verifierKeys()
 	var size uint64
 	var heads []audit.SignedTreeHead
 	var headErr error

@@ -154,3 +154,31 @@ func TestProofsCheckOffline(t *testing.T) {
 		t.Fatalf("proof past the tree: got %v, want ErrInvalid", err)
 	}
 }
+
+func TestVerifyAgainstAPinnedKeyTrustsNoOtherSigner(t *testing.T) {
+	s := openTemp(t)
+	fill(t, s, 20)
+	own := s.VerifierKey()
+	stranger, err := audit.LoadOrCreateSigner(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Given the store's own published key, the log verifies and the
+	// report says the key was pinned.
+	rep, err := s.Verify(ctx, own)
+	if err != nil || !rep.OK() || !rep.Pinned || len(rep.Keys) != 1 || rep.Keys[0] != own {
+		t.Fatalf("verify pinned to the store's key: %+v, %v; want OK, pinned to that key", rep, err)
+	}
+	// Given another key (as if the heads had been re-signed by whoever
+	// rewrote the store), no head checks out and the log does not verify.
+	rep, err = s.Verify(ctx, stranger.VerifierKey())
+	if !errors.Is(err, audit.ErrTampered) || rep.OK() {
+		t.Fatalf("verify pinned to a stranger's key: %+v, %v; want an error wrapping audit.ErrTampered", rep, err)
+	}
+	// Unpinned, the store's own keys are used, and the report says so.
+	rep, err = s.Verify(ctx)
+	if err != nil || rep.Pinned || len(rep.Keys) == 0 {
+		t.Fatalf("unpinned verify: %+v, %v; want OK, not pinned, the store's keys named", rep, err)
+	}
+}

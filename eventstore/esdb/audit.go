@@ -524,11 +524,21 @@ func (x *AuditIndex) ConsistencyProof(ctx context.Context, oldSize, newSize int6
 // the first bad position, with an error wrapping audit.ErrTampered when
 // the log and the index disagree. Run may continue meanwhile; Verify
 // checks the events indexed when it began.
-func (x *AuditIndex) Verify(ctx context.Context) (audit.VerifyReport, error) {
+func (x *AuditIndex) Verify(ctx context.Context, pinned ...string) (audit.VerifyReport, error) {
+	keys := x.verifierKeys()
+	if len(pinned) > 0 {
+		keys = pinned
+	}
+	rep, err := x.verify(ctx, keys)
+	rep.Keys, rep.Pinned = keys, len(pinned) > 0
+	return rep, err
+}
+
+// verify is Verify against the verifier keys given.
+func (x *AuditIndex) verify(ctx context.Context, keys []string) (audit.VerifyReport, error) {
 	if err := x.check(ctx); err != nil {
 		return audit.VerifyReport{}, err
 	}
-	keys := x.verifierKeys()
 	var size int64
 	var heads []audit.SignedTreeHead
 	var headErr error

@@ -23,7 +23,7 @@ type auditor interface {
 	TreeHead(ctx context.Context) (audit.SignedTreeHead, error)
 	InclusionProof(ctx context.Context, pos eventstore.Position, treeSize int64) (tlog.RecordProof, error)
 	ConsistencyProof(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error)
-	Verify(ctx context.Context) (audit.VerifyReport, error)
+	Verify(ctx context.Context, pinned ...string) (audit.VerifyReport, error)
 	VerifierKey() string
 }
 
