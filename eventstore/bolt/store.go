@@ -81,15 +81,19 @@ type Store struct {
 	notify   chan struct{} // guarded by notifyMu; closed and replaced after every commit
 }
 
-// Open opens (creating if needed) the store in dir. The folder is created
-// with mode 0700 and its files 0600. When another process holds the store,
-// Open fails at once with an error wrapping eventstore.ErrLocked.
+// Open opens (creating if needed) the store in dir. The folder is made
+// mode 0700 (also when it existed with a wider mode: it holds personal data
+// and the signing key) and its files 0600. When another process holds the
+// store, Open fails at once with an error wrapping eventstore.ErrLocked.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("eventstore/bolt: creating data folder %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("eventstore/bolt: restricting data folder %s to its owner: %w", dir, err)
 	}
 	db, err := bbolt.Open(filepath.Join(dir, DataFile), 0o600, &bbolt.Options{
 		Timeout:        200 * time.Millisecond,

@@ -28,16 +28,26 @@ func TestOpenHeldStoreFailsAtOnce(t *testing.T) {
 }
 
 func TestDataFolderIsPrivate(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	openAt(t, dir, bolt.Options{NoSync: true})
-	want := map[string]os.FileMode{".": 0o700, bolt.DataFile: 0o600, "audit.key": 0o600}
-	for name, mode := range want {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
+	for _, existing := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "data")
+		if existing { // made by hand, readable by everyone
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if got := fi.Mode().Perm(); got != mode {
-			t.Errorf("%s: mode %o, want %o", name, got, mode)
+		openAt(t, dir, bolt.Options{NoSync: true})
+		want := map[string]os.FileMode{".": 0o700, bolt.DataFile: 0o600, "audit.key": 0o600}
+		for name, mode := range want {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != mode {
+				t.Errorf("folder existed before: %v: %s: mode %o, want %o", existing, name, got, mode)
+			}
 		}
 	}
 }
