@@ -2,9 +2,12 @@ package loggen_test
 
 import (
 	"context"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"waystation/eventstore/bolt"
 	"waystation/projections/loggen"
@@ -39,5 +42,16 @@ func BenchmarkRebuild(b *testing.B) {
 		b.ReportMetric(rep.AsOfCPUSec, "as_of_cpu_s")
 		b.ReportMetric(float64(rep.Events), "events")
 		b.ReportMetric(float64(rep.Cases), "cases")
+		batches := slices.Sorted(slices.Values(rep.RebuildBatches))
+		if len(batches) == 0 {
+			b.Fatal("the rebuild reported no batches")
+		}
+		// Nearest rank: the smallest value with at least q of them at or below it.
+		rank := func(q float64) float64 {
+			i := max(int(math.Ceil(q*float64(len(batches))))-1, 0)
+			return float64(batches[i]) / float64(time.Millisecond)
+		}
+		b.ReportMetric(rank(0.50), "batch_p50_ms")
+		b.ReportMetric(rank(0.99), "batch_p99_ms")
 	}
 }
