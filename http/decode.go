@@ -103,6 +103,11 @@ func decodeError(body []byte, t reflect.Type, err error) error {
 		if field == "" {
 			return errorf(domain.CodeInvalid, "", "the body must be a JSON object")
 		}
+		// encoding/json names the field without the index of the array
+		// element it is in; locate finds the element too.
+		if path, msg, ok := locate(body, t, ""); ok && path != "" {
+			return errorf(domain.CodeInvalid, path, path+" "+msg)
+		}
 		return errorf(domain.CodeInvalid, field, field+" must be "+kindName(typ.Type))
 	}
 	if path, msg, ok := locate(body, t, ""); ok {
@@ -143,8 +148,9 @@ var (
 )
 
 // locate walks raw alongside the Go type t and returns the dotted path of
-// the first value that does not decode into its field, with a message that
-// says what was expected.
+// the first value that does not decode into its field (array elements by
+// index from 0, as the domain names them: zones.1.beds), with a message
+// that says what was expected.
 func locate(raw []byte, t reflect.Type, path string) (string, string, bool) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -193,7 +199,7 @@ func locate(raw []byte, t reflect.Type, path string) (string, string, bool) {
 			return path, "must be an array", true
 		}
 		for i, v := range items {
-			if p, msg, bad := locate(v, t.Elem(), path+"["+strconv.Itoa(i)+"]"); bad {
+			if p, msg, bad := locate(v, t.Elem(), join(strconv.Itoa(i))); bad {
 				return p, msg, true
 			}
 		}

@@ -37,9 +37,13 @@ func (s *Server) OpenAPI() map[string]any {
 		if rt.Idempotent {
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200},
 				"description": "The same request again returns the first answer and writes nothing; the same key with another body is 422."})
-			if strings.HasPrefix(rt.Path, "/v1/cases/{id}/") {
+			switch {
+			case strings.HasPrefix(rt.Path, "/v1/cases/{id}/"):
 				params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
 					"description": `The case version the client saw ("3"); 412 when the case has moved on.`})
+			case strings.HasPrefix(rt.Path, "/v1/stations/{code}/"):
+				params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
+					"description": `The station version the client saw ("3"); 412 when the station has changed since.`})
 			}
 		}
 		if params != nil {

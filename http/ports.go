@@ -28,6 +28,7 @@ type Service interface {
 	Intake(ctx context.Context, actor domain.Actor, cmd *domain.Intake, opts Options) (Result, error)
 	Execute(ctx context.Context, actor domain.Actor, id uuid.UUID, cmd domain.Command, opts Options) (Result, error)
 	RegisterStation(ctx context.Context, actor domain.Actor, cmd *domain.RegisterStation, opts Options) (Result, error)
+	ChangeZones(ctx context.Context, actor domain.Actor, code string, cmd *domain.ChangeZones, opts Options) (Result, error)
 	IssueToken(ctx context.Context, actor domain.Actor, cmd *domain.IssueToken, opts Options) (Result, error)
 	RevokeToken(ctx context.Context, actor domain.Actor, cmd *domain.RevokeToken, opts Options) (Result, error)
 }

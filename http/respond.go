@@ -50,7 +50,7 @@ func requestOptions(r *http.Request) (Options, error) {
 	im = strings.Trim(im, `"`)
 	v, err := strconv.ParseUint(im, 10, 64)
 	if err != nil || v == 0 {
-		return o, errorf(domain.CodeInvalid, "If-Match", `If-Match must be a case version such as "3"`)
+		return o, errorf(domain.CodeInvalid, "If-Match", `If-Match must be a version such as "3"`)
 	}
 	o.IfMatch = &v
 	return o, nil

@@ -30,7 +30,46 @@ func (s *Server) createStation(w http.ResponseWriter, r *http.Request) {
 	s.waitForViews(r, res.Position)
 	w.Header().Set("Location", "/v1/stations/"+cmd.Code)
 	w.Header().Set("ETag", etag(res.Version))
-	s.writeJSON(w, r, http.StatusCreated, map[string]any{"code": cmd.Code, "version": res.Version})
+	s.writeJSON(w, r, http.StatusCreated, stationWritten{Code: cmd.Code, Version: res.Version})
+}
+
+// stationWritten is the answer to a station registration or a change of
+// its zones: the station's code and its stream's version after the write.
+type stationWritten struct {
+	Code    string `json:"code"`
+	Version uint64 `json:"version"`
+}
+
+// changeZones replaces a station's zones and bed counts, seasonal and
+// overflow beds included: POST /v1/stations/{code}/zones (admins). The
+// body lists every zone the station keeps (a zone left out goes); it is
+// refused with rule bed_occupied when an occupied bed would disappear.
+// It takes Idempotency-Key, and If-Match with the station's version.
+func (s *Server) changeZones(w http.ResponseWriter, r *http.Request) {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var cmd domain.ChangeZones
+	opts, err := s.readCommand(w, r, &cmd)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if cmd.Zones == nil {
+		// Left out, the zones would read as none: every bed would go.
+		s.Error(w, r, errorf(domain.CodeInvalid, "zones", "zones is required: list every zone the station keeps"))
+		return
+	}
+	code := mux.Vars(r)["code"]
+	res, err := s.cfg.Service.ChangeZones(r.Context(), actorOf(r), code, &cmd, opts)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.waitForViews(r, res.Position)
+	w.Header().Set("ETag", etag(res.Version))
+	s.writeJSON(w, r, http.StatusOK, stationWritten{Code: code, Version: res.Version})
 }
 
 // listStations lists every station: GET /v1/stations.
