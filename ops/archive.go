@@ -121,7 +121,7 @@ func isArchive(path string) (bool, error) {
 // then the key store (replacing any), and the signing and master keys when
 // dir has none. A bare events store (the earlier backup format) restores
 // as before.
-func restoreArchive(from, dir string, force bool) error {
+func restoreArchive(from, dir string, force bool, master masterKeySource) error {
 	ok, err := isArchive(from)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -177,6 +177,14 @@ func restoreArchive(from, dir string, force bool) error {
 	if !found[bolt.DataFile] {
 		return fmt.Errorf("restore: %s holds no events store", from)
 	}
+	// Before anything in dir changes: the master key the service will use
+	// must open the backup's data keys, or the restored store would not
+	// start (or would not open anyone's personal data).
+	if found[sealed.KeyFile] {
+		if err := master.opens(filepath.Join(tmp, sealed.KeyFile), tmp, dir); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
 	if err := bolt.Restore(filepath.Join(tmp, bolt.DataFile), dir, force); err != nil {
 		return err
 	}
@@ -185,11 +193,14 @@ func restoreArchive(from, dir string, force bool) error {
 			continue
 		}
 		target := filepath.Join(dir, name)
-		if name != sealed.KeyFile {
+		if name != sealed.KeyFile && name != sealed.MasterKeyFile {
 			if _, err := os.Stat(target); err == nil {
-				continue // keep the folder's own signing or master key
+				continue // keep the folder's own signing key
 			}
 		}
+		// The data keys and the generated master key that wraps them
+		// travel together: the folder's own master key would not open
+		// the backup's keys.
 		if err := os.Rename(filepath.Join(tmp, name), target); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
@@ -197,6 +208,44 @@ func restoreArchive(from, dir string, force bool) error {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// masterKeySource is where the master key comes from for a restore: the
+// operator's (WAYSTATION_MASTER_KEY or --master-key-file), else the one
+// generated in the data folder.
+type masterKeySource struct{ Value, File string }
+
+// opens checks that the master key in effect after a restore opens the data
+// keys in keysFile: the operator's, else the archive's master.key (in
+// unpacked), else the folder's own. With none of them, it refuses: serve
+// would generate a new key that opens nothing.
+func (m masterKeySource) opens(keysFile, unpacked, dir string) error {
+	var key []byte
+	var err error
+	switch {
+	case m.Value != "" || m.File != "":
+		key, _, err = sealed.LoadMasterKey(m.Value, m.File, "")
+	default:
+		from := ""
+		for _, d := range []string{unpacked, dir} {
+			if _, serr := os.Stat(filepath.Join(d, sealed.MasterKeyFile)); serr == nil {
+				from = d
+				break
+			}
+		}
+		if from == "" {
+			return errors.New("the backup's data keys are wrapped by a master key that was not generated in the folder: pass it (WAYSTATION_MASTER_KEY or --master-key-file)")
+		}
+		key, _, err = sealed.LoadMasterKey("", "", from)
+	}
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	if _, err := sealed.DataKeys(keysFile, key); err != nil {
+		return fmt.Errorf("the master key in effect does not open the backup's data keys; pass the master key the backup was taken with (WAYSTATION_MASTER_KEY or --master-key-file): %w", err)
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func runRestore(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if *from == "" {
 		return fmt.Errorf("%w: restore: --from FILE is required", ErrUsage)
 	}
-	if err := restoreArchive(*from, cfg.Data, *force); err != nil {
+	if err := restoreArchive(*from, cfg.Data, *force, masterKeySource{Value: cfg.MasterKey, File: cfg.MasterKeyFile}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s; run `waystation verify --data %s` to check it\n", *from, cfg.Data, cfg.Data)
