@@ -171,6 +171,10 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errorf(domain.CodeInvalid, "version", "give as_of or version, not both"))
 		return
 	}
+	if version > 0 && !asOf.Position.IsZero() {
+		s.Error(w, r, errorf(domain.CodeInvalid, "version", "give position or version, not both"))
+		return
+	}
 	c, err := s.readableCase(r, id)
 	if err != nil {
 		s.Error(w, r, err)

@@ -121,7 +121,7 @@ func TestDecodersAcceptTheirSeeds(t *testing.T) {
 // FuzzQueryParams fuzzes the query decoders: a refusal is invalid and
 // names one of the parameters.
 func FuzzQueryParams(f *testing.F) {
-	for _, q := range []string{"at=2026-01-02T03:04:05Z&known=true", "at=2026-01-02T03:04:05+08:00", "known=true", "limit=501", "after=3/4", "after=x", "at=%zz", "limit=-1"} {
+	for _, q := range []string{"at=2026-01-02T03:04:05Z&known=true", "at=2026-01-02T03:04:05+08:00", "known=true", "limit=501", "after=3/4", "after=x", "at=%zz", "limit=-1", "position=7", "position=3/4&at=2026-01-02T03:04:05Z", "position=0"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -136,7 +136,7 @@ func FuzzQueryParams(f *testing.F) {
 			t.Fatalf("refusal %v is not invalid", err)
 		}
 		switch de.Field {
-		case "at", "known", "limit", "after":
+		case "at", "known", "position", "limit", "after":
 		default:
 			t.Fatalf("refusal names %q, not a parameter", de.Field)
 		}

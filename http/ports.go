@@ -33,11 +33,13 @@ type Service interface {
 	RevokeToken(ctx context.Context, actor domain.Actor, cmd *domain.RevokeToken, opts Options) (Result, error)
 }
 
-// AsOf is the moment a board is shown at: the zero At is now; Known limits
-// it to what had been recorded by At.
+// AsOf is the moment a board is shown at: the zero AsOf is now; Known
+// limits it to what had been recorded by At; a non-zero Position keeps
+// only the events of the log up to it (with At zero, evaluated now).
 type AsOf struct {
-	At    time.Time
-	Known bool
+	At       time.Time
+	Known    bool
+	Position eventstore.Position
 }
 
 // Filter narrows a board to a station or a region (both empty: everywhere).

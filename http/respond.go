@@ -99,7 +99,10 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
-// asOfParams reads at (or as_of) and known.
+// asOfParams reads the moment a board or history is shown at: name (at,
+// or as_of on a history) with known, or position. position (a log
+// position, as /v1/events shows them) shows the world as the log stood
+// right after that event, evaluated now; it excludes name and known.
 func asOfParams(r *http.Request, name string) (AsOf, error) {
 	at, err := timeParam(r, name)
 	if err != nil {
@@ -109,10 +112,20 @@ func asOfParams(r *http.Request, name string) (AsOf, error) {
 	if err != nil {
 		return AsOf{}, err
 	}
+	pos, err := positionParam(r, "position")
+	if err != nil {
+		return AsOf{}, err
+	}
+	if r.URL.Query().Has("position") && pos.IsZero() {
+		return AsOf{}, errorf(domain.CodeInvalid, "position", "position must be a log position after the start (1 or more)")
+	}
+	if !pos.IsZero() && !at.IsZero() {
+		return AsOf{}, errorf(domain.CodeInvalid, "position", "give "+name+" or position, not both")
+	}
 	if known && at.IsZero() {
 		return AsOf{}, errorf(domain.CodeInvalid, "known", "known=true needs "+name)
 	}
-	return AsOf{At: at, Known: known}, nil
+	return AsOf{At: at, Known: known, Position: pos}, nil
 }
 
 func boolParam(r *http.Request, name string) (bool, error) {

@@ -15,7 +15,9 @@ var (
 	atParams   = []param{
 		{Name: "at", In: "query", Format: "date-time", Desc: "show the board as it was at this time (by when things happened)"},
 		{Name: "known", In: "query", Format: "boolean", Desc: "with at: only what had been recorded by then"},
+		positionQuery,
 	}
+	positionQuery = param{Name: "position", In: "query", Desc: "instead of at: the log as it stood right after the event at this position (as GET /v1/events shows positions), evaluated now"}
 )
 
 // routeTable is every route of the API. The router and /openapi.json are
@@ -46,7 +48,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Summary: "A case's current state (read by inspectors, coordinators and admins is logged).", Roles: allRoles, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: reflect.TypeFor[caseState](), handle: s.getCase},
 		{Method: "GET", Path: "/v1/cases/{id}/history", ID: "caseHistory", Summary: "A case's events and state as of a time or a version (reads are logged as for the state).", Roles: allRoles, Params: []param{
 			{Name: "id", In: "path", Format: "uuid"},
-			{Name: "as_of", In: "query", Format: "date-time"}, {Name: "known", In: "query", Format: "boolean"}, {Name: "version", In: "query", Format: "integer"},
+			{Name: "as_of", In: "query", Format: "date-time"}, {Name: "known", In: "query", Format: "boolean"}, {Name: "version", In: "query", Format: "integer"}, positionQuery,
 		}, Status: 200, Reply: reflect.TypeFor[projections.History](), handle: s.caseHistory},
 		{Method: "GET", Path: "/v1/cases/{id}/person", ID: "personOfCase", Summary: "The other cases of a case's person (same resident ID number, or same name, birth date and household registration place), oldest first: those the token may read as it may read a case, the others only counted. Reads by inspectors, coordinators and admins are logged, one entry per case shown and one for {id}.", Roles: allRoles, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: reflect.TypeFor[personAnswer](), handle: s.personOfCase},
 	}

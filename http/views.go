@@ -40,7 +40,9 @@ func (v RunnerViews) caughtUpAt(ctx context.Context, a AsOf) error {
 	return v.caughtUp(ctx)
 }
 
-func asOf(a AsOf) projections.AsOf { return projections.AsOf{At: a.At, Known: a.Known} }
+func asOf(a AsOf) projections.AsOf {
+	return projections.AsOf{At: a.At, Known: a.Known, Position: a.Position}
+}
 
 func filter(f Filter) projections.Filter {
 	return projections.Filter{Station: f.Station, Region: f.Region}
