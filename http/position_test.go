@@ -37,7 +37,11 @@ func TestBoardsAndHistoryAsOfAPosition(t *testing.T) {
 	}
 
 	t.Run("occupancy", func(t *testing.T) {
-		type occ struct{ Residents []struct{ CaseID string `json:"case_id"` } }
+		type occ struct {
+			Residents []struct {
+				CaseID string `json:"case_id"`
+			}
+		}
 		if got := decodeAs[occ](t, w.must(200, w.staff1, "GET", "/v1/stations/S01/occupancy?position="+intake, nil)); len(got.Residents) != 0 {
 			t.Fatalf("residents right after the intake: %+v, want none", got.Residents)
 		}
@@ -46,7 +50,11 @@ func TestBoardsAndHistoryAsOfAPosition(t *testing.T) {
 		}
 	})
 	t.Run("transfers", func(t *testing.T) {
-		type board struct{ Transfers []struct{ CaseID string `json:"case_id"` } }
+		type board struct {
+			Transfers []struct {
+				CaseID string `json:"case_id"`
+			}
+		}
 		if got := decodeAs[board](t, w.must(200, w.coord1, "GET", "/v1/regions/R1/transfers?position="+bed, nil)); len(got.Transfers) != 0 {
 			t.Fatalf("transfers before the request: %+v", got.Transfers)
 		}
@@ -57,7 +65,9 @@ func TestBoardsAndHistoryAsOfAPosition(t *testing.T) {
 	t.Run("safety", func(t *testing.T) {
 		absconded := func(q string) bool {
 			t.Helper()
-			b := decodeAs[struct{ Alerts []struct{ Rule, CaseID string } }](t, w.must(200, w.staff1, "GET", "/v1/safety"+q, nil))
+			b := decodeAs[struct {
+				Alerts []struct{ Rule, CaseID string }
+			}](t, w.must(200, w.staff1, "GET", "/v1/safety"+q, nil))
 			for _, a := range b.Alerts {
 				if a.Rule == "absconded" {
 					return true
