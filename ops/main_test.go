@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	nethttp "net/http"
 	"os"
 	"path/filepath"
@@ -515,4 +517,56 @@ func TestVerifyWithThePublishedKeyTrustsNoOtherSigner(t *testing.T) {
 	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir, "--key", "not-a-key"}, &out, &errOut); !errors.Is(err, ops.ErrUsage) {
 		t.Errorf("verify --key not-a-key: %v, want a usage error", err)
 	}
+}
+
+func TestShutdownFinishesARequestCaughtHalfwayThrough(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	body, err := json.Marshal(intake("Halfway Through", time.Now().Add(-time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Given an intake whose headers and half of whose body have reached
+	// the service (written by hand, so nothing waits in a client's buffer),
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := fmt.Sprintf("POST /v1/cases HTTP/1.1\r\nHost: waystation\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", staff, len(body))
+	if _, err := conn.Write(append([]byte(head), body[:len(body)/2]...)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the service start reading it
+	// when the service is told to stop,
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(r.logs.String(), "waystation shutting down"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not start shutting down")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the drain begin
+	// then the rest of the body is still read, the intake recorded and
+	// acknowledged, and the service stops cleanly;
+	if _, err := conn.Write(body[len(body)/2:]); err != nil {
+		t.Fatalf("the service stopped reading a request in flight: %v", err)
+	}
+	resp, err := nethttp.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to the request in flight at shutdown: %v", err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 201 {
+		t.Fatalf("request in flight at shutdown: %d %v, want 201", resp.StatusCode, out)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	// and after a restart the case is there.
+	again := start(t, dir)
+	again.must(t, 200, adminToken, "GET", "/v1/cases/"+out["id"].(string), nil)
 }
