@@ -14,15 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -49,15 +46,34 @@ type Options struct {
 	// resubscribed; it doubles on each failed attempt up to 5 seconds.
 	// Zero means 100 milliseconds.
 	RetryInterval time.Duration
+	// Observer, when set, hears about every append that wrote events, for
+	// metrics (the waystation_store_* series the embedded store feeds
+	// too). Nil observes nothing.
+	Observer Observer
+}
+
+// Observer hears about the appends a Store writes. Its method is the
+// embedded store's (bolt.Observer), so one value serves both backends.
+// Calls come from the appending goroutine and must return quickly.
+type Observer interface {
+	// ObserveBatch reports one append that wrote events: how many events,
+	// always 1 request (the cluster commits each append on its own), 0 for
+	// fsync (the cluster's durability is its own and not visible to a
+	// client), and in total the time from sending the append to the
+	// cluster's answer, the bounded retry lookup of an Any or
+	// StreamExists append included. Recognised retries, refused appends
+	// and empty appends are not reported.
+	ObserveBatch(events, requests int, fsync, total time.Duration)
 }
 
 // Store is an eventstore.Store on an EventStoreDB / KurrentDB node or
 // cluster. It is safe for concurrent use; Close ends every subscription.
 type Store struct {
-	config *esdb.Configuration
-	target string // host list for error messages: never the credentials
-	logger *slog.Logger
-	retry  time.Duration
+	config   *esdb.Configuration
+	target   string // host list for error messages: never the credentials
+	logger   *slog.Logger
+	retry    time.Duration
+	observer Observer
 
 	// closed is cancelled by Close; every call derives from it.
 	closed context.Context
@@ -98,12 +114,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	closed, cancel := context.WithCancel(context.Background())
 	s := &Store{
-		config: config,
-		target: describeTarget(config),
-		logger: logger,
-		retry:  opts.RetryInterval,
-		closed: closed,
-		close:  cancel,
+		config:   config,
+		target:   describeTarget(config),
+		logger:   logger,
+		retry:    opts.RetryInterval,
+		observer: opts.Observer,
+		closed:   closed,
+		close:    cancel,
 	}
 	client, err := esdb.NewClient(config)
 	if err != nil {
@@ -345,259 +362,6 @@ func validStream(stream string) error {
 	return nil
 }
 
-// Append implements eventstore.Store. Every event keeps the ID the caller
-// gave it, so a retried append is recognised by the server; when the
-// server reports a conflict, Append reads the stream to tell an
-// idempotent retry, an idempotency conflict and a wrong expected version
-// apart. Appends go to the leader.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	res, _, err := s.append(ctx, stream, expected, events)
-	return res, err
-}
-
-// append is Append that also says whether it wrote the events (false for
-// an empty append or a recognised retry).
-func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (_ eventstore.AppendResult, wrote bool, err error) {
-	if err := validStream(stream); err != nil {
-		return eventstore.AppendResult{}, false, err
-	}
-	proposed := make([]esdb.EventData, len(events))
-	seen := make(map[uuid.UUID]bool, len(events))
-	for i, ev := range events {
-		switch {
-		case seen[ev.ID]:
-			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d repeats an event ID", eventstore.ErrInvalid, i)
-		case ev.ID == uuid.Nil:
-			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d has no ID", eventstore.ErrInvalid, i)
-		case ev.Type == "":
-			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d has no type", eventstore.ErrInvalid, i)
-		case strings.HasPrefix(ev.Type, "$"):
-			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event types starting with $ belong to the server", eventstore.ErrInvalid)
-		case len(ev.Data)+len(ev.Metadata) > MaxEventSize:
-			return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
-		}
-		seen[ev.ID] = true
-		proposed[i] = esdb.EventData{
-			EventID:     ev.ID,
-			EventType:   ev.Type,
-			ContentType: esdb.ContentTypeJson,
-			Data:        ev.Data,
-			Metadata:    ev.Metadata,
-		}
-	}
-	client, release, err := s.conn()
-	if err != nil {
-		return eventstore.AppendResult{}, false, err
-	}
-	defer release()
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-
-	if len(events) == 0 {
-		res, err := s.appendNothing(ctx, client, stream, expected)
-		return res, false, err
-	}
-	// The server recognises a retry only at the revision it names (or,
-	// with Any, while the IDs are in its recent cache); a retry arriving
-	// after the stream moved on would be written twice. Look for the IDs
-	// in the stream itself first.
-	st, err := s.load(ctx, client, stream)
-	if err != nil {
-		return eventstore.AppendResult{}, false, err
-	}
-	if res, found, err := st.retried(stream, expected, events); found || err != nil {
-		return res, false, err
-	}
-
-	res, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{
-		ExpectedRevision: toExpected(expected),
-		RequiresLeader:   true,
-	}, proposed...)
-	if err != nil {
-		var e *esdb.Error
-		if !errors.As(err, &e) || e.Code() != esdb.ErrorCodeWrongExpectedVersion {
-			return eventstore.AppendResult{}, false, s.fail(ctx, client, "append", err)
-		}
-		st, lerr := s.load(ctx, client, stream)
-		if lerr != nil {
-			return eventstore.AppendResult{}, false, lerr
-		}
-		if res, found, err := st.retried(stream, expected, events); found || err != nil {
-			return res, false, err
-		}
-		return eventstore.AppendResult{}, false, st.wrong(stream, expected)
-	}
-	out := eventstore.AppendResult{
-		NextExpectedRevision: res.NextExpectedVersion,
-		Position:             eventstore.Position{Commit: res.CommitPosition, Prepare: res.PreparePosition},
-	}
-	if out.Position.IsZero() {
-		// An idempotent success may come back without a position: look it
-		// up from the stream.
-		st, err := s.load(ctx, client, stream)
-		if err != nil {
-			return eventstore.AppendResult{}, false, err
-		}
-		if res, found, err := st.retried(stream, expected, events); found || err != nil {
-			return res, false, err
-		}
-		return eventstore.AppendResult{}, false, fmt.Errorf("esdb: append to %s: the server acknowledged events it does not return", stream)
-	}
-	return out, true, nil
-}
-
-// appendNothing answers an empty append from the stream's current state.
-func (s *Store) appendNothing(ctx context.Context, client *esdb.Client, stream string, expected eventstore.ExpectedRevision) (eventstore.AppendResult, error) {
-	last, ok, err := s.last(ctx, client, stream)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	st := streamState{exists: ok}
-	if ok {
-		st.events = []eventstore.RecordedEvent{last}
-	}
-	if !st.satisfies(expected) {
-		return eventstore.AppendResult{}, st.wrong(stream, expected)
-	}
-	if !ok {
-		return eventstore.AppendResult{}, nil
-	}
-	return eventstore.AppendResult{NextExpectedRevision: last.Revision, Position: last.Position}, nil
-}
-
-// streamState is what load read of one stream: its live events, in order.
-type streamState struct {
-	exists bool
-	events []eventstore.RecordedEvent
-}
-
-func (st streamState) lastRevision() uint64 { return st.events[len(st.events)-1].Revision }
-
-func (st streamState) satisfies(expected eventstore.ExpectedRevision) bool {
-	switch {
-	case expected.IsAny():
-		return true
-	case expected.IsNoStream():
-		return !st.exists
-	case expected.IsStreamExists():
-		return st.exists
-	}
-	r, _ := expected.Revision()
-	return st.exists && st.lastRevision() == r
-}
-
-func (st streamState) wrong(stream string, expected eventstore.ExpectedRevision) error {
-	e := &eventstore.WrongExpectedVersionError{Stream: stream, Expected: expected, ActualExists: st.exists}
-	if st.exists {
-		e.Actual = st.lastRevision()
-	}
-	return e
-}
-
-// retried reports whether events are already stored in the stream. found
-// is true with the original result when all of them are, in order, at the
-// place expected names; err is ErrIdempotencyConflict when only some are,
-// or they are elsewhere; neither when none is.
-func (st streamState) retried(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
-	index := make(map[uuid.UUID]int, len(st.events))
-	for i, e := range st.events {
-		index[e.ID] = i
-	}
-	first, seen := -1, 0
-	inOrder := true
-	for i, ev := range events {
-		at, ok := index[ev.ID]
-		if !ok {
-			inOrder = false
-			continue
-		}
-		seen++
-		if i == 0 {
-			first = at
-		} else if first < 0 || at != first+i {
-			inOrder = false
-		}
-	}
-	if seen == 0 {
-		return eventstore.AppendResult{}, false, nil
-	}
-	if !inOrder || seen != len(events) {
-		return eventstore.AppendResult{}, false, fmt.Errorf("%w: stream %s", eventstore.ErrIdempotencyConflict, stream)
-	}
-	firstRev := st.events[first].Revision
-	place := true
-	switch {
-	case expected.IsNoStream():
-		place = first == 0
-	case expected.IsAny(), expected.IsStreamExists():
-	default:
-		r, _ := expected.Revision()
-		place = firstRev == r+1
-	}
-	if !place {
-		return eventstore.AppendResult{}, false, fmt.Errorf("%w: stream %s", eventstore.ErrIdempotencyConflict, stream)
-	}
-	last := st.events[first+len(events)-1]
-	return eventstore.AppendResult{NextExpectedRevision: last.Revision, Position: last.Position}, true, nil
-}
-
-// load reads every live event of a stream; a missing stream is an empty
-// state, a tombstoned one ErrStreamDeleted.
-func (s *Store) load(ctx context.Context, client *esdb.Client, stream string) (streamState, error) {
-	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Start{}}, math.MaxInt64)
-	if err != nil {
-		return streamState{}, s.fail(ctx, client, "read", err)
-	}
-	defer rs.Close()
-	var st streamState
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return st, nil
-		}
-		if err != nil {
-			err = s.fail(ctx, client, "read", err)
-			if errors.Is(err, eventstore.ErrStreamNotFound) {
-				return streamState{}, nil
-			}
-			return streamState{}, err
-		}
-		if e := ev.OriginalEvent(); e != nil && !system(e) {
-			st.exists = true
-			st.events = append(st.events, toRecorded(e))
-		}
-	}
-}
-
-// last reads the last live event of a stream: false when it is missing,
-// ErrStreamDeleted when it was tombstoned.
-func (s *Store) last(ctx context.Context, client *esdb.Client, stream string) (eventstore.RecordedEvent, bool, error) {
-	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
-	if err != nil {
-		return eventstore.RecordedEvent{}, false, s.fail(ctx, client, "read", err)
-	}
-	defer rs.Close()
-	ev, err := rs.Recv()
-	if errors.Is(err, io.EOF) {
-		return eventstore.RecordedEvent{}, false, nil
-	}
-	if err != nil {
-		err = s.fail(ctx, client, "read", err)
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return eventstore.RecordedEvent{}, false, nil
-		}
-		return eventstore.RecordedEvent{}, false, err
-	}
-	e := ev.OriginalEvent()
-	if e == nil || system(e) {
-		if e != nil && e.EventType == "$streamDeleted" {
-			return eventstore.RecordedEvent{}, false, eventstore.ErrStreamDeleted
-		}
-		return eventstore.RecordedEvent{}, false, nil
-	}
-	return toRecorded(e), true, nil
-}
-
 // Delete implements eventstore.Store with the server's soft delete: reads
 // then say not found, and an append continues the revisions.
 func (s *Store) Delete(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
@@ -627,7 +391,7 @@ func (s *Store) remove(ctx context.Context, op, stream string, expected eventsto
 			return err
 		} else if !ok {
 			if _, exact := expected.Revision(); exact || expected.IsStreamExists() {
-				return streamState{}.wrong(stream, expected)
+				return wrongVersion(stream, expected, eventstore.RecordedEvent{}, false)
 			}
 			return fmt.Errorf("%w: %s", eventstore.ErrStreamNotFound, stream)
 		}
@@ -639,11 +403,11 @@ func (s *Store) remove(ctx context.Context, op, stream string, expected eventsto
 		return nil
 	}
 	if wrongExpected(err) && !s.isClosed() && ctx.Err() == nil {
-		st, lerr := s.load(ctx, client, stream)
+		last, ok, lerr := s.last(ctx, client, stream)
 		if lerr != nil {
 			return lerr
 		}
-		return st.wrong(stream, expected)
+		return wrongVersion(stream, expected, last, ok)
 	}
 	return s.fail(ctx, client, op, err)
 }

@@ -49,6 +49,14 @@ type Limits struct {
 	// stream is written instead of refused (EventStoreDB keeps no global
 	// event-ID index).
 	EventIDsPerStream bool
+	// RetriesOnlyWhereTheyLand: the backend looks for stored event IDs
+	// only where a retry of the same append can have landed (just after
+	// the expected revision, or the first live revisions for NoStream;
+	// near the stream's end for Any and StreamExists), not in the whole
+	// stream, so that an append costs the same however long the stream
+	// is. An append at the stream's current revision that reuses IDs
+	// stored earlier in the stream is written instead of refused.
+	RetriesOnlyWhereTheyLand bool
 }
 
 // Run runs the full contract suite against the stores that open returns.
