@@ -149,8 +149,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// caseHistory answers a case's history, as of a time or a version:
-// GET /v1/cases/{id}/history.
+// caseHistory answers a case's history, as of a time, a log position or a
+// version: GET /v1/cases/{id}/history. The read is logged once the history
+// is built: a refused or failed one is not.
 func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 	id, err := caseID(r)
 	if err != nil {
@@ -180,8 +181,8 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.recordRead(r, id); err != nil {
-		s.Error(w, r, err)
+	if version > c.Version {
+		s.Error(w, r, errorf(domain.CodeInvalid, "version", "version must be at most the case's version, "+uitoa(c.Version)))
 		return
 	}
 	h, err := s.cfg.Views.History(r.Context(), id, asOf, version)
@@ -189,11 +190,17 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if err := s.recordRead(r, id); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", etag(c.Version))
 	s.writeJSON(w, r, http.StatusOK, h)
 }
 
-// searchCases lists cases in the actor's scope: GET /v1/cases.
+// searchCases lists cases in the actor's scope: GET /v1/cases. Every case
+// of the page answered is a read: by an inspector, coordinator or admin it
+// is written to the access log (one entry per case shown).
 func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := limitParam(r, 50, 500)
@@ -214,6 +221,15 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	cq.Station, cq.Region = f.Station, f.Region
 	out, err := s.cfg.Views.SearchCases(r.Context(), cq)
 	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	// A hit shows the person's name, sex and age: it is a read of the case.
+	ids := make([]uuid.UUID, len(out.Items))
+	for i, it := range out.Items {
+		ids[i] = it.ID
+	}
+	if err := s.recordReads(r, ids); err != nil {
 		s.Error(w, r, err)
 		return
 	}

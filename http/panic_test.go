@@ -12,13 +12,14 @@ import (
 
 	"waystation/domain"
 	wshttp "waystation/http"
+	"waystation/projections"
 )
 
 // panickyViews is the real views except that listing stations panics with
 // a message holding personal data.
 type panickyViews struct{ wshttp.RunnerViews }
 
-func (panickyViews) Stations(context.Context) (any, error) { panic("secret 张三 110101199003074514") }
+func (panickyViews) Stations(context.Context) ([]projections.StationInfo, error) { panic("secret 张三 110101199003074514") }
 
 func TestPanicIsA500WithNothingLeaked(t *testing.T) {
 	e := newEnv(t)

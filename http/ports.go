@@ -58,23 +58,25 @@ type CaseQuery struct {
 	Cursor  string
 }
 
-// Views is the read side (the projections runner). Every result is a JSON
-// document as API.md shows it; an unknown station answers a not-found
+// Views is the read side (the projections runner). Every result is the
+// projections' own type, served as JSON as API.md shows it (and as the
+// route table describes it); an unknown station answers a not-found
 // *domain.Error.
 type Views interface {
 	// WaitFor returns once every view has folded the log up to pos.
 	WaitFor(ctx context.Context, pos eventstore.Position) error
-	Stations(ctx context.Context) (any, error)
-	Station(ctx context.Context, code string) (any, error)
-	Occupancy(ctx context.Context, code string, asOf AsOf) (any, error)
-	Safety(ctx context.Context, f Filter, asOf AsOf) (any, error)
-	Transfers(ctx context.Context, region string, asOf AsOf) (any, error)
-	SearchCases(ctx context.Context, q CaseQuery) (any, error)
-	Stats(ctx context.Context, f Filter, from, to time.Time) (any, error)
+	Stations(ctx context.Context) ([]projections.StationInfo, error)
+	Station(ctx context.Context, code string) (projections.StationInfo, error)
+	Occupancy(ctx context.Context, code string, asOf AsOf) (projections.Occupancy, error)
+	Safety(ctx context.Context, f Filter, asOf AsOf) (projections.SafetyBoard, error)
+	Transfers(ctx context.Context, region string, asOf AsOf) (projections.TransferBoard, error)
+	SearchCases(ctx context.Context, q CaseQuery) (projections.CasePage, error)
+	Stats(ctx context.Context, f Filter, from, to time.Time) (projections.Stats, error)
 	// History is a case's timeline (its own events and the station events
 	// about it, in global order) and its state, as of a moment or up to a
-	// version (0: all); an unknown case or version answers not_found.
-	History(ctx context.Context, id uuid.UUID, asOf AsOf, version uint64) (any, error)
+	// version (0: all); an unknown case answers not_found. The server
+	// refuses a version beyond the case's before it asks.
+	History(ctx context.Context, id uuid.UUID, asOf AsOf, version uint64) (projections.History, error)
 	// Person lists every case the person index links to case id's person,
 	// id's own included, oldest first; a case the views do not hold is
 	// not_found.

@@ -104,7 +104,8 @@ func (s *Server) dueForErasure(w http.ResponseWriter, r *http.Request) {
 
 // exportCase answers an inspector's bundle of a case, checkable offline
 // with `waystation verify-export`: GET /v1/cases/{id}/export (inspectors,
-// admins). The read is written to the access log first.
+// admins). The read is written to the access log once the bundle is built,
+// before it is sent.
 func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) {
 	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
 		s.Error(w, r, err)
@@ -123,12 +124,12 @@ func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.recordRead(r, id); err != nil {
+	out, err := s.cfg.Privacy.Export(r.Context(), id)
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	out, err := s.cfg.Privacy.Export(r.Context(), id)
-	if err != nil {
+	if err := s.recordRead(r, id); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,74 @@ func TestHistoryAsOfAndVersion(t *testing.T) {
 	if v1.Version != 1 || v1.State.Version != 1 || len(v1.Events) != 1 {
 		t.Fatalf("version 1: %+v", v1)
 	}
-	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?version=9", nil), http.StatusNotFound, "not_found", "")
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?version=9", nil), http.StatusBadRequest, "invalid", "version")
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?version=3", nil), http.StatusBadRequest, "invalid", "version")
+}
+
+// TestOnlySucceededReadsAreLogged: a history that could not be shown (a
+// version beyond the case's, a moment before it began) writes no access-log
+// entry; one that was shown writes one.
+func TestOnlySucceededReadsAreLogged(t *testing.T) {
+	w := newWorld(t)
+	id := w.intake(w.staff1, "S01")
+	before := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?version=9", nil), http.StatusBadRequest, "invalid", "version")
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?as_of="+before, nil), http.StatusNotFound, "not_found", "")
+	expectProblem(t, w.call(w.insp1, "GET", "/v1/cases/"+id+"/history?position=x", nil), http.StatusBadRequest, "invalid", "position")
+	if got := accessLogOf(t, w, "/v1/cases/{id}/history"); len(got) != 0 {
+		t.Fatalf("failed history reads logged: %v", got)
+	}
+	w.must(200, w.insp1, "GET", "/v1/cases/"+id+"/history?version=1", nil)
+	if got := accessLogOf(t, w, "/v1/cases/{id}/history"); len(got) != 1 || got[0] != id {
+		t.Fatalf("a shown history logged %v, want one entry for %s", got, id)
+	}
+}
+
+// TestSearchHitsAreLogged: a search shows names and ages, so each case of
+// the page an inspector, coordinator or admin is answered is logged, under
+// the search's route; staff searches of their station are not.
+func TestSearchHitsAreLogged(t *testing.T) {
+	w := newWorld(t)
+	a := w.intake(w.staff1, "S01")
+	b := w.intake(w.staff2, "S02")
+	c := w.intake(w.staff3, "S03")
+	type page struct {
+		Items []struct{ ID string }
+	}
+	for _, tc := range []struct {
+		name, token, query string
+		logged             bool
+	}{
+		{"staff", w.staff1, "", false},
+		{"a coordinator", w.coord1, "", true},
+		{"a bound inspector", w.insp1, "?station=S02", true},
+		{"an unbound inspector", w.inspAll, "", true},
+		{"an admin", adminToken, "?region=R2", true},
+		{"an admin finding nobody", adminToken, "?q=nobody-by-this-name", true},
+		{"an admin, one page", adminToken, "?limit=2", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(accessLogOf(t, w, "/v1/cases"))
+			got := decodeAs[page](t, w.must(200, tc.token, "GET", "/v1/cases"+tc.query, nil))
+			shown := []string{}
+			for _, it := range got.Items {
+				shown = append(shown, it.ID)
+			}
+			logged := append([]string{}, accessLogOf(t, w, "/v1/cases")[before:]...)
+			want := []string{}
+			if tc.logged {
+				want = shown
+			}
+			if !slices.Equal(logged, want) {
+				t.Fatalf("search showed %v and logged %v, want %v logged", shown, logged, want)
+			}
+		})
+	}
+	if all := accessLogOf(t, w, "/v1/cases"); !slices.Contains(all, a) || !slices.Contains(all, b) || !slices.Contains(all, c) {
+		t.Fatalf("search reads logged %v, want each of %s %s %s among them", all, a, b, c)
+	}
+	expectProblem(t, w.call(w.coord1, "GET", "/v1/cases?region=R2", nil), http.StatusForbidden, "forbidden", "")
+	if n := len(accessLogOf(t, w, "/v1/cases")); n == 0 {
+		t.Fatal("no search reads logged")
+	}
 }

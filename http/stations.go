@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"waystation/domain"
+	"waystation/projections"
 )
 
 // createStation registers a station with its zones and beds:
@@ -72,6 +73,11 @@ func (s *Server) changeZones(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, stationWritten{Code: code, Version: res.Version})
 }
 
+// stationList is the answer of GET /v1/stations: every station, by code.
+type stationList struct {
+	Items []projections.StationInfo `json:"items"`
+}
+
 // listStations lists every station: GET /v1/stations.
 func (s *Server) listStations(w http.ResponseWriter, r *http.Request) {
 	out, err := s.cfg.Views.Stations(r.Context())
@@ -79,7 +85,10 @@ func (s *Server) listStations(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, out)
+	if out == nil {
+		out = []projections.StationInfo{}
+	}
+	s.writeJSON(w, r, http.StatusOK, stationList{Items: out})
 }
 
 // getStation shows one station: GET /v1/stations/{code}.

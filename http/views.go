@@ -60,69 +60,69 @@ func (v RunnerViews) WaitWithin(ctx context.Context, pos eventstore.Position, d 
 }
 
 // Stations lists every station.
-func (v RunnerViews) Stations(ctx context.Context) (any, error) {
+func (v RunnerViews) Stations(ctx context.Context) ([]projections.StationInfo, error) {
 	if err := v.caughtUp(ctx); err != nil {
 		return nil, err
 	}
-	return map[string]any{"items": v.Runner.Stations()}, nil
+	return v.Runner.Stations(), nil
 }
 
 // Station shows one station, or not_found.
-func (v RunnerViews) Station(ctx context.Context, code string) (any, error) {
+func (v RunnerViews) Station(ctx context.Context, code string) (projections.StationInfo, error) {
 	if err := v.caughtUp(ctx); err != nil {
-		return nil, err
+		return projections.StationInfo{}, err
 	}
 	st, ok := v.Runner.Station(code)
 	if !ok {
-		return nil, domain.NotFound("no such station")
+		return st, domain.NotFound("no such station")
 	}
 	return st, nil
 }
 
 // Occupancy shows a station's beds and residents as of a.
-func (v RunnerViews) Occupancy(ctx context.Context, code string, a AsOf) (any, error) {
+func (v RunnerViews) Occupancy(ctx context.Context, code string, a AsOf) (projections.Occupancy, error) {
 	if err := v.caughtUpAt(ctx, a); err != nil {
-		return nil, err
+		return projections.Occupancy{}, err
 	}
 	return v.Runner.Occupancy(code, asOf(a))
 }
 
 // Safety shows the safety board of f as of a.
-func (v RunnerViews) Safety(ctx context.Context, f Filter, a AsOf) (any, error) {
+func (v RunnerViews) Safety(ctx context.Context, f Filter, a AsOf) (projections.SafetyBoard, error) {
 	if err := v.caughtUpAt(ctx, a); err != nil {
-		return nil, err
+		return projections.SafetyBoard{}, err
 	}
 	return v.Runner.Safety(filter(f), asOf(a))
 }
 
 // Transfers shows the transfers in flight in region as of a.
-func (v RunnerViews) Transfers(ctx context.Context, region string, a AsOf) (any, error) {
+func (v RunnerViews) Transfers(ctx context.Context, region string, a AsOf) (projections.TransferBoard, error) {
 	if err := v.caughtUpAt(ctx, a); err != nil {
-		return nil, err
+		return projections.TransferBoard{}, err
 	}
 	return v.Runner.Transfers(region, asOf(a))
 }
 
 // SearchCases searches cases.
-func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (any, error) {
+func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (projections.CasePage, error) {
 	if err := v.caughtUp(ctx); err != nil {
-		return nil, err
+		return projections.CasePage{}, err
 	}
 	return v.Runner.SearchCases(projections.CaseQuery{Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor})
 }
 
 // Stats answers the statistics of f over [from, to).
-func (v RunnerViews) Stats(ctx context.Context, f Filter, from, to time.Time) (any, error) {
+func (v RunnerViews) Stats(ctx context.Context, f Filter, from, to time.Time) (projections.Stats, error) {
 	if err := v.caughtUp(ctx); err != nil {
-		return nil, err
+		return projections.Stats{}, err
 	}
 	return v.Runner.Stats(filter(f), from, to)
 }
 
 // History shows a case's timeline and state as of a, or up to version.
-func (v RunnerViews) History(ctx context.Context, id uuid.UUID, a AsOf, version uint64) (any, error) {
+func (v RunnerViews) History(ctx context.Context, id uuid.UUID, a AsOf, version uint64) (projections.History, error) {
 	if err := v.caughtUp(ctx); err != nil {
-		return nil, err
+		return projections.History{}, err
 	}
 	return v.Runner.History(id, asOf(a), int(version))
 }
