@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -55,6 +57,25 @@ type stay struct {
 	To      time.Time
 }
 
+// span is an interval of occurred times in Unix nanoseconds, from
+// inclusive to exclusive; to is 0 while it lasts.
+type span struct{ from, to int64 }
+
+// end returns s.to, or the largest time while s lasts.
+func (s span) end() int64 {
+	if s.to == 0 {
+		return math.MaxInt64
+	}
+	return s.to
+}
+
+// hold is a span over which a case held a bed at a station (from its
+// assignment to its release, or to the next assignment).
+type hold struct {
+	station string
+	span
+}
+
 // caseEntry is one case: the domain's fold plus what the views add.
 type caseEntry struct {
 	c       domain.Case
@@ -63,8 +84,39 @@ type caseEntry struct {
 	beds    []bedRef  // station events about the case, for histories
 	lastAt  time.Time // occurred_at of the case's latest event
 	stays   []stay
+	holds   []hold   // the beds the case held, in log order, for bed nights
+	away    []span   // in hospital or in transit, ordered by start
 	keys    []string // person keys
 	openPos eventstore.Position
+}
+
+// closeHold ends the bed hold that lasts, if any, at t.
+func (ce *caseEntry) closeHold(t time.Time) {
+	if n := len(ce.holds); n > 0 && ce.holds[n-1].to == 0 {
+		ce.holds[n-1].to = max(t.UnixNano(), ce.holds[n-1].from)
+	}
+}
+
+// leave starts a time away from the station (hospital, transit) at t,
+// unless one lasts already.
+func (ce *caseEntry) leave(t time.Time) {
+	for _, a := range ce.away {
+		if a.to == 0 {
+			return
+		}
+	}
+	ce.away = append(ce.away, span{from: t.UnixNano()})
+	// Paperwork caught up late may start a span before earlier ones.
+	slices.SortStableFunc(ce.away, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+}
+
+// comeBack ends the time away that lasts, if any, at t.
+func (ce *caseEntry) comeBack(t time.Time) {
+	for i, a := range ce.away {
+		if a.to == 0 {
+			ce.away[i].to = max(t.UnixNano(), a.from)
+		}
+	}
 }
 
 func newModel() *model {
@@ -107,10 +159,13 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 		ce := m.caseFor(e.CaseID)
 		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
 		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
+		ce.closeHold(at)
+		ce.holds = append(ce.holds, hold{station: strings.TrimPrefix(s.stream, domain.StationStreamPrefix), span: span{from: at.UnixNano()}})
 	case domain.BedReleased:
 		ce := m.caseFor(e.CaseID)
 		if ce.bed != nil && ce.bed.Station == code && ce.bed.Bed == e.Bed {
 			ce.bed = nil
+			ce.closeHold(at)
 		}
 		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
 	}
@@ -144,13 +199,19 @@ func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
 		ce.stays = []stay{{Station: ce.c.Station, From: at}}
 		m.reindex(ce)
 	case domain.HandedOver:
+		ce.comeBack(at)
 		if n := len(ce.stays); n > 0 && ce.c.Station != before {
 			ce.stays[n-1].To = at
 			ce.stays = append(ce.stays, stay{Station: ce.c.Station, From: at})
 		}
 	case domain.IdentityVerified, domain.Corrected, domain.PersonalDataErased:
 		m.reindex(ce)
+	case domain.HospitalAdmitted, domain.EscortDeparted:
+		ce.leave(at)
+	case domain.MedicalReturned:
+		ce.comeBack(at)
 	}
+
 }
 
 // reindex files the case under its current person keys.

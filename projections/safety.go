@@ -204,7 +204,8 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 			Region: m.region(c.Station), Since: since, Detail: detail})
 	}
 	active := c.Active()
-	age, ageKnown := c.AgeOn(at)
+	// Ages are taken on the civil date in China Standard Time.
+	age, ageKnown := c.AgeOn(at.In(domain.CivilZone))
 	minor := ageKnown && age < domain.AdultAge
 
 	if active {
@@ -246,13 +247,18 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 				raise(RuleMinorInAdultZone, SeverityHigh, ce.bed.Since, "minor placed in zone "+string(ce.bed.Zone))
 			}
 		}
-		// The 16th and 18th birthdays change which rules apply.
+		// The 16th and 18th birthdays change which rules apply. Birthdays
+		// are civil dates: the warning starts at 00:00 in domain.CivilZone
+		// seven days before, and ends when the birthday begins there.
 		if born := birthDate(c.Person); !born.IsZero() {
+			today := dayStart(at)
 			for _, n := range []int{domain.VoluntaryLeaveAge, domain.AdultAge} {
-				bday := born.Time().AddDate(n, 0, 0)
-				if !at.Before(bday.Add(-BirthdayWarning)) && at.Before(bday) {
-					days := int(bday.Sub(at).Hours()/24) + 1
-					raise(RuleMinorBirthday, SeverityLow, bday.Add(-BirthdayWarning), fmt.Sprintf("turns %d within %d days", n, days))
+				// A 29 February birthday falls on 1 March in common years,
+				// as time.Date normalises it.
+				bday := time.Date(born.Year+n, born.Month, born.Day, 0, 0, 0, 0, domain.CivilZone)
+				if warn := bday.AddDate(0, 0, -int(BirthdayWarning/Day)); !at.Before(warn) && at.Before(bday) {
+					days := int(bday.Sub(today) / Day)
+					raise(RuleMinorBirthday, SeverityLow, warn, fmt.Sprintf("turns %d within %d day(s)", n, days))
 				}
 			}
 		}
@@ -281,7 +287,7 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 	// Absconding: raised at the exit, until the case is closed.
 	if c.ExitType == domain.ExitAbsconding && c.Status == domain.StatusExited {
 		sev := SeverityMedium
-		exitAge, known := c.AgeOn(c.ExitedAt)
+		exitAge, known := c.AgeOn(c.ExitedAt.In(domain.CivilZone))
 		if known && (exitAge < domain.AdultAge || exitAge >= domain.ElderlyAge) || c.Disabled() {
 			sev = SeverityHigh
 		}

@@ -34,7 +34,9 @@ func step(e domain.Event) func(w *world, id uuid.UUID, at time.Time) {
 }
 
 func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
-	bday16 := time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)
+	// Birthdays begin at midnight in Beijing.
+	bday16 := time.Date(2026, 3, 12, 0, 0, 0, 0, domain.CivilZone)
+	bday18 := time.Date(2026, 3, 20, 0, 0, 0, 0, domain.CivilZone)
 	signals := []signal{
 		{
 			name: "stay past 10 days, cleared by an extension", rule: projections.RuleOverdueStay, severity: projections.SeverityMedium,
@@ -94,6 +96,16 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clearAt: bday16,
 		},
 		{
+			name: "18th birthday within 7 days, cleared when it passes", rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
+			given: func(w *world) uuid.UUID {
+				p := boy
+				p.BirthDate = domain.Date{Year: 2008, Month: 3, Day: 20}
+				return admitted(w, p, domain.Inspection{})
+			},
+			due:     bday18.Add(-7 * 24 * time.Hour),
+			clearAt: bday18,
+		},
+		{
 			name: "suspected infectious disease not referred, cleared by a referral", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID { return admitted(w, man, domain.Inspection{SuspectedInfectious: true}) },
 			due:   t0,
@@ -121,6 +133,49 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			},
 			due:   t0.Add(26 * time.Hour),
 			clear: step(domain.MedicalReturned{}), clearAt: t0.Add(27 * time.Hour),
+		},
+		{
+			name: "discharged and not back in 24 hours, cleared by an exit", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
+			given: func(w *world) uuid.UUID {
+				id := admitted(w, man, domain.Inspection{})
+				w.step(id, t0.Add(30*time.Minute), domain.MedicalReferred{Hospital: "designated"})
+				w.step(id, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "designated"})
+				w.step(id, t0.Add(2*time.Hour), domain.HospitalDischarged{})
+				return id
+			},
+			due:   t0.Add(26 * time.Hour),
+			clear: step(domain.PickedUp{Collector: domain.Collector{Name: "Zhang Yi", Relationship: "brother"}}), clearAt: t0.Add(27 * time.Hour),
+		},
+		{
+			name: "an elderly person absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
+			given: func(w *world) uuid.UUID {
+				id := admitted(w, old, domain.Inspection{})
+				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
+				return id
+			},
+			due:   t0.Add(5 * time.Hour),
+			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
+		},
+		{
+			name: "an adult with an intellectual disability absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
+			given: func(w *world) uuid.UUID {
+				id := admitted(w, man, domain.Inspection{IntellectualDisability: true})
+				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
+				return id
+			},
+			due:   t0.Add(5 * time.Hour),
+			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
+		},
+		{
+			name: "an adult with a suspected mental disorder absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
+			given: func(w *world) uuid.UUID {
+				id := admitted(w, man, domain.Inspection{SuspectedMentalDisorder: true})
+				w.step(id, t0.Add(10*time.Minute), domain.MedicalReferred{Hospital: "designated"})
+				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
+				return id
+			},
+			due:   t0.Add(5 * time.Hour),
+			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
 		},
 		{
 			name: "a minor absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
@@ -299,5 +354,41 @@ func TestRepeatVisitorOnlyWithin30DaysOrAtAnotherStation(t *testing.T) {
 	}
 	if got := r.OpenAlertsByRule()[projections.RuleRepeatVisitor]; got != 1 {
 		t.Errorf("OpenAlertsByRule: got %d repeat visitors, want 1", got)
+	}
+}
+
+// TestBirthdayWarningFollowsBeijingDates: the 16th birthday's warning
+// starts at midnight in Beijing seven days before and ends when the
+// birthday begins there (16:00 UTC the day before).
+func TestBirthdayWarningFollowsBeijingDates(t *testing.T) {
+	w := newWorld(t)
+	w.station("S01", "R1", stdZones...)
+	p := boy
+	p.BirthDate = domain.Date{Year: 2010, Month: 3, Day: 12}
+	id := admitted(w, p, domain.Inspection{})
+	w.step(id, t0.Add(time.Hour), domain.GuardianshipTaken{Basis: "art. 92"})
+	clk := newClock(t0)
+	r := w.runner(clk.now)
+	for _, c := range []struct {
+		at     time.Time // in UTC
+		detail string    // "" when nothing is raised
+	}{
+		{time.Date(2026, 3, 4, 15, 59, 0, 0, time.UTC), ""}, // 23:59 on 4 March in Beijing
+		{time.Date(2026, 3, 4, 16, 1, 0, 0, time.UTC), "turns 16 within 7 day(s)"},
+		{time.Date(2026, 3, 11, 15, 59, 0, 0, time.UTC), "turns 16 within 1 day(s)"}, // 23:59 on 11 March
+		{time.Date(2026, 3, 11, 16, 1, 0, 0, time.UTC), ""},                          // 00:01 on the birthday
+	} {
+		clk.set(c.at)
+		for _, asOf := range []projections.AsOf{{}, {At: c.at}} {
+			a := alertOf(t, r, asOf, projections.RuleMinorBirthday, id)
+			switch {
+			case c.detail == "" && a != nil:
+				t.Errorf("at %s (as of %v): raised %q", c.at, !asOf.IsLive(), a.Detail)
+			case c.detail != "" && a == nil:
+				t.Errorf("at %s (as of %v): not raised", c.at, !asOf.IsLive())
+			case a != nil && (a.Detail != c.detail || !a.Since.Equal(time.Date(2026, 3, 4, 16, 0, 0, 0, time.UTC))):
+				t.Errorf("at %s: got %q since %s, want %q since 00:00 on 5 March in Beijing", c.at, a.Detail, a.Since, c.detail)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -8,8 +9,8 @@ import (
 	"waystation/domain"
 )
 
-// Length-of-stay bands (Stats.LengthOfStay keys) and age bands
-// (Stats.IntakesByAgeBand keys). Shown to clients: never rename them.
+// Length-of-stay bands (Breakdown.LengthOfStay keys). Shown to clients:
+// never rename them.
 const (
 	StayUpTo10Days  = "up_to_10_days"
 	StayTo1Month    = "10_days_to_1_month"
@@ -20,34 +21,20 @@ const (
 // MaxStatsDays bounds the date range of one statistics request.
 const MaxStatsDays = 3660
 
-// DayCount is the census of one day: the cases belonging to the station(s)
-// at the end of that day (UTC).
+// DayCount is the census of one civil date (China Standard Time,
+// domain.CivilZone): the people holding a bed at a selected station at the
+// census moment of that date's night, the midnight (00:00 CivilZone) that
+// ends it; see Stats for who counts.
 type DayCount struct {
 	Date  string `json:"date"`
 	Count int    `json:"count"`
 }
 
-// StationStats is one station's share of a statistics request.
-type StationStats struct {
-	Station   string `json:"station"`
-	Region    string `json:"region"`
-	Intakes   int    `json:"intakes"`
-	Exits     int    `json:"exits"`
-	BedNights int    `json:"bed_nights"`
-}
-
-// Stats are the figures the national system asks for, over the days from
-// From (inclusive) to To (exclusive), UTC: the daily census, bed nights
-// (the sum of the census: one per case per night), intakes by sex and age
-// band (age at intake), exits by type and by length of stay (intake to
-// exit). A case counts at the station it belonged to at the time: intakes
-// where it arrived, exits where it left, nights where it spent them.
-type Stats struct {
-	From             time.Time      `json:"from"`
-	To               time.Time      `json:"to"`
-	Station          string         `json:"station,omitempty"`
-	Region           string         `json:"region,omitempty"`
-	Census           []DayCount     `json:"census"`
+// Breakdown is one set of the figures, for the whole selection, one
+// station or one region. Age bands are the ones of AgeBands: at intake for
+// intakes, at the exit for exits; sexes are "male", "female" or "" when
+// not recorded; exit types are domain.ExitType values.
+type Breakdown struct {
 	BedNights        int            `json:"bed_nights"`
 	Intakes          int            `json:"intakes"`
 	IntakesBySex     map[string]int `json:"intakes_by_sex"`
@@ -55,13 +42,67 @@ type Stats struct {
 	Exits            int            `json:"exits"`
 	ExitsByType      map[string]int `json:"exits_by_type"`
 	ExitsBySex       map[string]int `json:"exits_by_sex"`
+	ExitsByAgeBand   map[string]int `json:"exits_by_age_band"`
 	LengthOfStay     map[string]int `json:"length_of_stay"`
-	Stations         []StationStats `json:"stations"`
+}
+
+func newBreakdown() Breakdown {
+	return Breakdown{IntakesBySex: map[string]int{}, IntakesByAgeBand: map[string]int{}, ExitsByType: map[string]int{},
+		ExitsBySex: map[string]int{}, ExitsByAgeBand: map[string]int{}, LengthOfStay: map[string]int{}}
+}
+
+// StationStats is one station's share of a statistics request.
+type StationStats struct {
+	Station string `json:"station"`
+	Region  string `json:"region"`
+	Breakdown
+}
+
+// RegionStats is one region's share of a statistics request: the sum of
+// its stations' rows.
+type RegionStats struct {
+	Region string `json:"region"`
+	Breakdown
+}
+
+// Stats are the figures the national system asks for, over the civil
+// dates (China Standard Time, domain.CivilZone) from From (inclusive) to
+// To (exclusive): the census of each date's night, bed nights, intakes by
+// sex and age band (age at intake), exits by type, by sex, by age band
+// (age at the exit) and by length of stay (intake to exit), for the whole
+// selection (the Breakdown's fields at the top level), for each selected
+// station, and for each region when the selection is a region or
+// everywhere (Regions is empty for one station).
+//
+// A bed night is one person holding a bed at a station at the census
+// moment of a night, 00:00 CivilZone at the end of the date: a bed
+// assigned and not yet released, to someone whose case has not exited and
+// who is not away in hospital or in transit (from the hospital admission
+// to the return, from the escort's departure to the handover) at that
+// moment. People with no bed do not count, wherever they are. Bed nights
+// are the sum of the census. Only completed nights count: a date whose
+// census moment is still ahead (tonight's, and any later one) has no
+// census entry and adds no bed night, so Census may be shorter than the
+// range.
+//
+// A case counts at the station where it was at the time: intakes where it
+// arrived, exits where it left, bed nights where it held the bed.
+type Stats struct {
+	From    time.Time  `json:"from"`
+	To      time.Time  `json:"to"`
+	Station string     `json:"station,omitempty"`
+	Region  string     `json:"region,omitempty"`
+	Census  []DayCount `json:"census"`
+	Breakdown
+	Stations []StationStats `json:"stations"`
+	Regions  []RegionStats  `json:"regions"`
 }
 
 // Stats returns the statistics of the stations f selects over [from, to),
-// whole UTC days, from the live views. from must be before to, at most
-// MaxStatsDays apart.
+// whole civil dates in domain.CivilZone (each time is taken to the start
+// of its date there), from the live views, with the live clock deciding
+// which nights are complete. from must be before to, at most MaxStatsDays
+// apart.
 func (r *Runner) Stats(f Filter, from, to time.Time) (Stats, error) {
 	from, to = dayStart(from), dayStart(to)
 	if !from.Before(to) {
@@ -71,95 +112,151 @@ func (r *Runner) Stats(f Filter, from, to time.Time) (Stats, error) {
 	if days > MaxStatsDays {
 		return Stats{}, domain.Invalid("to", "at most %d days at once", MaxStatsDays)
 	}
+	now := r.opts.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	m := r.live
 	if err := m.checkFilter(f); err != nil {
 		return Stats{}, err
 	}
-	s := Stats{From: from, To: to, Station: f.Station, Region: f.Region,
-		IntakesBySex: map[string]int{}, IntakesByAgeBand: map[string]int{}, ExitsByType: map[string]int{},
-		ExitsBySex: map[string]int{}, LengthOfStay: map[string]int{}}
-	per := map[string]*StationStats{}
-	station := func(code string) *StationStats {
-		p := per[code]
-		if p == nil {
-			p = &StationStats{Station: code, Region: m.region(code)}
-			per[code] = p
+	s := Stats{From: from, To: to, Station: f.Station, Region: f.Region, Breakdown: newBreakdown()}
+	stations := map[string]*StationStats{}
+	regions := map[string]*RegionStats{}
+	// rows returns the breakdowns that a figure of station code adds to:
+	// the selection's, the station's and, unless one station was asked
+	// for, its region's.
+	rows := func(code string) [3]*Breakdown {
+		st := stations[code]
+		if st == nil {
+			st = &StationStats{Station: code, Region: m.region(code), Breakdown: newBreakdown()}
+			stations[code] = st
 		}
-		return p
+		out := [3]*Breakdown{&s.Breakdown, &st.Breakdown}
+		if f.Station == "" {
+			rg := regions[st.Region]
+			if rg == nil {
+				rg = &RegionStats{Region: st.Region, Breakdown: newBreakdown()}
+				regions[st.Region] = rg
+			}
+			out[2] = &rg.Breakdown
+		}
+		return out
 	}
-	diff := make([]int, days+1)
+	for code, st := range m.stations {
+		if st.st.Registered() && m.selects(f, code) {
+			rows(code)
+		}
+	}
+	// The census moment of date i is the midnight that ends it; nights
+	// counts those that have passed.
+	first := from.Add(Day).UnixNano()
+	nights := min(moments(first, now.UnixNano()+1, days), days)
+	diff := make([]int, nights+1)
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
 	for _, ce := range m.order {
 		c := &ce.c
 		if !ce.opened() {
 			continue
 		}
-		if first := ce.stays[0].Station; in(c.OpenedAt) && m.selects(f, first) {
-			s.Intakes++
-			station(first).Intakes++
-			s.IntakesBySex[string(c.Person.Sex)]++
-			s.IntakesByAgeBand[ageBand(c.Person, c.OpenedAt)]++
+		if arrived := ce.stays[0].Station; in(c.OpenedAt) && m.selects(f, arrived) {
+			sex, band := string(c.Person.Sex), ageBand(c.Person, c.OpenedAt)
+			for _, b := range rows(arrived) {
+				if b != nil {
+					b.Intakes++
+					b.IntakesBySex[sex]++
+					b.IntakesByAgeBand[band]++
+				}
+			}
 		}
 		if !c.ExitedAt.IsZero() && in(c.ExitedAt) && m.selects(f, c.Station) {
-			s.Exits++
-			station(c.Station).Exits++
-			s.ExitsByType[string(c.ExitType)]++
-			s.ExitsBySex[string(c.Person.Sex)]++
-			s.LengthOfStay[stayBand(c.ExitedAt.Sub(c.OpenedAt))]++
+			typ, sex, band, stay := string(c.ExitType), string(c.Person.Sex), ageBand(c.Person, c.ExitedAt), stayBand(c.ExitedAt.Sub(c.OpenedAt))
+			for _, b := range rows(c.Station) {
+				if b != nil {
+					b.Exits++
+					b.ExitsByType[typ]++
+					b.ExitsBySex[sex]++
+					b.ExitsByAgeBand[band]++
+					b.LengthOfStay[stay]++
+				}
+			}
 		}
-		for i, st := range ce.stays {
-			if !m.selects(f, st.Station) {
+		exit := int64(math.MaxInt64)
+		if !c.ExitedAt.IsZero() {
+			exit = c.ExitedAt.UnixNano()
+		}
+		for _, h := range ce.holds {
+			if !m.selects(f, h.station) {
 				continue
 			}
-			end := st.To
-			if end.IsZero() && i == len(ce.stays)-1 {
-				end = c.ExitedAt
-			}
-			// Nights: the midnights after from that the stay covers.
-			first := midnightIndex(from, st.From)
-			last := days // exclusive
-			if !end.IsZero() {
-				last = min(last, midnightIndex(from, end.Add(-time.Nanosecond)))
-			}
-			first = max(first, 0)
-			if first >= last {
-				continue
-			}
-			diff[first]++
-			diff[last]--
-			station(st.Station).BedNights += last - first
+			present(span{h.from, min(h.end(), exit)}, ce.away, func(p span) {
+				i, j := moments(first, p.from, nights), moments(first, p.to, nights)
+				if i >= j {
+					return
+				}
+				diff[i]++
+				diff[j]--
+				for _, b := range rows(h.station) {
+					if b != nil {
+						b.BedNights += j - i
+					}
+				}
+			})
 		}
 	}
-	s.Census = make([]DayCount, days)
+	s.Census = make([]DayCount, nights)
 	n := 0
-	for i := range days {
+	for i := range nights {
 		n += diff[i]
-		s.Census[i] = DayCount{Date: from.Add(time.Duration(i) * Day).Format(time.DateOnly), Count: n}
-		s.BedNights += n
+		s.Census[i] = DayCount{Date: from.AddDate(0, 0, i).Format(time.DateOnly), Count: n}
 	}
-	s.Stations = make([]StationStats, 0, len(per))
-	for _, p := range per {
-		s.Stations = append(s.Stations, *p)
+	s.Stations = make([]StationStats, 0, len(stations))
+	for _, st := range stations {
+		s.Stations = append(s.Stations, *st)
 	}
 	slices.SortFunc(s.Stations, func(a, b StationStats) int { return strings.Compare(a.Station, b.Station) })
+	s.Regions = make([]RegionStats, 0, len(regions))
+	for _, rg := range regions {
+		s.Regions = append(s.Regions, *rg)
+	}
+	slices.SortFunc(s.Regions, func(a, b RegionStats) int { return strings.Compare(a.Region, b.Region) })
 	return s, nil
 }
 
-// midnightIndex returns the index (from 0) of the first day after from
-// whose ending midnight comes after t: the first census day t is present
-// at the end of.
-func midnightIndex(from, t time.Time) int {
-	if t.Before(from) {
+// moments returns how many of the census moments first, first+Day, ...
+// (n of them, Unix nanoseconds) come before t.
+func moments(first, t int64, n int) int {
+	if t <= first {
 		return 0
 	}
-	return int(t.Sub(from) / Day)
+	k := (t - first + int64(Day) - 1) / int64(Day)
+	return int(min(k, int64(n)))
 }
 
+// present calls fn with each part of in that no span of away (ordered by
+// start) covers.
+func present(in span, away []span, fn func(span)) {
+	cur := in.from
+	for _, a := range away {
+		if cur >= in.to {
+			return
+		}
+		if a.end() <= cur || a.from >= in.to {
+			continue
+		}
+		if a.from > cur {
+			fn(span{cur, a.from})
+		}
+		cur = max(cur, a.end())
+	}
+	if cur < in.to {
+		fn(span{cur, in.to})
+	}
+}
+
+// dayStart returns the start (00:00 in domain.CivilZone) of t's civil date.
 func dayStart(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	y, m, d := t.In(domain.CivilZone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, domain.CivilZone)
 }
 
 func stayBand(d time.Duration) string {
@@ -174,10 +271,15 @@ func stayBand(d time.Duration) string {
 	return StayOver3Months
 }
 
-// ageBand returns the person's age band at t, by the thresholds of the
-// rules: 0-5, 6-13, 14-15, 16-17, 18-59, 60+, or unknown.
+// AgeBands are the age bands of the statistics (Breakdown's by-age-band
+// keys), by the thresholds of the rules. Shown to clients: never rename
+// them.
+var AgeBands = []string{"0-5", "6-13", "14-15", "16-17", "18-59", "60+", "unknown"}
+
+// ageBand returns the person's age band on the civil date of t in
+// domain.CivilZone: 0-5, 6-13, 14-15, 16-17, 18-59, 60+, or unknown.
 func ageBand(p domain.Person, t time.Time) string {
-	age, ok := p.AgeOn(t)
+	age, ok := p.AgeOn(t.In(domain.CivilZone))
 	switch {
 	case !ok:
 		return "unknown"
