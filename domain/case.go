@@ -228,6 +228,9 @@ type Case struct {
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
 
+	// verified holds the verified* bits of the person fields that the
+	// identity verification gave.
+	verified uint8
 	// lastStepAt is when the latest step of the case happened (the greatest
 	// occurred_at), late paperwork left out: no exit can precede it.
 	lastStepAt time.Time
@@ -258,6 +261,16 @@ func (c Case) EventType(id uuid.UUID) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// revisionOf returns the stream revision of the case's event id.
+func (c Case) revisionOf(id uuid.UUID) (uint64, bool) {
+	for i := len(c.events) - 1; i >= 0; i-- {
+		if c.events[i].id == id {
+			return uint64(i), true
+		}
+	}
+	return 0, false
 }
 
 // AgeOn returns the person's age on at, and whether it is known.
@@ -486,6 +499,7 @@ func (c *Case) Apply(env Envelope) {
 		c.Identity.Queries++
 		c.Identity.LastQueryAt = at
 	case IdentityVerified:
+		c.verified = verifiedFields(e)
 		c.Identity.Verified = true
 		c.Identity.VerifiedAt = at
 		c.Identity.Method = e.Method
@@ -606,10 +620,28 @@ func (c *Case) Apply(env Envelope) {
 		c.ClosedAt = at
 	case Corrected:
 		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
-		*c = applyCorrection(*c, e.Field, e.New)
+		*c = applyCorrection(*c, e)
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
 	}
+}
+
+// verifiedFields returns the verified* bits of the person fields e gives.
+func verifiedFields(e IdentityVerified) uint8 {
+	var b uint8
+	if e.Name != "" {
+		b |= verifiedName
+	}
+	if e.IDNumber != "" {
+		b |= verifiedIDNumber
+	}
+	if !e.BirthDate.IsZero() {
+		b |= verifiedBirthDate
+	}
+	if e.HukouPlace != "" {
+		b |= verifiedHukouPlace
+	}
+	return b
 }
 
 // lateEvent reports whether e is late paperwork, which may be recorded

@@ -759,7 +759,11 @@ func (*Closure) Step() Step { return StepClosure }
 func (c *Closure) Validate() error { return c.Common.validate() }
 
 // Correct corrects one field recorded by an earlier event (step
-// "correction"): {"event_id","field","old","new","reason"}.
+// "correction"): {"event_id","field","old","new","reason"}. Field is a
+// dotted JSON path of the corrected event's payload (CorrectableFieldsOf
+// lists them per event type) or occurred_at, when the step happened; old
+// is the event's value of it, with earlier corrections of that event
+// applied.
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`
@@ -767,12 +771,18 @@ type Correct struct {
 	Old     json.RawMessage `json:"old"`
 	New     json.RawMessage `json:"new"`
 	Reason  string          `json:"reason"`
+	// Target is the corrected event as stored, metadata included. It is
+	// not part of the request: the Service reads it from the case's stream
+	// before deciding, and Decide needs it.
+	Target *Envelope `json:"-"`
 }
 
 // Step returns StepCorrection.
 func (*Correct) Step() Step { return StepCorrection }
 
-// Validate requires every field and a correctable field name.
+// Validate requires every field and a field name that some case event
+// records and that may be corrected; whether the named event records it
+// is the decider's check.
 func (c *Correct) Validate() error {
 	if err := c.Common.validate(); err != nil {
 		return err
@@ -780,7 +790,7 @@ func (c *Correct) Validate() error {
 	if c.EventID == (uuid.UUID{}) {
 		return Invalid("event_id", "event_id is required")
 	}
-	if _, ok := correctableMap[c.Field]; !ok {
+	if !correctableAnywhere(c.Field) {
 		return Invalid("field", "the field cannot be corrected; correctable fields are listed in the API description")
 	}
 	if len(c.Old) == 0 {

@@ -472,7 +472,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(CaseClosed{Notes: notes})
 	case *Correct:
-		return decideCorrection(c, v)
+		return decideCorrection(c, v, at, now)
 	}
 	return nil, Internal(nil, "the step %q is not a case step", cmd.Step())
 }
@@ -500,50 +500,6 @@ func decideIntake(c Case, in *Intake, at time.Time) ([]Event, error) {
 		return nil, Violation(RuleMotherCaseInvalid, "a case cannot be its own mother's case")
 	}
 	return one(IntakeRegistered{CaseID: c.ID, Station: in.Station, Referral: in.Referral, Person: p, Inspection: in.Inspection, MotherCaseID: in.MotherCaseID, Notes: in.Notes})
-}
-
-func decideCorrection(c Case, v *Correct) ([]Event, error) {
-	if c.PersonalDataErased() {
-		// Checked first: the erased case shows cleared values, so the
-		// other checks would only say that old does not match.
-		return nil, Violation(RulePersonalDataErased, "the person's personal data was erased; a correction would record personal data again (its reason, and the values of most fields)")
-	}
-	typ, ok := c.EventType(v.EventID)
-	if !ok {
-		return nil, Violation(RuleCorrectionUnknownEvent, "the case has no such event")
-	}
-	f := correctableMap[v.Field]
-	found := false
-	for _, t := range f.types {
-		found = found || t == typ
-	}
-	if !found {
-		return nil, Violation(RuleCorrectionFieldNotInEvent, "that event does not record the field")
-	}
-	cur := c
-	same, err := f.equal(&cur, v.Old)
-	if err != nil {
-		return nil, Invalid("old", "old does not fit the field")
-	}
-	if !same {
-		return nil, Violation(RuleCorrectionOldValueMismatch, "old is not the field's current value")
-	}
-	next := c
-	if err := f.set(&next, v.New); err != nil {
-		return nil, Invalid("new", "new does not fit the field")
-	}
-	if len(v.Field) > 7 && v.Field[:7] == "person." {
-		if v.Field == "person.birth_date" && !next.Person.BirthDate.IsZero() {
-			next.Person.EstimatedAge = nil
-		}
-		if err := next.Person.Validate("new", c.OpenedAt); err != nil {
-			return nil, Invalid("new", "the corrected person is not valid")
-		}
-	}
-	if v.Field == "referral.source" && !next.Referral.Source.Valid() {
-		return nil, Invalid("new", "unknown referral source")
-	}
-	return one(Corrected{EventID: v.EventID, Field: v.Field, Old: compact(v.Old), New: compact(v.New), Reason: v.Reason})
 }
 
 func compact(raw json.RawMessage) json.RawMessage {

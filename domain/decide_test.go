@@ -46,10 +46,27 @@ func runCaseSpecs(t *testing.T, specs []caseSpec) {
 			}
 			c := foldCase(s.given)
 			c.ID = caseID
-			got, err := domain.Decide(c, s.when, now)
+			got, err := domain.Decide(c, withTarget(s.when, s.given), now)
 			wantOutcome(t, got, err, s.then, s.rule, s.code)
 		})
 	}
+}
+
+// withTarget gives a correction the event it names from the given
+// history, as the Service does from the stream.
+func withTarget(cmd domain.Command, given []any) domain.Command {
+	v, ok := cmd.(*domain.Correct)
+	if !ok || v.Target != nil {
+		return cmd
+	}
+	for _, env := range envelopes(domain.CaseStream(caseID), given) {
+		if env.ID == v.EventID {
+			c := *v
+			c.Target = &env
+			return &c
+		}
+	}
+	return cmd
 }
 
 func TestIntakeAndScreening(t *testing.T) {
@@ -446,10 +463,10 @@ func TestCorrections(t *testing.T) {
 	runCaseSpecs(t, []caseSpec{
 		{name: "a name is corrected", given: base,
 			when: &domain.Correct{EventID: intakeID, Field: "person.name", Old: raw("Zhang"), New: raw("Zhang San"), Reason: "typo"},
-			then: []domain.Event{domain.Corrected{EventID: intakeID, Field: "person.name", Old: raw("Zhang"), New: raw("Zhang San"), Reason: "typo"}}},
+			then: []domain.Event{domain.Corrected{EventID: intakeID, CorrectedType: domain.TypeIntakeRegistered, Field: "person.name", Old: raw("Zhang"), New: raw("Zhang San"), Reason: "typo"}}},
 		{name: "a birth date is corrected", given: base,
 			when: &domain.Correct{EventID: intakeID, Field: "person.birth_date", Old: raw("1980-05-01"), New: raw("1981-05-01"), Reason: "id card"},
-			then: []domain.Event{domain.Corrected{EventID: intakeID, Field: "person.birth_date", Old: raw("1980-05-01"), New: raw("1981-05-01"), Reason: "id card"}}},
+			then: []domain.Event{domain.Corrected{EventID: intakeID, CorrectedType: domain.TypeIntakeRegistered, Field: "person.birth_date", Old: raw("1980-05-01"), New: raw("1981-05-01"), Reason: "id card"}}},
 		{name: "the old value must be the current one", given: base,
 			when: &domain.Correct{EventID: intakeID, Field: "person.name", Old: raw("Li"), New: raw("Zhang San"), Reason: "typo"},
 			rule: domain.RuleCorrectionOldValueMismatch},
@@ -465,7 +482,7 @@ func TestCorrections(t *testing.T) {
 			when: &domain.Correct{EventID: intakeID, Field: "person.id_number", Old: raw(""), New: raw("110101198005010000"), Reason: "x"}, code: domain.CodeInvalid},
 		{name: "a closed case is still corrected", given: with(base, domain.Absconded{}, domain.CaseClosed{}),
 			when: &domain.Correct{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"},
-			then: []domain.Event{domain.Corrected{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"}}},
+			then: []domain.Event{domain.Corrected{EventID: intakeID, CorrectedType: domain.TypeIntakeRegistered, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"}}},
 	})
 }
 
@@ -506,7 +523,7 @@ func TestStepsAfterErasure(t *testing.T) {
 			rule: domain.RulePersonalDataErased},
 		{name: "before erasure the same correction is accepted", given: closed,
 			when: &domain.Correct{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"},
-			then: []domain.Event{domain.Corrected{EventID: intakeID, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"}}},
+			then: []domain.Event{domain.Corrected{EventID: intakeID, CorrectedType: domain.TypeIntakeRegistered, Field: "person.sex", Old: raw("male"), New: raw("female"), Reason: "x"}}},
 		{name: "belongings are returned after erasure", given: erased,
 			when: &domain.Belongings{Returned: []string{"phone"}},
 			then: []domain.Event{domain.BelongingsReturned{Items: []string{"phone"}}}},

@@ -384,14 +384,17 @@ type CaseClosed struct {
 }
 
 // Corrected fixes a recorded fact without editing history: it names the
-// corrected event, the field (a dotted JSON path such as
-// "person.birth_date"), the old and new values and the reason.
+// corrected event and its stored type, the field (a dotted JSON path of
+// the event's payload such as "person.birth_date", or "occurred_at"), the
+// old and new values and the reason. CorrectedType, the corrected event's
+// stored type, is empty in corrections recorded before it was kept.
 type Corrected struct {
-	EventID uuid.UUID       `json:"event_id"`
-	Field   string          `json:"field"`
-	Old     json.RawMessage `json:"old"`
-	New     json.RawMessage `json:"new"`
-	Reason  string          `json:"reason"`
+	EventID       uuid.UUID       `json:"event_id"`
+	CorrectedType string          `json:"event_type,omitempty"`
+	Field         string          `json:"field"`
+	Old           json.RawMessage `json:"old"`
+	New           json.RawMessage `json:"new"`
+	Reason        string          `json:"reason"`
 }
 
 // ZoneBeds is one zone of a station with its numbered beds: Beds permanent

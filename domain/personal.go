@@ -82,23 +82,47 @@ var clearCorrections = map[string]bool{
 
 // PersonalPaths returns the dotted JSON paths of the personal values of
 // one stored event: those its type declares (none for station, access and
-// erasure events), plus, for a correction of a field that is not one of
-// the clear statistical facts, its old and new values (a correction whose
-// field cannot be read is treated as personal). It is the policy the
-// sealed store applies on every append. The caller must not modify the
-// result.
+// erasure events), plus, for a correction, its old and new values unless
+// the corrected field is kept in clear: a field of the corrected event's
+// type (event_type) that is neither a personal path of that type nor below
+// one, or occurred_at; for corrections recorded without event_type, one of
+// the clear statistical facts of the intake. A correction that cannot be
+// read is treated as personal. It is the policy the sealed store applies
+// on every append. The caller must not modify the result.
 func PersonalPaths(eventType string, data []byte) []string {
 	paths := personalFields[eventType]
 	if eventType != TypeCorrected {
 		return paths
 	}
 	var c struct {
-		Field string `json:"field"`
+		EventType string `json:"event_type"`
+		Field     string `json:"field"`
 	}
-	if err := json.Unmarshal(data, &c); err == nil && clearCorrections[c.Field] {
+	if err := json.Unmarshal(data, &c); err == nil && correctionInClear(c.EventType, c.Field) {
 		return paths
 	}
 	return append([]string{"old", "new"}, paths...)
+}
+
+// correctionInClear reports whether a correction of field of an event of
+// type typ keeps its old and new values in clear.
+func correctionInClear(typ, field string) bool {
+	if typ == "" {
+		return clearCorrections[field]
+	}
+	if field == OccurredAtField {
+		return true
+	}
+	personal, known := personalFields[typ]
+	if !known || field == "" {
+		return false
+	}
+	for _, p := range personal {
+		if field == p || strings.HasPrefix(field, p+".") || strings.HasPrefix(p, field+".") {
+			return false
+		}
+	}
+	return true
 }
 
 // DataSubject returns the stream whose data key seals the personal values

@@ -324,6 +324,29 @@ func (s *Service) loadCase(ctx context.Context, id uuid.UUID, rp *replay) (Case,
 	return c, true, nil
 }
 
+// correctedEvent reads event id of case c from its stream, for a
+// correction to be checked against; nil when c has no such event.
+func (s *Service) correctedEvent(ctx context.Context, c Case, id uuid.UUID) (*Envelope, error) {
+	rev, ok := c.revisionOf(id)
+	if !ok {
+		return nil, nil
+	}
+	for rec, err := range s.store.ReadStream(ctx, CaseStream(c.ID), eventstore.ReadStreamOptions{From: rev, Limit: 1}) {
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		env, err := Decode(rec)
+		if err != nil {
+			return nil, Internal(err, "a stored event cannot be read")
+		}
+		if env.ID != id {
+			return nil, Internal(nil, "the case's stream does not hold the corrected event at its revision")
+		}
+		return &env, nil
+	}
+	return nil, Internal(nil, "the corrected event is missing from the case's stream")
+}
+
 // readCaseFrom decodes the events of case id's stream from revision from
 // on, and reports whether the stream exists (dropping a missing one from
 // the cache). It is apart from loadCase so that the folded state, which is
@@ -552,6 +575,15 @@ func (s *Service) step(ctx context.Context, actor Actor, caseID uuid.UUID, c Cas
 		if _, known, err := s.region(ctx, tr.ToStation); err != nil || !known {
 			return Result{}, firstErr(err, Violation(RuleUnknownStation, "no station with that code"))
 		}
+	}
+	if v, ok := cmd.(*Correct); ok && v.Target == nil {
+		target, err := s.correctedEvent(ctx, c, v.EventID)
+		if err != nil {
+			return Result{}, err
+		}
+		with := *v
+		with.Target = target
+		cmd = &with
 	}
 	now := s.now()
 	events, err := Decide(c, cmd, now)
