@@ -66,14 +66,40 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		return eventstore.AppendResult{}, false, err
 	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	pause := s.retry
+	for attempt := 1; ; attempt++ {
+		res, wrote, err := s.appendOnce(ctx, stream, expected, events, proposed)
+		if err == nil || attempt == appendAttempts || !transient(err) || ctx.Err() != nil || s.isClosed() {
+			return res, wrote, err
+		}
+		// The connection failed (a node restart, a leader election): the
+		// events may or may not have been written. Sending them again is
+		// safe, since a retry is recognised by its event IDs.
+		s.logger.Warn("esdb: append failed on the connection, retrying", "stream", stream, "attempt", attempt, "error", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, wrote, err
+		case <-t.C:
+		}
+		pause = min(2*pause, maxRetryInterval)
+	}
+}
+
+// appendAttempts bounds how many times append sends one request when the
+// connection fails under it.
+const appendAttempts = 3
+
+// appendOnce is one attempt of append on the current connection.
+func (s *Store) appendOnce(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, proposed []esdb.EventData) (_ eventstore.AppendResult, wrote bool, err error) {
 	client, release, err := s.conn()
 	if err != nil {
 		return eventstore.AppendResult{}, false, err
 	}
 	defer release()
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-
 	if len(events) == 0 {
 		res, err := s.appendNothing(ctx, client, stream, expected)
 		return res, false, err

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +42,11 @@ import (
 // Server is one in-memory node. Its methods are safe for concurrent use.
 type Server struct {
 	addr string
-	grpc *grpc.Server
+
+	life sync.Mutex   // guards grpc
+	grpc *grpc.Server // nil while stopped
+
+	read atomic.Int64 // events sent by reads (not subscriptions)
 
 	mu      sync.Mutex
 	log     []*record          // guarded by mu: the global log, in position order
@@ -92,16 +97,22 @@ func Listen(addr string) (*Server, error) {
 	}
 	s := &Server{
 		addr:    ln.Addr().String(),
-		grpc:    grpc.NewServer(),
 		streams: map[string]*stream{},
 		next:    1 << 10, // a real log starts with its own records too
 		commits: make(chan struct{}),
 		drop:    make(chan struct{}),
 	}
-	api.RegisterStreamsServer(s.grpc, &streamsService{s: s})
-	serverfeatures.RegisterServerFeaturesServer(s.grpc, &featuresService{})
-	go func() { _ = s.grpc.Serve(ln) }()
+	s.serve(ln)
 	return s, nil
+}
+
+// serve starts a gRPC server on ln; life must be held or s unshared.
+func (s *Server) serve(ln net.Listener) {
+	g := grpc.NewServer()
+	api.RegisterStreamsServer(g, &streamsService{s: s})
+	serverfeatures.RegisterServerFeaturesServer(g, &featuresService{})
+	s.grpc = g
+	go func() { _ = g.Serve(ln) }()
 }
 
 // Addr is the host:port the node listens on.
@@ -110,8 +121,38 @@ func (s *Server) Addr() string { return s.addr }
 // URL is the connection string of the node: one insecure node.
 func (s *Server) URL() string { return "esdb://" + s.addr + "?tls=false" }
 
-// Close stops the node, ending every call in flight.
-func (s *Server) Close() { s.grpc.Stop() }
+// Close stops the node, ending every call in flight and closing every
+// connection. The log is kept: Restart serves it again.
+func (s *Server) Close() {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.grpc != nil {
+		s.grpc.Stop()
+		s.grpc = nil
+	}
+}
+
+// Restart serves the node again on the same address after Close, with
+// the log it held, as a node restarted on its database does. It is a
+// no-op while the node is serving.
+func (s *Server) Restart() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.grpc != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.serve(ln)
+	return nil
+}
+
+// EventsRead returns how many events the node has sent in answer to reads
+// of streams and of $all since it started (subscriptions not counted):
+// what reads cost the cluster.
+func (s *Server) EventsRead() int64 { return s.read.Load() }
 
 // DropSubscriptions ends every subscription being served with an
 // "unavailable" status, as a node restart or a leader election does, and
@@ -572,6 +613,7 @@ func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) e
 		}
 	}
 	s.mu.Unlock()
+	s.read.Add(int64(len(out)))
 	for _, r := range out {
 		if err := call.Send(readEvent(r)); err != nil {
 			return err
