@@ -31,9 +31,12 @@ const (
 // Projection is a named, versioned fold over the global log whose state
 // lives outside the process (a file, a table): the Runner feeds it every
 // event after its saved checkpoint, in order, and saves its checkpoint in
-// batches. Bumping Version starts it again from the first event, under a
-// new checkpoint, into whatever fresh state the projection keeps for that
-// version.
+// batches. Each version has its own checkpoint: a Projection given in
+// Options.Projections with a new Version starts again from the first event
+// into whatever fresh state it keeps for that version, and answers reads
+// from that state while it catches up. To keep the previous version
+// answering reads until the new one has caught up, give both as an
+// Upgrade instead.
 type Projection interface {
 	// Name is the projection's stable name.
 	Name() string
@@ -62,6 +65,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Projections are extra durable projections to run beside the views.
 	Projections []Projection
+	// Upgrades are durable projections moving to a new version, run beside
+	// the views (see Upgrade).
+	Upgrades []Upgrade
 	// ObserveBatch, when not nil, is told of every batch of events folded
 	// into the views (while following the log, in Rebuild and in "as of"
 	// replays): how many events it held, undecodable and filtered-out ones
@@ -72,6 +78,35 @@ type Options struct {
 	// once, so it must be safe for concurrent use and quick. Nil costs
 	// nothing: the clock is not read.
 	ObserveBatch func(events int, took time.Duration)
+}
+
+// Upgrade bumps a durable projection's version without a gap in its
+// reads. The projection's owner keeps both instances, each with state of
+// its own, and routes its reads to Current until Swap is called.
+//
+// When Current has a saved checkpoint (it is in service), the Runner
+// resumes Current after it, so that it keeps answering reads with fresh
+// data, and folds Next from the first event (or from Next's own
+// checkpoint, after a restart mid-way) beside it. Once Next has caught up
+// with the log and its checkpoint is saved, the Runner stops folding
+// Current (saving Current's checkpoint), calls Swap, deletes Current's
+// checkpoint, and from then on follows the log with Next alone. When
+// Current has no checkpoint (a first start, or the swap happened before a
+// restart), there is nothing to keep in service: Swap is called at once
+// and Next is run as a plain Projection.
+//
+// A crash between Swap and the deletion of Current's checkpoint repeats
+// the upgrade on the next start, Swap included, so Swap must tolerate
+// being called again for the same Next; it should not drop Current's
+// state, which the owner may discard once Swap has returned and the
+// Runner has gone on (Next's reads are then served).
+type Upgrade struct {
+	// Current is the version in service; Next is the new one. Both have
+	// the same Name and different Versions.
+	Current, Next Projection
+	// Swap makes Next answer the reads that Current answered. An error
+	// stops the Runner, and Current stays in service.
+	Swap func() error
 }
 
 // AsOf selects the moment a read describes. The zero AsOf is now, from the
@@ -172,11 +207,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.runs.Store(false)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 1+len(r.opts.Projections))
+	errs := make(chan error, 1+len(r.opts.Projections)+len(r.opts.Upgrades))
 	var wg sync.WaitGroup
 	for _, p := range r.opts.Projections {
 		wg.Go(func() {
-			if err := r.runDurable(ctx, p); err != nil {
+			if err := r.runDurable(ctx, p, nil); err != nil {
+				errs <- err
+				cancel()
+			}
+		})
+	}
+	for _, u := range r.opts.Upgrades {
+		wg.Go(func() {
+			if err := r.runUpgrade(ctx, u); err != nil {
 				errs <- err
 				cancel()
 			}
@@ -338,8 +381,10 @@ func (r *Runner) runViews(ctx context.Context) error {
 	return err
 }
 
-// runDurable folds the log into p after its checkpoint.
-func (r *Runner) runDurable(ctx context.Context, p Projection) error {
+// runDurable folds the log into p after its checkpoint. caughtUp, when
+// not nil, is called each time p has caught up with the log, after its
+// checkpoint was saved.
+func (r *Runner) runDurable(ctx context.Context, p Projection, caughtUp func() error) error {
 	name := checkpointName(p.Name(), p.Version())
 	from, _, err := r.cps.LoadCheckpoint(ctx, name)
 	if err != nil {
@@ -356,9 +401,73 @@ func (r *Runner) runDurable(ctx context.Context, p Projection) error {
 			cp.pos = env.Position
 		}
 		return cp.advance(ctx, cp.pos, len(envs))
-	}, func() error { return cp.save(ctx) })
+	}, func() error {
+		if err := cp.save(ctx); err != nil || caughtUp == nil {
+			return err
+		}
+		return caughtUp()
+	})
 	if serr := cp.save(context.WithoutCancel(ctx)); err == nil {
 		err = serr
+	}
+	return err
+}
+
+// runUpgrade runs an Upgrade: Current and Next side by side until Next has
+// caught up, then Next alone.
+func (r *Runner) runUpgrade(ctx context.Context, u Upgrade) error {
+	old := checkpointName(u.Current.Name(), u.Current.Version())
+	if u.Current.Name() != u.Next.Name() || u.Current.Version() == u.Next.Version() {
+		return fmt.Errorf("projections: upgrading %s: the next version must be another version of the same projection", old)
+	}
+	_, inService, err := r.cps.LoadCheckpoint(ctx, old)
+	if err != nil {
+		return fmt.Errorf("projections: loading checkpoint %s: %w", old, err)
+	}
+	if !inService {
+		if err := u.Swap(); err != nil {
+			return fmt.Errorf("projections: swapping in %s: %w", checkpointName(u.Next.Name(), u.Next.Version()), err)
+		}
+		return r.runDurable(ctx, u.Next, nil)
+	}
+	// A failure of Current stops Next too; Current stops alone at the swap.
+	upCtx, stopUpgrade := context.WithCancel(ctx)
+	defer stopUpgrade()
+	currentCtx, cancelCurrent := context.WithCancel(upCtx)
+	currentDone := make(chan error, 1)
+	go func() {
+		err := r.runDurable(currentCtx, u.Current, nil)
+		if err != nil {
+			stopUpgrade()
+		}
+		currentDone <- err
+	}()
+	stopCurrent := sync.OnceValue(func() error {
+		cancelCurrent()
+		return <-currentDone
+	})
+	swapped := false
+	err = r.runDurable(upCtx, u.Next, func() error {
+		if swapped {
+			return nil
+		}
+		// Next has caught up: Current stops at a checkpoint, and Next
+		// takes over its reads.
+		if err := stopCurrent(); err != nil {
+			return err
+		}
+		swapped = true
+		if err := u.Swap(); err != nil {
+			return fmt.Errorf("projections: swapping in %s: %w", checkpointName(u.Next.Name(), u.Next.Version()), err)
+		}
+		if err := r.cps.DeleteCheckpoint(context.WithoutCancel(ctx), old); err != nil {
+			return fmt.Errorf("projections: deleting checkpoint %s: %w", old, err)
+		}
+		r.log.Info("projections: projection upgraded", "projection", u.Next.Name(), "version", u.Next.Version(), "replaced", u.Current.Version())
+		return nil
+	})
+	if cerr := stopCurrent(); err == nil {
+		err = cerr
 	}
 	return err
 }
