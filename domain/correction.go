@@ -168,11 +168,6 @@ func sameValue(a, b reflect.Value) bool {
 	return reflect.DeepEqual(a.Interface(), b.Interface())
 }
 
-// pathValue returns the JSON value at the dotted path of doc, or nil.
-func pathValue(doc map[string]any, path string) any {
-	return valueAt(doc, path)
-}
-
 // setPath sets the dotted path of doc to v, making the objects on the way.
 func setPath(doc map[string]any, path string, v any) {
 	for {
@@ -233,7 +228,7 @@ func correctedDoc(c Case, target Envelope) (map[string]any, json.RawMessage, err
 // must be one that event type records and may be corrected, old must be
 // the event's value of it (with the earlier corrections of that event
 // applied), and new must fit the field and leave the event valid.
-func decideCorrection(c Case, v *Correct, at, now time.Time) ([]Event, error) {
+func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 	if c.PersonalDataErased() {
 		// Checked first: the erased case shows cleared values, so the
 		// other checks would only say that old does not match.
@@ -257,7 +252,7 @@ func decideCorrection(c Case, v *Correct, at, now time.Time) ([]Event, error) {
 	}
 	curRaw := occurred
 	if field != OccurredAtField {
-		curRaw = rawOf(pathValue(doc, field))
+		curRaw = rawOf(valueAt(doc, field))
 	}
 	cur, err := decodeAs(ft, curRaw)
 	if err != nil {
@@ -291,7 +286,7 @@ func decideCorrection(c Case, v *Correct, at, now time.Time) ([]Event, error) {
 			return nil, Invalid("new", "new is not JSON")
 		}
 		setPath(doc, field, nval)
-		if err := checkCorrectedEvent(c, typ, field, doc, at); err != nil {
+		if err := checkCorrectedEvent(c, typ, field, doc); err != nil {
 			return nil, err
 		}
 	}
@@ -300,7 +295,7 @@ func decideCorrection(c Case, v *Correct, at, now time.Time) ([]Event, error) {
 
 // checkCorrectedEvent checks that the event of type typ, as the corrected
 // document doc says, is still valid.
-func checkCorrectedEvent(c Case, typ, field string, doc map[string]any, at time.Time) error {
+func checkCorrectedEvent(c Case, typ, field string, doc map[string]any) error {
 	t, ok := Events.types[typ]
 	if !ok {
 		return Internal(nil, "unknown event type")

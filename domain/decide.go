@@ -472,7 +472,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(CaseClosed{Notes: notes})
 	case *Correct:
-		return decideCorrection(c, v, at, now)
+		return decideCorrection(c, v, now)
 	}
 	return nil, Internal(nil, "the step %q is not a case step", cmd.Step())
 }
