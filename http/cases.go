@@ -2,6 +2,8 @@ package http
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -210,7 +212,7 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	}
 	cq := CaseQuery{Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")), Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor")}
 	if cq.Status != "" && !validStatus(cq.Status) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "status", "status must be one of received, in_station, in_hospital, long_stay, in_transit, exited, refused, closed"))
+		s.Error(w, r, errorf(domain.CodeInvalid, "status", "status must be one of "+strings.Join(statuses, ", ")))
 		return
 	}
 	f, err := s.scope(r, Filter{Station: cq.Station, Region: cq.Region})
@@ -236,14 +238,7 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-func validStatus(st domain.Status) bool {
-	switch st {
-	case domain.StatusReceived, domain.StatusInStation, domain.StatusInHospital, domain.StatusLongStay,
-		domain.StatusInTransit, domain.StatusExited, domain.StatusRefused, domain.StatusClosed:
-		return true
-	}
-	return false
-}
+func validStatus(st domain.Status) bool { return slices.Contains(statuses, string(st)) }
 
 // scope narrows a requested station/region filter to the actor's scope:
 // staff see their station, coordinators and bound inspectors their region,

@@ -22,3 +22,13 @@ func QueryParams(r *http.Request) error {
 	_, err := positionParam(r, "after")
 	return err
 }
+
+// EnumValues returns the values the OpenAPI schemas list for each
+// enumerated type, by the type's name.
+func EnumValues() map[string][]string {
+	out := map[string][]string{}
+	for t, vs := range enumValues {
+		out[t.Name()] = vs
+	}
+	return out
+}

@@ -304,9 +304,14 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// health is the answer of GET /healthz ("ok") and GET /readyz ("ready").
+type health struct {
+	Status string `json:"status"`
+}
+
 // healthz answers 200 while the process is alive: GET /healthz.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	s.writeJSON(w, r, http.StatusOK, health{Status: "ok"})
 }
 
 // readyz answers 200 when the store is open and the projections have
@@ -322,5 +327,5 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, &domain.Error{Code: CodeUnavailable, Message: "the store is not open", Err: err})
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+	s.writeJSON(w, r, http.StatusOK, health{Status: "ready"})
 }

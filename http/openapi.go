@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"waystation/domain"
+	"waystation/eventstore"
 )
 
 // OpenAPI returns the OpenAPI 3.1 description of every route in the route
@@ -51,7 +53,7 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		if rt.Body != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaOf(rt.Body, map[reflect.Type]bool{})}}}
+				"application/json": map[string]any{"schema": requestSchema(rt.Body)}}}
 		}
 		media := rt.ReplyMedia
 		if media == "" {
@@ -61,8 +63,11 @@ func (s *Server) OpenAPI() map[string]any {
 		if media != "application/json" {
 			schema = map[string]any{"type": "string"}
 		}
-		if rt.Reply != nil {
-			schema = schemaOf(rt.Reply, map[reflect.Type]bool{})
+		switch {
+		case rt.Reply != nil:
+			schema = replySchema(rt.Reply)
+		case rt.ReplyRef != "":
+			schema = map[string]any{"$ref": rt.ReplyRef}
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status), "content": map[string]any{media: map[string]any{"schema": schema}}}
 		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
@@ -70,7 +75,7 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		responses := map[string]any{strconv.Itoa(rt.Status): ok}
 		problem := map[string]any{"$ref": "#/components/responses/Problem"}
-		for _, code := range []string{"400", "401", "403", "404", "409", "412", "413", "415", "422", "500"} {
+		for _, code := range []string{"400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "500", "503"} {
 			responses[code] = problem
 		}
 		op["responses"] = responses
@@ -88,11 +93,14 @@ func (s *Server) OpenAPI() map[string]any {
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 			"responses": map[string]any{"Problem": map[string]any{
 				"description": "A problem document.",
-				"content":     map[string]any{"application/problem+json": map[string]any{"schema": schemaOf(reflect.TypeFor[Problem](), map[reflect.Type]bool{})}},
+				"content":     map[string]any{"application/problem+json": map[string]any{"schema": replySchema(reflect.TypeFor[Problem]())}},
 			}},
 		},
 	}
 }
+
+// openAPIMetaSchema is the JSON Schema of an OpenAPI 3.1 description.
+const openAPIMetaSchema = "https://spec.openapis.org/oas/3.1/schema/2022-10-07"
 
 // openAPI serves the description: GET /openapi.json.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
@@ -121,8 +129,36 @@ var (
 	rawMessage    = reflect.TypeFor[json.RawMessage]()
 )
 
-// schemaOf returns the JSON Schema of Go type t as encoding/json renders it.
-func schemaOf(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
+// Schemas are generated from Go types as encoding/json reads and writes
+// them, with two conventions:
+//
+//   - required: a struct field is required when its json tag has neither
+//     omitempty nor omitzero. encoding/json always writes such a field, so
+//     in an answer it is always there; the domain's commands follow the
+//     same convention, tagging omitempty or omitzero the fields a request
+//     may leave out. In a request body, a field whose own schema is an
+//     object with no required member is optional all the same: leaving it
+//     out is the same as sending {}.
+//   - enum: a field of one of the domain's enumerated types lists the
+//     type's values (enumValues), and a string field known to take values
+//     from a declared list lists them (fieldEnums).
+type schemaGen struct {
+	request bool // a request body, not an answer
+	seen    map[reflect.Type]bool
+}
+
+// requestSchema returns the JSON Schema of a request body of type t.
+func requestSchema(t reflect.Type) map[string]any {
+	return (&schemaGen{request: true, seen: map[reflect.Type]bool{}}).of(t)
+}
+
+// replySchema returns the JSON Schema of an answer of type t.
+func replySchema(t reflect.Type) map[string]any {
+	return (&schemaGen{seen: map[reflect.Type]bool{}}).of(t)
+}
+
+// of returns the JSON Schema of Go type t.
+func (g *schemaGen) of(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -133,8 +169,13 @@ func schemaOf(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
 		return map[string]any{"type": "string", "format": "uuid"}
 	case reflect.TypeFor[domain.Date]():
 		return map[string]any{"type": "string", "format": "date"}
+	case reflect.TypeFor[eventstore.Position]():
+		return map[string]any{"type": "string", "pattern": `^[0-9]+(/[0-9]+)?$`, "description": "a log position"}
 	case rawMessage:
 		return map[string]any{}
+	}
+	if vs, ok := enumValues[t]; ok {
+		return map[string]any{"type": "string", "enum": vs}
 	}
 	if t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
 		return map[string]any{"type": "string"}
@@ -150,37 +191,45 @@ func schemaOf(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), seen)}
+		return map[string]any{"type": "array", "items": g.of(t.Elem())}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), seen)}
+		return map[string]any{"type": "object", "additionalProperties": g.of(t.Elem())}
 	case reflect.Struct:
-		if seen[t] {
+		if g.seen[t] {
 			return map[string]any{"type": "object"}
 		}
-		seen[t] = true
-		defer delete(seen, t)
+		g.seen[t] = true
+		defer delete(g.seen, t)
 		props := map[string]any{}
-		addFields(t, props, seen)
-		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		var required []string
+		g.addFields(t, props, &required)
+		out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if len(required) > 0 {
+			slices.Sort(required)
+			out["required"] = required
+		}
+		return out
 	}
 	return map[string]any{}
 }
 
-func addFields(t reflect.Type, props map[string]any, seen map[reflect.Type]bool) {
+// addFields adds the fields of struct t, embedded structs' included, to
+// props, and the names of the required ones to required.
+func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			et := f.Type
 			if et.Kind() == reflect.Pointer {
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
-				addFields(et, props, seen)
+				g.addFields(et, props, required)
 				continue
 			}
 		}
@@ -190,6 +239,33 @@ func addFields(t reflect.Type, props map[string]any, seen map[reflect.Type]bool)
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = schemaOf(f.Type, seen)
+		schema := g.of(f.Type)
+		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
+			schema["enum"] = vs
+		}
+		props[name] = schema
+		if optional(opts) || g.request && emptyObject(schema) {
+			continue
+		}
+		*required = append(*required, name)
 	}
+}
+
+// optional reports whether json tag options let encoding/json leave the
+// field out.
+func optional(opts string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == "omitempty" || o == "omitzero" {
+			return true
+		}
+	}
+	return false
+}
+
+// emptyObject reports whether schema is an object none of whose members
+// is required, so that {} is a valid value of it.
+func emptyObject(schema map[string]any) bool {
+	_, props := schema["properties"]
+	_, req := schema["required"]
+	return schema["type"] == "object" && props && !req
 }

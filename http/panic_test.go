@@ -19,7 +19,9 @@ import (
 // a message holding personal data.
 type panickyViews struct{ wshttp.RunnerViews }
 
-func (panickyViews) Stations(context.Context) ([]projections.StationInfo, error) { panic("secret 张三 110101199003074514") }
+func (panickyViews) Stations(context.Context) ([]projections.StationInfo, error) {
+	panic("secret 张三 110101199003074514")
+}
 
 func TestPanicIsA500WithNothingLeaked(t *testing.T) {
 	e := newEnv(t)

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +26,22 @@ type Privacy interface {
 	// Export returns the inspector's bundle of case id (a JSON document):
 	// its events as stored, their inclusion proofs and a signed tree head.
 	Export(ctx context.Context, id uuid.UUID) (any, error)
+}
+
+// ExportDescriber is what a Privacy also implements to describe its
+// export bundle in /openapi.json: ExportType is the Go type of the value
+// Export returns. Without it the bundle is described as an object only.
+type ExportDescriber interface {
+	ExportType() reflect.Type
+}
+
+// exportType is the type of the export bundle, or nil when the Privacy in
+// use does not describe it.
+func (s *Server) exportType() reflect.Type {
+	if d, ok := s.cfg.Privacy.(ExportDescriber); ok {
+		return d.ExportType()
+	}
+	return nil
 }
 
 // Erasure is the answer of POST /v1/people/{id}/erase.

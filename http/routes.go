@@ -24,27 +24,27 @@ var (
 // both built from it.
 func (s *Server) routeTable() []route {
 	rt := []route{
-		{Method: "GET", Path: "/healthz", ID: "healthz", Summary: "The process is alive.", Public: true, Status: 200, handle: s.healthz},
-		{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "The store is open and the projections have caught up (else 503).", Public: true, Status: 200, handle: s.readyz},
+		{Method: "GET", Path: "/healthz", ID: "healthz", Summary: "The process is alive.", Public: true, Status: 200, Reply: reflect.TypeFor[health](), handle: s.healthz},
+		{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "The store is open and the projections have caught up (else 503).", Public: true, Status: 200, Reply: reflect.TypeFor[health](), handle: s.readyz},
 		{Method: "GET", Path: "/metrics", ID: "metrics", Summary: "Prometheus metrics (no personal data).", Public: true, Status: 200, ReplyMedia: "text/plain", handle: s.metricsHandler()},
-		{Method: "GET", Path: "/openapi.json", ID: "openapi", Summary: "This description (OpenAPI 3.1).", Public: true, Status: 200, handle: s.openAPI},
+		{Method: "GET", Path: "/openapi.json", ID: "openapi", Summary: "This description (OpenAPI 3.1).", Public: true, Status: 200, ReplyRef: openAPIMetaSchema, handle: s.openAPI},
 
 		{Method: "POST", Path: "/v1/tokens", ID: "issueToken", Summary: "Issue an access token; the token is shown once, only its hash is kept.", Roles: admins, Body: reflect.TypeFor[tokenRequest](), Status: 201, Reply: reflect.TypeFor[issuedToken](), handle: s.issueToken},
-		{Method: "GET", Path: "/v1/tokens", ID: "listTokens", Summary: "List issued tokens (no secrets).", Roles: admins, Status: 200, handle: s.listTokens},
+		{Method: "GET", Path: "/v1/tokens", ID: "listTokens", Summary: "List issued tokens (no secrets).", Roles: admins, Status: 200, Reply: reflect.TypeFor[tokenList](), handle: s.listTokens},
 		{Method: "DELETE", Path: "/v1/tokens/{id}", ID: "revokeToken", Summary: "Revoke a token.", Roles: admins, Params: []param{{Name: "id", In: "path"}}, Status: 200, Reply: reflect.TypeFor[domain.Token](), handle: s.revokeToken},
 
-		{Method: "POST", Path: "/v1/stations", ID: "registerStation", Summary: "Register a station with its zones and beds.", Roles: admins, Body: reflect.TypeFor[domain.RegisterStation](), Idempotent: true, Status: 201, handle: s.createStation},
-		{Method: "GET", Path: "/v1/stations", ID: "listStations", Summary: "List stations.", Roles: allRoles, Status: 200, handle: s.listStations},
-		{Method: "GET", Path: "/v1/stations/{code}", ID: "getStation", Summary: "Show a station.", Roles: allRoles, Params: []param{{Name: "code", In: "path"}}, Status: 200, handle: s.getStation},
+		{Method: "POST", Path: "/v1/stations", ID: "registerStation", Summary: "Register a station with its zones and beds.", Roles: admins, Body: reflect.TypeFor[domain.RegisterStation](), Idempotent: true, Status: 201, Reply: reflect.TypeFor[stationWritten](), handle: s.createStation},
+		{Method: "GET", Path: "/v1/stations", ID: "listStations", Summary: "List stations.", Roles: allRoles, Status: 200, Reply: reflect.TypeFor[stationList](), handle: s.listStations},
+		{Method: "GET", Path: "/v1/stations/{code}", ID: "getStation", Summary: "Show a station.", Roles: allRoles, Params: []param{{Name: "code", In: "path"}}, Status: 200, Reply: reflect.TypeFor[projections.StationInfo](), handle: s.getStation},
 		{Method: "POST", Path: "/v1/stations/{code}/zones", ID: "changeZones", Summary: "Replace a station's zones and bed counts (seasonal and overflow beds included): the body lists every zone the station keeps. Refused (rule bed_occupied) when an occupied bed would disappear.", Roles: admins, Params: []param{{Name: "code", In: "path"}}, Body: reflect.TypeFor[domain.ChangeZones](), Idempotent: true, Status: 200, Reply: reflect.TypeFor[stationWritten](), handle: s.changeZones},
-		{Method: "GET", Path: "/v1/stations/{code}/occupancy", ID: "stationOccupancy", Summary: "Beds, occupancy and residents of a station, now or at a time.", Roles: allRoles, Params: append([]param{{Name: "code", In: "path"}}, atParams...), Status: 200, handle: s.stationOccupancy},
+		{Method: "GET", Path: "/v1/stations/{code}/occupancy", ID: "stationOccupancy", Summary: "Beds, occupancy and residents of a station, now or at a time.", Roles: allRoles, Params: append([]param{{Name: "code", In: "path"}}, atParams...), Status: 200, Reply: reflect.TypeFor[projections.Occupancy](), handle: s.stationOccupancy},
 
 		{Method: "POST", Path: "/v1/cases", ID: "intake", Summary: "Record an intake: open a case.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleStaff}, Body: reflect.TypeFor[domain.Intake](), Idempotent: true, Status: 201, Reply: reflect.TypeFor[stepAnswer](), handle: s.createCase},
 		{Method: "GET", Path: "/v1/cases", ID: "searchCases", Summary: "Search cases in the token's scope.", Roles: allRoles, Params: []param{
 			{Name: "station", In: "query"}, {Name: "region", In: "query"},
-			{Name: "status", In: "query", Enum: []string{"received", "in_station", "in_hospital", "long_stay", "in_transit", "exited", "refused", "closed"}},
+			{Name: "status", In: "query", Enum: statuses},
 			{Name: "q", In: "query"}, {Name: "limit", In: "query", Format: "integer"}, {Name: "cursor", In: "query"},
-		}, Status: 200, handle: s.searchCases},
+		}, Status: 200, Reply: reflect.TypeFor[projections.CasePage](), handle: s.searchCases},
 		{Method: "GET", Path: "/v1/cases/{id}", ID: "getCase", Summary: "A case's current state (read by inspectors, coordinators and admins is logged).", Roles: allRoles, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: reflect.TypeFor[caseState](), handle: s.getCase},
 		{Method: "GET", Path: "/v1/cases/{id}/history", ID: "caseHistory", Summary: "A case's events and state as of a time or a version (reads are logged as for the state).", Roles: allRoles, Params: []param{
 			{Name: "id", In: "path", Format: "uuid"},
@@ -62,10 +62,10 @@ func (s *Server) routeTable() []route {
 		})
 	}
 	rt = append(rt, []route{
-		{Method: "GET", Path: "/v1/safety", ID: "safetyBoard", Summary: "Safety alerts of a station or region.", Roles: allRoles, Params: append([]param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, atParams...), Status: 200, handle: s.safetyBoard},
+		{Method: "GET", Path: "/v1/safety", ID: "safetyBoard", Summary: "Safety alerts of a station or region.", Roles: allRoles, Params: append([]param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, atParams...), Status: 200, Reply: reflect.TypeFor[projections.SafetyBoard](), handle: s.safetyBoard},
 		{Method: "GET", Path: "/v1/repeat-visitors", ID: "repeatVisitors", Summary: "People with more than one case whose latest case is at a station in scope, most recent intake first, each with the cases the token may read (others only counted). Reads by inspectors, coordinators and admins are logged, one entry per case shown.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}}, Status: 200, Reply: reflect.TypeFor[repeatVisitorList](), handle: s.repeatVisitors},
-		{Method: "GET", Path: "/v1/regions/{region}/transfers", ID: "regionTransfers", Summary: "Transfers in flight in a region.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleInspector}, Params: append([]param{{Name: "region", In: "path"}}, atParams...), Status: 200, handle: s.regionTransfers},
-		{Method: "GET", Path: "/v1/stats", ID: "statistics", Summary: "Census, bed nights, length of stay, exits.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}, {Name: "from", In: "query", Format: "date-time"}, {Name: "to", In: "query", Format: "date-time"}}, Status: 200, handle: s.statistics},
+		{Method: "GET", Path: "/v1/regions/{region}/transfers", ID: "regionTransfers", Summary: "Transfers in flight in a region.", Roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleInspector}, Params: append([]param{{Name: "region", In: "path"}}, atParams...), Status: 200, Reply: reflect.TypeFor[projections.TransferBoard](), handle: s.regionTransfers},
+		{Method: "GET", Path: "/v1/stats", ID: "statistics", Summary: "Census, bed nights, length of stay, exits.", Roles: allRoles, Params: []param{{Name: "station", In: "query"}, {Name: "region", In: "query"}, {Name: "from", In: "query", Format: "date-time"}, {Name: "to", In: "query", Format: "date-time"}}, Status: 200, Reply: reflect.TypeFor[projections.Stats](), handle: s.statistics},
 
 		{Method: "GET", Path: "/v1/events", ID: "listEvents", Summary: "Page through the global log (inspectors of every region).", Roles: logReaders, Params: []param{{Name: "after", In: "query"}, {Name: "limit", In: "query", Format: "integer"}}, Status: 200, Reply: reflect.TypeFor[eventPage](), handle: s.listEvents},
 		{Method: "GET", Path: "/v1/events/stream", ID: "streamEvents", Summary: "The global log as server-sent events, live; reconnect with Last-Event-ID (inspectors of every region).", Roles: logReaders, Params: []param{{Name: "after", In: "query"}, {Name: "Last-Event-ID", In: "header"}}, Status: 200, ReplyMedia: "text/event-stream", handle: s.streamEvents},
@@ -74,7 +74,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/v1/access-log", ID: "accessLog", Summary: "Who read which case, when, by which route.", Roles: admins, Params: []param{{Name: "case", In: "query", Format: "uuid"}, {Name: "reader", In: "query"}, {Name: "after", In: "query", Format: "integer"}, {Name: "limit", In: "query", Format: "integer"}}, Status: 200, Reply: reflect.TypeFor[accessLog](), handle: s.listAccessLog},
 		{Method: "POST", Path: "/v1/people/{id}/erase", ID: "erasePerson", Summary: "Erase a person's personal data: {id} is the ID of one of their cases; that case and every case the person index links to it (same ID number, or same name, birth date and household registration place) must have exited. Writes case.personal_data_erased on each case, then destroys each case's data key; the log is not rewritten and verify still passes. Statistics still count the person.", Roles: admins, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Body: reflect.TypeFor[eraseBody](), Status: 200, Reply: reflect.TypeFor[Erasure](), handle: s.erasePerson},
 		{Method: "GET", Path: "/v1/people/due-for-erasure", ID: "dueForErasure", Summary: "Cases whose retention period after closure has ended (WAYSTATION_RETENTION), not erased yet.", Roles: admins, Status: 200, Reply: reflect.TypeFor[DueList](), handle: s.dueForErasure},
-		{Method: "GET", Path: "/v1/cases/{id}/export", ID: "exportCase", Summary: "Inspector's bundle of a case: its events and the station events about it as stored, each with its inclusion proof against one signed tree head, the verifier key, and the opened values for display (not proven). Check it offline with `waystation verify-export FILE`. Logged as a read.", Roles: logReaders, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, handle: s.exportCase},
+		{Method: "GET", Path: "/v1/cases/{id}/export", ID: "exportCase", Summary: "Inspector's bundle of a case: its events and the station events about it as stored, each with its inclusion proof against one signed tree head, the verifier key, and the opened values for display (not proven). Check it offline with `waystation verify-export FILE`. Logged as a read.", Roles: logReaders, Params: []param{{Name: "id", In: "path", Format: "uuid"}}, Status: 200, Reply: s.exportType(), handle: s.exportCase},
 		{Method: "POST", Path: "/v1/admin/backup", ID: "backup", Summary: "Stream a consistent backup archive (tar: the events store, the key store, the signing key).", Roles: admins, Status: 200, ReplyMedia: "application/octet-stream", handle: s.backup},
 	}...)
 	return rt

@@ -236,6 +236,7 @@ type route struct {
 	Body                      reflect.Type // request body, nil for none
 	Status                    int
 	Reply                     reflect.Type // answer body; nil is a free-form object
+	ReplyRef                  string       // URI of the JSON Schema of an answer no Go type describes
 	ReplyMedia                string       // answer media type when not application/json
 	Idempotent                bool         // takes Idempotency-Key (and If-Match on cases)
 	handle                    http.HandlerFunc

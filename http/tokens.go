@@ -98,6 +98,11 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, t)
 }
 
+// tokenList is the answer of GET /v1/tokens.
+type tokenList struct {
+	Items []domain.Token `json:"items"`
+}
+
 // listTokens lists every token issued, without secrets or hashes:
 // GET /v1/tokens (admins).
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
@@ -105,5 +110,5 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"items": s.tokens.list()})
+	s.writeJSON(w, r, http.StatusOK, tokenList{Items: s.tokens.list()})
 }
