@@ -69,8 +69,9 @@ type record struct {
 }
 
 type stream struct {
-	records        []*record // every event ever written, revision = index
-	truncateBefore uint64    // revisions below are soft-deleted
+	records        []*record         // every event ever written, revision = index
+	index          map[uuid.UUID]int // event ID → its first revision in records
+	truncateBefore uint64            // revisions below are soft-deleted
 	tombstoned     bool
 }
 
@@ -189,6 +190,9 @@ func (s *Server) write(st *stream, name string, events []*record) {
 		if st != nil {
 			r.revision = uint64(len(st.records))
 			st.records = append(st.records, r)
+			if _, ok := st.index[r.id]; !ok {
+				st.index[r.id] = int(r.revision)
+			}
 		}
 		s.log = append(s.log, r)
 	}
@@ -199,7 +203,7 @@ func (s *Server) write(st *stream, name string, events []*record) {
 func (s *Server) stream(name string) *stream {
 	st := s.streams[name]
 	if st == nil {
-		st = &stream{}
+		st = &stream{index: map[uuid.UUID]int{}}
 		s.streams[name] = st
 	}
 	return st
@@ -365,11 +369,8 @@ func idempotent(st *stream, exp expectation, events []*record) ([]*record, bool)
 	start := -1
 	switch {
 	case exp.any || exp.exists:
-		for i, r := range st.records {
-			if r.id == events[0].id {
-				start = i
-				break
-			}
+		if i, ok := st.index[events[0].id]; ok {
+			start = i
 		}
 	case exp.noStream:
 		if len(st.records) > 0 {
