@@ -133,8 +133,7 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 	w.step(d, cst(3, 12, 0), domain.Died{Place: "station"})
 	// e: arrives 20 minutes after midnight on day 2 in Beijing (16:20 UTC
 	// on day 1) and never gets a bed.
-	e := w.intake("S01", cst(2, 0, 20), man, domain.Inspection{})
-	_ = e
+	w.intake("S01", cst(2, 0, 20), man, domain.Inspection{})
 	// Now is 20:00 on day 4: the nights of days 0 to 3 are over, day 4's
 	// is not.
 	r := w.runner(newClock(cst(4, 20, 0)).now)
