@@ -90,9 +90,7 @@ func TestConflictOnDuplicateStation(t *testing.T) {
 		"code": "S01", "name": "again", "region": "R1", "kind": "station",
 		"zones": []map[string]any{{"zone": "adult_male", "beds": 1}},
 	})
-	if rec.Code != http.StatusConflict && rec.Code != http.StatusUnprocessableEntity {
-		t.Fatalf("registering S01 twice answered %d: %s", rec.Code, rec.Body.String())
-	}
+	expectProblem(t, rec, http.StatusConflict, "conflict", "station_exists")
 }
 
 func TestBadQueryParameters(t *testing.T) {

@@ -7,6 +7,9 @@ import "net/http"
 // TokenRequest is the body of POST /v1/tokens.
 type TokenRequest = tokenRequest
 
+// EraseBody is the body of POST /v1/people/{id}/erase.
+type EraseBody = eraseBody
+
 // RequestOptions reads Idempotency-Key and If-Match from r.
 func RequestOptions(r *http.Request) (Options, error) { return requestOptions(r) }
 

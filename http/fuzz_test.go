@@ -11,8 +11,10 @@ import (
 	wshttp "waystation/http"
 )
 
-// decoders are every request body the API decodes: the intake, each case
-// step, the station registration and the token request.
+// decoders are every request body the API decodes: the intake, the
+// station registration, the token request, each case step, the change of
+// a station's zones and the erasure. New ones go at the end: the seeds
+// pick a decoder by index.
 func decoders() []func() any {
 	out := []func() any{
 		func() any { return new(domain.Intake) },
@@ -22,7 +24,10 @@ func decoders() []func() any {
 	for _, step := range domain.CaseSteps() {
 		out = append(out, func() any { c, _ := domain.NewCommand(step); return c })
 	}
-	return out
+	return append(out,
+		func() any { return new(domain.ChangeZones) },
+		func() any { return new(wshttp.EraseBody) },
+	)
 }
 
 // checkDecode decodes body into a fresh value of kind and checks the
@@ -81,6 +86,27 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which byte, body []byte) {
 		checkDecode(t, ds[int(which)%len(ds)], body)
 	})
+}
+
+// FuzzDecodeErasure fuzzes the erase body of POST /v1/people/{id}/erase:
+// a refusal is invalid, and an accepted body keeps its reason through a
+// round trip.
+func FuzzDecodeErasure(f *testing.F) {
+	for _, s := range []string{`{"reason":"retention ended"}`, `{}`, `{"reason":1}`, `{"reason":"r","trigger":"retention"}`, `{"reason":"r"} {}`, `null`, `{"REASON":"r"}`, `{"reason":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkDecode(t, func() any { return new(wshttp.EraseBody) }, body)
+	})
+}
+
+func TestErasureDecoderRefusesNamingTheField(t *testing.T) {
+	for body, field := range map[string]string{`{"reason":1}`: "reason", `{"reason":"r","trigger":"retention"}`: "trigger"} {
+		var de *domain.Error
+		if err := wshttp.DecodeStrict([]byte(body), new(wshttp.EraseBody)); !errors.As(err, &de) || de.Code != domain.CodeInvalid || de.Field != field {
+			t.Errorf("%s: error %v, want invalid naming %s", body, err, field)
+		}
+	}
 }
 
 // FuzzRequestOptions fuzzes the header decoders (If-Match,
