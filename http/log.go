@@ -122,6 +122,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	defer context.AfterFunc(s.streams, cancel)() // a shutdown ends the stream
 	msgs := make(chan eventstore.Message)
 	errc := make(chan error, 1)
 	go func() {

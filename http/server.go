@@ -76,6 +76,11 @@ type Server struct {
 
 	stop context.CancelFunc
 	done sync.WaitGroup
+
+	// streams ends every live stream of the log when cancelled (at the
+	// start of a graceful shutdown, which would otherwise wait for them).
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // NewServer builds the router from the route table, registers the metrics
@@ -105,6 +110,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
@@ -164,8 +170,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // timeouts on reading the header (5 s), reading the request (30 s), writing
 // the answer (60 s; the event stream extends its own deadline) and idle
 // connections (120 s).
+//
+// Its graceful Shutdown ends the live streams of the log at once (clients
+// reconnect with Last-Event-ID, to this process or another), so that they
+// do not hold it up; every other request in flight is let finish.
 func (s *Server) HTTPServer(addr string) *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Addr:              addr,
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -175,10 +185,13 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.endStreams)
+	return hs
 }
 
 // Close stops following the access stream. It does not close the store.
 func (s *Server) Close() {
+	s.endStreams()
 	s.stop()
 	s.done.Wait()
 }

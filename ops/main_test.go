@@ -570,3 +570,31 @@ func TestShutdownFinishesARequestCaughtHalfwayThrough(t *testing.T) {
 	again := start(t, dir)
 	again.must(t, 200, adminToken, "GET", "/v1/cases/"+out["id"].(string), nil)
 }
+
+func TestShutdownEndsLiveStreamsOfTheLog(t *testing.T) {
+	r := startWith(t, t.TempDir(), func(c *ops.Config) { c.ShutdownTimeout = 3 * time.Second })
+	r.seed(t)
+	// Given a client following the log live,
+	req, err := nethttp.NewRequest("GET", r.base+"/v1/events/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	ended := make(chan struct{})
+	go func() { defer close(ended); _, _ = io.Copy(io.Discard, resp.Body) }()
+	// when the service shuts down, then the stream ends (the client will
+	// reconnect) and the shutdown completes cleanly instead of timing out
+	// on it.
+	if err := r.stop(); err != nil {
+		t.Fatalf("shutdown with a live stream open: %v", err)
+	}
+	<-ended
+}
