@@ -192,6 +192,10 @@ func TestACaseThroughItsWholeJourneyOnTheCluster(t *testing.T) {
 	r.must(t, 200, g.staff1, "POST", path+"/security-check", map[string]any{"checked_by": map[string]any{"staff_id": "s-7", "sex": "female"}})
 	r.must(t, 200, g.staff1, "POST", path+"/belongings", map[string]any{"deposited": []map[string]any{{"item": "bag", "qty": 1}}})
 	r.must(t, 200, g.staff1, "POST", path+"/bed", map[string]any{"zone": "adult_female"})
+	// The store's metrics count the cluster's appends too.
+	if m := r.get(t, "/metrics"); !strings.Contains(m, "waystation_store_events_appended_total") || strings.Contains(m, "waystation_store_events_appended_total 0\n") {
+		t.Error("/metrics counts no events appended to the cluster")
+	}
 	if occ := r.must(t, 200, g.staff1, "GET", "/v1/stations/S01/occupancy", nil); !strings.Contains(fmt.Sprint(occ["residents"]), id) {
 		t.Fatalf("S01 occupancy %v does not list the placed case", occ["residents"])
 	}

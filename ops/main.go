@@ -104,7 +104,7 @@ func (m *Main) openStore(ctx context.Context) error {
 		m.Store, m.Checkpoints, m.Embedded = s, s, s
 		return nil
 	}
-	s, err := esdb.Open(ctx, m.Config.Store, esdb.Options{})
+	s, err := esdb.Open(ctx, m.Config.Store, esdb.Options{Observer: newStoreMetrics(m.Registry)})
 	if err != nil {
 		return err
 	}

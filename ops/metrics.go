@@ -53,7 +53,9 @@ func (m *storeMetrics) ObserveBatch(events, requests int, fsync, total time.Dura
 	m.events.Add(float64(events))
 	m.batches.Observe(float64(events))
 	m.requests.Observe(float64(requests))
-	m.fsync.Observe(fsync.Seconds())
+	if fsync > 0 { // the cluster backend reports no fsync of its own
+		m.fsync.Observe(fsync.Seconds())
+	}
 	m.batch.Observe(total.Seconds())
 }
 
