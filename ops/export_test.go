@@ -59,3 +59,27 @@ func TestVerifyExportRefusesDuplicateMembers(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenAPIDescribesTheExportBundle(t *testing.T) {
+	r := start(t, t.TempDir())
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Properties map[string]any `json:"properties"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(r.get(t, "/openapi.json")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Paths["/v1/cases/{id}/export"]["get"].Responses["200"].Content["application/json"].Schema.Properties
+	for _, field := range []string{"case_id", "tree_head", "verifier_key", "events", "signature"} {
+		if _, ok := props[field]; !ok {
+			t.Errorf("the export's 200 schema has no %q (properties: %v)", field, props)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -239,6 +240,11 @@ func (p privacy) DueForErasure(_ context.Context, now time.Time) (wshttp.DueList
 func (p privacy) Export(ctx context.Context, id uuid.UUID) (any, error) {
 	return p.m.Export(ctx, id)
 }
+
+// ExportType describes the bundle Export returns in /openapi.json.
+func (privacy) ExportType() reflect.Type { return reflect.TypeFor[Export]() }
+
+var _ wshttp.ExportDescriber = privacy{}
 
 // keys returns the key file of the embedded store, which backups copy, or
 // nil when personal values are not sealed or their keys live in the
