@@ -109,19 +109,69 @@ type PoliceReport struct {
 	At       time.Time `json:"at"`
 }
 
-// Death is a recorded death with its checklist.
+// Death is a recorded death with its checklist. ErasedItemsDone names
+// (by their JSON names) the checklist items that were done with a value
+// that was later erased with the person's personal data: they count as
+// done though their values read as empty.
 type Death struct {
 	At    time.Time `json:"at"`
 	Place string    `json:"place"`
 	DeathChecklist
+	ErasedItemsDone []string `json:"erased_items_done,omitempty"`
 }
+
+// Death checklist items, by their JSON names (Death.Missing). Stored in
+// erasure events: never rename or reuse them.
+const (
+	ChecklistCertifiedBy       = "certified_by"
+	ChecklistPoliceNotified    = "police_notified"
+	ChecklistRelativesNotified = "relatives_notified"
+	ChecklistPublicNotice      = "public_notice"
+	ChecklistBodyDisposition   = "body_disposition"
+)
 
 // ChecklistComplete reports whether every death checklist item is done:
 // certifier, police notified, relatives notified, public notice, body
-// disposition.
-func (d Death) ChecklistComplete() bool {
-	return d.CertifiedBy != "" && d.PoliceNotified != nil && *d.PoliceNotified &&
-		d.RelativesNotified != nil && *d.RelativesNotified && d.PublicNotice != "" && d.BodyDisposition != ""
+// disposition (Missing is empty).
+func (d Death) ChecklistComplete() bool { return len(d.Missing()) == 0 }
+
+// Missing returns the death checklist items not done yet, by their JSON
+// names (the Checklist* constants), in the checklist's order. An item whose
+// value was erased with the person's personal data is done when
+// ErasedItemsDone names it.
+func (d Death) Missing() []string {
+	var out []string
+	text := func(item, v string) {
+		if v == "" && !slices.Contains(d.ErasedItemsDone, item) {
+			out = append(out, item)
+		}
+	}
+	yes := func(item string, v *bool) {
+		if v == nil || !*v {
+			out = append(out, item)
+		}
+	}
+	text(ChecklistCertifiedBy, d.CertifiedBy)
+	yes(ChecklistPoliceNotified, d.PoliceNotified)
+	yes(ChecklistRelativesNotified, d.RelativesNotified)
+	text(ChecklistPublicNotice, d.PublicNotice)
+	text(ChecklistBodyDisposition, d.BodyDisposition)
+	return out
+}
+
+// sealedItemsDone returns the checklist items held as sealed values (the
+// certifier, the public notice, the body disposition) that are done, by
+// their JSON names.
+func (d Death) sealedItemsDone() []string {
+	var out []string
+	for _, it := range []struct {
+		item, v string
+	}{{ChecklistCertifiedBy, d.CertifiedBy}, {ChecklistPublicNotice, d.PublicNotice}, {ChecklistBodyDisposition, d.BodyDisposition}} {
+		if it.v != "" || slices.Contains(d.ErasedItemsDone, it.item) {
+			out = append(out, it.item)
+		}
+	}
+	return out
 }
 
 // Correction is an applied correction.

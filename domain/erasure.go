@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -29,23 +28,47 @@ const (
 	ErasureRetention = "retention"
 )
 
+// Erasure reasons (Erasure.Reason, PersonalDataErased.Reason): the ground
+// for erasing, after PIPL art. 47. A code, never free text: the erasure
+// event cannot be erased itself, so it must not be able to hold a name.
+// Stored: never rename or reuse them.
+const (
+	// ErasureSubjectRequest: the person, or their guardian, asked for it.
+	ErasureSubjectRequest = "subject_request"
+	// ErasurePurposeFulfilled: assistance is over and the data is no
+	// longer needed for it.
+	ErasurePurposeFulfilled = "purpose_fulfilled"
+	// ErasureRetentionEnded: the retention period after closure ended.
+	ErasureRetentionEnded = "retention_ended"
+	// ErasureUnlawfulProcessing: the data should not have been recorded
+	// (the wrong person, no legal basis).
+	ErasureUnlawfulProcessing = "unlawful_processing"
+	// ErasureLegalOrder: a court or a competent authority ordered it.
+	ErasureLegalOrder = "legal_order"
+)
+
+// ErasureReasons lists the erasure reasons, in a fixed order.
+var ErasureReasons = []string{
+	ErasureSubjectRequest, ErasurePurposeFulfilled, ErasureRetentionEnded, ErasureUnlawfulProcessing, ErasureLegalOrder,
+}
+
 // RetentionActor is the actor ID of erasures made by the retention job.
 const RetentionActor = "system:retention"
-
-// MaxErasureReason bounds the length of an erasure's reason, in characters.
-const MaxErasureReason = 500
 
 // PersonalDataErased records that the data key of a case was destroyed, so
 // that every personal value sealed in its events reads back as erased. It
 // is written before the key is destroyed and holds no personal data: the
-// reason (free text that must not name the person), what triggered it, and
-// the person's age at intake in whole years, kept so that the statistics
-// still count the person in the same age band. Who and when are in the
-// metadata.
+// reason (one of ErasureReasons; erasures recorded before the codes hold
+// free text), what triggered it, the person's age at intake in whole
+// years, kept so that the statistics still count the person in the same
+// age band, and the death checklist items (their JSON names) that were done
+// with a sealed value, so that a completed checklist stays complete once
+// its values are erased. Who and when are in the metadata.
 type PersonalDataErased struct {
-	Reason      string `json:"reason"`
-	Trigger     string `json:"trigger"`
-	AgeAtIntake *int   `json:"age_at_intake,omitempty"`
+	Reason             string   `json:"reason"`
+	Trigger            string   `json:"trigger"`
+	AgeAtIntake        *int     `json:"age_at_intake,omitempty"`
+	DeathChecklistDone []string `json:"death_checklist_done,omitempty"`
 }
 
 // EventType returns TypePersonalDataErased.
@@ -63,9 +86,13 @@ func (c Case) PersonalDataErased() bool {
 }
 
 // withPersonalDataErased returns c with every personal value cleared, as
-// the sealed store shows it once the key is gone: the person keeps only
-// sex, ID type, whether they could state their identity, and the age at
-// intake as an estimate made on the intake's date.
+// the sealed store shows it once the key is gone, so that a fold that saw
+// the values before the erasure and one that folds the erased events agree:
+// the person keeps only sex, ID type, whether they could state their
+// identity, and the age at intake as an estimate made on the intake's
+// date; the inspection's flags read as not raised, the DNA result as not
+// matched, the hospital as unknown; the death keeps its time, its clear
+// notifications and, as done, the checklist items the event names.
 func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	p := Person{Sex: c.Person.Sex, IDType: c.Person.IDType, CanStateIdentity: c.Person.CanStateIdentity}
 	if e.AgeAtIntake != nil {
@@ -77,7 +104,9 @@ func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	}
 	c.Person = p
 	c.Referral = Referral{Source: c.Referral.Source}
-	c.Inspection.Notes = ""
+	c.Inspection = Inspection{}
+	c.Identity.DNAMatched = false
+	c.Medical.Hospital = ""
 	if c.Transfer != nil {
 		t := *c.Transfer
 		t.Reason = ""
@@ -97,13 +126,15 @@ func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	}
 	if c.Death != nil {
 		d := *c.Death
-		d.Place = ""
+		d.Place, d.CertifiedBy, d.PublicNotice, d.BodyDisposition = "", "", "", ""
+		d.ErasedItemsDone = slices.Clone(e.DeathChecklistDone)
 		c.Death = &d
 	}
 	if len(c.Corrections) > 0 {
 		r := slices.Clone(c.Corrections)
 		for i := range r {
-			if !clearCorrections[r[i].Field] {
+			typ, _ := c.EventType(r[i].EventID)
+			if !correctionInClear(typ, r[i].Field) {
 				r[i].Old, r[i].New = json.RawMessage("null"), json.RawMessage("null")
 			}
 			r[i].Reason = ""
@@ -113,23 +144,30 @@ func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	return c
 }
 
-// Erasure is an erasure request: why, and what triggered it
-// (ErasureOnRequest or ErasureRetention).
+// Erasure is an erasure request: why (one of ErasureReasons), and what
+// triggered it (ErasureOnRequest or ErasureRetention).
 type Erasure struct {
 	Reason  string `json:"reason"`
 	Trigger string `json:"-"`
 }
 
-// Validate checks the request; errors name the field.
+// Validate checks the request; errors name the field and never repeat its
+// value. The reason is one of ErasureReasons (free text is refused: the
+// erasure event is kept in clear for good); the retention job's is
+// ErasureRetentionEnded.
 func (e Erasure) Validate() error {
-	if strings.TrimSpace(e.Reason) == "" {
-		return Invalid("reason", "a reason is required")
+	if e.Reason == "" {
+		return Invalid("reason", "a reason is required, one of %s", strings.Join(ErasureReasons, ", "))
 	}
-	if utf8.RuneCountInString(e.Reason) > MaxErasureReason {
-		return Invalid("reason", "at most %d characters", MaxErasureReason)
+	if !slices.Contains(ErasureReasons, e.Reason) {
+		return Invalid("reason", "a reason code is required, one of %s (no free text: the erasure record is never erased)", strings.Join(ErasureReasons, ", "))
 	}
 	switch e.Trigger {
-	case ErasureOnRequest, ErasureRetention:
+	case ErasureOnRequest:
+	case ErasureRetention:
+		if e.Reason != ErasureRetentionEnded {
+			return Invalid("reason", "the retention job erases with reason %s", ErasureRetentionEnded)
+		}
 	default:
 		return Invalid("trigger", "unknown erasure trigger")
 	}
@@ -167,6 +205,9 @@ func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UU
 			return Result{}, Violation(RuleErasureOfOpenCase, "the person is still being assisted; erase after the case has exited")
 		}
 		ev := PersonalDataErased{Reason: req.Reason, Trigger: req.Trigger}
+		if c.Death != nil {
+			ev.DeathChecklistDone = c.Death.sealedItemsDone()
+		}
 		if age, ok := c.AgeOn(c.OpenedAt); ok {
 			ev.AgeAtIntake = &age
 		}

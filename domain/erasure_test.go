@@ -10,7 +10,7 @@ import (
 
 func TestErasePersonalData(t *testing.T) {
 	f := newFixture(t)
-	reason := domain.Erasure{Reason: "data subject's request", Trigger: domain.ErasureOnRequest}
+	reason := domain.Erasure{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest}
 	var destroyed []string
 	destroy := func(_ context.Context, subject string) error {
 		destroyed = append(destroyed, subject)

@@ -12,13 +12,28 @@ import (
 //
 // What stays in clear, and why it is not identifying on its own: sex, the
 // estimated age and the date it was estimated on, the ID document's type,
-// whether the person can state their identity, the inspection's yes/no
-// flags, the referral's source, station codes, zones and beds, statuses,
-// exit types, hospital names, item lists and every time. These are what
-// the statistics, the safety board and the rules need; none names,
-// locates or singles out a person without the sealed values, and the
-// erasure event keeps only the age at intake (in whole years) so that the
-// statistics still count the person in the same age band.
+// whether the person can state their identity, the referral's source,
+// station codes, zones and beds, statuses, exit types, the death
+// checklist's yes/no notifications, item lists and every time. These are
+// what the statistics, the safety board's deadlines and the rules need;
+// none names, locates or singles out a person without the sealed values,
+// and the erasure event keeps only the age at intake (in whole years) so
+// that the statistics still count the person in the same age band.
+//
+// Health details are sealed (PIPL art. 28): the whole initial inspection
+// (every flag and the notes, as one value, so that which flags are set
+// cannot be told from which keys are present), the DNA result's match, the
+// hospital of a referral, admission or discharge, and the death's place,
+// certifier, public notice and body disposition. The rules that read them
+// (medical and absconding alerts, police reports due, stay limits, zones)
+// read them opened while the case is open; erasure comes after the exit,
+// and from then on they read as not set (a flag erased is not a flag
+// raised), which the fold and the rules take as unknown, never as true.
+//
+// The erasure event itself holds nothing sealed: its key is the one the
+// erasure destroys. Its reason is a code from a closed list (ErasureReasons)
+// and its trigger another; free text is refused, so that no one can write
+// "at the request of <name>" into a record that can never be erased.
 
 // notes is the free-text field most events carry.
 const notes = "notes"
@@ -32,7 +47,7 @@ var personalFields = map[string][]string{
 		"person.name", "person.birth_date", "person.id_number", "person.hukou_place",
 		"person.dialect", "person.street_reason", "person.photo_ref", "person.fingerprint_ref",
 		"person.contacts", "referral.form_no", "referral.referred_by", "referral.found_at",
-		"inspection.notes", notes,
+		"inspection", notes,
 	},
 	TypeEligibilityDecided:       {"reason", notes},
 	TypeSecurityChecked:          {notes},
@@ -42,11 +57,11 @@ var personalFields = map[string][]string{
 	TypeIdentityVerified:         {"name", "id_number", "birth_date", "hukou_place", "reference", notes},
 	TypeFamilySearchNoticePosted: {"reference", notes},
 	TypeDNARequested:             {"sample_ref", notes},
-	TypeDNAResultReceived:        {"reference", notes},
+	TypeDNAResultReceived:        {"matched", "reference", notes},
 	TypeRelativesContacted:       {"relationship", "outcome", notes},
-	TypeMedicalReferred:          {"reason", notes},
-	TypeHospitalAdmitted:         {notes},
-	TypeHospitalDischarged:       {notes},
+	TypeMedicalReferred:          {"hospital", "reason", notes},
+	TypeHospitalAdmitted:         {"hospital", notes},
+	TypeHospitalDischarged:       {"hospital", notes},
 	TypeMedicalReturned:          {notes},
 	TypeStayExtended:             {"reason", notes},
 	TypeLongStayStarted:          {"place", notes},
@@ -63,26 +78,25 @@ var personalFields = map[string][]string{
 	TypeEscortedReturn:           {"destination", "received_by", notes},
 	TypeAbsconded:                {"last_seen", notes},
 	TypeTerminated:               {"reason", notes},
-	TypeDied:                     {"place", notes},
-	TypeDeathChecklistUpdated:    {notes},
+	TypeDied:                     {"place", "certified_by", "public_notice", "body_disposition", notes},
+	TypeDeathChecklistUpdated:    {"certified_by", "public_notice", "body_disposition", notes},
 	TypeCaseClosed:               {notes},
 	TypeCorrected:                {"reason"},
 }
 
 // clearCorrections is the corrected fields whose old and new values stay
-// in clear: they are the statistical facts kept in clear at intake.
+// in clear when a correction does not name the corrected event's type
+// (recorded before event_type was kept): the statistical facts kept in
+// clear at intake. The inspection's flags are health details and no longer
+// among them; corrections of them stored in clear before stay so.
 var clearCorrections = map[string]bool{
 	"person.sex": true, "person.estimated_age": true, "person.id_type": true,
 	"person.can_state_identity": true, "referral.source": true,
-	"inspection.injuries": true, "inspection.intoxicated": true, "inspection.suspected_infectious": true,
-	"inspection.suspected_mental_disorder": true, "inspection.intellectual_disability": true,
-	"inspection.physical_disability": true, "inspection.seriously_ill": true, "inspection.signs_of_harm": true,
-	"inspection.suspected_trafficked": true, "inspection.suspected_lost": true, "inspection.abandoned": true,
 }
 
 // PersonalPaths returns the dotted JSON paths of the personal values of
 // one stored event: those its type declares (none for station, access and
-// erasure events), plus, for a correction, its old and new values unless
+// erasure events, see above), plus, for a correction, its old and new values unless
 // the corrected field is kept in clear: a field of the corrected event's
 // type (event_type) that is neither a personal path of that type nor below
 // one, or occurred_at; for corrections recorded without event_type, one of
