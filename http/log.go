@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
 	"waystation/eventstore"
 )
@@ -57,7 +59,8 @@ type eventPage struct {
 }
 
 // listEvents pages through the global log: GET /v1/events (admins,
-// inspectors of every region).
+// inspectors of every region). The page is a read of every case whose
+// events it shows, logged in the access log before it is sent.
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	if err := requireLogReader(r); err != nil {
 		s.Error(w, r, err)
@@ -74,15 +77,23 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := eventPage{Items: []logEvent{}}
+	var read caseReads
 	for e, err := range s.cfg.Store.ReadAll(r.Context(), eventstore.ReadAllOptions{From: after, Limit: int(limit)}) {
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
+		read.add(e.Stream)
 		out.Items = append(out.Items, logEventOf(e))
 	}
 	if uint64(len(out.Items)) == limit {
 		out.Next = out.Items[len(out.Items)-1].Position
+	}
+	// The page shows the cases' events, personal values opened: it is a
+	// read of each of those cases.
+	if err := s.recordReads(r, read.take()); err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
@@ -91,7 +102,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 // position after ?after= or the Last-Event-ID header, then live:
 // GET /v1/events/stream (admins, inspectors of every region). Each event's id is its
 // position, so a client that reconnects with Last-Event-ID continues with
-// no gap and no duplicate.
+// no gap and no duplicate. Each case whose events it sends is logged as
+// read in the access log, once per connection, before its first event is
+// sent; a stream whose reads cannot be logged ends.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	if err := requireLogReader(r); err != nil {
 		s.Error(w, r, err)
@@ -141,6 +154,11 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}()
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
+	var (
+		pending []eventstore.Message
+		read    caseReads
+		shown   = shownCases{}
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -162,22 +180,105 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			extend()
-			if m.CaughtUp {
-				if _, err := fmt.Fprint(w, "event: caught_up\ndata: {}\n\n"); err != nil {
-					return
-				}
-			} else if m.Event != nil {
-				b, err := json.Marshal(logEventOf(*m.Event))
-				if err != nil {
-					return
-				}
-				if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", m.Event.Position, m.Event.Type, b); err != nil {
-					return
+			// Take what else has arrived, up to streamBatch, so that the
+			// reads of the cases shown are logged once per batch, before
+			// the batch is sent.
+			batch := append(pending[:0], m)
+		more:
+			for len(batch) < streamBatch {
+				select {
+				case m, ok := <-msgs:
+					if !ok {
+						break more
+					}
+					batch = append(batch, m)
+				default:
+					break more
 				}
 			}
+			for _, m := range batch {
+				if m.Event != nil && !shown.has(m.Event.Stream) {
+					read.add(m.Event.Stream)
+				}
+			}
+			ids := read.take()
+			if err := s.recordReads(r, ids); err != nil {
+				s.logger.ErrorContext(r.Context(), "event stream ended: the access log refused the reads", append(logAttrs(r), "err", err)...)
+				return
+			}
+			shown.note(ids)
+			extend()
+			for _, m := range batch {
+				if m.CaughtUp {
+					if _, err := fmt.Fprint(w, "event: caught_up\ndata: {}\n\n"); err != nil {
+						return
+					}
+				} else if m.Event != nil {
+					b, err := json.Marshal(logEventOf(*m.Event))
+					if err != nil {
+						return
+					}
+					if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", m.Event.Position, m.Event.Type, b); err != nil {
+						return
+					}
+				}
+			}
+			pending = batch
 			_ = rc.Flush()
 		}
+	}
+}
+
+// streamBatch is how many messages a live stream of the log sends per
+// access-log write at most.
+const streamBatch = 256
+
+// caseReads collects the cases whose events a read of the log shows, each
+// once, in order of first appearance.
+type caseReads struct {
+	ids  []uuid.UUID
+	seen map[uuid.UUID]bool
+}
+
+// add notes the case of stream, if stream is a case's.
+func (c *caseReads) add(stream string) {
+	id, ok := domain.CaseIDOf(stream)
+	if !ok || c.seen[id] {
+		return
+	}
+	if c.seen == nil {
+		c.seen = map[uuid.UUID]bool{}
+	}
+	c.seen[id] = true
+	c.ids = append(c.ids, id)
+}
+
+// take returns the cases noted since the last take and forgets them.
+func (c *caseReads) take() []uuid.UUID {
+	ids := c.ids
+	c.ids, c.seen = nil, nil
+	return ids
+}
+
+// shownCases remembers, for one live stream, the cases whose reads are
+// already logged, so that a client following the log is logged once per
+// case rather than once per event; it forgets them all when it holds
+// maxShown, and logs them again after.
+type shownCases map[uuid.UUID]bool
+
+const maxShown = 1 << 16
+
+func (s shownCases) has(stream string) bool {
+	id, ok := domain.CaseIDOf(stream)
+	return ok && s[id]
+}
+
+func (s shownCases) note(ids []uuid.UUID) {
+	if len(s)+len(ids) > maxShown {
+		clear(s)
+	}
+	for _, id := range ids {
+		s[id] = true
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -297,5 +298,46 @@ func TestEveryRouteAnswersItsOwnPaths(t *testing.T) {
 		if got != tpl {
 			t.Errorf("%s %s: answered by %s, want %s", method, path, got, tpl)
 		}
+	}
+}
+
+// TestReadsOfTheLogAreLogged checks that a page of the global log and a
+// live stream of it, which show the cases' events with personal values
+// opened, are logged as reads of those cases: a page once per case shown,
+// a stream once per case per connection.
+func TestReadsOfTheLogAreLogged(t *testing.T) {
+	w := newWorld(t)
+	a := w.intake(w.staff1, "S01")
+	w.must(200, w.staff1, "POST", "/v1/cases/"+a+"/eligibility", map[string]any{"eligible": true})
+	b := w.intake(w.staff2, "S02")
+
+	w.must(200, w.inspAll, "GET", "/v1/events?limit=1000", nil)
+	if got := accessLogOf(t, w, "/v1/events"); !slices.Equal(got, []string{a, b}) {
+		t.Fatalf("a page of the log showing cases %s and %s logged %v, want each once", a, b, got)
+	}
+
+	ts := httptest.NewServer(w.srv.Handler())
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/events/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+w.inspAll)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		if line == "event: caught_up\n" {
+			break
+		}
+	}
+	if got := accessLogOf(t, w, "/v1/events/stream"); !slices.Equal(got, []string{a, b}) {
+		t.Fatalf("a stream of the log showing cases %s and %s logged %v, want each once", a, b, got)
 	}
 }
