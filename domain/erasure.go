@@ -120,7 +120,7 @@ func (c Case) withPersonalDataErased(e PersonalDataErased) Case {
 	if len(c.PoliceReports) > 0 {
 		r := slices.Clone(c.PoliceReports)
 		for i := range r {
-			r[i].ReportNo = ""
+			r[i].Reason, r[i].ReportNo = "", ""
 		}
 		c.PoliceReports = r
 	}

@@ -22,7 +22,8 @@ import (
 //
 // Health details are sealed (PIPL art. 28): the whole initial inspection
 // (every flag and the notes, as one value, so that which flags are set
-// cannot be told from which keys are present), the DNA result's match, the
+// cannot be told from which keys are present), the police report's reason
+// (harm to a minor, suspected trafficking...), the DNA result's match, the
 // hospital of a referral, admission or discharge, and the death's place,
 // certifier, public notice and body disposition. The rules that read them
 // (medical and absconding alerts, police reports due, stay limits, zones)
@@ -67,7 +68,7 @@ var personalFields = map[string][]string{
 	TypeLongStayStarted:          {"place", notes},
 	TypeSettlementRecorded:       {"place", "reference", notes},
 	TypeGuardianshipTaken:        {"guardian", notes},
-	TypePoliceReportFiled:        {"report_no", notes},
+	TypePoliceReportFiled:        {"reason", "report_no", notes},
 	TypeTransferRequested:        {"reason", notes},
 	TypeTransferAccepted:         {notes},
 	TypeTransferDeclined:         {"reason", notes},

@@ -109,7 +109,8 @@ func TestPersonalValuesAreSealedAtRestAndOpenOnRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	// At rest: neither the name, the ID number, the place, the contact nor
-	// the health note is in the stored bytes; sex stays in clear.
+	// the inspection (its flags and notes) is in the stored bytes; sex stays
+	// in clear.
 	var raw []byte
 	for rec, err := range s.Inner().ReadStream(context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
 		if err != nil {
@@ -117,12 +118,12 @@ func TestPersonalValuesAreSealedAtRestAndOpenOnRead(t *testing.T) {
 		}
 		raw = rec.Data
 	}
-	for _, secret := range []string{name, idNumber, "Xicheng", "Li Si", "13800138000", "Jiefang", "cut on left hand"} {
+	for _, secret := range []string{name, idNumber, "Xicheng", "Li Si", "13800138000", "Jiefang", "cut on left hand", "injuries"} {
 		if bytes.Contains(raw, []byte(secret)) {
 			t.Errorf("stored data holds %q in clear: %s", secret, raw)
 		}
 	}
-	if !bytes.Contains(raw, []byte(`"sex":"male"`)) || !bytes.Contains(raw, []byte(`"injuries":true`)) {
+	if !bytes.Contains(raw, []byte(`"sex":"male"`)) || !bytes.Contains(raw, []byte(`"source":"police_escort"`)) {
 		t.Errorf("stored data lost its clear statistical values: %s", raw)
 	}
 	if !json.Valid(raw) {
@@ -171,10 +172,10 @@ func TestEraseShowsNullsEverywhereAndLeavesNoKeyInTheFile(t *testing.T) {
 	t.Run("reads show the personal values as erased, the clear ones unchanged", func(t *testing.T) {
 		got := readCase(t, s, id)[0].Event.(domain.IntakeRegistered)
 		if got.Person.Name != "" || got.Person.IDNumber != "" || got.Person.HukouPlace != "" || got.Person.Contacts != nil ||
-			got.Referral.FoundAt != "" || got.Inspection.Notes != "" || got.Notes != "" {
+			got.Referral.FoundAt != "" || got.Inspection != (domain.Inspection{}) || got.Notes != "" {
 			t.Errorf("erased case still shows personal values: %+v", got)
 		}
-		if got.Person.Sex != domain.Male || !got.Inspection.Injuries || got.CaseID != id {
+		if got.Person.Sex != domain.Male || got.Referral.Source != "police_escort" || got.CaseID != id {
 			t.Errorf("erased case lost its clear values: %+v", got)
 		}
 		if o := readCase(t, s, other)[0].Event.(domain.IntakeRegistered); o.Person.Name != name {
