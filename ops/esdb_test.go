@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	nethttp "net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -20,6 +23,7 @@ import (
 
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
+	"waystation/eventstore/esdb"
 	"waystation/eventstore/esdb/esdbtest"
 	"waystation/ops"
 )
@@ -574,23 +578,56 @@ func TestMigrateAnEmbeddedStoreOntoTheClusterAndServeIt(t *testing.T) {
 	embedded := start(t, dir)
 	g := embedded.seedRegion(t)
 	ids := embedded.someCases(t, g, "Migrated")
+	// Someone else, who left, is erased before the move.
+	gone := embedded.must(t, 201, g.staff1, "POST", "/v1/cases", map[string]any{
+		"station": "S01", "occurred_at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339),
+		"referral": map[string]any{"source": "walk_in"},
+		"person":   map[string]any{"name": "Migrated Erased", "sex": "male", "estimated_age": 50},
+	})["id"].(string)
+	embedded.must(t, 200, g.staff1, "POST", "/v1/cases/"+gone+"/eligibility", map[string]any{"eligible": true})
+	embedded.must(t, 200, g.staff1, "POST", "/v1/cases/"+gone+"/voluntary-leave", map[string]any{"declaration_ref": "D-2", "cash_yuan": 0, "receipt_ref": "R-2"})
+	embedded.must(t, 200, adminToken, "POST", "/v1/people/"+gone+"/erase", map[string]any{"reason": "subject_request"})
+	ids = append(ids, gone)
 	want := embedded.views(t, g.inspector, ids)
-	logBefore := embedded.globalLog(t)
+	logBefore := embedded.globalLog(t) // read through the API: the read itself is logged after it
 	if err := embedded.stop(); err != nil {
 		t.Fatal(err)
 	}
+	held := storedEvents(t, dir)
 
 	cluster := esdbtest.Start(t)
+	keyFile := filepath.Join(t.TempDir(), "cluster.key")
+	if err := os.WriteFile(keyFile, []byte(clusterMasterKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	migrate := func() string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if err := ops.RunCommand(context.Background(), []string{"migrate", "--from", dir, "--to", cluster.URL()}, &out, &errOut); err != nil {
+		if err := ops.RunCommand(context.Background(), []string{"migrate", "--from", dir, "--to", cluster.URL(), "--to-master-key-file", keyFile}, &out, &errOut); err != nil {
 			t.Fatalf("migrate: %v: %s", err, errOut.String())
 		}
 		return out.String()
 	}
-	if got := migrate(); !strings.HasPrefix(got, fmt.Sprintf("migrated %d events", len(logBefore))) {
-		t.Fatalf("first migrate said %q, want %d events copied", got, len(logBefore))
+	var out, errOut bytes.Buffer
+	if err := ops.RunCommand(context.Background(), []string{"migrate", "--from", dir, "--to", cluster.URL()}, &out, &errOut); !errors.Is(err, ops.ErrUsage) {
+		t.Fatalf("migrate without the cluster's master key: %v, want a usage error", err)
+	}
+	if got := migrate(); !strings.HasPrefix(got, fmt.Sprintf("migrated %d events", held)) || !strings.Contains(got, "1 people erased stay erased") {
+		t.Fatalf("first migrate said %q, want %d events copied and 1 erased person", got, held)
+	}
+	// The cluster as stored holds no personal value in clear.
+	raw, err := esdb.Open(context.Background(), cluster.URL(), esdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for rec, err := range raw.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(rec.Data, []byte("Migrated")) || bytes.Contains(rec.Data, []byte("11010519491231002X")) {
+			t.Fatalf("the cluster stores a personal value in clear in %s (%s)", rec.Stream, rec.Type)
+		}
 	}
 	if got := migrate(); !strings.HasPrefix(got, "migrated 0 events") {
 		t.Fatalf("second migrate said %q, want nothing more copied", got)
@@ -598,8 +635,8 @@ func TestMigrateAnEmbeddedStoreOntoTheClusterAndServeIt(t *testing.T) {
 
 	r := startOn(t, t.TempDir(), cluster.URL())
 	logAfter := r.globalLog(t)
-	if len(logAfter) != len(logBefore) {
-		t.Fatalf("the cluster holds %d events, the embedded store held %d", len(logAfter), len(logBefore))
+	if len(logAfter) != held {
+		t.Fatalf("the cluster holds %d events, the embedded store held %d", len(logAfter), held)
 	}
 	for i := range logBefore {
 		a, b := logBefore[i], logAfter[i]
@@ -621,6 +658,20 @@ func TestMigrateAnEmbeddedStoreOntoTheClusterAndServeIt(t *testing.T) {
 	// The migrated cases go on: the transferred one is handed over.
 	r.must(t, 200, g.staff1, "POST", "/v1/cases/"+ids[1]+"/escort-departure", map[string]any{"escorts": []string{"e-1"}})
 	r.must(t, 200, g.staff2, "POST", "/v1/cases/"+ids[1]+"/handover", map[string]any{"received_by": "r-1"})
+}
+
+// storedEvents returns how many events the embedded store in dir holds.
+func storedEvents(t testing.TB, dir string) int {
+	t.Helper()
+	var out bytes.Buffer
+	if err := ops.RunCommand(context.Background(), []string{"verify", "--data", dir, "--json"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	var rep struct{ Events int }
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep.Events
 }
 
 // withoutPlaces drops from a view what the cluster assigns anew (positions,

@@ -10,6 +10,12 @@ import (
 	"waystation/eventstore"
 )
 
+// MigrateOptions change how Migrate writes into the cluster.
+type MigrateOptions struct {
+	// Seal, when set, is applied to every event before it is written.
+	Seal func(stream string, ev eventstore.EventData) (eventstore.EventData, error)
+}
+
 // Migrate copies every event of from (the embedded store, usually) into
 // the cluster in global order, keeping each event's ID, stream, revision,
 // type, data and metadata, and returns how many events it wrote. It then
@@ -24,7 +30,12 @@ import (
 // not count in copied), and deletions already made are left alone. The
 // cluster is expected to hold nothing but an earlier copy of this source. The recorded times and global positions are the
 // cluster's own; the source's recorded times stay in no field.
-func Migrate(ctx context.Context, from eventstore.Store, to *Store) (copied int, err error) {
+//
+// opts.Seal, when set, turns each event into the form the cluster stores
+// before it is written (a sealed.Store's Seal: personal values read opened
+// from the source are sealed again under the cluster's keys); the event's
+// ID stays the same, so a rerun still recognises what it copied.
+func Migrate(ctx context.Context, from eventstore.Store, to *Store, opts MigrateOptions) (copied int, err error) {
 	type source struct {
 		firstLive  uint64 // first revision a read of the source returns
 		missing    bool   // soft-deleted on the source, nothing live
@@ -86,7 +97,15 @@ func Migrate(ctx context.Context, from eventstore.Store, to *Store) (copied int,
 			if len(data) == 0 {
 				first = e.Revision
 			}
-			data = append(data, eventstore.EventData{ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata})
+			ev := eventstore.EventData{ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata}
+			if opts.Seal != nil {
+				sealed, err := opts.Seal(stream, ev)
+				if err != nil {
+					return fmt.Errorf("migrate: sealing %s revision %d: %w", stream, e.Revision, err)
+				}
+				ev = sealed
+			}
+			data = append(data, ev)
 		}
 		if len(data) == 0 {
 			return nil

@@ -56,7 +56,7 @@ func TestMigrateCopiesEverythingInOrderAndCanBeRerun(t *testing.T) {
 	}
 	appendEvents(t, from, "case-again", eventstore.Any, event(7))
 
-	copied, err := esdb.Migrate(ctx, from, to)
+	copied, err := esdb.Migrate(ctx, from, to, esdb.MigrateOptions{})
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestMigrateCopiesEverythingInOrderAndCanBeRerun(t *testing.T) {
 	}
 
 	appendEvents(t, from, "case-a", eventstore.Exact(2), event(8))
-	copied, err = esdb.Migrate(ctx, from, to)
+	copied, err = esdb.Migrate(ctx, from, to, esdb.MigrateOptions{})
 	if err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
