@@ -14,11 +14,13 @@ import (
 // estimated age and the date it was estimated on, the ID document's type,
 // whether the person can state their identity, the referral's source,
 // station codes, zones and beds, statuses, exit types, the death
-// checklist's yes/no notifications, item lists and every time. These are
-// what the statistics, the safety board's deadlines and the rules need;
-// none names, locates or singles out a person without the sealed values,
-// and the erasure event keeps only the age at intake (in whole years) so
-// that the statistics still count the person in the same age band.
+// checklist's yes/no notifications, item lists, the name of a corrected
+// field (which field, not its values) and every time. These are what the
+// statistics, the safety board's deadlines and the rules need; none names,
+// locates or singles out a person without the sealed values. The erasure
+// event keeps only the age at intake (in whole years), so that the
+// statistics still count the person in the same age band, and which death
+// checklist items were done, so that a completed checklist stays complete.
 //
 // Health details are sealed (PIPL art. 28): the whole initial inspection
 // (every flag and the notes, as one value, so that which flags are set
