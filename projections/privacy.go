@@ -1,7 +1,10 @@
 package projections
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,4 +94,41 @@ func (r *Runner) ErasedCases() []uuid.UUID {
 		}
 	}
 	return out
+}
+
+// erasedPaths returns the personal paths (domain.PersonalPaths) of an
+// event of type typ whose value in data, as the event store reads it, is
+// null: what the sealed store shows for a personal value whose data key
+// was destroyed. Absent paths are not listed (nothing was recorded there).
+// It is meant for the events of an erased case recorded before its
+// erasure; a personal value recorded as null (a correction's old value of
+// a field that had none) cannot be told apart from an erased one and is
+// listed too.
+func erasedPaths(typ string, data []byte) []string {
+	var out []string
+	for _, p := range domain.PersonalPaths(typ, data) {
+		if v, ok := jsonPath(data, p); ok && bytes.Equal(bytes.TrimSpace(v), null) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var null = []byte("null")
+
+// jsonPath returns the JSON value at the dotted path p in the object doc,
+// and whether there is one.
+func jsonPath(doc []byte, p string) (json.RawMessage, bool) {
+	v := json.RawMessage(doc)
+	for key := range strings.SplitSeq(p, ".") {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(v, &obj); err != nil || obj == nil {
+			return nil, false
+		}
+		var ok bool
+		if v, ok = obj[key]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
 }

@@ -135,14 +135,23 @@ func occupancy(m *model, s *stationEntry, at time.Time) Occupancy {
 
 // CaseView is a case's current state: the domain's fold with the bed it
 // holds (nil when none), its region and its flags now.
+//
+// PersonalDataErased is true once the person's personal data was erased:
+// the personal values (name, ID number, birth date, health details...)
+// then read as absent because they were erased, not because they were
+// never recorded. In a history, or any view of the case as of a past
+// moment or version, it says whether they are erased now, even when the
+// view shows the case before its erasure: an erased value reads as erased
+// in every view of the past too.
 type CaseView struct {
 	domain.Case
-	Region string   `json:"region,omitempty"`
-	Flags  []string `json:"flags"`
+	Region             string   `json:"region,omitempty"`
+	Flags              []string `json:"flags"`
+	PersonalDataErased bool     `json:"personal_data_erased,omitempty"`
 }
 
 func caseView(m *model, ce *caseEntry, at time.Time) CaseView {
-	v := CaseView{Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at)}
+	v := CaseView{Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at), PersonalDataErased: ce.c.PersonalDataErased()}
 	v.Bed = nil
 	if ce.bed != nil {
 		v.Bed = &domain.Bed{Zone: ce.bed.Zone, Bed: ce.bed.Bed}
@@ -169,7 +178,12 @@ func (r *Runner) Case(id uuid.UUID) (CaseView, bool) {
 // stream, or a station event about the case (its bed). EventID is the
 // event's ID, the one a correction names (API.md: correction's event_id);
 // Position is its place in the global log; Version is the revision of the
-// event in its own stream, plus one.
+// event in its own stream, plus one. Erased lists the dotted JSON paths of
+// the event's personal values (domain.PersonalPaths) that read as erased:
+// recorded, then erased with the case's personal data, so that Data shows
+// them absent or empty. It is empty for a case whose personal data was not
+// erased, for the events recorded after the erasure (they hold no
+// personal values) and for station events.
 type HistoryEvent struct {
 	EventID    uuid.UUID           `json:"event_id"`
 	Position   eventstore.Position `json:"position"`
@@ -182,10 +196,14 @@ type HistoryEvent struct {
 	Role       domain.Role         `json:"role,omitempty"`
 	Station    string              `json:"station,omitempty"`
 	Data       json.RawMessage     `json:"data"`
+	Erased     []string            `json:"erased,omitempty"`
 }
 
 // History is a case's timeline up to a moment or a version, in global log
-// order, and the case's state at that point.
+// order, and the case's state at that point. When the case's personal data
+// has been erased (by now, whatever the moment shown), the state's
+// PersonalDataErased is true and each event lists the personal values
+// that read as erased (HistoryEvent.Erased).
 type History struct {
 	ID      uuid.UUID      `json:"id"`
 	AsOf    time.Time      `json:"as_of,omitzero"`
@@ -215,6 +233,8 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	}
 	ctx := context.Background()
 	var events []domain.Envelope
+	var data [][]byte // the events' data as read, erased values as null
+	erasure := -1     // the index of the case's erasure in events, if any
 	for rec, err := range r.store.ReadStream(ctx, domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
 		if err != nil {
 			if errorsIsNotFound(err) {
@@ -226,10 +246,22 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 		if err != nil {
 			return History{}, domain.Internal(err, "decoding an event of the case failed")
 		}
+		if rec.Type == domain.TypePersonalDataErased && erasure < 0 {
+			erasure = len(events)
+		}
 		events = append(events, env)
+		data = append(data, rec.Data)
+	}
+	// Only the events before the erasure can hold erased values: the
+	// sealed store takes no personal value for an erased case.
+	erased := make(map[uuid.UUID][]string)
+	for i := range erasure {
+		if paths := erasedPaths(events[i].Event.EventType(), data[i]); len(paths) > 0 {
+			erased[events[i].ID] = paths
+		}
 	}
 	if version > len(events) {
-		return History{}, domain.NotFound("the case has %d versions", len(events))
+		return History{}, domain.Invalid("version", "version must be at most the case's version, %d", len(events))
 	}
 	// The cut: the last case event kept, by version or by time.
 	limit := eventstore.End
@@ -258,7 +290,9 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 			continue
 		}
 		m.apply(env)
-		h.Events = append(h.Events, historyEvent(env))
+		he := historyEvent(env)
+		he.Erased = erased[env.ID] // none for a station event
+		h.Events = append(h.Events, he)
 	}
 	st := m.cases[id]
 	if st == nil || !st.opened() {
@@ -270,6 +304,7 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	}
 	h.State = caseView(m, st, at)
 	h.State.Region = r.regionOf(st.c.Station)
+	h.State.PersonalDataErased = erasure >= 0
 	h.Version = st.c.Version
 	return h, nil
 }

@@ -132,8 +132,9 @@ func TestCaseViewAndHistory(t *testing.T) {
 	if _, err := r.History(id, projections.AsOf{At: t0.Add(-time.Hour)}, 0); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("before the intake: got %v, want not_found", err)
 	}
-	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrNotFound) {
-		t.Errorf("version 7 of 6: got %v, want not_found", err)
+	var de *domain.Error
+	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &de) || de.Field != "version" {
+		t.Errorf("version 7 of 6: got %v, want invalid naming version", err)
 	}
 }
 
