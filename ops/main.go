@@ -314,12 +314,18 @@ func (m *Main) Close() error {
 // runnerSource adapts the projections runner to viewMetrics.
 type runnerSource struct{ m *Main }
 
-func (r runnerSource) progress() (float64, float64) {
-	lag, err := r.m.Views.Lag(context.Background())
+// lagTimeout bounds the count of events behind at a scrape (on a remote
+// cluster it reads them over the network).
+const lagTimeout = 5 * time.Second
+
+func (r runnerSource) progress() (float64, float64, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+	defer cancel()
+	lag, err := r.m.Views.Lag(ctx)
 	if err != nil {
-		return float64(r.m.Views.Position().Commit), 0
+		return float64(r.m.Views.Position().Commit), 0, false
 	}
-	return float64(lag.Position.Commit), float64(lag.Behind)
+	return float64(lag.Position.Commit), float64(lag.Behind), lag.BehindAtLeast
 }
 
 func (r runnerSource) openAlerts() map[string]int { return r.m.Views.OpenAlertsByRule() }

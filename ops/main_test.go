@@ -216,7 +216,7 @@ func TestACaseThroughTheWholeServiceEndToEnd(t *testing.T) {
 	}
 
 	metrics := r.get(t, "/metrics")
-	for _, want := range []string{"waystation_store_events_appended_total", "waystation_projections_position", "waystation_http_"} {
+	for _, want := range []string{"waystation_store_events_appended_total", "waystation_projections_position", "waystation_projections_lag ", "waystation_projections_lag_capped 0", "waystation_http_"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

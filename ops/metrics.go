@@ -64,23 +64,27 @@ func (m *storeMetrics) ObserveBatch(events, requests int, fsync, total time.Dura
 type viewMetrics struct {
 	position *prometheus.Desc
 	lag      *prometheus.Desc
+	capped   *prometheus.Desc
 	alerts   *prometheus.Desc
 	source   viewSource
 }
 
 // viewSource is what viewMetrics reads at scrape time.
 type viewSource interface {
-	// progress returns the projections' position and how many events
-	// (or, on EventStoreDB, log bytes) they are behind the store's head.
-	progress() (position, lag float64)
+	// progress returns the projections' position (the backend's commit
+	// position, compared only), how many events they are behind the
+	// store's head, and whether that count stopped at
+	// projections.LagLimit.
+	progress() (position, lag float64, capped bool)
 	// openAlerts returns the number of open safety alerts per rule code.
 	openAlerts() map[string]int
 }
 
 func newViewMetrics(reg prometheus.Registerer, src viewSource) {
 	reg.MustRegister(&viewMetrics{
-		position: prometheus.NewDesc("waystation_projections_position", "Global log position the projections have applied.", nil, nil),
-		lag:      prometheus.NewDesc("waystation_projections_lag", "How far the projections are behind the store's head.", nil, nil),
+		position: prometheus.NewDesc("waystation_projections_position", "Global log position the projections have applied (the backend's commit position: on EventStoreDB a byte offset, so compare it, do not subtract).", nil, nil),
+		lag:      prometheus.NewDesc("waystation_projections_lag", "Events the projections are behind the store's head, counted up to 100000.", nil, nil),
+		capped:   prometheus.NewDesc("waystation_projections_lag_capped", "1 when the lag count stopped at its limit (the projections are at least that far behind).", nil, nil),
 		alerts:   prometheus.NewDesc("waystation_safety_alerts_open", "Open safety-board alerts by rule.", []string{"rule"}, nil),
 		source:   src,
 	})
@@ -90,14 +94,20 @@ func newViewMetrics(reg prometheus.Registerer, src viewSource) {
 func (m *viewMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.position
 	ch <- m.lag
+	ch <- m.capped
 	ch <- m.alerts
 }
 
 // Collect implements prometheus.Collector.
 func (m *viewMetrics) Collect(ch chan<- prometheus.Metric) {
-	pos, lag := m.source.progress()
+	pos, lag, capped := m.source.progress()
 	ch <- prometheus.MustNewConstMetric(m.position, prometheus.GaugeValue, pos)
 	ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, lag)
+	c := 0.0
+	if capped {
+		c = 1
+	}
+	ch <- prometheus.MustNewConstMetric(m.capped, prometheus.GaugeValue, c)
 	for rule, n := range m.source.openAlerts() {
 		ch <- prometheus.MustNewConstMetric(m.alerts, prometheus.GaugeValue, float64(n), rule)
 	}
