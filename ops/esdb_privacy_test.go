@@ -63,7 +63,7 @@ func TestReplicasOnOneClusterSealAndErasePersonalData(t *testing.T) {
 		t.Errorf("the cluster holds no key stream: the personal values are not sealed with keys kept there")
 	}
 
-	erased := r1.must(t, 200, adminToken, "POST", "/v1/people/"+id+"/erase", map[string]any{"reason": "the data subject's request"})
+	erased := r1.must(t, 200, adminToken, "POST", "/v1/people/"+id+"/erase", map[string]any{"reason": domain.ErasureSubjectRequest})
 	if n := len(erased["cases"].([]any)); n != 1 {
 		t.Fatalf("erased %d cases, want 1: %v", n, erased)
 	}

@@ -113,7 +113,7 @@ func (m *Main) RetentionPass(ctx context.Context, now time.Time) (RetentionRepor
 			subjects = append(subjects, subject)
 			return nil
 		}
-		req := domain.Erasure{Reason: "retention period after closure ended", Trigger: domain.ErasureRetention}
+		req := domain.Erasure{Reason: domain.ErasureRetentionEnded, Trigger: domain.ErasureRetention}
 		var firstErr error
 		for _, d := range due {
 			if _, err := m.Service.ErasePersonalData(ctx, retentionActor, d.CaseID, req, collect); err != nil && firstErr == nil {

@@ -217,7 +217,7 @@ func TestPrivacyScenario(t *testing.T) {
 	if code, _ := r.call(t, staff, "POST", "/v1/people/"+first+"/erase", map[string]any{"reason": "r"}); code != 403 {
 		t.Errorf("erase by staff: status %d, want 403", code)
 	}
-	erased := r.must(t, 200, adminToken, "POST", "/v1/people/"+first+"/erase", map[string]any{"reason": "the data subject's request"})
+	erased := r.must(t, 200, adminToken, "POST", "/v1/people/"+first+"/erase", map[string]any{"reason": domain.ErasureSubjectRequest})
 	if n := len(erased["cases"].([]any)); n != 2 {
 		t.Fatalf("erased %d cases, want both of the person's: %v", n, erased)
 	}
@@ -462,7 +462,7 @@ func TestRetentionCompletesAnInterruptedErasure(t *testing.T) {
 	interrupted := func(context.Context, string) error { return nil } // the key is never destroyed
 	admin := domain.Actor{ID: "admin-1", Role: domain.RoleAdmin}
 	if _, err := r.main.Service.ErasePersonalData(ctx, admin, uuid.MustParse(id),
-		domain.Erasure{Reason: "the person asked", Trigger: domain.ErasureOnRequest}, interrupted); err != nil {
+		domain.Erasure{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest}, interrupted); err != nil {
 		t.Fatalf("erasure event: %v", err)
 	}
 	if err := r.stop(); err != nil {
