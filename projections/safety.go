@@ -335,24 +335,25 @@ func (m *model) medicalAlerts(raise func(rule, severity string, since time.Time,
 	}
 }
 
+// missingChecklist names, in the board's words, the death checklist's items
+// not done.
 func missingChecklist(d *domain.Death) []string {
-	var out []string
-	if d.CertifiedBy == "" {
-		out = append(out, "certifier")
-	}
-	if d.PoliceNotified == nil || !*d.PoliceNotified {
-		out = append(out, "police notified")
-	}
-	if d.RelativesNotified == nil || !*d.RelativesNotified {
-		out = append(out, "relatives notified")
-	}
-	if d.PublicNotice == "" {
-		out = append(out, "public notice")
-	}
-	if d.BodyDisposition == "" {
-		out = append(out, "body disposition")
+	missing := d.Missing() // counts items done before an erasure sealed them away
+	out := make([]string, len(missing))
+	for i, item := range missing {
+		out[i] = checklistLabels[item]
 	}
 	return out
+}
+
+// checklistLabels are the words the board uses for the death checklist's
+// items.
+var checklistLabels = map[string]string{
+	domain.ChecklistCertifiedBy:       "certifier",
+	domain.ChecklistPoliceNotified:    "police notified",
+	domain.ChecklistRelativesNotified: "relatives notified",
+	domain.ChecklistPublicNotice:      "public notice",
+	domain.ChecklistBodyDisposition:   "body disposition",
 }
 
 // previousVisit returns an earlier case of the same person that makes ce a
