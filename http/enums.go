@@ -43,6 +43,7 @@ type fieldKey struct {
 // take values from a declared list.
 var fieldEnums = map[fieldKey][]string{
 	{reflect.TypeFor[projections.Alert](), "Rule"}: projections.Rules,
+	{reflect.TypeFor[eraseBody](), "Reason"}:       domain.ErasureReasons,
 }
 
 // statuses are the case statuses a search may ask for.

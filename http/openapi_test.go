@@ -185,6 +185,8 @@ func TestOpenAPIListsRequiredFieldsAndEnums(t *testing.T) {
 		{"bed required", strings_(at(t, body("/v1/cases/{id}/bed"), "required")), []string{"zone"}},
 		{"token role", strings_(at(t, body("/v1/tokens"), "properties", "role", "enum")), []string{"admin", "staff", "coordinator", "inspector"}},
 		{"token required", strings_(at(t, body("/v1/tokens"), "required")), []string{"role"}},
+		{"erasure reason", strings_(at(t, body("/v1/people/{id}/erase"), "properties", "reason", "enum")),
+			[]string{"subject_request", "purpose_fulfilled", "retention_ended", "unlawful_processing", "legal_order"}},
 		{"safety rule", strings_(at(t, reply("/v1/safety", "get", "200"), "properties", "alerts", "items", "properties", "rule", "enum")), projections.Rules},
 		{"safety required", strings_(at(t, reply("/v1/safety", "get", "200"), "required")), []string{"alerts", "at"}},
 		{"search status", strings_(at(t, reply("/v1/cases", "get", "200"), "properties", "items", "items", "properties", "status", "enum")),
