@@ -612,6 +612,33 @@ func correctBelongings(b []Belonging, typ string, old, new json.RawMessage) []Be
 	return b
 }
 
+// latestStepTime returns the time of the state that the latest event of
+// type typ sets, for the identity and medical steps that may happen more
+// than once; nil for any other type.
+func (c *Case) latestStepTime(typ string) *time.Time {
+	switch typ {
+	case TypeIdentityQueried:
+		return &c.Identity.LastQueryAt
+	case TypeFamilySearchNoticePosted:
+		return &c.Identity.NoticeAt
+	case TypeDNARequested:
+		return &c.Identity.DNARequestedAt
+	case TypeDNAResultReceived:
+		return &c.Identity.DNAResultAt
+	case TypeRelativesContacted:
+		return &c.Identity.RelativesContactedAt
+	case TypeMedicalReferred:
+		return &c.Medical.ReferredAt
+	case TypeHospitalAdmitted:
+		return &c.Medical.AdmittedAt
+	case TypeHospitalDischarged:
+		return &c.Medical.DischargedAt
+	case TypeMedicalReturned:
+		return &c.Medical.ReturnedAt
+	}
+	return nil
+}
+
 // lateTypes is the stored types of late paperwork (see lateEvent).
 var lateTypes = map[string]bool{
 	TypeCorrected: true, TypePoliceReportFiled: true, TypeBelongingsReturned: true,
@@ -650,44 +677,8 @@ func (c *Case) retime(typ string, id uuid.UUID, oldRaw, newRaw json.RawMessage) 
 		if c.ExitType == ExitSecurityCheckRefused {
 			move(&c.ExitedAt)
 		}
-	case TypeIdentityQueried:
-		if latest {
-			move(&c.Identity.LastQueryAt)
-		}
 	case TypeIdentityVerified:
 		move(&c.Identity.VerifiedAt)
-	case TypeFamilySearchNoticePosted:
-		if latest {
-			move(&c.Identity.NoticeAt)
-		}
-	case TypeDNARequested:
-		if latest {
-			move(&c.Identity.DNARequestedAt)
-		}
-	case TypeDNAResultReceived:
-		if latest {
-			move(&c.Identity.DNAResultAt)
-		}
-	case TypeRelativesContacted:
-		if latest {
-			move(&c.Identity.RelativesContactedAt)
-		}
-	case TypeMedicalReferred:
-		if latest {
-			move(&c.Medical.ReferredAt)
-		}
-	case TypeHospitalAdmitted:
-		if latest {
-			move(&c.Medical.AdmittedAt)
-		}
-	case TypeHospitalDischarged:
-		if latest {
-			move(&c.Medical.DischargedAt)
-		}
-	case TypeMedicalReturned:
-		if latest {
-			move(&c.Medical.ReturnedAt)
-		}
 	case TypeLongStayStarted:
 		if c.LongStay != nil && latest {
 			l := *c.LongStay
@@ -746,6 +737,10 @@ func (c *Case) retime(typ string, id uuid.UUID, oldRaw, newRaw json.RawMessage) 
 		}
 	case TypeCaseClosed:
 		move(&c.ClosedAt)
+	default:
+		if p := c.latestStepTime(typ); p != nil && latest {
+			move(p)
+		}
 	}
 	if c.ReleaseDue != nil && c.ReleaseDue.Cause == id {
 		r := *c.ReleaseDue
