@@ -588,13 +588,7 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 	if w == nil {
 		return nil
 	}
-	select {
-	case <-w.reached:
-		return nil
-	case <-ctx.Done():
-		r.abandon(w)
-		return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
-	}
+	return r.waitOn(ctx, w, pos, nil)
 }
 
 // WaitWithin is WaitFor bounded by d as well as by ctx: it returns nil once
@@ -608,13 +602,21 @@ func (r *Runner) WaitWithin(ctx context.Context, pos eventstore.Position, d time
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	return r.waitOn(ctx, w, pos, t.C)
+}
+
+// waitOn blocks until w, the waiter for pos, is reached, ctx is done or
+// expired fires (a nil expired never does); in the last two cases it
+// abandons w and returns an error wrapping ctx's error or
+// context.DeadlineExceeded.
+func (r *Runner) waitOn(ctx context.Context, w *waiter, pos eventstore.Position, expired <-chan time.Time) error {
 	select {
 	case <-w.reached:
 		return nil
 	case <-ctx.Done():
 		r.abandon(w)
 		return fmt.Errorf("projections: waiting for position %s: %w", pos, ctx.Err())
-	case <-t.C:
+	case <-expired:
 		r.abandon(w)
 		return fmt.Errorf("projections: waiting for position %s: %w", pos, context.DeadlineExceeded)
 	}
