@@ -33,6 +33,51 @@ func step(e domain.Event) func(w *world, id uuid.UUID, at time.Time) {
 	return func(w *world, id uuid.UUID, at time.Time) { w.step(id, at, e) }
 }
 
+// boyBornOn is the story of the boy, born on birth, admitted at t0.
+func boyBornOn(birth domain.Date) func(w *world) uuid.UUID {
+	return func(w *world) uuid.UUID {
+		p := boy
+		p.BirthDate = birth
+		return admitted(w, p, domain.Inspection{})
+	}
+}
+
+// inHospital is the story of a man admitted at t0, referred to hospital
+// half an hour later and admitted there an hour after t0.
+func inHospital(w *world) uuid.UUID {
+	id := admitted(w, man, domain.Inspection{})
+	w.step(id, t0.Add(30*time.Minute), domain.MedicalReferred{Hospital: "designated"})
+	w.step(id, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "designated"})
+	return id
+}
+
+// discharged is inHospital, then discharged two hours after t0.
+func discharged(w *world) uuid.UUID {
+	id := inHospital(w)
+	w.step(id, t0.Add(2*time.Hour), domain.HospitalDischarged{})
+	return id
+}
+
+// absconding is the signal of p, inspected as in, who absconds 5 hours
+// after t0 once the steps before are taken (from 10 minutes after t0, a
+// minute apart): an absconded alert of severity from then, cleared by
+// closing the case.
+func absconding(name string, p domain.Person, in domain.Inspection, severity string, before ...domain.Event) signal {
+	return signal{
+		name: name, rule: projections.RuleAbsconded, severity: severity,
+		given: func(w *world) uuid.UUID {
+			id := admitted(w, p, in)
+			for i, e := range before {
+				w.step(id, t0.Add(10*time.Minute+time.Duration(i)*time.Minute), e)
+			}
+			w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
+			return id
+		},
+		due:   t0.Add(5 * time.Hour),
+		clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
+	}
+}
+
 func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 	// Birthdays begin at midnight in Beijing.
 	bday16 := time.Date(2026, 3, 12, 0, 0, 0, 0, domain.CivilZone)
@@ -87,21 +132,13 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 		},
 		{
 			name: "16th birthday within 7 days, cleared when it passes", rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
-			given: func(w *world) uuid.UUID {
-				p := boy
-				p.BirthDate = domain.Date{Year: 2010, Month: 3, Day: 12}
-				return admitted(w, p, domain.Inspection{})
-			},
+			given:   boyBornOn(domain.Date{Year: 2010, Month: 3, Day: 12}),
 			due:     bday16.Add(-7 * 24 * time.Hour),
 			clearAt: bday16,
 		},
 		{
 			name: "18th birthday within 7 days, cleared when it passes", rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
-			given: func(w *world) uuid.UUID {
-				p := boy
-				p.BirthDate = domain.Date{Year: 2008, Month: 3, Day: 20}
-				return admitted(w, p, domain.Inspection{})
-			},
+			given:   boyBornOn(domain.Date{Year: 2008, Month: 3, Day: 20}),
 			due:     bday18.Add(-7 * 24 * time.Hour),
 			clearAt: bday18,
 		},
@@ -113,90 +150,28 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 		},
 		{
 			name: "in hospital with no update for 3 days, cleared by the discharge", rule: projections.RulePendingMedical, severity: projections.SeverityMedium,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{})
-				w.step(id, t0.Add(30*time.Minute), domain.MedicalReferred{Hospital: "designated"})
-				w.step(id, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "designated"})
-				return id
-			},
+			given: inHospital,
 			due:   t0.Add(time.Hour + 3*24*time.Hour),
 			clear: step(domain.HospitalDischarged{}), clearAt: t0.Add(2*time.Hour + 3*24*time.Hour),
 		},
 		{
 			name: "discharged and not back in 24 hours, cleared by the return", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{})
-				w.step(id, t0.Add(30*time.Minute), domain.MedicalReferred{Hospital: "designated"})
-				w.step(id, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "designated"})
-				w.step(id, t0.Add(2*time.Hour), domain.HospitalDischarged{})
-				return id
-			},
+			given: discharged,
 			due:   t0.Add(26 * time.Hour),
 			clear: step(domain.MedicalReturned{}), clearAt: t0.Add(27 * time.Hour),
 		},
 		{
 			name: "discharged and not back in 24 hours, cleared by an exit", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{})
-				w.step(id, t0.Add(30*time.Minute), domain.MedicalReferred{Hospital: "designated"})
-				w.step(id, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "designated"})
-				w.step(id, t0.Add(2*time.Hour), domain.HospitalDischarged{})
-				return id
-			},
+			given: discharged,
 			due:   t0.Add(26 * time.Hour),
 			clear: step(domain.PickedUp{Collector: domain.Collector{Name: "Zhang Yi", Relationship: "brother"}}), clearAt: t0.Add(27 * time.Hour),
 		},
-		{
-			name: "an elderly person absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, old, domain.Inspection{})
-				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
-				return id
-			},
-			due:   t0.Add(5 * time.Hour),
-			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
-		},
-		{
-			name: "an adult with an intellectual disability absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{IntellectualDisability: true})
-				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
-				return id
-			},
-			due:   t0.Add(5 * time.Hour),
-			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
-		},
-		{
-			name: "an adult with a suspected mental disorder absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{SuspectedMentalDisorder: true})
-				w.step(id, t0.Add(10*time.Minute), domain.MedicalReferred{Hospital: "designated"})
-				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
-				return id
-			},
-			due:   t0.Add(5 * time.Hour),
-			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
-		},
-		{
-			name: "a minor absconds (high), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityHigh,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, boy, domain.Inspection{})
-				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
-				return id
-			},
-			due:   t0.Add(5 * time.Hour),
-			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
-		},
-		{
-			name: "an adult absconds (medium), cleared by closure", rule: projections.RuleAbsconded, severity: projections.SeverityMedium,
-			given: func(w *world) uuid.UUID {
-				id := admitted(w, man, domain.Inspection{})
-				w.step(id, t0.Add(5*time.Hour), domain.Absconded{})
-				return id
-			},
-			due:   t0.Add(5 * time.Hour),
-			clear: step(domain.CaseClosed{}), clearAt: t0.Add(6 * time.Hour),
-		},
+		absconding("an elderly person absconds (high), cleared by closure", old, domain.Inspection{}, projections.SeverityHigh),
+		absconding("an adult with an intellectual disability absconds (high), cleared by closure", man, domain.Inspection{IntellectualDisability: true}, projections.SeverityHigh),
+		absconding("an adult with a suspected mental disorder absconds (high), cleared by closure", man, domain.Inspection{SuspectedMentalDisorder: true}, projections.SeverityHigh,
+			domain.MedicalReferred{Hospital: "designated"}),
+		absconding("a minor absconds (high), cleared by closure", boy, domain.Inspection{}, projections.SeverityHigh),
+		absconding("an adult absconds (medium), cleared by closure", man, domain.Inspection{}, projections.SeverityMedium),
 		{
 			name: "death with the checklist incomplete, cleared by completing it", rule: projections.RuleDeathChecklist, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID {
@@ -363,9 +338,7 @@ func TestRepeatVisitorOnlyWithin30DaysOrAtAnotherStation(t *testing.T) {
 func TestBirthdayWarningFollowsBeijingDates(t *testing.T) {
 	w := newWorld(t)
 	w.station("S01", "R1", stdZones...)
-	p := boy
-	p.BirthDate = domain.Date{Year: 2010, Month: 3, Day: 12}
-	id := admitted(w, p, domain.Inspection{})
+	id := boyBornOn(domain.Date{Year: 2010, Month: 3, Day: 12})(w)
 	w.step(id, t0.Add(time.Hour), domain.GuardianshipTaken{Basis: "art. 92"})
 	clk := newClock(t0)
 	r := w.runner(clk.now)
