@@ -230,23 +230,7 @@ func TestObserverHearsEveryAppendThatWrote(t *testing.T) {
 func TestAppendsAndSubscriptionsCarryOnAfterTheServerRestarts(t *testing.T) {
 	st, srv := open(t)
 	res := appendEvents(t, st, "case-restart", eventstore.NoStream, event(0), event(1))
-	msgs, errs := follow(t, func(ctx context.Context) func(func(eventstore.Message, error) bool) {
-		return st.SubscribeToAll(ctx, eventstore.Start)
-	})
-	var got []int
-	collect := func(m eventstore.Message) {
-		if m.Event != nil {
-			var n int
-			fmt.Sscanf(string(m.Event.Data), `{"n":%d}`, &n)
-			got = append(got, n)
-		}
-	}
-	for range 2 {
-		collect(next(t, msgs, errs))
-	}
-	if m := next(t, msgs, errs); !m.CaughtUp {
-		t.Fatalf("got %+v, want the caught-up marker", m)
-	}
+	delivered := followAll(t, st, 2)
 
 	srv.Close()
 	if err := srv.Restart(); err != nil {
@@ -257,14 +241,7 @@ func TestAppendsAndSubscriptionsCarryOnAfterTheServerRestarts(t *testing.T) {
 	// adapter reconnects and sends the append again.
 	res = appendEvents(t, st, "case-restart", eventstore.Exact(res.NextExpectedRevision), event(2))
 	appendEvents(t, st, "case-restart", eventstore.Exact(res.NextExpectedRevision), event(3))
-	for len(got) < 4 {
-		m := next(t, msgs, errs)
-		if m.CaughtUp {
-			t.Fatal("caught-up marker sent a second time after reconnecting")
-		}
-		collect(m)
-	}
-	if fmt.Sprint(got) != "[0 1 2 3]" {
+	if got := delivered(4); fmt.Sprint(got) != "[0 1 2 3]" {
 		t.Fatalf("delivered %v, want [0 1 2 3]", got)
 	}
 }

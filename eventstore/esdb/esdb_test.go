@@ -60,6 +60,42 @@ func next(tb testing.TB, msgs <-chan eventstore.Message, errs <-chan error) even
 	return eventstore.Message{}
 }
 
+// followAll subscribes to $all from the start of st's log, which holds
+// stored events made by event, and reads them and the caught-up marker.
+// It returns a function that reads on until n events have been delivered
+// in all and returns their numbers (event's n) in order of delivery; a
+// second caught-up marker fails the test, since a subscription that
+// resumes goes on where it was rather than starting again.
+func followAll(tb testing.TB, st eventstore.Store, stored int) func(n int) []int {
+	tb.Helper()
+	msgs, errs := follow(tb, func(ctx context.Context) func(func(eventstore.Message, error) bool) {
+		return st.SubscribeToAll(ctx, eventstore.Start)
+	})
+	var got []int
+	read := func(n int, history bool) {
+		for len(got) < n {
+			m := next(tb, msgs, errs)
+			if m.CaughtUp {
+				tb.Fatalf("caught-up marker after %d of %d events, want it once, after the %d stored", len(got), n, stored)
+			}
+			var num int
+			fmt.Sscanf(string(m.Event.Data), `{"n":%d}`, &num)
+			got = append(got, num)
+		}
+		if history {
+			if m := next(tb, msgs, errs); !m.CaughtUp {
+				tb.Fatalf("got %+v, want the caught-up marker after the history", m)
+			}
+		}
+	}
+	read(stored, true)
+	return func(n int) []int {
+		tb.Helper()
+		read(n, false)
+		return got
+	}
+}
+
 func follow(tb testing.TB, seq func(context.Context) func(func(eventstore.Message, error) bool)) (<-chan eventstore.Message, <-chan error) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,23 +201,7 @@ func TestReadAllLeavesOutTheServersBookkeeping(t *testing.T) {
 func TestSubscriptionToAllResumesAfterADropWithoutGapOrDuplicate(t *testing.T) {
 	st, srv := open(t)
 	before := appendEvents(t, st, "case-drop", eventstore.NoStream, event(0), event(1))
-	msgs, errs := follow(t, func(ctx context.Context) func(func(eventstore.Message, error) bool) {
-		return st.SubscribeToAll(ctx, eventstore.Start)
-	})
-	var got []int
-	collect := func(m eventstore.Message) {
-		if m.Event != nil {
-			var n int
-			fmt.Sscanf(string(m.Event.Data), `{"n":%d}`, &n)
-			got = append(got, n)
-		}
-	}
-	for range 2 {
-		collect(next(t, msgs, errs))
-	}
-	if m := next(t, msgs, errs); !m.CaughtUp {
-		t.Fatalf("got %+v, want the caught-up marker after the history", m)
-	}
+	delivered := followAll(t, st, 2)
 	for srv.Subscriptions() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -189,14 +209,7 @@ func TestSubscriptionToAllResumesAfterADropWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatalf("server dropped %d subscriptions, want 1", n)
 	}
 	appendEvents(t, st, "case-drop", eventstore.Exact(before.NextExpectedRevision), event(2), event(3))
-	for range 2 {
-		m := next(t, msgs, errs)
-		if m.CaughtUp {
-			t.Fatal("caught-up marker sent a second time after resubscribing")
-		}
-		collect(m)
-	}
-	if fmt.Sprint(got) != "[0 1 2 3]" {
+	if got := delivered(4); fmt.Sprint(got) != "[0 1 2 3]" {
 		t.Fatalf("delivered %v, want [0 1 2 3]", got)
 	}
 }
