@@ -41,12 +41,8 @@ type repeatVisitorList struct {
 // inspectors, coordinators and admins are logged, one entry per case
 // shown and one for {id}.
 func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) {
-	id, err := caseID(r)
+	id, err := s.readableCaseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if _, err := s.readableCase(r, id); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -75,6 +71,20 @@ func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, personAnswer{CaseID: id, Cases: shown, OutsideScope: hidden})
+}
+
+// readableCaseID returns the case {id} of the route once the token is
+// allowed to read that case, as GET /v1/cases/{id} decides; it returns a
+// not-found error when {id} is not a case ID.
+func (s *Server) readableCaseID(r *http.Request) (uuid.UUID, error) {
+	id, err := caseID(r)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if _, err := s.readableCase(r, id); err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
 }
 
 // repeatVisitors lists the people with more than one case whose latest

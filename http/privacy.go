@@ -132,12 +132,8 @@ func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, domain.NotFound("this server cannot export proofs"))
 		return
 	}
-	id, err := caseID(r)
+	id, err := s.readableCaseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if _, err := s.readableCase(r, id); err != nil {
 		s.Error(w, r, err)
 		return
 	}
