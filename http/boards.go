@@ -16,12 +16,7 @@ func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	if q.Get("station") != "" && q.Get("region") != "" {
-		s.Error(w, r, errorf(domain.CodeInvalid, "station", "give station or region, not both"))
-		return
-	}
-	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
+	f, err := s.scopeParams(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -32,6 +27,16 @@ func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// scopeParams returns the filter that the query's station= or region=
+// (not both) asks for, narrowed to the token's scope as scope decides.
+func (s *Server) scopeParams(r *http.Request) (Filter, error) {
+	q := r.URL.Query()
+	if q.Get("station") != "" && q.Get("region") != "" {
+		return Filter{}, errorf(domain.CodeInvalid, "station", "give station or region, not both")
+	}
+	return s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
 }
 
 // regionTransfers lists the transfers in flight in a region:

@@ -93,12 +93,7 @@ func (s *Server) readableCaseID(r *http.Request) (uuid.UUID, error) {
 // narrowed as on GET /v1/cases/{id}/person. Reads by inspectors,
 // coordinators and admins are logged, one entry per case shown.
 func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if q.Get("station") != "" && q.Get("region") != "" {
-		s.Error(w, r, errorf(domain.CodeInvalid, "station", "give station or region, not both"))
-		return
-	}
-	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
+	f, err := s.scopeParams(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
