@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 )
@@ -22,6 +23,24 @@ func eventPositions(t testing.TB, w *world, id string) map[string]string {
 	return out
 }
 
+// listedCases returns the case IDs of the items in the list named list of
+// the answer of GET path.
+func listedCases(t testing.TB, w *world, token, path, list string) []string {
+	t.Helper()
+	answer := decodeAs[map[string]json.RawMessage](t, w.must(200, token, "GET", path, nil))
+	var items []struct {
+		CaseID string `json:"case_id"`
+	}
+	if err := json.Unmarshal(answer[list], &items); err != nil {
+		t.Fatalf("%s of GET %s: %v", list, path, err)
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.CaseID
+	}
+	return ids
+}
+
 func TestBoardsAndHistoryAsOfAPosition(t *testing.T) {
 	w := newWorld(t)
 	id := w.intake(w.staff1, "S01")
@@ -36,32 +55,22 @@ func TestBoardsAndHistoryAsOfAPosition(t *testing.T) {
 		t.Fatalf("positions of the case's events: %v", pos)
 	}
 
-	t.Run("occupancy", func(t *testing.T) {
-		type occ struct {
-			Residents []struct {
-				CaseID string `json:"case_id"`
+	for _, tc := range []struct {
+		name, token, path, list string
+		before, after           string // positions where the list must be empty, and hold the case
+	}{
+		{"occupancy", w.staff1, "/v1/stations/S01/occupancy", "residents", intake, bed},
+		{"transfers", w.coord1, "/v1/regions/R1/transfers", "transfers", bed, transfer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := listedCases(t, w, tc.token, tc.path+"?position="+tc.before, tc.list); len(got) != 0 {
+				t.Fatalf("%s right before: %v, want none", tc.list, got)
 			}
-		}
-		if got := decodeAs[occ](t, w.must(200, w.staff1, "GET", "/v1/stations/S01/occupancy?position="+intake, nil)); len(got.Residents) != 0 {
-			t.Fatalf("residents right after the intake: %+v, want none", got.Residents)
-		}
-		if got := decodeAs[occ](t, w.must(200, w.staff1, "GET", "/v1/stations/S01/occupancy?position="+bed, nil)); len(got.Residents) != 1 || got.Residents[0].CaseID != id {
-			t.Fatalf("residents right after the bed: %+v, want the case", got.Residents)
-		}
-	})
-	t.Run("transfers", func(t *testing.T) {
-		type board struct {
-			Transfers []struct {
-				CaseID string `json:"case_id"`
+			if got := listedCases(t, w, tc.token, tc.path+"?position="+tc.after, tc.list); len(got) != 1 || got[0] != id {
+				t.Fatalf("%s right after: %v, want the case", tc.list, got)
 			}
-		}
-		if got := decodeAs[board](t, w.must(200, w.coord1, "GET", "/v1/regions/R1/transfers?position="+bed, nil)); len(got.Transfers) != 0 {
-			t.Fatalf("transfers before the request: %+v", got.Transfers)
-		}
-		if got := decodeAs[board](t, w.must(200, w.coord1, "GET", "/v1/regions/R1/transfers?position="+transfer, nil)); len(got.Transfers) != 1 || got.Transfers[0].CaseID != id {
-			t.Fatalf("transfers right after the request: %+v, want the case", got.Transfers)
-		}
-	})
+		})
+	}
 	t.Run("safety", func(t *testing.T) {
 		absconded := func(q string) bool {
 			t.Helper()
