@@ -118,6 +118,27 @@ func TestCorrectionsFoldIntoTheState(t *testing.T) {
 			t.Fatalf("DNA requested at %s", c.Identity.DNARequestedAt)
 		}
 	})
+	for _, tc := range []struct {
+		event domain.Event
+		clock func(c domain.Case) time.Time
+	}{
+		{domain.IdentityQueried{Channel: "police"}, func(c domain.Case) time.Time { return c.Identity.LastQueryAt }},
+		{domain.FamilySearchNoticePublished{Channel: "toutiao"}, func(c domain.Case) time.Time { return c.Identity.NoticeAt }},
+		{domain.DNARequested{}, func(c domain.Case) time.Time { return c.Identity.DNARequestedAt }},
+		{domain.DNAResultReceived{}, func(c domain.Case) time.Time { return c.Identity.DNAResultAt }},
+		{domain.RelativesContacted{}, func(c domain.Case) time.Time { return c.Identity.RelativesContactedAt }},
+		{domain.MedicalReferred{Hospital: "H"}, func(c domain.Case) time.Time { return c.Medical.ReferredAt }},
+		{domain.HospitalAdmitted{Hospital: "H"}, func(c domain.Case) time.Time { return c.Medical.AdmittedAt }},
+		{domain.HospitalDischarged{}, func(c domain.Case) time.Time { return c.Medical.DischargedAt }},
+		{domain.MedicalReturned{}, func(c domain.Case) time.Time { return c.Medical.ReturnedAt }},
+	} {
+		t.Run("when a "+tc.event.EventType()+" happened moves its clock", func(t *testing.T) {
+			c := foldCase(with(base, after{5 * hour, tc.event}, corrected(3, tc.event.EventType(), "occurred_at", t0.Add(5*hour), t0.Add(4*hour), "x")))
+			if got := tc.clock(c); !got.Equal(t0.Add(4 * hour)) {
+				t.Fatalf("%s at %s, want the corrected %s", tc.event.EventType(), got, t0.Add(4*hour))
+			}
+		})
+	}
 	t.Run("an earlier DNA request's time does not move the later one's clock", func(t *testing.T) {
 		c := foldCase(with(base, after{5 * hour, domain.DNARequested{}}, after{9 * hour, domain.DNARequested{}},
 			corrected(3, domain.TypeDNARequested, "occurred_at", t0.Add(5*hour), t0.Add(4*hour), "x")))
