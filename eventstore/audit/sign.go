@@ -151,3 +151,29 @@ func derivePublic(name, enc string) (string, error) {
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
 	return note.NewEd25519VerifierKey(name, pub)
 }
+
+// OpenTreeHeads opens every signed tree head of msgs (nil entries are
+// skipped) against vkeys and keeps those that fit a log of size events. It
+// returns the heads kept and the first problem met: a head that does not
+// open, or one larger than the log.
+func OpenTreeHeads(msgs [][]byte, size int64, vkeys ...string) ([]SignedTreeHead, error) {
+	var heads []SignedTreeHead
+	var first error
+	for _, m := range msgs {
+		if m == nil {
+			continue
+		}
+		h, err := OpenTreeHead(m, vkeys...)
+		switch {
+		case err != nil:
+		case h.Size > size:
+			err = fmt.Errorf("signed head of size %d but the log holds %d events", h.Size, size)
+		default:
+			heads = append(heads, h)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return heads, first
+}

@@ -133,21 +133,7 @@ func (s *Store) verify(ctx context.Context, keys []string) (VerifyReport, error)
 			msgs = append(msgs, bytes.Clone(v))
 			return nil
 		})
-		for _, m := range msgs {
-			if m == nil {
-				continue
-			}
-			h, err := audit.OpenTreeHead(m, keys...)
-			if err != nil && headErr == nil {
-				headErr = err
-			}
-			if err == nil && uint64(h.Size) <= size {
-				heads = append(heads, h)
-			}
-			if err == nil && uint64(h.Size) > size && headErr == nil {
-				headErr = fmt.Errorf("signed head of size %d but the log holds %d events", h.Size, size)
-			}
-		}
+		heads, headErr = audit.OpenTreeHeads(msgs, int64(size), keys...)
 		return nil
 	}); err != nil {
 		return VerifyReport{}, err

@@ -550,20 +550,7 @@ func (x *AuditIndex) verify(ctx context.Context, keys []string) (audit.VerifyRep
 			msgs = append(msgs, bytes.Clone(v))
 			return nil
 		})
-		for _, m := range msgs {
-			if m == nil {
-				continue
-			}
-			h, err := audit.OpenTreeHead(m, keys...)
-			switch {
-			case err != nil:
-				headErr = firstErr(headErr, err)
-			case h.Size > size:
-				headErr = firstErr(headErr, fmt.Errorf("signed head of size %d but %d events are indexed", h.Size, size))
-			default:
-				heads = append(heads, h)
-			}
-		}
+		heads, headErr = audit.OpenTreeHeads(msgs, size, keys...)
 		return nil
 	})
 	if err != nil {
@@ -644,13 +631,6 @@ func (x *AuditIndex) verify(ctx context.Context, keys []string) (audit.VerifyRep
 // $all that the store yields except those of the key streams.
 func audited(e *eventstore.RecordedEvent) bool { return !sealed.IsKeyStream(e.Stream) }
 
-// firstErr keeps the first of two errors.
-func firstErr(first, next error) error {
-	if first != nil {
-		return first
-	}
-	return next
-}
 
 // verifierKeys returns every key that signed heads in this index, the
 // current one first.
