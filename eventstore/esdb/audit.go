@@ -631,7 +631,6 @@ func (x *AuditIndex) verify(ctx context.Context, keys []string) (audit.VerifyRep
 // $all that the store yields except those of the key streams.
 func audited(e *eventstore.RecordedEvent) bool { return !sealed.IsKeyStream(e.Stream) }
 
-
 // verifierKeys returns every key that signed heads in this index, the
 // current one first.
 func (x *AuditIndex) verifierKeys() []string {
