@@ -23,8 +23,8 @@ import (
 // embedded store are read opened and sealed again under the cluster's own
 // data keys (sealed.StreamKeys, wrapped by the master key the cluster's
 // replicas are given), so the cluster never holds them in clear. People
-// erased in the embedded store stay erased: their events carry no personal
-// values, no key is made for them, and the cluster records them as erased.
+// erased in the embedded store stay erased: their keys in the cluster are
+// destroyed once the copy is done, and the cluster records the erasure.
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -83,12 +83,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer keys.Close()
 	seal := sealed.New(dst, keys, domain.PersonalPaths, domain.DataSubject)
 	started := time.Now()
-	n, err := esdb.Migrate(ctx, src, dst, esdb.MigrateOptions{Seal: func(stream string, ev eventstore.EventData) (eventstore.EventData, error) {
-		if erased[stream] {
-			return ev, nil // read with its personal values erased: nothing to seal
-		}
-		return seal.Seal(stream, ev)
-	}})
+	// Every event is sealed, an erased person's too: an erasure whose key
+	// destruction was interrupted in the folder still opens its values,
+	// and the cluster must not receive them in clear. The keys of erased
+	// people are destroyed right after the copy.
+	n, err := esdb.Migrate(ctx, src, dst, esdb.MigrateOptions{Seal: seal.Seal})
 	if err != nil {
 		return fmt.Errorf("migrate: after %d events: %w", n, err)
 	}
