@@ -403,6 +403,9 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="waystation-backup.tar"`)
 	if _, err := s.cfg.Backup(r.Context(), w); err != nil {
 		s.logger.ErrorContext(r.Context(), "backup failed", append(logAttrs(r), "err", err)...)
+		// The 200 is out: break the connection so that the client sees a
+		// broken stream, not a whole backup.
+		panic(http.ErrAbortHandler)
 	}
 }
 

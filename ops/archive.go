@@ -22,13 +22,19 @@ import (
 // (a consistent copy from one read transaction), then the key store as it
 // stands after that copy (so every key the copy needs is there, and no key
 // destroyed before the backup began), the signing key and its public half,
-// and the master key when it was generated in the data folder. A restore
-// unpacks it; a backup from before this format (a bare events store) still
-// restores.
+// and the master key when it was generated in the data folder, and last an
+// end entry that says the archive is whole. A restore unpacks it and
+// refuses an archive without the end entry (a backup cut short: a failure
+// midway, a stream broken in transit); a backup from before this format (a
+// bare events store) still restores.
 
 // archiveFiles are the files besides the events store that a backup
 // carries when the data folder has them, in order.
 var archiveFiles = []string{sealed.KeyFile, audit.KeyFile, audit.PublicKeyFile, sealed.MasterKeyFile}
+
+// archiveEnd is the name of a backup's last entry, written only once every
+// other entry is: a restore that does not find it refuses the archive.
+const archiveEnd = "waystation-backup.end"
 
 // writeArchive writes a backup of the store in dataDir to w. keys is the
 // open key store, or nil when no process holds it (its file is read).
@@ -74,6 +80,13 @@ func writeArchive(ctx context.Context, dataDir string, s *bolt.Store, keys *seal
 		if _, err := tw.Write(b); err != nil {
 			return cw.n, err
 		}
+	}
+	end := []byte("the backup is whole\n")
+	if err := tw.WriteHeader(&tar.Header{Name: archiveEnd, Mode: 0o600, Size: int64(len(end)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
+		return cw.n, err
+	}
+	if _, err := tw.Write(end); err != nil {
+		return cw.n, err
 	}
 	if err := tw.Close(); err != nil {
 		return cw.n, err
@@ -154,8 +167,11 @@ func restoreArchive(from, dir string, force bool, master masterKeySource) error 
 			return fmt.Errorf("restore: %s is not a readable backup: %w", from, err)
 		}
 		name := filepath.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || (name != bolt.DataFile && !slices.Contains(archiveFiles, name)) || name != h.Name {
+		if h.Typeflag != tar.TypeReg || (name != bolt.DataFile && name != archiveEnd && !slices.Contains(archiveFiles, name)) || name != h.Name {
 			return fmt.Errorf("restore: %s holds an unexpected entry", from)
+		}
+		if found[archiveEnd] {
+			return fmt.Errorf("restore: %s holds entries after its end", from)
 		}
 		out, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
@@ -176,6 +192,9 @@ func restoreArchive(from, dir string, force bool, master masterKeySource) error 
 	}
 	if !found[bolt.DataFile] {
 		return fmt.Errorf("restore: %s holds no events store", from)
+	}
+	if !found[archiveEnd] {
+		return fmt.Errorf("restore: %s is cut short (it has no end entry): the backup did not complete; take it again", from)
 	}
 	// Before anything in dir changes: the master key the service will use
 	// must open the backup's data keys, or the restored store would not

@@ -70,14 +70,15 @@ func (m *Main) startControl() (*control, error) {
 		w.Header().Set("Content-Type", "application/x-tar")
 		n, err := writeArchive(r.Context(), m.Config.Data, m.Embedded, m.keys(), w)
 		if err != nil {
-			// The archive is cut short; the client sees a broken stream
-			// and keeps no file. The status line is already sent when
-			// bytes were written.
 			m.Logger.Error("backup over the control socket failed", "err", err)
 			if n == 0 {
 				nethttp.Error(w, err.Error(), nethttp.StatusInternalServerError)
+				return
 			}
-			return
+			// Bytes are out with a 200: break the connection, so that
+			// the client sees a broken stream and keeps no file (restore
+			// would refuse it anyway: it has no end entry).
+			panic(nethttp.ErrAbortHandler)
 		}
 		m.Logger.Info("backup written over the control socket", "bytes", n)
 	})

@@ -1,8 +1,10 @@
 package ops_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +91,47 @@ func TestRestoreRefusesABackupTheMasterKeyInEffectCannotOpen(t *testing.T) {
 	t.Setenv("WAYSTATION_MASTER_KEY", operatorKey)
 	if err := ops.RunCommand(context.Background(), []string{"restore", "--data", dir, "--from", backup, "--force"}, &out, &errOut); err != nil {
 		t.Fatalf("restore with the operator's key: %v", err)
+	}
+}
+
+func TestRestoreRefusesABackupCutShort(t *testing.T) {
+	backup := backupOf(t, nil)
+	raw, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A backup whose writer failed after the events store: the tar ends
+	// cleanly (as net/http ends a response whose handler returned), but
+	// without the keys and the end entry.
+	var cut bytes.Buffer
+	tr, tw := tar.NewReader(bytes.NewReader(raw)), tar.NewWriter(&cut)
+	h, err := tr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(tw, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"ending cleanly after the events store": cut.Bytes(), "broken off midway": raw[:len(raw)*2/3]} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "cut.tar")
+			if err := os.WriteFile(file, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "restored")
+			err := ops.RunCommand(context.Background(), []string{"restore", "--data", dir, "--from", file}, &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil {
+				t.Fatal("restore accepted a backup cut short")
+			}
+			if _, serr := os.Stat(filepath.Join(dir, bolt.DataFile)); serr == nil {
+				t.Errorf("the refused restore (%v) left a store behind", err)
+			}
+		})
 	}
 }
