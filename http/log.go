@@ -401,7 +401,12 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="waystation-backup.tar"`)
-	if _, err := s.cfg.Backup(r.Context(), w); err != nil {
+	if n, err := s.cfg.Backup(r.Context(), w); err != nil {
+		if n == 0 {
+			w.Header().Del("Content-Disposition")
+			s.Error(w, r, err)
+			return
+		}
 		s.logger.ErrorContext(r.Context(), "backup failed", append(logAttrs(r), "err", err)...)
 		// The 200 is out: break the connection so that the client sees a
 		// broken stream, not a whole backup.
