@@ -135,3 +135,38 @@ func TestStreamKeysRefuseAnotherMasterKey(t *testing.T) {
 		t.Errorf("another master key: err = %v, want ErrMasterKey", err)
 	}
 }
+
+// TestAnErasureInterruptedBeforeItsAnnouncementIsAnnouncedAgain: an erasure
+// that stopped after tombstoning the key but before announcing it (a crash,
+// or a failed append) does not count as done: the next Erased call, as the
+// retention job makes, announces it, and a replica that held the key in
+// its cache stops opening the person's values.
+func TestAnErasureInterruptedBeforeItsAnnouncementIsAnnouncedAgain(t *testing.T) {
+	ctx := context.Background()
+	srv := esdbtest.Start(t)
+	a, b := newReplica(t, srv), newReplica(t, srv)
+	id := uuid.New()
+	if _, err := a.store.Append(ctx, domain.CaseStream(id), eventstore.NoStream, intake(t, id)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readCase(t, b.store, id)[0].Event.(domain.IntakeRegistered); got.Person.Name == "" {
+		t.Fatal("replica B cannot read the case before the erasure")
+	}
+	// Given the first half of Destroy only: the key stream tombstoned.
+	if err := a.inner.Tombstone(ctx, sealed.KeyStreamPrefix+"-"+domain.CaseStream(id), eventstore.Any); err != nil {
+		t.Fatal(err)
+	}
+	// When the retention job asks whether the erasure is done,
+	if !a.keys.Erased(domain.CaseStream(id)) {
+		t.Fatal("Erased reports false with the key tombstoned and the announcement sent")
+	}
+	// then the erasure is announced, and replica B drops its cached key.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := b.keys.WaitForErasure(wctx, domain.CaseStream(id)); err != nil {
+		t.Fatalf("replica B never heard of the erasure: %v", err)
+	}
+	if got := readCase(t, b.store, id)[0].Event.(domain.IntakeRegistered); got.Person.Name != "" {
+		t.Errorf("replica B still reads the erased person's name %q", got.Person.Name)
+	}
+}

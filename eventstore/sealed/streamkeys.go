@@ -97,13 +97,16 @@ type StreamKeys struct {
 	done chan struct{} // closed when the erasure follower returns
 
 	mu        sync.RWMutex
-	bySubject map[string]*streamKey      // guarded by mu
-	byID      map[uint64]*streamKey      // guarded by mu
-	erased    map[string]bool            // subjects known to be erased; guarded by mu
-	waiters   map[string][]chan struct{} // WaitForErasure calls; guarded by mu
-	epoch     uint64                     // bumped by every eviction; guarded by mu
-	following bool                       // the erasure follower is live; guarded by mu
-	closed    bool                       // guarded by mu
+	bySubject map[string]*streamKey // guarded by mu
+	byID      map[uint64]*streamKey // guarded by mu
+	erased    map[string]bool       // subjects known to be erased; guarded by mu
+	// unannounced are subjects whose keys this replica destroyed but
+	// whose erasure it could not yet announce; guarded by mu.
+	unannounced map[string]bool
+	waiters     map[string][]chan struct{} // WaitForErasure calls; guarded by mu
+	epoch       uint64                     // bumped by every eviction; guarded by mu
+	following   bool                       // the erasure follower is live; guarded by mu
+	closed      bool                       // guarded by mu
 }
 
 // streamKey is one opened data key and the subject it was given to.
@@ -538,6 +541,26 @@ func (ks *StreamKeys) Destroy(subjects []string, ids ...uint64) error {
 		}
 	}
 	ks.evict(subjects, ids)
+	if err := ks.announce(ctx, subjects, ids); err != nil {
+		// Erased reports these subjects as not erased, and announces them
+		// again, until an announcement succeeds.
+		ks.mu.Lock()
+		if ks.unannounced == nil {
+			ks.unannounced = map[string]bool{}
+		}
+		for _, s := range subjects {
+			ks.unannounced[s] = true
+		}
+		ks.mu.Unlock()
+		return ks.closedOr(err)
+	}
+	return nil
+}
+
+// announce records the destruction of the subjects' keys and of the keys
+// numbered ids on the erasure stream, which every replica follows to evict
+// them from its cache.
+func (ks *StreamKeys) announce(ctx context.Context, subjects []string, ids []uint64) error {
 	ev := keysDestroyedEvent{Subjects: subjects, KeyIDs: make([]string, len(ids))}
 	if ev.Subjects == nil {
 		ev.Subjects = []string{}
@@ -546,22 +569,49 @@ func (ks *StreamKeys) Destroy(subjects []string, ids ...uint64) error {
 		ev.KeyIDs[i] = strconv.FormatUint(id, 10)
 	}
 	if _, err := ks.store.Append(ctx, erasureStream, eventstore.Any, newEvent(typeKeysDestroyed, ev)); err != nil {
-		return ks.closedOr(fmt.Errorf("sealed: recording an erasure for the other replicas: %w", err))
+		return fmt.Errorf("sealed: recording an erasure for the other replicas: %w", err)
 	}
 	return nil
 }
 
-// Erased implements Keys. A subject not known here to be erased is looked
-// up in the store; a failed lookup reports false.
+// Erased implements Keys: it reports whether subject's erasure is done,
+// its key destroyed and the destruction announced to the other replicas.
+// A subject whose announcement failed here, or whose key stream is
+// tombstoned without this replica having heard of it (an erasure that
+// stopped between the two), is announced again first, and reported not
+// erased when that fails, so that the retention job erases it again. A
+// subject not known here to be erased is looked up in the store; a failed
+// lookup reports false.
 func (ks *StreamKeys) Erased(subject string) bool {
+	ctx, cancel := context.WithTimeout(ks.ctx, streamOpTimeout)
+	defer cancel()
+	ks.mu.RLock()
+	pending := ks.unannounced[subject]
+	ks.mu.RUnlock()
+	if pending {
+		if ks.announce(ctx, []string{subject}, nil) != nil {
+			return false
+		}
+		ks.mu.Lock()
+		delete(ks.unannounced, subject)
+		ks.mu.Unlock()
+		return true
+	}
 	_, _, erased, err := ks.cached(subject, 0)
 	if err != nil || erased {
 		return erased
 	}
-	ctx, cancel := context.WithTimeout(ks.ctx, streamOpTimeout)
-	defer cancel()
 	_, err = firstEvent(ctx, ks.store, keyStreamPrefix+subject)
 	if errors.Is(err, eventstore.ErrStreamDeleted) {
+		// The key is gone from the store, but this replica had not heard
+		// of it: the erasure may have stopped between the tombstone and
+		// its announcement, and other replicas may still hold the key in
+		// their caches. Announce it again (harmless if it was announced):
+		// until that succeeds the erasure does not count as done, so the
+		// retention job erases again.
+		if err := ks.announce(ctx, []string{subject}, nil); err != nil {
+			return false
+		}
 		ks.evict([]string{subject}, nil)
 		return true
 	}
