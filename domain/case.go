@@ -194,13 +194,23 @@ type BedRelease struct {
 	At      time.Time `json:"at"`
 }
 
-// caseEvent is one event of the case as corrections need it: its ID and
-// the code of its stored type. It holds no pointers, so the garbage
-// collector never walks a case's list of them.
+// caseEvent is one event of the case as corrections need it: its ID, the
+// code of its stored type, when it happened (its occurred_at with the
+// corrections of it applied) and whether it was the exit. It holds no
+// pointers, so the garbage collector never walks a case's list of them.
 type caseEvent struct {
-	id  uuid.UUID
-	typ uint8 // index in eventTypeNames; 0 for a type not registered in Events
+	id   uuid.UUID
+	sec  int64 // occurred_at as Unix seconds and nanoseconds
+	nsec int32
+	typ  uint8 // index in eventTypeNames; 0 for a type not registered in Events
+	exit bool  // the event ended the case (an exit, a refusal or a refused check)
 }
+
+// at returns when the event happened.
+func (e caseEvent) at() time.Time { return time.Unix(e.sec, int64(e.nsec)).UTC() }
+
+// setAt sets when the event happened to t.
+func (e *caseEvent) setAt(t time.Time) { e.sec, e.nsec = t.Unix(), int32(t.Nanosecond()) }
 
 // typicalCaseEvents is the room a case's event list starts with.
 const typicalCaseEvents = 16
@@ -475,11 +485,14 @@ func (c *Case) Apply(env Envelope) {
 		// Most cases have fewer events than this: one allocation, not five.
 		c.events = make([]caseEvent, 0, typicalCaseEvents)
 	}
-	c.events = append(c.events, caseEvent{id: env.ID, typ: code})
+	at := env.Meta.OccurredAt
+	ev := caseEvent{id: env.ID, typ: code}
+	ev.setAt(at)
+	c.events = append(c.events, ev)
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
 	}
-	at := env.Meta.OccurredAt
+	wasEnded := c.Status.Ended()
 	if !lateEvent(env.Event) && at.After(c.lastStepAt) {
 		c.lastStepAt = at
 	}
@@ -673,6 +686,9 @@ func (c *Case) Apply(env Envelope) {
 		*c = applyCorrection(*c, e)
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
+	}
+	if !wasEnded && (c.Status == StatusExited || c.Status == StatusRefused) {
+		c.events[len(c.events)-1].exit = true
 	}
 }
 

@@ -56,6 +56,13 @@ const (
 	RuleOccurredInFuture           = "occurred_in_future"
 	RuleOccurredBeforeCaseBegan    = "occurred_before_case_began"
 	RuleOccurredBeforePreviousStep = "occurred_before_previous_step"
+	// RuleOccurredAfterNextStep: a correction of when a step happened
+	// cannot move it after a later step that the deciders order after it:
+	// the intake after any other step of the case, a step after the exit
+	// that follows it (late paperwork aside), or a step after one that
+	// follows it (a DNA request after its result, a transfer request after
+	// its acceptance or decline, an exit after the closure...).
+	RuleOccurredAfterNextStep      = "occurred_after_next_step"
 	RuleEligibilityAlreadyDecided  = "eligibility_already_decided"
 	RuleEligibilityPending         = "eligibility_pending"
 	RuleAssistFirst                = "assist_first_required"
