@@ -200,12 +200,20 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, h)
 }
 
+// Page sizes of the listings of cases and people (GET /v1/cases,
+// GET /v1/repeat-visitors): the size of a page when ?limit= is absent, and
+// the largest a request may ask for.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
 // searchCases lists cases in the actor's scope: GET /v1/cases. Every case
 // of the page answered is a read: by an inspector, coordinator or admin it
 // is written to the access log (one entry per case shown).
 func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := limitParam(r, 50, 500)
+	limit, err := limitParam(r, defaultPageSize, maxPageSize)
 	if err != nil {
 		s.Error(w, r, err)
 		return

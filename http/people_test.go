@@ -3,6 +3,8 @@ package http_test
 import (
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -187,4 +189,86 @@ func TestRepeatVisitorsByRole(t *testing.T) {
 	}
 	expectProblem(t, p.call(adminToken, "GET", "/v1/repeat-visitors?station=S01&region=R1", nil), http.StatusBadRequest, "invalid", "station")
 	expectProblem(t, p.call(adminToken, "GET", "/v1/repeat-visitors?station=S99", nil), http.StatusNotFound, "not_found", "")
+}
+
+func TestRepeatVisitorsPageThroughEachPersonOnce(t *testing.T) {
+	w := newWorld(t)
+	// Three people (by name, birth date and household registration place)
+	// came twice to S01; someone else came once.
+	var latest []string
+	for i := range 3 {
+		body := intakeBody("S01")
+		body["person"] = map[string]any{"name": "王" + strconv.Itoa(i), "sex": "male", "birth_date": "1990-03-07", "hukou_place": "湖南"}
+		w.must(http.StatusCreated, w.staff1, "POST", "/v1/cases", body)
+		latest = append(latest, decodeAs[struct{ ID string }](t, w.must(http.StatusCreated, w.staff1, "POST", "/v1/cases", body)).ID)
+	}
+	w.intake(w.staff1, "S01")
+	slices.Reverse(latest) // most recent intake first
+	type page struct {
+		Items []struct {
+			LatestCase string `json:"latest_case"`
+		}
+		NextCursor string `json:"next_cursor"`
+	}
+	for _, tc := range []struct {
+		name  string
+		limit string
+		pages int
+	}{
+		{name: "pages of one", limit: "1", pages: 3},
+		{name: "pages of two", limit: "2", pages: 2},
+		{name: "the default page", limit: "", pages: 1},
+		{name: "the largest page", limit: "500", pages: 1},
+	} {
+		t.Run(tc.name+" list each person once", func(t *testing.T) {
+			var got []string
+			pages := 0
+			for cursor := ""; ; {
+				rec := w.call(w.coord1, "GET", "/v1/repeat-visitors?limit="+tc.limit+"&cursor="+cursor, nil)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d, want 200; body %s", rec.Code, rec.Body.String())
+				}
+				p := decodeAs[page](t, rec)
+				if n, _ := strconv.Atoi(tc.limit); n > 0 && len(p.Items) > n {
+					t.Fatalf("a page of %d people, limit %d", len(p.Items), n)
+				}
+				pages++
+				for _, it := range p.Items {
+					got = append(got, it.LatestCase)
+				}
+				if cursor = p.NextCursor; cursor == "" || pages > 10 {
+					break
+				}
+			}
+			if !slices.Equal(got, latest) || pages != tc.pages {
+				t.Fatalf("listed %v in %d pages, want %v in %d", got, pages, latest, tc.pages)
+			}
+		})
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"?limit=501", "limit"},
+		{"?limit=-1", "limit"},
+		{"?cursor=x", "cursor"},
+		{"?cursor=100000", "cursor"},
+	} {
+		t.Run("refuses "+tc.query, func(t *testing.T) {
+			expectProblem(t, w.call(w.coord1, "GET", "/v1/repeat-visitors"+tc.query, nil), http.StatusBadRequest, "invalid", tc.field)
+		})
+	}
+	t.Run("the description lists limit and cursor, and next_cursor in the answer", func(t *testing.T) {
+		doc := openAPIDoc(t, w.env)
+		op := at(t, doc, "paths", "/v1/repeat-visitors", "get")
+		params := map[string]string{}
+		for _, p := range at(t, op, "parameters").([]any) {
+			m := p.(map[string]any)
+			typ, _ := at(t, m, "schema").(map[string]any)["type"].(string)
+			params[m["name"].(string)] = typ
+		}
+		if params["limit"] != "integer" || params["cursor"] != "string" {
+			t.Fatalf("parameters %v, want limit an integer and cursor a string", params)
+		}
+		if !strings.Contains(string(mustJSON(t, at(t, op, "responses"))), "next_cursor") {
+			t.Fatal("the answer's schema does not name next_cursor")
+		}
+	})
 }

@@ -58,6 +58,15 @@ type CaseQuery struct {
 	Cursor  string
 }
 
+// RepeatVisitorQuery selects a page of repeat visitors: those whose latest
+// case is at a station Filter selects, at most Limit, from Cursor (the
+// NextCursor of the previous page; empty: the first page).
+type RepeatVisitorQuery struct {
+	Filter
+	Limit  int
+	Cursor string
+}
+
 // Views is the read side (the projections runner). Every result is the
 // projections' own type, served as JSON as API.md shows it (and as the
 // route table describes it); an unknown station answers a not-found
@@ -81,10 +90,11 @@ type Views interface {
 	// id's own included, oldest first; a case the views do not hold is
 	// not_found.
 	Person(ctx context.Context, id uuid.UUID) ([]projections.PersonCase, error)
-	// RepeatVisitors lists the people with more than one case whose latest
-	// case is at a station f selects, most recent intake first, each with
-	// all their cases; an unknown station or region is not_found.
-	RepeatVisitors(ctx context.Context, f Filter) ([]projections.RepeatVisitor, error)
+	// RepeatVisitors lists a page of the people with more than one case
+	// whose latest case is at a station q selects, most recent intake
+	// first, each with all their cases; an unknown station or region is
+	// not_found, a cursor not from a previous page invalid.
+	RepeatVisitors(ctx context.Context, q RepeatVisitorQuery) (projections.RepeatVisitorPage, error)
 }
 
 // Audit is the tamper-evidence source: signed tree heads and inclusion

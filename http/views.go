@@ -135,11 +135,11 @@ func (v RunnerViews) Person(ctx context.Context, id uuid.UUID) ([]projections.Pe
 	return v.Runner.Person(id)
 }
 
-// RepeatVisitors lists the repeat visitors whose latest case f selects,
-// from the live views.
-func (v RunnerViews) RepeatVisitors(ctx context.Context, f Filter) ([]projections.RepeatVisitor, error) {
+// RepeatVisitors lists a page of the repeat visitors whose latest case q
+// selects, from the live views.
+func (v RunnerViews) RepeatVisitors(ctx context.Context, q RepeatVisitorQuery) (projections.RepeatVisitorPage, error) {
 	if err := v.caughtUp(ctx); err != nil {
-		return nil, err
+		return projections.RepeatVisitorPage{}, err
 	}
-	return v.Runner.RepeatVisitors(filter(f))
+	return v.Runner.RepeatVisitors(projections.RepeatVisitorQuery{Filter: filter(q.Filter), Limit: q.Limit, Cursor: q.Cursor})
 }

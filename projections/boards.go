@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,10 @@ type PersonCase struct {
 	OpenedAt time.Time       `json:"opened_at"`
 	ExitedAt time.Time       `json:"exited_at,omitzero"`
 	ExitType domain.ExitType `json:"exit_type,omitempty"`
+	// TransferTo is the station a transfer in flight is addressed to, empty
+	// when none is: with Station, all that domain.Authorize reads of a case
+	// to decide a read. It is not part of the answer.
+	TransferTo string `json:"-"`
 }
 
 // Person returns every case linked to case id's person, id's own included,
@@ -113,6 +118,9 @@ func personCases(list []*caseEntry) []PersonCase {
 	out := make([]PersonCase, 0, len(list))
 	for _, p := range list {
 		pc := PersonCase{CaseID: p.c.ID, Station: p.c.Station, Status: p.c.Status, OpenedAt: p.c.OpenedAt, ExitedAt: p.c.ExitedAt, ExitType: p.c.ExitType}
+		if p.c.Transfer != nil {
+			pc.TransferTo = p.c.Transfer.To
+		}
 		for _, s := range p.stays {
 			if !slices.Contains(pc.Stations, s.Station) {
 				pc.Stations = append(pc.Stations, s.Station)
@@ -129,26 +137,57 @@ type RepeatVisitor struct {
 	Cases      []PersonCase `json:"cases"`
 }
 
+// RepeatVisitorQuery selects repeat visitors: those whose latest case is
+// at a station Filter selects. Limit is the page size (50 when zero, at
+// most 500, as for a case search); Cursor is the NextCursor of the
+// previous page.
+type RepeatVisitorQuery struct {
+	Filter
+	Limit  int
+	Cursor string
+}
+
+// RepeatVisitorPage is one page of repeat visitors, most recent intake
+// first. NextCursor is empty on the last page.
+type RepeatVisitorPage struct {
+	Items      []RepeatVisitor `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+}
+
 // RepeatVisitors lists the people with more than one case whose latest
-// case is at a station f selects, most recent intake first.
-func (r *Runner) RepeatVisitors(f Filter) ([]RepeatVisitor, error) {
+// case is at a station q selects, most recent intake first, a page at a
+// time. Paging through with NextCursor lists each person once, unless a
+// new case of theirs is opened meanwhile (it then becomes their latest).
+func (r *Runner) RepeatVisitors(q RepeatVisitorQuery) (RepeatVisitorPage, error) {
+	limit, err := pageSize(q.Limit)
+	if err != nil {
+		return RepeatVisitorPage{}, err
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	m := r.live
-	if err := m.checkFilter(f); err != nil {
-		return nil, err
+	if err := m.checkFilter(q.Filter); err != nil {
+		return RepeatVisitorPage{}, err
 	}
-	out := []RepeatVisitor{}
-	for i := len(m.order) - 1; i >= 0; i-- {
+	start, err := m.cursorStart(q.Cursor)
+	if err != nil {
+		return RepeatVisitorPage{}, err
+	}
+	page := RepeatVisitorPage{Items: []RepeatVisitor{}}
+	for i := start; i >= 0; i-- {
 		ce := m.order[i]
-		if len(ce.keys) == 0 || !m.selects(f, ce.c.Station) {
+		if len(ce.keys) == 0 || !m.selects(q.Filter, ce.c.Station) {
 			continue
 		}
 		list := m.linked(ce)
 		if len(list) < 2 || list[len(list)-1] != ce {
 			continue // a single case, or not the person's latest
 		}
-		out = append(out, RepeatVisitor{LatestCase: ce.c.ID, Cases: personCases(list)})
+		if len(page.Items) == limit {
+			page.NextCursor = strconv.Itoa(i + 1)
+			break
+		}
+		page.Items = append(page.Items, RepeatVisitor{LatestCase: ce.c.ID, Cases: personCases(list)})
 	}
-	return out, nil
+	return page, nil
 }

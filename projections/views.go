@@ -398,25 +398,16 @@ func (r *Runner) SearchCases(q CaseQuery) (CasePage, error) {
 	if q.Status != "" && !validStatus(domain.Status(q.Status)) {
 		return CasePage{}, domain.Invalid("status", "unknown status")
 	}
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return CasePage{}, domain.Invalid("limit", "limit must be positive")
-	case limit == 0:
-		limit = 50
-	case limit > 500:
-		limit = 500
+	limit, err := pageSize(q.Limit)
+	if err != nil {
+		return CasePage{}, err
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	m := r.live
-	start := len(m.order) - 1
-	if q.Cursor != "" {
-		n, err := strconv.Atoi(q.Cursor)
-		if err != nil || n < 0 || n > len(m.order) {
-			return CasePage{}, domain.Invalid("cursor", "not a cursor of this search")
-		}
-		start = n - 1
+	start, err := m.cursorStart(q.Cursor)
+	if err != nil {
+		return CasePage{}, err
 	}
 	name, idFrag := normalise(q.Q), strings.ToUpper(strings.TrimSpace(q.Q))
 	now := r.opts.Now()
@@ -445,6 +436,38 @@ func (r *Runner) SearchCases(q CaseQuery) (CasePage, error) {
 		page.Items = append(page.Items, s)
 	}
 	return page, nil
+}
+
+// Page sizes of a case search and of the repeat visitors.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// pageSize returns the page size a query's limit asks for: defaultPageSize
+// when zero, at most maxPageSize; a negative limit is invalid.
+func pageSize(limit int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, domain.Invalid("limit", "limit must be positive")
+	case limit == 0:
+		return defaultPageSize, nil
+	}
+	return min(limit, maxPageSize), nil
+}
+
+// cursorStart returns the index in m.order a page starts from, newest
+// first: the last case without a cursor, else the case before the one the
+// cursor (a NextCursor of the previous page) names.
+func (m *model) cursorStart(cursor string) (int, error) {
+	if cursor == "" {
+		return len(m.order) - 1, nil
+	}
+	n, err := strconv.Atoi(cursor)
+	if err != nil || n < 0 || n > len(m.order) {
+		return 0, domain.Invalid("cursor", "not a cursor of this listing")
+	}
+	return n - 1, nil
 }
 
 func validStatus(s domain.Status) bool {
