@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,8 +21,18 @@ func (s *Server) recordRead(r *http.Request, id uuid.UUID) error {
 	return s.recordReads(r, []uuid.UUID{id})
 }
 
-// recordReads is recordRead for every case of ids, written in one append
-// (one access-log entry per case, in order).
+// accessLogBatch is the most access-log entries recordReads writes in one
+// append. An entry is about 370 bytes, so 256 of them are about 95 KiB:
+// well under EventStoreDB's default maximum append of 1 MiB, which one
+// append of a whole page would pass at about 2,600 entries (a page of
+// repeat visitors can show more cases than that), failing every such read.
+const accessLogBatch = 256
+
+// recordReads is recordRead for every case of ids: one access-log entry
+// per case, in order, written in appends of at most accessLogBatch entries
+// (the server's batch, which tests may lower), all before it returns. When
+// an append fails, the entries of the earlier appends stay written: a read
+// may be logged that was then not shown, never the other way round.
 func (s *Server) recordReads(r *http.Request, ids []uuid.UUID) error {
 	a := actorOf(r)
 	if len(ids) == 0 || !loggedReader(a.Role) {
@@ -45,8 +56,10 @@ func (s *Server) recordReads(r *http.Request, ids []uuid.UUID) error {
 		}
 		events = append(events, data)
 	}
-	if _, err := s.cfg.Store.Append(r.Context(), domain.CaseReadsStream, eventstore.Any, events...); err != nil {
-		return domain.Internal(err, "recording the read in the access log")
+	for batch := range slices.Chunk(events, s.accessLogBatch) {
+		if _, err := s.cfg.Store.Append(r.Context(), domain.CaseReadsStream, eventstore.Any, batch...); err != nil {
+			return domain.Internal(err, "recording the read in the access log")
+		}
 	}
 	return nil
 }

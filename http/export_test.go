@@ -35,3 +35,7 @@ func EnumValues() map[string][]string {
 	}
 	return out
 }
+
+// SetAccessLogBatch lowers the most access-log entries s writes in one
+// append to n; call it before s serves a request.
+func SetAccessLogBatch(s *Server, n int) { s.accessLogBatch = n }

@@ -31,11 +31,21 @@ type env struct {
 	runner *projections.Runner
 	stop   context.CancelFunc
 	done   chan struct{}
+	// wrap, when set, wraps the store the server is given as Config.Store.
+	wrap func(eventstore.Store) eventstore.Store
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir()}
+	return newEnvWrapping(t, nil)
+}
+
+// newEnvWrapping is newEnv whose server reads and writes its Config.Store
+// through wrap (the domain service and the projections use the store
+// itself).
+func newEnvWrapping(t testing.TB, wrap func(eventstore.Store) eventstore.Store) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), wrap: wrap}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -53,8 +63,12 @@ func (e *env) open() {
 	e.stop, e.done = stop, make(chan struct{})
 	go func() { defer close(e.done); _ = e.runner.Run(ctx) }()
 	reg := prometheus.NewRegistry()
+	var store eventstore.Store = st
+	if e.wrap != nil {
+		store = e.wrap(st)
+	}
 	srv, err := wshttp.NewServer(wshttp.Config{
-		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: st, Audit: st, Backup: st.Backup,
+		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
 			if !e.runner.Ready() {

@@ -1,11 +1,20 @@
 package http_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"waystation/domain"
+	"waystation/eventstore"
+	wshttp "waystation/http"
 )
 
 func TestAccessLogRecordsReadsByOversight(t *testing.T) {
@@ -168,5 +177,104 @@ func TestSearchHitsAreLogged(t *testing.T) {
 	expectProblem(t, w.call(w.coord1, "GET", "/v1/cases?region=R2", nil), http.StatusForbidden, "forbidden", "")
 	if n := len(accessLogOf(t, w, "/v1/cases")); n == 0 {
 		t.Fatal("no search reads logged")
+	}
+}
+
+// boundedAppends refuses an append of more than max entries to the access
+// log, as EventStoreDB refuses an append over its maximum size, and keeps
+// the sizes of the appends to the access log it let through.
+type boundedAppends struct {
+	eventstore.Store
+	max int
+
+	mu    sync.Mutex
+	sizes []int // guarded by mu
+}
+
+func (b *boundedAppends) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if stream == domain.CaseReadsStream {
+		if len(events) > b.max {
+			return eventstore.AppendResult{}, fmt.Errorf("%w: %d events in one append, over %d", eventstore.ErrInvalid, len(events), b.max)
+		}
+		b.mu.Lock()
+		b.sizes = append(b.sizes, len(events))
+		b.mu.Unlock()
+	}
+	return b.Store.Append(ctx, stream, expected, events...)
+}
+
+// appendSizes returns the sizes of the access-log appends let through.
+func (b *boundedAppends) appendSizes() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sizes)
+}
+
+func TestReadsOfMoreCasesThanAnAppendHoldsAreAllLogged(t *testing.T) {
+	const batch = 3
+	bounded := &boundedAppends{max: batch}
+	e := newEnvWrapping(t, func(st eventstore.Store) eventstore.Store {
+		bounded.Store = st
+		return bounded
+	})
+	wshttp.SetAccessLogBatch(e.srv, batch)
+	e.station("S01", "R1")
+	staff := e.token(domain.RoleStaff, "S01", "")
+	// One person who came 2*batch+1 times: a search page and the person's
+	// repeat-visitor entry each show every case.
+	var opened []string
+	for range 2*batch + 1 {
+		body := intakeBody("S01")
+		body["person"] = map[string]any{"name": "李四", "sex": "male", "birth_date": "1990-03-07", "id_number": "110101199003074514"}
+		opened = append(opened, decodeAs[struct{ ID string }](t, e.must(http.StatusCreated, staff, "POST", "/v1/cases", body)).ID)
+	}
+	newestFirst := slices.Clone(opened)
+	slices.Reverse(newestFirst)
+	w := &world{env: e}
+	for _, tc := range []struct {
+		name, path, route string
+		shown             func(t *testing.T, rec *httptest.ResponseRecorder) []string
+		want              []string
+	}{
+		{
+			name: "a search page", path: "/v1/cases?limit=7", route: "/v1/cases", want: newestFirst,
+			shown: func(t *testing.T, rec *httptest.ResponseRecorder) []string {
+				var out []string
+				for _, it := range decodeAs[struct{ Items []struct{ ID string } }](t, rec).Items {
+					out = append(out, it.ID)
+				}
+				return out
+			},
+		},
+		{
+			name: "a page of repeat visitors", path: "/v1/repeat-visitors", route: "/v1/repeat-visitors", want: opened,
+			shown: func(t *testing.T, rec *httptest.ResponseRecorder) []string {
+				var out []string
+				for _, v := range decodeAs[struct {
+					Items []struct{ Cases []personCase }
+				}](t, rec).Items {
+					out = append(out, caseIDs(v.Cases)...)
+				}
+				return out
+			},
+		},
+	} {
+		t.Run(tc.name+" logs every case shown, "+strconv.Itoa(batch)+" to an append", func(t *testing.T) {
+			appendsBefore := len(bounded.appendSizes())
+			rec := e.call(adminToken, "GET", tc.path, nil)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: status %d, want 200; body %s", tc.path, rec.Code, rec.Body.String())
+			}
+			shown := tc.shown(t, rec)
+			if !slices.Equal(shown, tc.want) {
+				t.Fatalf("shown %v, want %v", shown, tc.want)
+			}
+			if logged := accessLogOf(t, w, tc.route); !slices.Equal(logged, tc.want) {
+				t.Fatalf("access log entries %v, want %v", logged, tc.want)
+			}
+			if got, want := bounded.appendSizes()[appendsBefore:], []int{batch, batch, 1}; !slices.Equal(got, want) {
+				t.Fatalf("access-log appends of %v entries, want %v", got, want)
+			}
+		})
 	}
 }

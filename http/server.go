@@ -73,6 +73,9 @@ type Server struct {
 	regions *regions
 	now     func() time.Time
 	wait    time.Duration
+	// accessLogBatch is the most access-log entries one append carries:
+	// the constant accessLogBatch, lowered by tests.
+	accessLogBatch int
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -90,7 +93,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.Views == nil || cfg.Store == nil {
 		return nil, errors.New("http: Config needs Service, Views and Store")
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout}
+	s := &Server{cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout, accessLogBatch: accessLogBatch}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
