@@ -763,7 +763,9 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // dotted JSON path of the corrected event's payload (CorrectableFieldsOf
 // lists them per event type) or occurred_at, when the step happened; old
 // is the event's value of it, with earlier corrections of that event
-// applied.
+// applied. A new occurred_at keeps the order of steps the deciders enforce
+// (rules occurred_before_case_began, occurred_before_previous_step and
+// occurred_after_next_step; see checkStepOrder).
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`
