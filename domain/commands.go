@@ -764,8 +764,12 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // lists them per event type) or occurred_at, when the step happened; old
 // is the event's value of it, with earlier corrections of that event
 // applied. A new occurred_at keeps the order of steps the deciders enforce
-// (rules occurred_before_case_began, occurred_before_previous_step and
-// occurred_after_next_step; see checkStepOrder).
+// when a step is recorded: no step before the intake, no exit before an
+// earlier step, no step before one it follows (a DNA result its request,
+// a closure the exit...), and the other way round (rules
+// occurred_before_case_began, occurred_before_previous_step and
+// occurred_after_next_step); late paperwork is bounded by the intake
+// only.
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`
