@@ -768,8 +768,8 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // earlier step, no step before one it follows (a DNA result its request,
 // a closure the exit...), and the other way round (rules
 // occurred_before_case_began, occurred_before_previous_step and
-// occurred_after_next_step); late paperwork is bounded by the intake
-// only.
+// occurred_after_next_step); other late paperwork (police reports,
+// belongings returned, death checklist items) only by the intake.
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`
