@@ -769,7 +769,17 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // a closure the exit...), and the other way round (rules
 // occurred_before_case_began, occurred_before_previous_step and
 // occurred_after_next_step); other late paperwork (police reports,
-// belongings returned, death checklist items) only by the intake.
+// belongings returned, death checklist items) only by the intake. Nor may
+// it make a step break a rule it kept that depends on how long after the
+// intake the step happened or on the person's age then, with the rule the
+// decider of the step uses: long-stay care 10 days or more after the intake
+// (long_stay_too_early), a settlement application 90 days or more after
+// it (settlement_too_early), an extension while a stay limit applies
+// (no_stay_limit) and before its new limit (extension_not_later),
+// guardianship of a minor (guardianship_only_for_minors), a voluntary leave
+// or termination of a person aged 16 or over with no disability flag
+// (minor_cannot_leave_alone, special_group_cannot_leave_alone), a refused
+// eligibility of a person not helped first (assist_first_required).
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`

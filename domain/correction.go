@@ -280,6 +280,15 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 		if err := c.checkStepOrder(v.EventID, t); err != nil {
 			return nil, err
 		}
+		var until time.Time
+		if typ == TypeStayExtended {
+			if u, err := decodeAs(reflect.TypeFor[time.Time](), rawOf(valueAt(doc, "until"))); err == nil {
+				until = u.Interface().(time.Time)
+			}
+		}
+		if err := c.checkTimedRules(typ, v.EventID, occurred, v.New, until); err != nil {
+			return nil, err
+		}
 	} else {
 		var nval any
 		if err := json.Unmarshal(v.New, &nval); err != nil {

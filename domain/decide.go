@@ -68,6 +68,51 @@ func leaveAlone(c Case, at time.Time) error {
 	return nil
 }
 
+// refusable refuses turning away (eligibility refused, not assisted first)
+// on at a person who is helped first and checked later (vulnerable).
+func refusable(c Case, at time.Time) error {
+	if vulnerable(c, at) {
+		return Violation(RuleAssistFirst, "a person who cannot state their details is assisted first and checked later")
+	}
+	return nil
+}
+
+// extendable refuses an extension of the stay on at when no stay limit
+// applies to the person then (StayLimitApplies).
+func extendable(c Case, at time.Time) error {
+	if !c.StayLimitApplies(at) {
+		return Violation(RuleNoStayLimit, "no stay limit applies to this person")
+	}
+	return nil
+}
+
+// longStayDue refuses long-stay care that starts on at, less than 10 days
+// after the intake.
+func longStayDue(c Case, at time.Time) error {
+	if at.Sub(c.OpenedAt) < LongStayAfterDays*24*time.Hour {
+		return Violation(RuleLongStayTooEarly, "long stay starts after 10 days unidentified")
+	}
+	return nil
+}
+
+// settlementDue refuses a settlement application made on at, less than 90
+// days after the intake.
+func settlementDue(c Case, at time.Time) error {
+	if at.Sub(c.OpenedAt) < SettlementAfterDay*24*time.Hour {
+		return Violation(RuleSettlementTooEarly, "settlement may be applied for after 3 months unidentified")
+	}
+	return nil
+}
+
+// guardianshipFits refuses temporary guardianship taken on at unless the
+// person is then a minor of known age.
+func guardianshipFits(c Case, at time.Time) error {
+	if age, ok := c.AgeOn(at); !ok || age >= AdultAge {
+		return Violation(RuleGuardianshipOnlyForMinors, "temporary guardianship is for minors")
+	}
+	return nil
+}
+
 // reportFirst refuses a step by which the station lets the person go
 // (eligibility refused, transfer, settlement, voluntary leave, pickup,
 // escorted return, termination) while a police report is due: one for each
@@ -199,11 +244,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 			return nil, Violation(RuleEligibilityAlreadyDecided, "eligibility was already decided")
 		}
 		eligible := v.Eligible != nil && *v.Eligible
-		if !eligible && !v.AssistFirst && vulnerable(c, at) {
-			return nil, Violation(RuleAssistFirst, "a person who cannot state their details is assisted first and checked later")
-		}
 		if !eligible && !v.AssistFirst {
-			if err := firstErr(leaving(c, at, false), reportFirst(c)); err != nil {
+			if err := firstErr(refusable(c, at), leaving(c, at, false), reportFirst(c)); err != nil {
 				return nil, err
 			}
 		}
@@ -308,8 +350,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(MedicalReturned{Notes: notes})
 	case *Extension:
-		if !c.StayLimitApplies(at) {
-			return nil, Violation(RuleNoStayLimit, "no stay limit applies to this person")
+		if err := extendable(c, at); err != nil {
+			return nil, err
 		}
 		if !v.Until.After(c.StayDeadline()) || !v.Until.After(at) {
 			return nil, Violation(RuleExtensionNotLater, "the new limit must be later than the current one")
@@ -322,8 +364,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Status == StatusInTransit {
 			return nil, Violation(RuleAwayFromStation, "the person is in transit")
 		}
-		if at.Sub(c.OpenedAt) < LongStayAfterDays*24*time.Hour {
-			return nil, Violation(RuleLongStayTooEarly, "long stay starts after 10 days unidentified")
+		if err := longStayDue(c, at); err != nil {
+			return nil, err
 		}
 		return one(LongStayStarted{Kind: v.Kind, Place: v.Place, Notes: notes})
 	case *SettlementCmd:
@@ -331,8 +373,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 			return nil, Violation(RuleAlreadyIdentified, "settlement is for people not identified")
 		}
 		if v.Stage == SettlementApplied {
-			if at.Sub(c.OpenedAt) < SettlementAfterDay*24*time.Hour {
-				return nil, Violation(RuleSettlementTooEarly, "settlement may be applied for after 3 months unidentified")
+			if err := settlementDue(c, at); err != nil {
+				return nil, err
 			}
 			return one(SettlementRecorded{Stage: v.Stage, Place: v.Place, Reference: v.Reference, Notes: notes})
 		}
@@ -344,8 +386,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(SettlementRecorded{Stage: v.Stage, Place: v.Place, Reference: v.Reference, Notes: notes})
 	case *GuardianshipCmd:
-		if age, ok := c.AgeOn(at); !ok || age >= AdultAge {
-			return nil, Violation(RuleGuardianshipOnlyForMinors, "temporary guardianship is for minors")
+		if err := guardianshipFits(c, at); err != nil {
+			return nil, err
 		}
 		if c.Guardianship != nil {
 			return nil, Violation(RuleGuardianshipAlreadyTaken, "guardianship was already taken")
