@@ -291,6 +291,10 @@ type Case struct {
 	// verified holds the verified* bits of the person fields that the
 	// identity verification gave.
 	verified uint8
+	// firstLimit is the new limit of the first extension of the stay, with
+	// the corrections of it applied (zero before any extension): the one
+	// limit that is bounded by the intake (10 days after it).
+	firstLimit time.Time
 	// lastStepAt is when the latest step of the case happened (the greatest
 	// occurred_at), late paperwork left out: no exit can precede it.
 	lastStepAt time.Time
@@ -356,6 +360,12 @@ func (c Case) StayDeadline() time.Time {
 	if c.Extended {
 		return c.StayLimit
 	}
+	return c.unextendedDeadline()
+}
+
+// unextendedDeadline returns the end of the stay before any extension: 10
+// days after the intake.
+func (c Case) unextendedDeadline() time.Time {
 	return c.OpenedAt.Add(StayLimitDays * 24 * time.Hour)
 }
 
@@ -608,6 +618,9 @@ func (c *Case) Apply(env Envelope) {
 		c.Medical.ReturnedAt = at
 		c.Status = c.presentStatus()
 	case StayExtended:
+		if !c.Extended {
+			c.firstLimit = e.Until
+		}
 		c.Extended = true
 		c.StayLimit = e.Until
 	case LongStayStarted:

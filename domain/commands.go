@@ -775,11 +775,13 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // decider of the step uses: long-stay care 10 days or more after the intake
 // (long_stay_too_early), a settlement application 90 days or more after
 // it (settlement_too_early), an extension while a stay limit applies
-// (no_stay_limit) and before its new limit (extension_not_later),
+// (no_stay_limit) and before its new limit, the first one's limit more
+// than 10 days after the intake (extension_not_later),
 // guardianship of a minor (guardianship_only_for_minors), a voluntary leave
 // or termination of a person aged 16 or over with no disability flag
 // (minor_cannot_leave_alone, special_group_cannot_leave_alone), a refused
-// eligibility of a person not helped first (assist_first_required).
+// eligibility of a person not helped first (assist_first_required). A
+// new limit of an extension (until) keeps the last of these too.
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`

@@ -286,7 +286,9 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 				until = u.Interface().(time.Time)
 			}
 		}
-		if err := c.checkTimedRules(typ, v.EventID, occurred, v.New, until); err != nil {
+		d := c
+		d.retime(typ, v.EventID, occurred, v.New)
+		if err := keepsRules(c, d, v.EventID, until, until); err != nil {
 			return nil, err
 		}
 	} else {
@@ -297,6 +299,12 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 		setPath(doc, field, nval)
 		if err := checkCorrectedEvent(c, typ, field, doc); err != nil {
 			return nil, err
+		}
+		if typ == TypeStayExtended && field == "until" {
+			d := applyCorrection(c, Corrected{EventID: v.EventID, CorrectedType: typ, Field: field, Old: v.Old, New: v.New})
+			if err := keepsRules(c, d, v.EventID, cur.Interface().(time.Time), nv.Interface().(time.Time)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return one(Corrected{EventID: v.EventID, CorrectedType: typ, Field: field, Old: compact(v.Old), New: compact(v.New), Reason: v.Reason})
@@ -500,6 +508,9 @@ func applyCorrection(c Case, e Corrected) Case {
 	case TypeStayExtended:
 		if field == "until" && latest {
 			replace(&d.StayLimit, e.Old, e.New)
+		}
+		if field == "until" && nth == 0 {
+			replace(&d.firstLimit, e.Old, e.New)
 		}
 	case TypeBelongingsDeposited, TypeBelongingsReturned:
 		if field == "items" {

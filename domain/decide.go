@@ -86,6 +86,15 @@ func extendable(c Case, at time.Time) error {
 	return nil
 }
 
+// limitLater refuses an extension filed on at whose new limit until is not
+// later than both the limit it extends (deadline) and at.
+func limitLater(until, deadline, at time.Time) error {
+	if !until.After(deadline) || !until.After(at) {
+		return Violation(RuleExtensionNotLater, "the new limit must be later than the current one")
+	}
+	return nil
+}
+
 // longStayDue refuses long-stay care that starts on at, less than 10 days
 // after the intake.
 func longStayDue(c Case, at time.Time) error {
@@ -353,8 +362,8 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if err := extendable(c, at); err != nil {
 			return nil, err
 		}
-		if !v.Until.After(c.StayDeadline()) || !v.Until.After(at) {
-			return nil, Violation(RuleExtensionNotLater, "the new limit must be later than the current one")
+		if err := limitLater(v.Until, c.StayDeadline(), at); err != nil {
+			return nil, err
 		}
 		return one(StayExtended{Until: v.Until, ApprovedBy: v.ApprovedBy, Reason: v.Reason, Notes: notes})
 	case *LongStayCmd:
