@@ -781,7 +781,8 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // or termination of a person aged 16 or over with no disability flag
 // (minor_cannot_leave_alone, special_group_cannot_leave_alone), a refused
 // eligibility of a person not helped first (assist_first_required). A
-// new limit of an extension (until) keeps the last of these too.
+// new limit of an extension (until) keeps the last of these too, and the
+// intake is not moved before the person's birth date (invalid "new").
 type Correct struct {
 	Common
 	EventID uuid.UUID       `json:"event_id"`

@@ -12,6 +12,9 @@ import (
 // happened, that the deciders check against how long after the intake a
 // step happened or against the person's age at a step, with the deciders'
 // own functions and so their rule codes:
+//   - the intake is on or after the person's birth date and before they
+//     are over MaxAge (Person.Validate, which the intake's decider runs;
+//     invalid "new", since no rule code names it);
 //   - long-stay care starts 10 days or more after the intake (longStayDue,
 //     rule long_stay_too_early);
 //   - a settlement application is made 90 days or more after the intake
@@ -41,6 +44,10 @@ func (c Case) stepRules(i int, until time.Time) (rules [3]error) {
 	at := e.at()
 	switch e.typ {
 	case 0:
+	case codes[TypeIntakeRegistered]:
+		if c.Person.Validate("person", at) != nil && c.Person.Validate("person", time.Time{}) == nil {
+			rules[0] = Invalid("new", "the intake cannot have happened before the person was born or after they turned %d", MaxAge)
+		}
 	case codes[TypeLongStayStarted]:
 		rules[0] = longStayDue(c, at)
 	case codes[TypeSettlementRecorded]:

@@ -19,6 +19,9 @@ func TestCorrectedTimesKeepTheLengthOfStayAndAgeRules(t *testing.T) {
 	birthday := 32 * hour
 	turning16 := domain.Person{Name: "Sun", Sex: domain.Male, BirthDate: date("2010-01-12")}
 	turning18 := domain.Person{Name: "Zhou", Sex: domain.Male, BirthDate: date("2008-01-12")}
+	// newborn was born on 2026-01-01, which began at 2025-12-31T16:00Z, 9
+	// days and 16 hours before t0.
+	newborn := domain.Person{Name: "Qian", Sex: domain.Female, BirthDate: date("2026-01-01")}
 	// spread is a screened case whose screening steps came hours after the
 	// intake, so the intake has room to move later.
 	spread := []any{intake(man, noFlags), after{2 * hour, eligible}, after{3 * hour, checkedM}}
@@ -36,6 +39,14 @@ func TestCorrectedTimesKeepTheLengthOfStayAndAgeRules(t *testing.T) {
 	}
 	later := 200 * day // the corrections are made long after the steps
 	runCaseSpecs(t, []caseSpec{
+		// The intake: on or after the person's birth date.
+		{name: "the intake moves earlier down to the start of the person's birth date", now: later,
+			given: []any{intake(newborn, noFlags)},
+			when:  move(0, 0, -9*day-16*hour), then: moved(0, domain.TypeIntakeRegistered, 0, -9*day-16*hour)},
+		{name: "the intake is not moved before the person's birth date", now: later,
+			given: []any{intake(newborn, noFlags)},
+			when:  move(0, 0, -9*day-16*hour-second), code: domain.CodeInvalid},
+
 		// Long stay: 10 days after the intake.
 		{name: "the intake moves later up to 10 days before the long stay", now: later,
 			given: with(spread, after{10*day + hour, longStay}),
