@@ -18,6 +18,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 {
 		return fmt.Errorf("%w: bench: which one? append, rebuild, http, sealing or readall", ErrUsage)
 	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "usage: waystation bench append|rebuild|http|sealing|readall [flags]  (waystation bench <kind> -h for the flags)")
+		return nil
+	}
 	kind := args[0]
 	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,7 +31,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if *writers < 1 || *events < 1 {
 		return fmt.Errorf("%w: bench: --writers and --events must be at least 1", ErrUsage)

@@ -59,7 +59,11 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		usage(stderr, cmds)
 		return fmt.Errorf("%w: unknown subcommand %q", ErrUsage, args[0])
 	}
-	return c.run(ctx, args[1:], stdout, stderr)
+	err := c.run(ctx, args[1:], stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the flags were printed
+	}
+	return err
 }
 
 func usage(w io.Writer, cmds map[string]command) {
@@ -169,9 +173,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var keys []string
-	fs.Func("key", "a verifier key the signed tree heads must be signed by (the published one, e.g. from GET /v1/audit/checkpoint or audit.pub kept off the machine; repeat for a rotated key); without it the store's own keys are trusted", func(v string) error {
+	fs.Func("key", "a verifier key the signed tree heads must be signed by, or a file holding it (the published one, e.g. from GET /v1/audit/checkpoint or audit.pub kept off the machine; repeat for a rotated key); without it the store's own keys are trusted", func(v string) error {
+		if b, err := os.ReadFile(v); err == nil {
+			v = string(b)
+		}
 		if _, err := note.NewVerifier(strings.TrimSpace(v)); err != nil {
-			return fmt.Errorf("not a verifier key: %v", err)
+			return fmt.Errorf("neither a verifier key nor a file holding one: %v", err)
 		}
 		keys = append(keys, strings.TrimSpace(v))
 		return nil

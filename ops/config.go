@@ -161,7 +161,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("addr: %q has no valid port", c.Addr)
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "esdb://") && !strings.HasPrefix(c.Store, "esdb+discover://") &&
-		!strings.HasPrefix(c.Store, "kurrentdb://") {
+		!strings.HasPrefix(c.Store, "kurrentdb://") && !strings.HasPrefix(c.Store, "kurrentdb+discover://") {
 		return fmt.Errorf("store: %q is neither empty (embedded) nor an esdb:// connection string", redactURL(c.Store))
 	}
 	switch c.LogFormat {

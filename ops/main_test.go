@@ -509,6 +509,9 @@ func TestVerifyWithThePublishedKeyTrustsNoOtherSigner(t *testing.T) {
 		if out, err := verify(string(published)); err != nil || !strings.HasPrefix(out, "intact") || strings.Contains(out, "--key") {
 			t.Errorf("serving %v: verify --key <published key> said %q (%v), want intact with no advice to pin a key", serving, out, err)
 		}
+		if out, err := verify(filepath.Join(dir, audit.PublicKeyFile)); err != nil || !strings.HasPrefix(out, "intact") {
+			t.Errorf("serving %v: verify --key <file of the published key> said %q (%v), want intact", serving, out, err)
+		}
 		if out, err := verify(stranger.VerifierKey()); err == nil || !strings.Contains(out, "NOT INTACT") {
 			t.Errorf("serving %v: verify --key <another signer's key> said %q (%v), want NOT INTACT", serving, out, err)
 		}

@@ -33,7 +33,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	keyFile := fs.String("master-key-file", "", "the master key of the data folder's personal-data keys (or WAYSTATION_MASTER_KEY; default: the folder's generated master.key)")
 	toKeyFile := fs.String("to-master-key-file", "", "the master key the cluster's replicas are given (default: the data folder's, when it was given with WAYSTATION_MASTER_KEY or --master-key-file)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if *to == "" {
 		return fmt.Errorf("%w: migrate: --to esdb://... is required", ErrUsage)

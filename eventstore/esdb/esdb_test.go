@@ -145,6 +145,17 @@ func TestOpenRefusesAMalformedConnectionString(t *testing.T) {
 	}
 }
 
+func TestOpenReadsAKurrentDBConnectionString(t *testing.T) {
+	srv := esdbtest.Start(t)
+	url := "kurrentdb://" + strings.TrimPrefix(srv.URL(), "esdb://")
+	st, err := esdb.Open(context.Background(), url, esdb.Options{})
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	defer st.Close()
+	appendEvents(t, st, "case-kurrentdb", eventstore.NoStream, event(0))
+}
+
 func TestPositionsComeFromTheServer(t *testing.T) {
 	st, _ := open(t)
 	a := appendEvents(t, st, "case-positions", eventstore.NoStream, event(0), event(1))

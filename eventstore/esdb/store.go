@@ -91,11 +91,15 @@ var _ eventstore.Store = (*Store)(nil)
 // Open connects to the node or cluster named by url, an EventStoreDB
 // connection string (esdb://host:2113?tls=false for one insecure node,
 // esdb://user:pass@a:2113,b:2113,c:2113?tlsCAFile=ca.pem for a cluster, or
-// esdb+discover://dns-name:2113). TLS settings come from the string; writes
-// always go to the leader. Open fails with a clear error, naming the hosts
-// but never the credentials, when the cluster cannot be reached within
-// opts.ConnectTimeout.
+// esdb+discover://dns-name:2113; KurrentDB's kurrentdb:// and
+// kurrentdb+discover:// name the same and are read as esdb://). TLS
+// settings come from the string; writes always go to the leader. Open fails
+// with a clear error, naming the hosts but never the credentials, when the
+// cluster cannot be reached within opts.ConnectTimeout.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if rest, ok := strings.CutPrefix(url, "kurrentdb"); ok && (strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, "+discover://")) {
+		url = "esdb" + rest // the client library knows the scheme by its older name only
+	}
 	config, err := esdb.ParseConnectionString(url)
 	if err != nil {
 		// The parser's message may quote the string, credentials included.
