@@ -33,14 +33,14 @@ func TestTwoServicesSeeEachOthersCaseSteps(t *testing.T) {
 	})
 	t.Run("a version it had cached is no longer current", func(t *testing.T) {
 		stale := before.Version
-		_, err := other.Execute(f.ctx, staff1, id, query, domain.Options{IfMatch: &stale})
+		_, err := other.Execute(f.ctx, staff1, id, query, domain.Options{IfMatch: domain.Versions(stale)})
 		if domain.ErrorCode(err) != domain.CodePreconditionFailed {
 			t.Fatalf("got %v, want precondition_failed", err)
 		}
 	})
 	t.Run("the version current in the store is accepted", func(t *testing.T) {
 		current := ok(t)(f.svc.Execute(f.ctx, staff1, id, query, domain.Options{})).Version
-		r, err := other.Execute(f.ctx, staff1, id, query, domain.Options{IfMatch: &current})
+		r, err := other.Execute(f.ctx, staff1, id, query, domain.Options{IfMatch: domain.Versions(current)})
 		if err != nil {
 			t.Fatalf("got %v, want the step recorded", err)
 		}

@@ -56,7 +56,7 @@ func TestServiceRetriesConcurrencyConflicts(t *testing.T) {
 
 	busy.interfere(1)
 	v := r.Version
-	_, err := svc.Execute(f.ctx, staff1, id, &domain.RelativesContact{}, domain.Options{IfMatch: &v})
+	_, err := svc.Execute(f.ctx, staff1, id, &domain.RelativesContact{}, domain.Options{IfMatch: domain.Versions(v)})
 	if !errors.Is(err, domain.ErrPreconditionFailed) {
 		t.Fatalf("a conflict under If-Match: %v", err)
 	}

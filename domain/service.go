@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,13 +20,30 @@ type Options struct {
 	// again writes nothing and returns the first result; the same key with
 	// another request is refused (rule idempotency_key_reused).
 	IdempotencyKey string
-	// IfMatch, when set, is the version the caller expects the target
+	// IfMatch, when set, holds the versions the caller accepts the target
 	// stream to be at (HTTP If-Match); any other version is
-	// precondition_failed and nothing is retried.
-	IfMatch *uint64
+	// precondition_failed and nothing is retried. An empty set matches no
+	// version.
+	IfMatch *VersionSet
 	// CorrelationID and CausationID are copied into the metadata.
 	CorrelationID string
 	CausationID   string
+}
+
+// VersionSet is a precondition on a stream's version: the versions a
+// caller accepts. A nil *VersionSet is no precondition; an empty one
+// accepts no version.
+type VersionSet struct {
+	versions []uint64
+}
+
+// Versions is the set of the given versions.
+func Versions(v ...uint64) *VersionSet { return &VersionSet{versions: slices.Clone(v)} }
+
+// Allows reports whether version satisfies the precondition: always for a
+// nil set, else when version is one of the set's.
+func (s *VersionSet) Allows(version uint64) bool {
+	return s == nil || slices.Contains(s.versions, version)
 }
 
 // Result says where a command landed: the case ID (or station code, or
@@ -568,7 +586,7 @@ func (s *Service) step(ctx context.Context, actor Actor, caseID uuid.UUID, c Cas
 	if err := s.authorize(ctx, actor, cmd.Step(), &c); err != nil {
 		return Result{}, err
 	}
-	if opts.IfMatch != nil && *opts.IfMatch != c.Version {
+	if !opts.IfMatch.Allows(c.Version) {
 		return Result{}, &Error{Code: CodePreconditionFailed, Message: "the case has changed since the given version"}
 	}
 	if tr, ok := cmd.(*TransferRequest); ok {
@@ -685,7 +703,7 @@ func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID,
 		if err := s.authorize(ctx, actor, cmd.Step(), &c); err != nil {
 			return Result{}, err
 		}
-		if opts.IfMatch != nil && *opts.IfMatch != c.Version {
+		if !opts.IfMatch.Allows(c.Version) {
 			return Result{}, &Error{Code: CodePreconditionFailed, Message: "the case has changed since the given version"}
 		}
 		rp := newReplay(actor, opts.IdempotencyKey)
@@ -802,7 +820,7 @@ func (s *Service) stationCommand(ctx context.Context, actor Actor, code string, 
 		if ok, err := rp.check(hash); ok || err != nil {
 			return Result{ID: code, Version: rp.last.Revision + 1, Position: rp.last.Position, Replayed: true}, err
 		}
-		if opts.IfMatch != nil && *opts.IfMatch != st.Version {
+		if !opts.IfMatch.Allows(st.Version) {
 			return Result{}, &Error{Code: CodePreconditionFailed, Message: "the station has changed since the given version"}
 		}
 		now := s.now()

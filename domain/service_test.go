@@ -188,12 +188,12 @@ func TestServiceIfMatch(t *testing.T) {
 	r := ok(t)(f.svc.Intake(f.ctx, staff1, &domain.Intake{Station: "S01", Referral: walkIn, Person: man}, domain.Options{}))
 	id := uuid.MustParse(r.ID)
 	stale := uint64(0)
-	_, err := f.svc.Execute(f.ctx, staff1, id, &domain.EligibilityCmd{Eligible: ptr(true)}, domain.Options{IfMatch: &stale})
+	_, err := f.svc.Execute(f.ctx, staff1, id, &domain.EligibilityCmd{Eligible: ptr(true)}, domain.Options{IfMatch: domain.Versions(stale)})
 	if !errors.Is(err, domain.ErrPreconditionFailed) {
 		t.Fatalf("stale If-Match: %v", err)
 	}
 	cur := r.Version
-	r = ok(t)(f.svc.Execute(f.ctx, staff1, id, &domain.EligibilityCmd{Eligible: ptr(true)}, domain.Options{IfMatch: &cur}))
+	r = ok(t)(f.svc.Execute(f.ctx, staff1, id, &domain.EligibilityCmd{Eligible: ptr(true)}, domain.Options{IfMatch: domain.Versions(cur)}))
 	if r.Version != 2 {
 		t.Fatalf("version %d", r.Version)
 	}

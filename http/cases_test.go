@@ -97,6 +97,59 @@ func TestIfMatch(t *testing.T) {
 	expectProblem(t, rec, http.StatusBadRequest, "invalid", "If-Match")
 }
 
+// TestIfMatchReadsEntityTagsAsRFC9110 sends the If-Match values clients
+// really send to a case at version 2: a well-formed tag that is not the
+// current version is 412, never 400; weak tags never match; a list
+// matches when one of its strong tags does; only a header that is not a
+// list of entity tags is 400.
+func TestIfMatchReadsEntityTagsAsRFC9110(t *testing.T) {
+	w := newWorld(t)
+	id := w.intake(w.staff1, "S01")
+	w.must(http.StatusOK, w.staff1, "POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true})
+	for _, tc := range []struct {
+		ifMatch string
+		status  int
+	}{
+		{`"0"`, http.StatusPreconditionFailed},
+		{`"1"`, http.StatusPreconditionFailed},
+		{`"18446744073709551616"`, http.StatusPreconditionFailed},
+		{`"abc"`, http.StatusPreconditionFailed},
+		{`""`, http.StatusPreconditionFailed},
+		{`W/"2"`, http.StatusPreconditionFailed},
+		{`W/"2", "1"`, http.StatusPreconditionFailed},
+		{`"1", "2"`, http.StatusOK},
+		{`"2"`, http.StatusOK},
+		{`*`, http.StatusOK},
+		{`2`, http.StatusOK},
+		{`soon`, http.StatusBadRequest},
+		{`"2`, http.StatusBadRequest},
+		{`W/2`, http.StatusBadRequest},
+		{`"a b"`, http.StatusBadRequest},
+	} {
+		t.Run(tc.ifMatch, func(t *testing.T) {
+			before := headCount(t, w.store)
+			rec := w.call(w.staff1, "POST", "/v1/cases/"+id+"/relatives-contacted", map[string]any{}, "If-Match", tc.ifMatch)
+			if rec.Code != tc.status {
+				t.Fatalf("If-Match %s answered %d %s, want %d", tc.ifMatch, rec.Code, rec.Body.String(), tc.status)
+			}
+			switch tc.status {
+			case http.StatusOK:
+				// The next request must match the new version, so go back
+				// to a case at version 2 for the next value.
+				id = w.intake(w.staff1, "S01")
+				w.must(http.StatusOK, w.staff1, "POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true})
+			case http.StatusBadRequest:
+				expectProblem(t, rec, tc.status, "invalid", "If-Match")
+			default:
+				expectProblem(t, rec, tc.status, "precondition_failed", "")
+				if after := headCount(t, w.store); after != before {
+					t.Fatalf("a refused If-Match wrote %d events", after-before)
+				}
+			}
+		})
+	}
+}
+
 func TestIdempotencyKey(t *testing.T) {
 	w := newWorld(t)
 	first := w.must(http.StatusCreated, w.staff1, "POST", "/v1/cases", intakeBody("S01"), "Idempotency-Key", "k-1")
