@@ -13,7 +13,7 @@ import (
 // (default: now), free-text notes, and the legal basis for processing
 // sensitive data (default: statutory duty).
 type Common struct {
-	OccurredAt time.Time  `json:"occurred_at,omitzero"`
+	OccurredAt *time.Time `json:"occurred_at,omitempty"`
 	Notes      string     `json:"notes,omitempty"`
 	LegalBasis LegalBasis `json:"legal_basis,omitempty"`
 }
@@ -21,6 +21,11 @@ type Common struct {
 func (c *Common) common() *Common { return c }
 
 func (c *Common) validate() error {
+	if c.OccurredAt != nil {
+		if err := CheckTimeBounds("occurred_at", *c.OccurredAt); err != nil {
+			return err
+		}
+	}
 	if c.LegalBasis != "" && !c.LegalBasis.Valid() {
 		return Invalid("legal_basis", "unknown legal basis")
 	}
@@ -38,10 +43,11 @@ type Command interface {
 	common() *Common
 }
 
-// OccurredAt returns when cmd's step happened: its OccurredAt, or now.
+// OccurredAt returns when cmd's step happened: its OccurredAt when given
+// (the zero time included), or now.
 func OccurredAt(cmd Command, now time.Time) time.Time {
-	if t := cmd.common().OccurredAt; !t.IsZero() {
-		return t
+	if t := cmd.common().OccurredAt; t != nil {
+		return *t
 	}
 	return now
 }
@@ -160,7 +166,7 @@ func (c *Intake) Validate() error {
 	if c.Referral.Source == SourcePoliceEscort && strings.TrimSpace(c.Referral.FormNo) == "" {
 		return Invalid("referral.form_no", "a police escort needs the handover form number")
 	}
-	return c.Person.Validate("person", c.OccurredAt)
+	return c.Person.Validate("person", OccurredAt(c, time.Time{}))
 }
 
 // EligibilityCmd records screening (step "eligibility"): {"eligible":true},

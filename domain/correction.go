@@ -271,8 +271,8 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 	}
 	if field == OccurredAtField {
 		t := nv.Interface().(time.Time)
-		if t.IsZero() {
-			return nil, Invalid("new", "new must be a time")
+		if err := CheckTimeBounds("new", t); err != nil {
+			return nil, err
 		}
 		if t.After(now.Add(FutureTolerance)) {
 			return nil, Violation(RuleOccurredInFuture, "the step cannot have happened in the future")

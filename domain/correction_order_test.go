@@ -107,7 +107,7 @@ func TestCorrectedTimesKeepTheOrderOfSteps(t *testing.T) {
 // first recorded with.
 func TestMovingTheLatestStepEarlierLetsAnExitPrecedeItsOldTime(t *testing.T) {
 	hour := time.Hour
-	at := func(d time.Duration) domain.Common { return domain.Common{OccurredAt: t0.Add(d)} }
+	at := func(d time.Duration) domain.Common { return domain.Common{OccurredAt: ptr(t0.Add(d))} }
 	requestedLate := with(inStation(man, noFlags), after{5 * hour, domain.DNARequested{Lab: "L"}})
 	movedEarlier := with(requestedLate, corrected(3, domain.TypeDNARequested, domain.OccurredAtField, t0.Add(5*hour), t0.Add(hour), "x"))
 	runCaseSpecs(t, []caseSpec{

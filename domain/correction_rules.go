@@ -61,6 +61,8 @@ func (c Case) stepRules(i int, until time.Time) (rules [3]error) {
 		}
 		if !until.IsZero() && !until.After(at) {
 			rules[2] = Violation(RuleExtensionNotLater, "the new limit must be later than the extension")
+		} else if !until.IsZero() {
+			rules[2] = limitWithin(until, at)
 		}
 	case codes[TypeGuardianshipTaken]:
 		rules[0] = guardianshipFits(c, at)

@@ -10,6 +10,33 @@ import (
 // (clock skew between devices).
 const FutureTolerance = 5 * time.Minute
 
+// MaxExtension is the longest a stay extension may reach past the day it
+// is filed: an unidentified person still in the station three months after
+// arriving is for long-stay care and settlement, not another extension.
+const MaxExtension = 90 * 24 * time.Hour
+
+// Beijing is China Standard Time (UTC+8, no daylight saving time since
+// 1991): the zone of every civil date the domain speaks of. It is fixed
+// rather than loaded, so no machine's time-zone database can change it.
+var Beijing = time.FixedZone("CST", 8*60*60)
+
+// EarliestTime is the earliest moment any step can have happened: the
+// first day of the 2003 Measures for the Administration of Assistance
+// (救助管理办法), before which no station kept these records. Every time a
+// request carries (occurred_at, a board's or history's moment, a
+// correction's new time) is refused before it; the zero time is a time
+// like any other and is refused too, never read as "now".
+var EarliestTime = time.Date(2003, 8, 1, 0, 0, 0, 0, Beijing)
+
+// CheckTimeBounds refuses t, the value of field, when it lies before
+// EarliestTime, with an invalid Error naming field.
+func CheckTimeBounds(field string, t time.Time) error {
+	if t.Before(EarliestTime) {
+		return Invalid(field, "%s must be on or after 2003-08-01 (Beijing time), when the assistance measures took effect", field)
+	}
+	return nil
+}
+
 // checkTime refuses an occurred_at beyond FutureTolerance after now or, for
 // an existing case, before the case began.
 func checkTime(c Case, at, now time.Time) error {
@@ -87,10 +114,20 @@ func extendable(c Case, at time.Time) error {
 }
 
 // limitLater refuses an extension filed on at whose new limit until is not
-// later than both the limit it extends (deadline) and at.
+// later than both the limit it extends (deadline) and at, or lies more
+// than MaxExtension after at.
 func limitLater(until, deadline, at time.Time) error {
 	if !until.After(deadline) || !until.After(at) {
 		return Violation(RuleExtensionNotLater, "the new limit must be later than the current one")
+	}
+	return limitWithin(until, at)
+}
+
+// limitWithin refuses an extension filed on at whose new limit until lies
+// more than MaxExtension after at.
+func limitWithin(until, at time.Time) error {
+	if until.Sub(at) > MaxExtension {
+		return Violation(RuleExtensionTooLong, "the new limit must be at most 90 days after the extension")
 	}
 	return nil
 }

@@ -74,6 +74,9 @@ const (
 	RuleNotDischarged              = "not_discharged"
 	RuleAwayFromStation            = "away_from_station"
 	RuleExtensionNotLater          = "extension_not_later"
+	// RuleExtensionTooLong: an extension's new limit is at most
+	// MaxExtension (90 days) after the extension.
+	RuleExtensionTooLong = "extension_too_long"
 	RuleNoStayLimit                = "no_stay_limit"
 	RuleLongStayTooEarly           = "long_stay_too_early"
 	RuleSettlementTooEarly         = "settlement_too_early"

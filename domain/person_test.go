@@ -237,7 +237,7 @@ func TestAgesInChinaStandardTime(t *testing.T) {
 	})
 	t.Run("an age estimated late in the UTC day is estimated on Beijing's date", func(t *testing.T) {
 		late := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
-		evs, err := domain.Decide(domain.Case{ID: caseID}, &domain.Intake{Common: domain.Common{OccurredAt: late}, Station: "S01", Referral: walkIn,
+		evs, err := domain.Decide(domain.Case{ID: caseID}, &domain.Intake{Common: domain.Common{OccurredAt: ptr(late)}, Station: "S01", Referral: walkIn,
 			Person: domain.Person{Sex: domain.Male, EstimatedAge: ptr(40)}}, late)
 		if err != nil {
 			t.Fatal(err)

@@ -166,11 +166,18 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 // asOfParams reads the moment a board or history is shown at: name (at,
 // or as_of on a history) with known, or position. position (a log
 // position, as /v1/events shows them) shows the world as the log stood
-// right after that event, evaluated now; it excludes name and known.
+// right after that event, evaluated now; it excludes name and known. A
+// moment before domain.EarliestTime (the zero time among them) is invalid.
 func asOfParams(r *http.Request, name string) (AsOf, error) {
 	at, err := timeParam(r, name)
 	if err != nil {
 		return AsOf{}, err
+	}
+	if r.URL.Query().Get(name) != "" {
+		// A moment given is a moment, the zero time included: never now.
+		if err := domain.CheckTimeBounds(name, at); err != nil {
+			return AsOf{}, err
+		}
 	}
 	known, err := boolParam(r, "known")
 	if err != nil {
