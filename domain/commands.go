@@ -157,7 +157,7 @@ func (*Intake) Step() Step { return StepIntake }
 
 // Validate checks the station, referral and person.
 func (c *Intake) Validate() error {
-	if err := firstErr(c.Common.validate(), required("station", c.Station)); err != nil {
+	if err := firstErr(c.Common.validate(), CheckCode("station", c.Station)); err != nil {
 		return err
 	}
 	if !c.Referral.Source.Valid() {
@@ -580,7 +580,7 @@ func (*TransferRequest) Step() Step { return StepTransferRequest }
 
 // Validate requires the receiving station and the reason.
 func (c *TransferRequest) Validate() error {
-	return firstErr(c.Common.validate(), required("to_station", c.ToStation), required("reason", c.Reason))
+	return firstErr(c.Common.validate(), CheckCode("to_station", c.ToStation), required("reason", c.Reason))
 }
 
 // TransferAccept accepts a requested transfer.
@@ -833,7 +833,23 @@ func (c *Correct) Validate() error {
 	return required("reason", c.Reason)
 }
 
-var stationCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+var code = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,31}$`)
+
+// CheckCode refuses v, the value of field, unless it is a code in its one
+// spelling: 1 to 32 capital letters A-Z, digits, "-" or "_", beginning with
+// a letter or digit. Station and region codes are compared byte for byte,
+// so a code with a lowercase letter, a space, a full-width or look-alike
+// letter or an invisible character would be another station or region
+// beside the one meant; such codes are refused, never folded.
+func CheckCode(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return Invalid(field, "%s is required", field)
+	}
+	if !code.MatchString(v) {
+		return Invalid(field, "%s must be 1 to 32 capital letters A-Z, digits, - or _ (such as S01)", field)
+	}
+	return nil
+}
 
 func validateZones(zones []ZoneBeds) error {
 	seen := map[Zone]bool{}
@@ -874,10 +890,7 @@ func (c *RegisterStation) Validate() error {
 	if err := c.Common.validate(); err != nil {
 		return err
 	}
-	if !stationCode.MatchString(c.Code) {
-		return Invalid("code", "a station code is 1 to 32 letters, digits, - or _")
-	}
-	if err := firstErr(required("name", c.Name), required("region", c.Region)); err != nil {
+	if err := firstErr(CheckCode("code", c.Code), required("name", c.Name), CheckCode("region", c.Region)); err != nil {
 		return err
 	}
 	if !c.Kind.Valid() {
@@ -923,13 +936,13 @@ func (c *IssueToken) Validate() error {
 	if !c.Role.Valid() {
 		return Invalid("role", "role must be admin, staff, coordinator or inspector")
 	}
-	if c.Role == RoleStaff {
-		if err := required("station", c.Station); err != nil {
+	if c.Role == RoleStaff || c.Station != "" {
+		if err := CheckCode("station", c.Station); err != nil {
 			return err
 		}
 	}
-	if c.Role == RoleCoordinator {
-		if err := required("region", c.Region); err != nil {
+	if c.Role == RoleCoordinator || (c.Role == RoleInspector && c.Region != "") {
+		if err := CheckCode("region", c.Region); err != nil {
 			return err
 		}
 	}

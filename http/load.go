@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -75,7 +76,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
-	code := "B" + hex.EncodeToString(suffix[:])
+	code := "B" + strings.ToUpper(hex.EncodeToString(suffix[:]))
 	api := &Client{BaseURL: cfg.BaseURL, HTTP: client}
 	do := func(token, path, body string, want int) ([]byte, error) {
 		return api.Do(ctx, token, http.MethodPost, path, []byte(body), want)
