@@ -15,18 +15,13 @@ const FutureTolerance = 5 * time.Minute
 // arriving is for long-stay care and settlement, not another extension.
 const MaxExtension = 90 * 24 * time.Hour
 
-// Beijing is China Standard Time (UTC+8, no daylight saving time since
-// 1991): the zone of every civil date the domain speaks of. It is fixed
-// rather than loaded, so no machine's time-zone database can change it.
-var Beijing = time.FixedZone("CST", 8*60*60)
-
 // EarliestTime is the earliest moment any step can have happened: the
 // first day of the 2003 Measures for the Administration of Assistance
 // (救助管理办法), before which no station kept these records. Every time a
 // request carries (occurred_at, a board's or history's moment, a
 // correction's new time) is refused before it; the zero time is a time
 // like any other and is refused too, never read as "now".
-var EarliestTime = time.Date(2003, 8, 1, 0, 0, 0, 0, Beijing)
+var EarliestTime = time.Date(2003, 8, 1, 0, 0, 0, 0, CivilZone)
 
 // CheckTimeBounds refuses t, the value of field, when it lies before
 // EarliestTime, with an invalid Error naming field.
