@@ -404,6 +404,18 @@ func (c Case) PoliceReportsDue() []string {
 // not been filed (PoliceReportsDue is not empty).
 func (c Case) PoliceReportDue() bool { return len(c.PoliceReportsDue()) > 0 }
 
+// BelongingsDeposited is how many deposited belongings have not been
+// returned.
+func (c Case) BelongingsDeposited() int {
+	n := 0
+	for _, b := range c.Belongings {
+		if !b.Returned {
+			n++
+		}
+	}
+	return n
+}
+
 // Active reports whether the case is still receiving assistance.
 func (c Case) Active() bool { return c.Exists() && !c.Status.Ended() }
 

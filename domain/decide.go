@@ -167,6 +167,19 @@ func reportFirst(c Case) error {
 	return nil
 }
 
+// belongingsBack refuses a step by which the person leaves in person
+// (voluntary leave, pickup, escorted return, termination) while any of
+// their deposited belongings (an ID card, cash, a phone) is still held:
+// staff record them returned first, at the moment it matters, not after
+// the case is closed. Exits the person does not attend (absconding,
+// death) are not refused; the safety board shows their belongings.
+func belongingsBack(c Case) error {
+	if n := c.BelongingsDeposited(); n > 0 {
+		return Violation(RuleBelongingsStillDeposited, "%d deposited item(s) are not returned: record them returned (the belongings step) before the person leaves", n)
+	}
+	return nil
+}
+
 // leaving checks a step by which the person leaves the station: it cannot
 // have happened before the latest step of the case (late paperwork aside),
 // and, unless it is an exit that ends a transfer in flight (absconding,
@@ -501,7 +514,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Status == StatusInTransit {
 			return nil, Violation(RuleAwayFromStation, "the person is in transit")
 		}
-		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c)); err != nil {
+		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c), belongingsBack(c)); err != nil {
 			return nil, err
 		}
 		if v.CashYuan > MaxCashYuan {
@@ -515,7 +528,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		if c.Status == StatusInTransit {
 			return nil, Violation(RuleAwayFromStation, "the person is in transit")
 		}
-		if err := firstErr(leaving(c, at, false), reportFirst(c)); err != nil {
+		if err := firstErr(leaving(c, at, false), reportFirst(c), belongingsBack(c)); err != nil {
 			return nil, err
 		}
 		col := v.Collector
@@ -524,7 +537,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(PickedUp{Collector: col, Notes: notes})
 	case *EscortedReturnCmd:
-		if err := firstErr(present(c), leaving(c, at, false), reportFirst(c)); err != nil {
+		if err := firstErr(present(c), leaving(c, at, false), reportFirst(c), belongingsBack(c)); err != nil {
 			return nil, err
 		}
 		return one(EscortedReturn{Destination: v.Destination, Escorts: v.Escorts, Transport: v.Transport, ReceivedBy: v.ReceivedBy, Notes: notes})
@@ -534,7 +547,7 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return one(Absconded{LastSeen: v.LastSeen, Notes: notes})
 	case *Termination:
-		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c)); err != nil {
+		if err := firstErr(leaveAlone(c, at), leaving(c, at, false), reportFirst(c), belongingsBack(c)); err != nil {
 			return nil, err
 		}
 		return one(Terminated{Reason: v.Reason, Notes: notes})

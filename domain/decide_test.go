@@ -302,6 +302,7 @@ func TestPoliceReportsDue(t *testing.T) {
 
 func TestLeaving(t *testing.T) {
 	base := inStation(man, noFlags)
+	deposited := domain.BelongingsDeposited{Items: []domain.Item{{Item: "ID card", Qty: 1}, {Item: "cash", Qty: 1}, {Item: "phone", Qty: 1}}}
 	runCaseSpecs(t, []caseSpec{
 		{name: "an adult leaves voluntarily with 20 yuan against a receipt", given: base,
 			when: &domain.VoluntaryLeave{DeclarationRef: "D1", CashYuan: 20, ReceiptRef: "R1"},
@@ -326,6 +327,20 @@ func TestLeaving(t *testing.T) {
 		{name: "death", given: base, when: &domain.DeathCmd{Place: "station", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)}},
 			then: []domain.Event{domain.Died{Place: "station", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)}}}},
 		{name: "a death needs its place", given: base, when: &domain.DeathCmd{}, code: domain.CodeInvalid},
+		{name: "no voluntary leave with the ID card, cash and phone still deposited", given: with(base, deposited),
+			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, rule: domain.RuleBelongingsStillDeposited},
+		{name: "no pickup with belongings still deposited", given: with(base, deposited),
+			when: &domain.Pickup{Collector: domain.Collector{Name: "Zhang Senior", IDType: domain.IDPassport, IDNumber: "E1", Relationship: "son"}}, rule: domain.RuleBelongingsStillDeposited},
+		{name: "no escorted return with belongings still deposited", given: with(base, deposited),
+			when: &domain.EscortedReturnCmd{Destination: "Anhui", Escorts: []string{"e1"}}, rule: domain.RuleBelongingsStillDeposited},
+		{name: "no termination with belongings still deposited", given: with(base, deposited),
+			when: &domain.Termination{Reason: "rules"}, rule: domain.RuleBelongingsStillDeposited},
+		{name: "a voluntary leave once every item is returned", given: with(base, deposited, domain.BelongingsReturned{Items: []string{"ID card", "cash", "phone"}}),
+			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, then: []domain.Event{domain.LeftVoluntarily{DeclarationRef: "D1"}}},
+		{name: "no voluntary leave while one item of three is still deposited", given: with(base, deposited, domain.BelongingsReturned{Items: []string{"ID card", "cash"}}),
+			when: &domain.VoluntaryLeave{DeclarationRef: "D1"}, rule: domain.RuleBelongingsStillDeposited},
+		{name: "an absconding with belongings deposited is recorded (the board shows them)", given: with(base, deposited),
+			when: &domain.Absconding{LastSeen: "gate"}, then: []domain.Event{domain.Absconded{LastSeen: "gate"}}},
 		{name: "death checklist items after the death", given: with(base, domain.Died{Place: "station"}),
 			when: &domain.DeathCmd{DeathChecklist: domain.DeathChecklist{PublicNotice: "notice-1"}},
 			then: []domain.Event{domain.DeathChecklistUpdated{DeathChecklist: domain.DeathChecklist{PublicNotice: "notice-1"}}}},

@@ -69,11 +69,15 @@ const (
 	RuleSecurityCheckPending      = "security_check_pending"
 	RuleSecurityCheckAlreadyDone  = "security_check_already_done"
 	RuleBelongingsNotDeposited    = "belongings_not_deposited"
-	RuleNotInHospital             = "not_in_hospital"
-	RuleNoMedicalReferral         = "no_medical_referral"
-	RuleNotDischarged             = "not_discharged"
-	RuleAwayFromStation           = "away_from_station"
-	RuleExtensionNotLater         = "extension_not_later"
+	// RuleBelongingsStillDeposited: a person leaves in person (voluntary
+	// leave, pickup, escorted return, termination) only once their
+	// deposited belongings are returned.
+	RuleBelongingsStillDeposited = "belongings_still_deposited"
+	RuleNotInHospital            = "not_in_hospital"
+	RuleNoMedicalReferral        = "no_medical_referral"
+	RuleNotDischarged            = "not_discharged"
+	RuleAwayFromStation          = "away_from_station"
+	RuleExtensionNotLater        = "extension_not_later"
 	// RuleExtensionTooLong: an extension's new limit is at most
 	// MaxExtension (90 days) after the extension.
 	RuleExtensionTooLong           = "extension_too_long"

@@ -30,6 +30,7 @@ const (
 	RuleHandoverOverdue       = "handover_overdue"
 	RuleBelongingsNotReturned = "belongings_not_returned"
 	RuleRepeatVisitor         = "repeat_visitor"
+	RuleReturnedWithoutBed    = "returned_without_bed"
 )
 
 // Rules lists every rule code of the safety board.
@@ -37,7 +38,7 @@ var Rules = []string{
 	RuleOverdueStay, RuleNoFamilySearchNotice, RuleDNANotRequested, RuleDNAResultOverdue,
 	RuleUnaccompaniedMinor, RuleMinorInAdultZone, RuleMinorBirthday, RulePendingMedical,
 	RuleAbsconded, RuleDeathChecklist, RuleLongStayNoSettlement, RuleTransferUnanswered,
-	RuleHandoverOverdue, RuleBelongingsNotReturned, RuleRepeatVisitor,
+	RuleHandoverOverdue, RuleBelongingsNotReturned, RuleRepeatVisitor, RuleReturnedWithoutBed,
 }
 
 // Severities of alerts, from the most urgent.
@@ -263,6 +264,13 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 			}
 		}
 		m.medicalAlerts(raise, c, ce, at)
+		// Back from hospital without a bed (the bed was released at the
+		// admission): raised at the return, cleared by a bed placement,
+		// another absence or an exit.
+		inStationCare := present || (c.Status == domain.StatusLongStay && c.LongStay != nil && c.LongStay.Kind == domain.LongStayInStation)
+		if inStationCare && ce.bed == nil && c.Medical.State == domain.MedicalStateReturned {
+			raise(RuleReturnedWithoutBed, SeverityMedium, c.Medical.ReturnedAt, "back from hospital with no bed")
+		}
 		if t := c.Transfer; t != nil {
 			switch t.State {
 			case domain.TransferStateRequested:
@@ -297,16 +305,13 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 	if d := c.Death; d != nil && !d.ChecklistComplete() {
 		raise(RuleDeathChecklist, SeverityHigh, d.At, "death checklist incomplete: "+strings.Join(missingChecklist(d), ", "))
 	}
-	// Belongings: the case was closed with deposited belongings not returned.
-	if c.Status == domain.StatusClosed {
-		n := 0
-		for _, b := range c.Belongings {
-			if !b.Returned {
-				n++
-			}
-		}
-		if n > 0 {
-			raise(RuleBelongingsNotReturned, SeverityMedium, c.ClosedAt, fmt.Sprintf("case closed with %d deposited item(s) not returned", n))
+	// Belongings: the person left (an exit of any kind; the deciders refuse
+	// the exits they attend while belongings are deposited) with deposited
+	// belongings not returned: raised at the exit, cleared when every item
+	// is recorded returned.
+	if c.Status == domain.StatusExited || c.Status == domain.StatusClosed {
+		if n := c.BelongingsDeposited(); n > 0 {
+			raise(RuleBelongingsNotReturned, SeverityMedium, c.ExitedAt, fmt.Sprintf("left with %d deposited item(s) not returned", n))
 		}
 	}
 	return out

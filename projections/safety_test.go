@@ -166,6 +166,16 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			due:   t0.Add(26 * time.Hour),
 			clear: step(domain.PickedUp{Collector: domain.Collector{Name: "Zhang Yi", Relationship: "brother"}}), clearAt: t0.Add(27 * time.Hour),
 		},
+		{
+			name: "back from hospital without a bed, raised at the return and cleared by a bed", rule: projections.RuleReturnedWithoutBed, severity: projections.SeverityMedium,
+			given: func(w *world) uuid.UUID {
+				id := discharged(w)
+				w.step(id, t0.Add(3*time.Hour), domain.MedicalReturned{})
+				return id
+			},
+			due:   t0.Add(3 * time.Hour),
+			clear: func(w *world, id uuid.UUID, at time.Time) { w.bed("S01", id, at, domain.ZoneAdultMale, 1) }, clearAt: t0.Add(4 * time.Hour),
+		},
 		absconding("an elderly person absconds (high), cleared by closure", old, domain.Inspection{}, projections.SeverityHigh),
 		absconding("an adult with an intellectual disability absconds (high), cleared by closure", man, domain.Inspection{IntellectualDisability: true}, projections.SeverityHigh),
 		absconding("an adult with a suspected mental disorder absconds (high), cleared by closure", man, domain.Inspection{SuspectedMentalDisorder: true}, projections.SeverityHigh,
@@ -217,16 +227,16 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.HandedOver{From: "S01", To: "S02", ReceivedBy: "s2"}), clearAt: t0.Add(76 * time.Hour),
 		},
 		{
-			name: "closed with belongings not returned, cleared by returning them", rule: projections.RuleBelongingsNotReturned, severity: projections.SeverityMedium,
+			name: "absconded with belongings deposited, raised at the exit and cleared by returning them", rule: projections.RuleBelongingsNotReturned, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, man, domain.Inspection{})
 				w.step(id, t0.Add(2*time.Minute), domain.BelongingsDeposited{Items: []domain.Item{{Item: "phone", Qty: 1}}})
-				w.step(id, t0.Add(time.Hour), domain.LeftVoluntarily{DeclarationRef: "D-1"})
-				w.step(id, t0.Add(2*time.Hour), domain.CaseClosed{})
+				w.step(id, t0.Add(2*time.Hour), domain.Absconded{})
+				w.step(id, t0.Add(3*time.Hour), domain.CaseClosed{})
 				return id
 			},
 			due:   t0.Add(2 * time.Hour),
-			clear: step(domain.BelongingsReturned{Items: []string{"phone"}}), clearAt: t0.Add(3 * time.Hour),
+			clear: step(domain.BelongingsReturned{Items: []string{"phone"}}), clearAt: t0.Add(4 * time.Hour),
 		},
 		{
 			name: "admitted again within 30 days, cleared by the exit", rule: projections.RuleRepeatVisitor, severity: projections.SeverityLow,
