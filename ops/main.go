@@ -213,6 +213,13 @@ func (m *Main) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("draining requests: %w", err)
 	}
 	ctl.stop(shutCtx)
+	if m.AuditIndex != nil {
+		// No request writes any longer: index what this replica wrote
+		// before the index stops with the views.
+		if err := m.AuditIndex.CatchUp(shutCtx); err != nil {
+			m.Logger.Warn("the audit index did not catch up before the shutdown", "err", err)
+		}
+	}
 	stopViews()
 	select {
 	case err := <-viewsDone:

@@ -398,6 +398,24 @@ func (x *AuditIndex) WaitFor(ctx context.Context, pos eventstore.Position) (audi
 	}
 }
 
+// CatchUp waits until the index holds every audited event that the store
+// held when CatchUp was called, so that a replica that stops indexes the
+// events it wrote (an access-log entry appended just before the last
+// answer among them). It needs Run to be in progress, and returns ctx's
+// error if the index does not get there before ctx ends.
+func (x *AuditIndex) CatchUp(ctx context.Context) error {
+	for e, err := range x.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards}) {
+		if err != nil {
+			return err
+		}
+		if audited(&e) {
+			_, err := x.WaitFor(ctx, e.Position)
+			return err
+		}
+	}
+	return nil
+}
+
 // VerifierKey returns the public key that checks this replica's signed tree
 // heads (the content of audit.PublicKeyFile), for an inspector to pin.
 func (x *AuditIndex) VerifierKey() string { return x.signer.VerifierKey() }
