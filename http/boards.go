@@ -121,7 +121,8 @@ const statsDays = 30
 // time (2026-11-01; to is inclusive: the whole date counts) or an RFC
 // 3339 time with a zone (to counts up to that instant, inclusive). With
 // no to, the period ends with today; with no from, it begins 29 days
-// before its last date, so that it is 30 dates long.
+// before its last date, so that it is 30 dates long (or on
+// projections.Earliest).
 func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 	from, fromKind, err := civilParam(r, "from")
 	if err != nil {
@@ -149,6 +150,9 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 			last = last.Add(-time.Nanosecond)
 		}
 		p.From = domain.CivilDate(last).Time().AddDate(0, 0, 1-statsDays)
+		if p.From.Before(projections.Earliest) {
+			p.From = projections.Earliest
+		}
 	default:
 		p.From = from
 	}
