@@ -103,8 +103,7 @@ type RegionStats struct {
 // From, To and ToInclusive say exactly which interval was counted, in
 // CivilZone; FromDate and ToDate are the civil dates of its first and its
 // last instant. An intake or exit counts when it happened in the
-// interval. At is when the figures were counted: nothing after it is
-// known yet.
+// interval (a period that ends ahead counts what has happened so far).
 //
 // A bed night is one person holding a bed at a station at the census
 // moment of a night, 00:00 CivilZone at the end of the date: a bed
@@ -114,7 +113,7 @@ type RegionStats struct {
 // moment. People with no bed do not count. The census of a date belongs
 // to that date: it is in the interval when the date's last instant is (the
 // interval reaches the date's end), and it is taken once its moment has
-// passed by At. Census lists those dates, from FromDate on; a date whose
+// passed. Census lists those dates, from FromDate on; a date whose
 // end the interval does not reach (a To before midnight) or whose census
 // moment is still ahead (tonight's) has no entry. Bed nights are the sum
 // of the census.
@@ -127,7 +126,6 @@ type Stats struct {
 	ToInclusive bool       `json:"to_inclusive"`
 	FromDate    string     `json:"from_date"`
 	ToDate      string     `json:"to_date"`
-	At          time.Time  `json:"at"`
 	Station     string     `json:"station,omitempty"`
 	Region      string     `json:"region,omitempty"`
 	Census      []DayCount `json:"census"`
@@ -165,7 +163,7 @@ func (r *Runner) Stats(f Filter, p Period) (Stats, error) {
 		return Stats{}, err
 	}
 	s := Stats{From: from, To: p.To.In(domain.CivilZone), ToInclusive: p.ToInclusive,
-		FromDate: firstDate.Format(time.DateOnly), ToDate: lastDate.Format(time.DateOnly), At: now,
+		FromDate: firstDate.Format(time.DateOnly), ToDate: lastDate.Format(time.DateOnly),
 		Station: f.Station, Region: f.Region, Breakdown: newBreakdown()}
 	stations := map[string]*StationStats{}
 	regions := map[string]*RegionStats{}
