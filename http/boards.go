@@ -2,10 +2,14 @@ package http
 
 import (
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"waystation/domain"
+	"waystation/projections"
 )
 
 // safetyBoard lists the safety alerts of a station or region, now or at a
@@ -39,17 +43,38 @@ func (s *Server) scopeParams(r *http.Request) (Filter, error) {
 	return s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
 }
 
-// regionTransfers lists the transfers in flight in a region:
-// GET /v1/regions/{region}/transfers (admins, the region's coordinators and
-// inspectors).
+// transferStates are the values of a transfer board's state= filter:
+// one state of projections.TransferStates, or in_flight or ended for all
+// the states of a transfer in flight or of an ended one.
+var transferStates = append(slices.Clone(projections.TransferStates), "in_flight", "ended")
+
+// regionTransfers lists the transfers from or to a region's stations, in
+// flight and ended in the last 30 days (since=): GET
+// /v1/regions/{region}/transfers. Admins and inspectors of every region
+// see each of them, coordinators and inspectors of the region too (a
+// transfer between two regions is on both regions' boards); staff see
+// the ones from or to their own station, whichever region they ask
+// (the board of their station). station= narrows the board to one
+// station's transfers, state= to one state (or in_flight, ended).
 func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 	region := mux.Vars(r)["region"]
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleCoordinator, domain.RoleInspector); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if _, err := s.scope(r, Filter{Region: region}); err != nil {
-		s.Error(w, r, err)
+	q := r.URL.Query()
+	station := q.Get("station")
+	switch a := actorOf(r); {
+	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
+	case a.Role == domain.RoleStaff:
+		if a.Station == "" || station != "" && station != a.Station {
+			s.Error(w, r, domain.Forbidden("staff see the transfers of their own station only"))
+			return
+		}
+		station = a.Station
+	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
+		if region != a.Region {
+			s.Error(w, r, domain.Forbidden("the region is outside the token's scope"))
+			return
+		}
+	default:
+		s.Error(w, r, domain.Forbidden("unknown role"))
 		return
 	}
 	asOf, err := asOfParams(r, "at")
@@ -57,7 +82,29 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	out, err := s.cfg.Views.Transfers(r.Context(), region, asOf)
+	tq := projections.TransferQuery{Region: region, Station: station}
+	switch state := q.Get("state"); state {
+	case "":
+	case "in_flight":
+		tq.States = slices.Clone(projections.TransferStates[:3])
+	case "ended":
+		tq.States = slices.Clone(projections.TransferStates[3:])
+	default:
+		if !slices.Contains(transferStates, state) {
+			s.Error(w, r, errorf(domain.CodeInvalid, "state", "state must be one of "+strings.Join(transferStates, ", ")))
+			return
+		}
+		tq.States = []string{state}
+	}
+	since, kind, err := civilParam(r, "since")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if kind != noValue {
+		tq.Since = &since
+	}
+	out, err := s.cfg.Views.Transfers(r.Context(), tq, asOf)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -65,28 +112,49 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-// statistics answers census, bed nights, length of stay and exits:
-// GET /v1/stats.
+// statsDays is the length of the default statistics window: the civil
+// dates of the last 30 days, today included.
+const statsDays = 30
+
+// statistics answers census, bed nights, length of stay and exits over a
+// period: GET /v1/stats. from= and to= each take a civil date in Beijing
+// time (2026-11-01; to is inclusive: the whole date counts) or an RFC
+// 3339 time with a zone (to counts up to that instant, inclusive). With
+// no to, the period ends with today; with no from, it begins 29 days
+// before its last date, so that it is 30 dates long (or on
+// projections.Earliest).
 func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
-	from, err := timeParam(r, "from")
+	from, fromKind, err := civilParam(r, "from")
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	to, err := timeParam(r, "to")
+	to, toKind, err := civilParam(r, "to")
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if to.IsZero() {
-		to = s.now()
+	var p projections.Period
+	switch toKind {
+	case noValue:
+		p.To = domain.CivilDate(s.now()).Time().AddDate(0, 0, 1)
+	case dateValue:
+		p.To = to.AddDate(0, 0, 1)
+	default:
+		p.To, p.ToInclusive = to, true
 	}
-	if from.IsZero() {
-		from = to.AddDate(0, 0, -30)
-	}
-	if !from.Before(to) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "from", "from must be before to"))
-		return
+	switch fromKind {
+	case noValue:
+		last := p.To
+		if !p.ToInclusive {
+			last = last.Add(-time.Nanosecond)
+		}
+		p.From = domain.CivilDate(last).Time().AddDate(0, 0, 1-statsDays)
+		if p.From.Before(projections.Earliest) {
+			p.From = projections.Earliest
+		}
+	default:
+		p.From = from
 	}
 	q := r.URL.Query()
 	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
@@ -94,10 +162,35 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	out, err := s.cfg.Views.Stats(r.Context(), f, from, to)
+	out, err := s.cfg.Views.Stats(r.Context(), f, p)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// The kinds of value civilParam reads.
+const (
+	noValue = iota
+	dateValue
+	timeValue
+)
+
+// civilParam reads an optional query parameter that takes a civil date
+// (2026-11-01, its start in Beijing time, domain.CivilZone) or an RFC 3339
+// time with a zone, and says which it was given (noValue when absent).
+func civilParam(r *http.Request, name string) (time.Time, int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, noValue, nil
+	}
+	if len(v) == len(time.DateOnly) {
+		if d, err := domain.ParseDate(v); err == nil {
+			return d.Time(), dateValue, nil
+		}
+	} else if t, err := timeParam(r, name); err == nil {
+		return t, timeValue, nil
+	}
+	return time.Time{}, noValue, errorf(domain.CodeInvalid, name, name+" must be a date such as 2026-11-01 (Beijing time) or an RFC 3339 time with a zone such as 2026-11-01T08:00:00+08:00")
 }

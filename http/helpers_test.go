@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,6 +34,9 @@ type env struct {
 	done   chan struct{}
 	// wrap, when set, wraps the store the server is given as Config.Store.
 	wrap func(eventstore.Store) eventstore.Store
+	// now, when set, is the clock of the domain service, the projections
+	// and the server.
+	now func() time.Time
 }
 
 func newEnv(t testing.TB) *env {
@@ -58,7 +62,7 @@ func (e *env) open() {
 		e.t.Fatalf("open store: %v", err)
 	}
 	e.store = st
-	e.runner = projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
+	e.runner = projections.NewRunner(st, st, projections.Options{Now: e.now, Logger: slog.New(slog.DiscardHandler)})
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	go func() { defer close(e.done); _ = e.runner.Run(ctx) }()
@@ -68,7 +72,7 @@ func (e *env) open() {
 		store = e.wrap(st)
 	}
 	srv, err := wshttp.NewServer(wshttp.Config{
-		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
+		Service: domain.NewService(st, e.now), Now: e.now, Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
 			if !e.runner.Ready() {
@@ -239,7 +243,21 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	e := newEnv(t)
+	return worldOf(newEnv(t))
+}
+
+// newWorldAt is newWorld on the clock now.
+func newWorldAt(t testing.TB, now func() time.Time) *world {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), now: now}
+	e.open()
+	t.Cleanup(e.close)
+	return worldOf(e)
+}
+
+// worldOf registers the world's stations and tokens in e.
+func worldOf(e *env) *world {
+	e.t.Helper()
 	e.station("S01", "R1")
 	e.station("S02", "R1")
 	e.station("S03", "R2")

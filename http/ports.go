@@ -78,9 +78,14 @@ type Views interface {
 	Station(ctx context.Context, code string) (projections.StationInfo, error)
 	Occupancy(ctx context.Context, code string, asOf AsOf) (projections.Occupancy, error)
 	Safety(ctx context.Context, f Filter, asOf AsOf) (projections.SafetyBoard, error)
-	Transfers(ctx context.Context, region string, asOf AsOf) (projections.TransferBoard, error)
+	// Transfers is the transfer board q selects; an unknown state is
+	// invalid.
+	Transfers(ctx context.Context, q projections.TransferQuery, asOf AsOf) (projections.TransferBoard, error)
 	SearchCases(ctx context.Context, q CaseQuery) (projections.CasePage, error)
-	Stats(ctx context.Context, f Filter, from, to time.Time) (projections.Stats, error)
+	// Stats are the statistics of f over p; a period that is empty,
+	// starts in the future or spans more than projections.MaxStatsDays
+	// dates is invalid.
+	Stats(ctx context.Context, f Filter, p projections.Period) (projections.Stats, error)
 	// History is a case's timeline (its own events and the station events
 	// about it, in global order) and its state, as of a moment or up to a
 	// version (0: all); an unknown case answers not_found. The server

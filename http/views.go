@@ -95,12 +95,12 @@ func (v RunnerViews) Safety(ctx context.Context, f Filter, a AsOf) (projections.
 	return v.Runner.Safety(filter(f), asOf(a))
 }
 
-// Transfers shows the transfers in flight in region as of a.
-func (v RunnerViews) Transfers(ctx context.Context, region string, a AsOf) (projections.TransferBoard, error) {
+// Transfers shows the transfer board q selects as of a.
+func (v RunnerViews) Transfers(ctx context.Context, q projections.TransferQuery, a AsOf) (projections.TransferBoard, error) {
 	if err := v.caughtUpAt(ctx, a); err != nil {
 		return projections.TransferBoard{}, err
 	}
-	return v.Runner.Transfers(region, asOf(a))
+	return v.Runner.Transfers(q, asOf(a))
 }
 
 // SearchCases searches cases.
@@ -111,12 +111,12 @@ func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (projections.
 	return v.Runner.SearchCases(projections.CaseQuery{Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor})
 }
 
-// Stats answers the statistics of f over [from, to).
-func (v RunnerViews) Stats(ctx context.Context, f Filter, from, to time.Time) (projections.Stats, error) {
+// Stats answers the statistics of f over p.
+func (v RunnerViews) Stats(ctx context.Context, f Filter, p projections.Period) (projections.Stats, error) {
 	if err := v.caughtUp(ctx); err != nil {
 		return projections.Stats{}, err
 	}
-	return v.Runner.Stats(filter(f), from, to)
+	return v.Runner.Stats(filter(f), p)
 }
 
 // History shows a case's timeline and state as of a, or up to version.

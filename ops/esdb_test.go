@@ -229,9 +229,13 @@ func TestACaseThroughItsWholeJourneyOnTheCluster(t *testing.T) {
 	if occ := r.must(t, 200, g.staff1, "GET", "/v1/stations/S01/occupancy", nil); strings.Contains(fmt.Sprint(occ["residents"]), id) {
 		t.Errorf("the handed-over case still holds a bed at S01: %v", occ["residents"])
 	}
-	board = r.must(t, 200, g.coordinator, "GET", "/v1/regions/R1/transfers", nil)
+	board = r.must(t, 200, g.coordinator, "GET", "/v1/regions/R1/transfers?state=in_flight", nil)
 	if strings.Contains(fmt.Sprint(board["transfers"]), id) {
-		t.Errorf("the completed transfer is still on the board: %v", board)
+		t.Errorf("the completed transfer is still in flight on the board: %v", board)
+	}
+	board = r.must(t, 200, g.coordinator, "GET", "/v1/regions/R1/transfers?state=handed_over", nil)
+	if !strings.Contains(fmt.Sprint(board["transfers"]), id) {
+		t.Errorf("the completed transfer left the board: %v", board)
 	}
 
 	r.must(t, 200, g.staff2, "POST", path+"/bed", map[string]any{"zone": "adult_female"})

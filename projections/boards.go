@@ -2,6 +2,8 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,54 +14,155 @@ import (
 	"waystation/domain"
 )
 
-// TransferInFlight is one transfer on a regional board: its state, its age
-// since the request, and whether it is past the 48-hour mark for an answer
-// or the 72-hour mark for the handover.
-type TransferInFlight struct {
-	CaseID          uuid.UUID `json:"case_id"`
-	From            string    `json:"from"`
-	To              string    `json:"to"`
-	State           string    `json:"state"`
-	RequestedAt     time.Time `json:"requested_at"`
-	AcceptedAt      time.Time `json:"accepted_at,omitzero"`
-	DepartedAt      time.Time `json:"departed_at,omitzero"`
-	AgeHours        float64   `json:"age_hours"`
+// Transfer states a board shows beside the domain's TransferState* ones
+// of a transfer in flight: how a transfer ended. Shown to clients: never
+// rename them.
+const (
+	TransferHandedOver = "handed_over" // the receiving station took the person in
+	TransferDeclined   = "declined"    // the receiving station declined
+	TransferCaseExited = "case_exited" // the case ended (absconding, death...) before the handover
+)
+
+// TransferStates lists every state of TransferEntry.State, those of a
+// transfer in flight first.
+var TransferStates = []string{domain.TransferStateRequested, domain.TransferStateAccepted, domain.TransferStateDeparted,
+	TransferHandedOver, TransferDeclined, TransferCaseExited}
+
+// TransferKept is how long an ended transfer stays on a board when
+// TransferQuery.Since is not set: until this long after it ended.
+const TransferKept = 30 * Day
+
+// Hours is a duration in hours, rounded to one decimal. It is written as a
+// JSON number with one decimal, never in exponent form.
+type Hours float64
+
+// HoursOf returns d in hours, rounded to one decimal.
+func HoursOf(d time.Duration) Hours { return Hours(math.Round(d.Hours()*10) / 10) }
+
+// MarshalJSON writes h with one decimal: 3.3, 0.0, 76.1.
+func (h Hours) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(h), 'f', 1, 64), nil
+}
+
+// TransferEntry is one transfer on a transfer board: the two stations, its
+// state, what the stations need to decide on it (the person's sex and age
+// band, the reason, the zones the person fits), its times, and its age
+// against the 48-hour mark for an answer and the 72-hour mark for the
+// handover. It names no one: the name and ID number are on the case,
+// whose reads are logged.
+//
+// Age is how long the transfer has been open: from the request to the
+// board's moment while it is in flight, to its end once it ended, in
+// whole seconds (AgeSeconds, exact) and in hours (AgeHours, rounded to one
+// decimal).
+type TransferEntry struct {
+	CaseID     uuid.UUID `json:"case_id"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	FromRegion string    `json:"from_region"`
+	ToRegion   string    `json:"to_region"`
+	// Direction is "incoming" (to the board's station) or "outgoing" (from
+	// it) on a board of one station, empty otherwise.
+	Direction string `json:"direction,omitempty"`
+	// State is one of TransferStates.
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	// DeclineReason is the receiving station's reason for declining.
+	DeclineReason string     `json:"decline_reason,omitempty"`
+	Sex           domain.Sex `json:"sex"`
+	// AgeBand is the person's age band at the board's moment, one of
+	// AgeBands.
+	AgeBand string `json:"age_band"`
+	// ZoneNeeded is the zone the placement rules put the person in first
+	// at the board's moment (domain.FittingZones); ZonesFitting is every
+	// zone they fit, ZoneNeeded first.
+	ZoneNeeded   domain.Zone   `json:"zone_needed"`
+	ZonesFitting []domain.Zone `json:"zones_fitting"`
+	RequestedAt  time.Time     `json:"requested_at"`
+	AcceptedAt   time.Time     `json:"accepted_at,omitzero"`
+	DepartedAt   time.Time     `json:"departed_at,omitzero"`
+	EndedAt      time.Time     `json:"ended_at,omitzero"`
+	AgeSeconds   int64         `json:"age_seconds"`
+	AgeHours     Hours         `json:"age_hours"`
+	// AnswerDue is 48 hours after the request while it is unanswered;
+	// HandoverDue is 72 hours after the escort left while the person is
+	// in transit.
+	AnswerDue       time.Time `json:"answer_due,omitzero"`
+	HandoverDue     time.Time `json:"handover_due,omitzero"`
 	Unanswered      bool      `json:"unanswered"`       // requested and unanswered past 48 h
 	HandoverOverdue bool      `json:"handover_overdue"` // departed and not handed over past 72 h
 }
 
-// TransferBoard lists the transfers in flight that leave from or arrive at
-// a station of Region, oldest request first.
-type TransferBoard struct {
-	Region    string             `json:"region"`
-	At        time.Time          `json:"at"`
-	Transfers []TransferInFlight `json:"transfers"`
+// TransferQuery selects the transfers of a board.
+type TransferQuery struct {
+	// Region, when set, keeps the transfers from or to a station of the
+	// region; Station, when set, those from or to the station.
+	Region, Station string
+	// States, when not empty, keeps the transfers in these states (of
+	// TransferStates).
+	States []string
+	// Since, when set, keeps the transfers that ended at or after it,
+	// beside those in flight, else those that ended TransferKept before
+	// the board's moment or later. It may not be before Earliest.
+	Since *time.Time
 }
 
-// Transfers returns the transfer board of region as of asOf. A region with
-// no station is not_found.
-func (r *Runner) Transfers(region string, asOf AsOf) (TransferBoard, error) {
+// TransferBoard lists the transfers that q selects at At: those in flight,
+// the oldest request first, then those that ended since Since, the latest
+// end first.
+type TransferBoard struct {
+	Region    string          `json:"region,omitempty"`
+	Station   string          `json:"station,omitempty"`
+	At        time.Time       `json:"at"`
+	Known     bool            `json:"known,omitempty"`
+	Since     time.Time       `json:"since"`
+	Transfers []TransferEntry `json:"transfers"`
+}
+
+// Transfers returns the transfer board that q selects as of asOf. An
+// unknown station or region is not_found; an unknown state, or a Since
+// before Earliest, is invalid.
+func (r *Runner) Transfers(q TransferQuery, asOf AsOf) (TransferBoard, error) {
+	for _, s := range q.States {
+		if !slices.Contains(TransferStates, s) {
+			return TransferBoard{}, domain.Invalid("state", "state must be one of %s", strings.Join(TransferStates, ", "))
+		}
+	}
+	if q.Since != nil && q.Since.Before(Earliest) {
+		return TransferBoard{}, domain.Invalid("since", "since must be %s or later", Earliest.Format(time.DateOnly))
+	}
 	var out TransferBoard
 	err := r.view(context.Background(), asOf, func(m *model, at time.Time) error {
-		if err := m.checkFilter(Filter{Region: region}); err != nil {
+		if err := m.checkFilter(Filter{Station: q.Station, Region: q.Region}); err != nil {
 			return err
 		}
-		out = TransferBoard{Region: region, At: at, Transfers: []TransferInFlight{}}
-		for _, ce := range m.order {
-			t := ce.c.Transfer
-			if t == nil || !ce.c.Active() || t.RequestedAt.After(at) ||
-				m.region(t.From) != region && m.region(t.To) != region {
-				continue
-			}
-			out.Transfers = append(out.Transfers, TransferInFlight{
-				CaseID: ce.c.ID, From: t.From, To: t.To, State: t.State,
-				RequestedAt: t.RequestedAt, AcceptedAt: t.AcceptedAt, DepartedAt: t.DepartedAt,
-				AgeHours:        at.Sub(t.RequestedAt).Hours(),
-				Unanswered:      t.State == domain.TransferStateRequested && at.After(t.RequestedAt.Add(TransferAnswerDue)),
-				HandoverOverdue: t.State == domain.TransferStateDeparted && at.After(t.DepartedAt.Add(HandoverDue)),
-			})
+		since := at.Add(-TransferKept)
+		if q.Since != nil {
+			since = *q.Since
 		}
-		slices.SortFunc(out.Transfers, func(a, b TransferInFlight) int {
+		out = TransferBoard{Region: q.Region, Station: q.Station, At: at, Known: asOf.Known && !asOf.At.IsZero(), Since: since, Transfers: []TransferEntry{}}
+		for _, ce := range m.order {
+			for i := range ce.transfers {
+				t := &ce.transfers[i]
+				if t.RequestedAt.After(at) || t.ended() && t.EndedAt.Before(since) || !m.touches(q, t) ||
+					len(q.States) > 0 && !slices.Contains(q.States, t.State) {
+					continue
+				}
+				out.Transfers = append(out.Transfers, m.transferEntry(ce, t, q.Station, at))
+			}
+		}
+		slices.SortFunc(out.Transfers, func(a, b TransferEntry) int {
+			ea, eb := !a.EndedAt.IsZero(), !b.EndedAt.IsZero()
+			switch {
+			case ea != eb && ea:
+				return 1
+			case ea != eb:
+				return -1
+			case ea:
+				if c := b.EndedAt.Compare(a.EndedAt); c != 0 {
+					return c
+				}
+			}
 			if c := a.RequestedAt.Compare(b.RequestedAt); c != 0 {
 				return c
 			}
@@ -68,6 +171,150 @@ func (r *Runner) Transfers(region string, asOf AsOf) (TransferBoard, error) {
 		return nil
 	})
 	return out, err
+}
+
+// touches reports whether transfer t goes from or to the region and the
+// station q names.
+func (m *model) touches(q TransferQuery, t *transferRecord) bool {
+	return (q.Region == "" || m.region(t.From) == q.Region || m.region(t.To) == q.Region) &&
+		(q.Station == "" || t.From == q.Station || t.To == q.Station)
+}
+
+// transferEntry shows transfer t of case ce at at, on the board of station
+// (or of no station, when empty).
+func (m *model) transferEntry(ce *caseEntry, t *transferRecord, station string, at time.Time) TransferEntry {
+	e := TransferEntry{
+		CaseID: ce.c.ID, From: t.From, To: t.To, FromRegion: m.region(t.From), ToRegion: m.region(t.To),
+		State: t.State, Reason: t.Reason, DeclineReason: t.DeclineReason,
+		Sex: ce.c.Person.Sex, AgeBand: ageBand(ce.c.Person, at), ZonesFitting: domain.FittingZones(ce.c, at),
+		RequestedAt: t.RequestedAt, AcceptedAt: t.AcceptedAt, DepartedAt: t.DepartedAt, EndedAt: t.EndedAt,
+	}
+	if e.ZonesFitting == nil {
+		e.ZonesFitting = []domain.Zone{}
+	} else {
+		e.ZoneNeeded = e.ZonesFitting[0]
+	}
+	switch station {
+	case "":
+	case t.To:
+		e.Direction = "incoming"
+	default:
+		e.Direction = "outgoing"
+	}
+	end := at
+	if t.ended() {
+		end = t.EndedAt
+	}
+	age := max(end.Sub(t.RequestedAt), 0)
+	e.AgeSeconds, e.AgeHours = int64(age/time.Second), HoursOf(age)
+	switch t.State {
+	case domain.TransferStateRequested:
+		e.AnswerDue = t.RequestedAt.Add(TransferAnswerDue)
+		e.Unanswered = at.After(e.AnswerDue)
+	case domain.TransferStateDeparted:
+		e.HandoverDue = t.DepartedAt.Add(HandoverDue)
+		e.HandoverOverdue = at.After(e.HandoverDue)
+	}
+	return e
+}
+
+// transferRecord is one transfer of a case, from its request to its end
+// and after: the domain's case keeps only the one in flight.
+type transferRecord struct {
+	From, To              string
+	Reason, DeclineReason string
+	State                 string // one of TransferStates
+	RequestedAt           time.Time
+	AcceptedAt            time.Time
+	DepartedAt            time.Time
+	EndedAt               time.Time
+	// events are the IDs of the events that requested, accepted, sent off
+	// (the escort's departure) and ended the transfer, for corrections.
+	events [4]uuid.UUID
+}
+
+func (t *transferRecord) ended() bool { return !t.EndedAt.IsZero() }
+
+// end ends t in state at at, by the event id.
+func (t *transferRecord) end(state string, at time.Time, id uuid.UUID) {
+	t.State, t.EndedAt, t.events[3] = state, at, id
+}
+
+// foldTransfer follows the case's transfers through env, which ce.c has
+// just applied: a request opens one; the acceptance, the escort's
+// departure, a decline and the handover move the open one on; any other
+// event after which the case holds no transfer in flight (an exit, a
+// refusal) ends it as case_exited. A correction of when a step of a
+// transfer happened, or of its reasons, moves them; an erasure of the
+// person's personal data clears the reasons.
+func (ce *caseEntry) foldTransfer(env domain.Envelope) {
+	at := env.Meta.OccurredAt
+	var open *transferRecord
+	if n := len(ce.transfers); n > 0 && !ce.transfers[n-1].ended() {
+		open = &ce.transfers[n-1]
+	}
+	switch e := env.Event.(type) {
+	case domain.TransferRequested:
+		if open == nil {
+			ce.transfers = append(ce.transfers, transferRecord{From: e.From, To: e.To, Reason: e.Reason,
+				State: domain.TransferStateRequested, RequestedAt: at, events: [4]uuid.UUID{env.ID}})
+		}
+		return
+	case domain.TransferAccepted:
+		if open != nil {
+			open.State, open.AcceptedAt, open.events[1] = domain.TransferStateAccepted, at, env.ID
+		}
+	case domain.EscortDeparted:
+		if open != nil {
+			open.State, open.DepartedAt, open.events[2] = domain.TransferStateDeparted, at, env.ID
+		}
+	case domain.TransferDeclined:
+		if open != nil {
+			open.end(TransferDeclined, at, env.ID)
+			open.DeclineReason = e.Reason
+		}
+	case domain.HandedOver:
+		if open != nil {
+			open.end(TransferHandedOver, at, env.ID)
+		}
+	case domain.Corrected:
+		ce.correctTransfer(e)
+	case domain.PersonalDataErased:
+		for i := range ce.transfers {
+			ce.transfers[i].Reason, ce.transfers[i].DeclineReason = "", ""
+		}
+	}
+	if open != nil && !open.ended() && ce.c.Transfer == nil {
+		open.end(TransferCaseExited, at, env.ID)
+	}
+}
+
+// correctTransfer applies correction e to the transfer whose event it
+// corrects, if any: occurred_at moves that step's time, reason the
+// request's or the decline's reason.
+func (ce *caseEntry) correctTransfer(e domain.Corrected) {
+	if e.EventID == (uuid.UUID{}) {
+		return
+	}
+	for i := range ce.transfers {
+		t := &ce.transfers[i]
+		k := slices.Index(t.events[:], e.EventID)
+		if k < 0 {
+			continue
+		}
+		switch {
+		case e.Field == domain.OccurredAtField:
+			var at time.Time
+			if json.Unmarshal(e.New, &at) == nil && !at.IsZero() {
+				*[]*time.Time{&t.RequestedAt, &t.AcceptedAt, &t.DepartedAt, &t.EndedAt}[k] = at
+			}
+		case e.Field == "reason" && k == 0:
+			_ = json.Unmarshal(e.New, &t.Reason)
+		case e.Field == "reason" && k == 3 && t.State == TransferDeclined:
+			_ = json.Unmarshal(e.New, &t.DeclineReason)
+		}
+		return
+	}
 }
 
 // PersonCase is one case of a person, as the person index shows it.

@@ -88,6 +88,9 @@ type caseEntry struct {
 	away    []span   // in hospital or in transit, ordered by start
 	keys    []string // person keys
 	openPos eventstore.Position
+
+	// transfers are every transfer of the case, in request order.
+	transfers []transferRecord
 }
 
 // closeHold ends the bed hold that lasts, if any, at t.
@@ -187,6 +190,7 @@ func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
 	ce := m.caseFor(id)
 	before := ce.c.Station
 	ce.c.Apply(env)
+	ce.foldTransfer(env)
 	ce.lastAt = env.Meta.OccurredAt
 	at := env.Meta.OccurredAt
 	switch env.Event.(type) {

@@ -59,12 +59,13 @@ func everything(tb testing.TB, r *projections.Runner, from, to time.Time) map[st
 		out["occupancy "+st.Code] = marshal(tb, occ, err)
 		regions[st.Region] = true
 	}
-	stats, err := r.Stats(projections.Filter{}, from, to)
+	period := projections.Period{From: from, To: to}
+	stats, err := r.Stats(projections.Filter{}, period)
 	out["stats"] = marshal(tb, stats, err)
 	for region := range regions {
-		stats, err := r.Stats(projections.Filter{Region: region}, from, to)
+		stats, err := r.Stats(projections.Filter{Region: region}, period)
 		out["stats "+region] = marshal(tb, stats, err)
-		transfers, err := r.Transfers(region, projections.AsOf{})
+		transfers, err := r.Transfers(projections.TransferQuery{Region: region}, projections.AsOf{})
 		out["transfers "+region] = marshal(tb, transfers, err)
 	}
 	var cases []projections.CaseSummary
@@ -116,7 +117,8 @@ func then(tb testing.TB, r *projections.Runner, asOf projections.AsOf) map[strin
 		regions[st.Region] = true
 	}
 	for region := range regions {
-		transfers, err := r.Transfers(region, asOf)
+		transfers, err := r.Transfers(projections.TransferQuery{Region: region}, asOf)
+		transfers.Known = false
 		out["transfers "+region] = marshal(tb, transfers, err)
 	}
 	return out

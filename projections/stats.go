@@ -18,8 +18,34 @@ const (
 	StayOver3Months = "over_3_months"
 )
 
-// MaxStatsDays bounds the date range of one statistics request.
+// MaxStatsDays bounds the civil dates one statistics request counts.
 const MaxStatsDays = 3660
+
+// Earliest is the earliest moment a statistics period may start at and a
+// transfer board's Since may name: 1900-01-01 00:00 in domain.CivilZone.
+var Earliest = time.Date(1900, 1, 1, 0, 0, 0, 0, domain.CivilZone)
+
+// Period is the interval a statistics request counts: from From
+// (inclusive) to To, inclusive when ToInclusive, else exclusive.
+type Period struct {
+	From, To    time.Time
+	ToInclusive bool
+}
+
+// DatesPeriod returns the period of the civil dates (domain.CivilZone)
+// from to to, both included: from 00:00 on from to 00:00 on the day after
+// to, exclusive.
+func DatesPeriod(from, to domain.Date) Period {
+	return Period{From: from.Time(), To: to.Time().AddDate(0, 0, 1)}
+}
+
+// end returns the instant p ends at, exclusive.
+func (p Period) end() time.Time {
+	if p.ToInclusive {
+		return p.To.Add(time.Nanosecond)
+	}
+	return p.To
+}
 
 // DayCount is the census of one civil date (China Standard Time,
 // domain.CivilZone): the people holding a bed at a selected station at the
@@ -65,61 +91,80 @@ type RegionStats struct {
 	Breakdown
 }
 
-// Stats are the figures the national system asks for, over the civil
-// dates (China Standard Time, domain.CivilZone) from From (inclusive) to
-// To (exclusive): the census of each date's night, bed nights, intakes by
-// sex and age band (age at intake), exits by type, by sex, by age band
-// (age at the exit) and by length of stay (intake to exit), for the whole
-// selection (the Breakdown's fields at the top level), for each selected
-// station, and for each region when the selection is a region or
-// everywhere (Regions is empty for one station).
+// Stats are the figures the national system asks for, over a Period:
+// the census of each civil date's night (China Standard Time,
+// domain.CivilZone), bed nights, intakes by sex and age band (age at
+// intake), exits by type, by sex, by age band (age at the exit) and by
+// length of stay (intake to exit), for the whole selection (the
+// Breakdown's fields at the top level), for each selected station, and
+// for each region when the selection is a region or everywhere (Regions
+// is empty for one station).
+//
+// From, To and ToInclusive say exactly which interval was counted, in
+// CivilZone; FromDate and ToDate are the civil dates of its first and its
+// last instant. An intake or exit counts when it happened in the
+// interval (a period that ends ahead counts what has happened so far).
 //
 // A bed night is one person holding a bed at a station at the census
 // moment of a night, 00:00 CivilZone at the end of the date: a bed
 // assigned and not yet released, to someone whose case has not exited and
 // who is not away in hospital or in transit (from the hospital admission
 // to the return, from the escort's departure to the handover) at that
-// moment. People with no bed do not count, wherever they are. Bed nights
-// are the sum of the census. Only completed nights count: a date whose
-// census moment is still ahead (tonight's, and any later one) has no
-// census entry and adds no bed night, so Census may be shorter than the
-// range.
+// moment. People with no bed do not count. The census of a date belongs
+// to that date: it is in the interval when the date's last instant is (the
+// interval reaches the date's end), and it is taken once its moment has
+// passed. Census lists those dates, from FromDate on; a date whose
+// end the interval does not reach (a To before midnight) or whose census
+// moment is still ahead (tonight's) has no entry. Bed nights are the sum
+// of the census.
 //
 // A case counts at the station where it was at the time: intakes where it
 // arrived, exits where it left, bed nights where it held the bed.
 type Stats struct {
-	From    time.Time  `json:"from"`
-	To      time.Time  `json:"to"`
-	Station string     `json:"station,omitempty"`
-	Region  string     `json:"region,omitempty"`
-	Census  []DayCount `json:"census"`
+	From        time.Time  `json:"from"`
+	To          time.Time  `json:"to"`
+	ToInclusive bool       `json:"to_inclusive"`
+	FromDate    string     `json:"from_date"`
+	ToDate      string     `json:"to_date"`
+	Station     string     `json:"station,omitempty"`
+	Region      string     `json:"region,omitempty"`
+	Census      []DayCount `json:"census"`
 	Breakdown
 	Stations []StationStats `json:"stations"`
 	Regions  []RegionStats  `json:"regions"`
 }
 
-// Stats returns the statistics of the stations f selects over [from, to),
-// whole civil dates in domain.CivilZone (each time is taken to the start
-// of its date there), from the live views, with the live clock deciding
-// which nights are complete. from must be before to, at most MaxStatsDays
-// apart.
-func (r *Runner) Stats(f Filter, from, to time.Time) (Stats, error) {
-	from, to = dayStart(from), dayStart(to)
-	if !from.Before(to) {
-		return Stats{}, domain.Invalid("to", "to must be after from")
+// Stats returns the statistics of the stations f selects over p, from the
+// live views, with the live clock deciding which nights are complete. p
+// must not be empty (From after its last instant is invalid, field from),
+// must start between Earliest and now (from), and may span at most MaxStatsDays civil dates
+// (to).
+func (r *Runner) Stats(f Filter, p Period) (Stats, error) {
+	from, end := p.From.In(domain.CivilZone), p.end().In(domain.CivilZone)
+	if !from.Before(end) {
+		return Stats{}, domain.Invalid("from", "from must not be after to")
 	}
-	days := int(to.Sub(from) / Day)
-	if days > MaxStatsDays {
-		return Stats{}, domain.Invalid("to", "at most %d days at once", MaxStatsDays)
+	if from.Before(Earliest) {
+		return Stats{}, domain.Invalid("from", "from must be %s or later", Earliest.Format(time.DateOnly))
 	}
-	now := r.opts.Now()
+	last := end.Add(-time.Nanosecond)
+	firstDate, lastDate := dayStart(from), dayStart(last)
+	if days := int(lastDate.Sub(firstDate)/Day) + 1; days > MaxStatsDays {
+		return Stats{}, domain.Invalid("to", "from %s to %s is %d days: at most %d at once", firstDate.Format(time.DateOnly), lastDate.Format(time.DateOnly), days, MaxStatsDays)
+	}
+	now := r.opts.Now().In(domain.CivilZone)
+	if from.After(now) {
+		return Stats{}, domain.Invalid("from", "from is after now (%s): nothing has happened yet", now.Format(time.RFC3339))
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	m := r.live
 	if err := m.checkFilter(f); err != nil {
 		return Stats{}, err
 	}
-	s := Stats{From: from, To: to, Station: f.Station, Region: f.Region, Breakdown: newBreakdown()}
+	s := Stats{From: from, To: p.To.In(domain.CivilZone), ToInclusive: p.ToInclusive,
+		FromDate: firstDate.Format(time.DateOnly), ToDate: lastDate.Format(time.DateOnly),
+		Station: f.Station, Region: f.Region, Breakdown: newBreakdown()}
 	stations := map[string]*StationStats{}
 	regions := map[string]*RegionStats{}
 	// rows returns the breakdowns that a figure of station code adds to:
@@ -147,12 +192,13 @@ func (r *Runner) Stats(f Filter, from, to time.Time) (Stats, error) {
 			rows(code)
 		}
 	}
-	// The census moment of date i is the midnight that ends it; nights
-	// counts those that have passed.
-	first := from.Add(Day).UnixNano()
-	nights := min(moments(first, now.UnixNano()+1, days), days)
+	// The census moment of the i'th date from FromDate is the midnight
+	// that ends it; nights counts those within the interval (up to its
+	// end, inclusive: the end of the last whole date) that have passed.
+	first := firstDate.Add(Day).UnixNano()
+	nights := moments(first, min(end.UnixNano(), now.UnixNano())+1, MaxStatsDays+1)
 	diff := make([]int, nights+1)
-	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	in := func(t time.Time) bool { return !t.Before(from) && t.Before(end) }
 	for _, ce := range m.order {
 		c := &ce.c
 		if !ce.opened() {
@@ -207,7 +253,7 @@ func (r *Runner) Stats(f Filter, from, to time.Time) (Stats, error) {
 	n := 0
 	for i := range nights {
 		n += diff[i]
-		s.Census[i] = DayCount{Date: from.AddDate(0, 0, i).Format(time.DateOnly), Count: n}
+		s.Census[i] = DayCount{Date: firstDate.AddDate(0, 0, i).Format(time.DateOnly), Count: n}
 	}
 	s.Stations = make([]StationStats, 0, len(stations))
 	for _, st := range stations {
