@@ -12,24 +12,28 @@ import (
 	mrand "math/rand/v2"
 	nethttp "net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"waystation/domain"
+	"waystation/eventstore"
 	wshttp "waystation/http"
 )
 
-// runDemo serves a seeded demo region: a regional center, four stations and
-// a minors' center, with tokens for every role printed once and several
-// weeks of synthetic cases through the whole lifecycle. Without --data it
-// keeps its data in ./demo-data; run again, it serves what is there and
-// prints a fresh set of tokens.
+// runDemo is `waystation demo`: RunDemo on the configured data folder,
+// ./demo-data unless --data or WAYSTATION_DATA says otherwise.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	cases := fs.Int("cases", 160, "how many synthetic cases to seed")
+	cases := fs.Int("cases", DefaultDemoCases, "how many synthetic cases to seed")
+	seed := fs.Uint64("seed", DefaultDemoSeed, "the seed of the synthetic people and their journeys: the same seed and count give the same cases, dated back from today")
 	cfg, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
+	}
+	if *cases < 0 {
+		return fmt.Errorf("%w: demo: --cases must be 0 or more, not %d", ErrUsage, *cases)
 	}
 	dataSet := false
 	fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
@@ -40,30 +44,166 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.AdminToken = randomToken()
 	}
 	tuneGC()
-	m := NewMain(cfg, cfg.Logger(stderr))
+	return RunDemo(ctx, NewMain(cfg, cfg.Logger(stderr)), DemoOptions{Cases: *cases, Seed: *seed}, stdout)
+}
+
+// The demo's defaults.
+const (
+	DefaultDemoCases = 160
+	DefaultDemoSeed  = 2024
+)
+
+// DemoMarkerFile is the file in the data folder that says a demo was
+// seeded there: written before the first request of the seeding, and
+// again, with its completion time, after the last.
+const DemoMarkerFile = "demo.json"
+
+// demoMarker is the content of DemoMarkerFile.
+type demoMarker struct {
+	Seed        uint64     `json:"seed"`
+	Cases       int        `json:"cases"`
+	BeganAt     time.Time  `json:"began_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+}
+
+// ErrDemoIncomplete reports a demo data folder that cannot be served: its
+// seeding did not complete, or it holds a store the demo did not seed.
+var ErrDemoIncomplete = errors.New("demo: not served")
+
+// RunDemo serves the demo region on m until ctx ends, and closes m; the
+// seeding uses m.Config.AdminToken. On an empty store it seeds the region
+// (SeedDemo, at m.Now unless opts.Now is set) and then marks the data
+// folder complete; on a data folder whose demo completed before it serves
+// that demo as it is, with fresh tokens. It refuses, without serving, a
+// data folder whose seeding did not complete or that holds a store the
+// demo did not seed (ErrDemoIncomplete), and a seeding that fails stops
+// the service; both errors name the way out. The tokens and the commands
+// to try go to stdout.
+func RunDemo(ctx context.Context, m *Main, opts DemoOptions, stdout io.Writer) (err error) {
+	defer func() {
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	dir := m.Config.Data
+	marker, err := readDemoMarker(dir)
+	if err != nil {
+		return err
+	}
+	head, err := m.Store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: reading the store in %s: %w", dir, err)
+	}
+	fresh := head == eventstore.Start
+	switch {
+	case fresh:
+	case marker == nil:
+		return fmt.Errorf("%w: %s holds a Waystation store that the demo did not seed; the demo serves only a folder it seeded: run it with --data elsewhere (serve this folder with `waystation serve --data %s`)", ErrDemoIncomplete, dir, dir)
+	case marker.CompletedAt == nil:
+		return fmt.Errorf("%w: the demo in %s did not complete its seeding (begun %s, %d cases asked for): remove %s or run with --data elsewhere",
+			ErrDemoIncomplete, dir, marker.BeganAt.Format(time.RFC3339), marker.Cases, dir)
+	}
+	if opts.Now.IsZero() {
+		opts.Now = m.Now()
+	}
+
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- serve(runCtx, m) }()
+	go func() { done <- m.Run(runCtx) }()
 	addr := m.Addr(ctx)
 	if addr == "" {
 		stop()
 		return <-done
 	}
 	base := "http://" + addr
-	if err := waitReady(ctx, base); err != nil {
+	// halt stops the service after err and returns err.
+	halt := func(err error) error {
 		stop()
 		<-done
 		return err
 	}
-	seed, err := SeedDemo(ctx, base, cfg.AdminToken, *cases, time.Now())
-	if err != nil {
-		stop()
-		<-done
-		return fmt.Errorf("demo: seeding: %w", err)
+	if err := waitReady(ctx, base); err != nil {
+		return halt(err)
 	}
+	if !fresh {
+		tokens, err := demoTokens(ctx, newDemo(base, m.Config.AdminToken, opts))
+		if err != nil {
+			return halt(fmt.Errorf("demo: issuing fresh tokens: %w", err))
+		}
+		fmt.Fprintf(stdout, "\nServing again, as it is, the demo seeded in %s on %s (%d synthetic cases, seed %d).\n",
+			dir, marker.CompletedAt.Format(time.RFC3339), marker.Cases, marker.Seed)
+		DemoSeed{Tokens: tokens, Cases: marker.Cases, Seed: marker.Seed, Data: dir}.Print(stdout, base)
+		return <-done
+	}
+	began := m.Now().UTC()
+	marker = &demoMarker{Seed: opts.Seed, Cases: opts.Cases, BeganAt: began}
+	if err := writeDemoMarker(dir, *marker); err != nil {
+		return halt(err)
+	}
+	seed, err := SeedDemo(ctx, base, m.Config.AdminToken, opts)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return halt(fmt.Errorf("demo: seeding interrupted, the demo in %s is incomplete: remove %s or run with --data elsewhere", dir, dir))
+	case err != nil:
+		return halt(fmt.Errorf("demo: seeding failed, the demo in %s is incomplete: %w; remove %s or run with --data elsewhere", dir, err, dir))
+	}
+	completed := m.Now().UTC()
+	marker.CompletedAt = &completed
+	if err := writeDemoMarker(dir, *marker); err != nil {
+		return halt(err)
+	}
+	seed.Data = dir
 	seed.Print(stdout, base)
 	return <-done
+}
+
+// readDemoMarker reads the demo marker of dir, nil when there is none.
+func readDemoMarker(dir string) (*demoMarker, error) {
+	b, err := os.ReadFile(filepath.Join(dir, DemoMarkerFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	var mk demoMarker
+	if err := json.Unmarshal(b, &mk); err != nil {
+		return nil, fmt.Errorf("demo: %s is not a demo marker: %v", filepath.Join(dir, DemoMarkerFile), err)
+	}
+	return &mk, nil
+}
+
+// writeDemoMarker writes mk as the demo marker of dir, durably.
+func writeDemoMarker(dir string, mk demoMarker) error {
+	b, err := json.MarshalIndent(mk, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = writeFileAtomic(filepath.Join(dir, DemoMarkerFile), func(w io.Writer) (int64, error) {
+		n, err := w.Write(append(b, '\n'))
+		return int64(n), err
+	})
+	if err != nil {
+		return fmt.Errorf("demo: writing %s: %w", DemoMarkerFile, err)
+	}
+	return nil
+}
+
+// DemoOptions says what SeedDemo seeds.
+type DemoOptions struct {
+	// Cases is how many synthetic cases to seed.
+	Cases int
+	// Seed chooses the synthetic people and their journeys: the same
+	// Seed, Cases and Now seed the same demo.
+	Seed uint64
+	// Now is the present the cases lead up to: their steps happened over
+	// the weeks (and, for some, months) before it, never after. It is the
+	// service's present, which refuses steps in its future.
+	Now time.Time
 }
 
 // DemoSeed is what SeedDemo created: the tokens of every role (shown once)
@@ -72,6 +212,9 @@ type DemoSeed struct {
 	Tokens   []DemoToken
 	Cases    int
 	Requests int
+	Seed     uint64
+	// Data is the data folder of the demo, when known.
+	Data string
 }
 
 // DemoToken is one access token the demo issued.
@@ -81,7 +224,11 @@ type DemoToken struct {
 
 // Print writes the demo's tokens and a few commands to try.
 func (s DemoSeed) Print(w io.Writer, base string) {
-	fmt.Fprintf(w, "\nWaystation demo at %s: %d synthetic cases (%d requests). Tokens (shown once):\n", base, s.Cases, s.Requests)
+	if s.Requests > 0 {
+		fmt.Fprintf(w, "\nWaystation demo at %s: %d synthetic cases (seed %d, %d requests). Tokens (shown once):\n", base, s.Cases, s.Seed, s.Requests)
+	} else {
+		fmt.Fprintf(w, "\nWaystation demo at %s: %d synthetic cases (seed %d). Tokens (shown once):\n", base, s.Cases, s.Seed)
+	}
 	for _, t := range s.Tokens {
 		fmt.Fprintf(w, "  %-12s %-5s %s\n", t.Role, t.Scope, t.Token)
 	}
@@ -97,7 +244,11 @@ func (s DemoSeed) Print(w io.Writer, base string) {
 	fmt.Fprintf(w, "\nTry:\n  curl -H 'Authorization: Bearer %s' %s/v1/stations/S01/occupancy\n", staff, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' '%s/v1/safety?region=R1'\n", inspector, base)
 	fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/v1/regions/R1/transfers\n", inspector, base)
-	fmt.Fprintf(w, "  curl %s/openapi.json\n\n", base)
+	fmt.Fprintf(w, "  curl %s/openapi.json\n", base)
+	if s.Data != "" {
+		fmt.Fprintf(w, "\nThe demo is in %s: run the demo again to serve it as it is, or remove the folder to seed a fresh one.\n", s.Data)
+	}
+	fmt.Fprintln(w)
 }
 
 // demoStations is the demo region: a regional center, four stations and a
@@ -114,53 +265,29 @@ var demoStations = []struct {
 	{"M01", "Minors' protection center", "minors_center", map[string]int{"minors": 20, "mother_child": 4}},
 }
 
-// SeedDemo fills a running service at base with the demo region through the
-// public API, as staff would: stations, tokens, then cases whose steps
-// happened over the four weeks before now. It fails on the first refused
-// request, so a seed that succeeds is also a check of the whole system.
-func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.Time) (DemoSeed, error) {
-	d := &demo{
-		client: &wshttp.Client{BaseURL: base, HTTP: &nethttp.Client{Timeout: 30 * time.Second}},
-		admin:  adminToken,
-		rnd:    mrand.New(mrand.NewPCG(2024, 92)),
-		now:    now.UTC().Truncate(time.Minute),
-		staff:  map[string]string{},
+// SeedDemo fills a running service at base, whose store is empty, with the
+// demo region through the public API, as staff would: stations, tokens,
+// then opts.Cases cases whose steps happened before opts.Now. Each step is
+// one the case's state allows, as the service shows it (a bed only when
+// the zone has one free, a bed released only when the case holds one), so
+// SeedDemo fails on the first refused request: a seed that succeeds is
+// also a check of the whole system. Its error names the case and the step.
+func SeedDemo(ctx context.Context, base, adminToken string, opts DemoOptions) (DemoSeed, error) {
+	d := newDemo(base, adminToken, opts)
+	seed := DemoSeed{Seed: opts.Seed}
+	for _, st := range demoStations {
+		if err := d.registerStation(ctx, st.code, st.name, st.kind, st.zones); err != nil {
+			return seed, fmt.Errorf("registering station %s: %w", st.code, err)
+		}
 	}
-	seed := DemoSeed{Tokens: []DemoToken{{"admin", "all", adminToken}}}
-	seeded, err := d.alreadySeeded(ctx)
+	tokens, err := demoTokens(ctx, d)
 	if err != nil {
 		return seed, err
 	}
-	for _, st := range demoStations {
-		if !seeded {
-			if err := d.registerStation(ctx, st.code, st.name, st.kind, st.zones); err != nil {
-				return seed, err
-			}
-		}
-		tok, err := d.token(ctx, map[string]any{"name": "demo staff " + st.code, "role": "staff", "station": st.code})
-		if err != nil {
-			return seed, err
-		}
-		d.staff[st.code] = tok
-		seed.Tokens = append(seed.Tokens, DemoToken{"staff", st.code, tok})
-	}
-	for _, t := range []map[string]any{
-		{"name": "demo coordinator", "role": "coordinator", "region": "R1"},
-		{"name": "demo inspector", "role": "inspector", "region": "R1"},
-	} {
-		tok, err := d.token(ctx, t)
-		if err != nil {
-			return seed, err
-		}
-		d.coordinatorOrInspector(t["role"].(string), tok)
-		seed.Tokens = append(seed.Tokens, DemoToken{t["role"].(string), "R1", tok})
-	}
-	for i := range cases {
-		if seeded {
-			break // a demo run again serves the cases it seeded before
-		}
+	seed.Tokens = tokens
+	for i := range opts.Cases {
 		if err := d.oneCase(ctx, i); err != nil {
-			return seed, fmt.Errorf("case %d: %w", i, err)
+			return seed, fmt.Errorf("case %d of %d (seed %d): %w", i, opts.Cases, opts.Seed, err)
 		}
 		seed.Cases++
 	}
@@ -168,17 +295,48 @@ func SeedDemo(ctx context.Context, base, adminToken string, cases int, now time.
 	return seed, nil
 }
 
+// newDemo returns the state of a seeding run against base.
+func newDemo(base, adminToken string, opts DemoOptions) *demo {
+	return &demo{
+		client: &wshttp.Client{BaseURL: base, HTTP: &nethttp.Client{Timeout: 30 * time.Second}},
+		admin:  adminToken,
+		rnd:    mrand.New(mrand.NewPCG(opts.Seed, 92)),
+		now:    opts.Now.UTC().Truncate(time.Minute),
+		staff:  map[string]string{},
+	}
+}
+
+// demoTokens issues a token for every role of the demo region (the admin
+// token is d's own) and keeps them in d.
+func demoTokens(ctx context.Context, d *demo) ([]DemoToken, error) {
+	tokens := []DemoToken{{"admin", "all", d.admin}}
+	for _, st := range demoStations {
+		tok, err := d.token(ctx, map[string]any{"name": "demo staff " + st.code, "role": "staff", "station": st.code})
+		if err != nil {
+			return nil, fmt.Errorf("issuing the staff token of %s: %w", st.code, err)
+		}
+		d.staff[st.code] = tok
+		tokens = append(tokens, DemoToken{"staff", st.code, tok})
+	}
+	for _, role := range []string{"coordinator", "inspector"} {
+		tok, err := d.token(ctx, map[string]any{"name": "demo " + role, "role": role, "region": "R1"})
+		if err != nil {
+			return nil, fmt.Errorf("issuing the %s token: %w", role, err)
+		}
+		tokens = append(tokens, DemoToken{role, "R1", tok})
+	}
+	return tokens, nil
+}
+
 // demo is the state of one seeding run.
 type demo struct {
-	client      *wshttp.Client
-	admin       string
-	coordinator string
-	inspector   string
-	staff       map[string]string // station code → staff token
-	rnd         *mrand.Rand
-	now         time.Time
-	requests    int
-	earlier     []map[string]any // people of earlier demo cases, for repeat visits
+	client   *wshttp.Client
+	admin    string
+	staff    map[string]string // station code → staff token
+	rnd      *mrand.Rand
+	now      time.Time
+	requests int
+	earlier  []map[string]any // people of earlier demo cases, for repeat visits
 }
 
 // registerStation registers one demo station in region R1.
@@ -191,25 +349,6 @@ func (d *demo) registerStation(ctx context.Context, code, name, kind string, bed
 	}
 	_, err := d.call(ctx, d.admin, "POST", "/v1/stations", map[string]any{"code": code, "name": name, "region": "R1", "kind": kind, "zones": zones}, nethttp.StatusCreated)
 	return err
-}
-
-// alreadySeeded reports whether the demo region is already there (a demo
-// run again on its data folder).
-func (d *demo) alreadySeeded(ctx context.Context) (bool, error) {
-	out, err := d.call(ctx, d.admin, "GET", "/v1/stations", nil, nethttp.StatusOK)
-	if err != nil {
-		return false, err
-	}
-	items, _ := out["items"].([]any)
-	return len(items) > 0, nil
-}
-
-func (d *demo) coordinatorOrInspector(role, tok string) {
-	if role == "coordinator" {
-		d.coordinator = tok
-	} else {
-		d.inspector = tok
-	}
 }
 
 // call sends body (none when nil) as JSON and decodes the JSON object the
@@ -237,6 +376,13 @@ func (d *demo) call(ctx context.Context, token, method, path string, body any, w
 	return out, nil
 }
 
+// getJSON reads path with token and returns the JSON the server answers
+// with 200.
+func (d *demo) getJSON(ctx context.Context, token, path string) ([]byte, error) {
+	d.requests++
+	return d.client.Do(ctx, token, "GET", path, nil, nethttp.StatusOK)
+}
+
 func (d *demo) token(ctx context.Context, body map[string]any) (string, error) {
 	out, err := d.call(ctx, d.admin, "POST", "/v1/tokens", body, nethttp.StatusCreated)
 	if err != nil {
@@ -255,11 +401,8 @@ type demoCase struct {
 	err     error
 }
 
-// errZoneFull marks a bed request that the zone_full rule refused.
-var errZoneFull = errors.New("zone full")
-
 // step takes one case step after advancing the case's clock by after,
-// never past now.
+// never past now. After an error it does nothing.
 func (c *demoCase) step(ctx context.Context, token, step string, after time.Duration, body map[string]any) {
 	if c.err != nil {
 		return
@@ -274,12 +417,102 @@ func (c *demoCase) step(ctx context.Context, token, step string, after time.Dura
 	if token == "" {
 		token = c.d.staff[c.station]
 	}
-	_, c.err = c.d.call(ctx, token, "POST", "/v1/cases/"+c.id+"/"+step, body, nethttp.StatusOK)
-	if ce := (*wshttp.ClientError)(nil); errors.As(c.err, &ce) && ce.Problem.Rule == domain.RuleZoneFull {
-		c.err = errZoneFull
+	if _, err := c.d.call(ctx, token, "POST", "/v1/cases/"+c.id+"/"+step, body, nethttp.StatusOK); err != nil {
+		c.err = fmt.Errorf("%s: %w", step, err)
 	}
-	if c.err != nil && c.err != errZoneFull {
-		c.err = fmt.Errorf("%s: %w", step, c.err)
+}
+
+// demoCaseView is what the seeder reads of a case to choose its next step.
+type demoCaseView struct {
+	Bed *struct {
+		Zone string `json:"zone"`
+	} `json:"bed"`
+	Person struct {
+		Sex string `json:"sex"`
+	} `json:"person"`
+	Flags []string `json:"flags"`
+}
+
+// view reads the case as the service has it now (nil after an error).
+func (c *demoCase) view(ctx context.Context) *demoCaseView {
+	if c.err != nil {
+		return nil
+	}
+	raw, err := c.d.getJSON(ctx, c.d.staff[c.station], "/v1/cases/"+c.id)
+	if err != nil {
+		c.err = fmt.Errorf("reading the case: %w", err)
+		return nil
+	}
+	var v demoCaseView
+	if err := json.Unmarshal(raw, &v); err != nil {
+		c.err = fmt.Errorf("reading the case: %w", err)
+		return nil
+	}
+	return &v
+}
+
+// zoneFor is the zone that fits the person of v: the minors' zone for a
+// minor (or a person of unknown age), else the adult zone of their sex.
+func zoneFor(v *demoCaseView) string {
+	switch {
+	case slices.Contains(v.Flags, "minor") || slices.Contains(v.Flags, "age_unknown"):
+		return "minors"
+	case v.Person.Sex == "female":
+		return "adult_female"
+	}
+	return "adult_male"
+}
+
+// freeBeds reads how many beds of zone are free at the case's station.
+func (c *demoCase) freeBeds(ctx context.Context, zone string) int {
+	if c.err != nil {
+		return 0
+	}
+	raw, err := c.d.getJSON(ctx, c.d.staff[c.station], "/v1/stations/"+c.station+"/occupancy")
+	if err != nil {
+		c.err = fmt.Errorf("reading the occupancy: %w", err)
+		return 0
+	}
+	var occ struct {
+		Zones []struct {
+			Zone string `json:"zone"`
+			Free int    `json:"free"`
+		} `json:"zones"`
+	}
+	if err := json.Unmarshal(raw, &occ); err != nil {
+		c.err = fmt.Errorf("reading the occupancy: %w", err)
+		return 0
+	}
+	for _, z := range occ.Zones {
+		if z.Zone == zone {
+			return z.Free
+		}
+	}
+	return 0
+}
+
+// place puts the person in a bed of the zone that fits them now, as staff
+// would after a look at the station's occupancy: when that zone has a bed
+// free and the person is not in it already. Otherwise the person waits
+// without a new bed, as happens when a zone is full.
+func (c *demoCase) place(ctx context.Context) {
+	v := c.view(ctx)
+	if v == nil {
+		return
+	}
+	zone := zoneFor(v)
+	if v.Bed != nil && v.Bed.Zone == zone {
+		return
+	}
+	if c.freeBeds(ctx, zone) > 0 {
+		c.step(ctx, "", "bed", 10*time.Minute, map[string]any{"zone": zone})
+	}
+}
+
+// release frees the person's bed, when they hold one.
+func (c *demoCase) release(ctx context.Context, after time.Duration) {
+	if v := c.view(ctx); v != nil && v.Bed != nil {
+		c.step(ctx, "", "bed-release", after, nil)
 	}
 }
 
@@ -383,7 +616,7 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		"referral": referral, "person": person, "inspection": inspection,
 	}, nethttp.StatusCreated)
 	if err != nil {
-		return err
+		return fmt.Errorf("intake: %w", err)
 	}
 	c := &demoCase{d: d, id: out["id"].(string), station: station, at: arrived}
 	minor := age < 18
@@ -396,17 +629,7 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 	}
 	c.step(ctx, "", "security-check", 10*time.Minute, map[string]any{"checked_by": checker})
 	c.step(ctx, "", "belongings", 5*time.Minute, map[string]any{"deposited": []map[string]any{{"item": "bag", "qty": 1}, {"item": "phone", "qty": 1}}})
-	zone := "adult_male"
-	switch {
-	case minor:
-		zone = "minors"
-	case sex == "female":
-		zone = "adult_female"
-	}
-	c.step(ctx, "", "bed", 15*time.Minute, map[string]any{"zone": zone})
-	if errors.Is(c.err, errZoneFull) {
-		c.err = nil // the zone is full: the person waits without a bed, as happens
-	}
+	c.place(ctx)
 
 	switch scenario {
 	case 0: // identified and escorted home
@@ -444,6 +667,7 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		}
 		if round%3 == 1 {
 			c.step(ctx, "", "medical-return", 3*time.Hour, nil)
+			c.place(ctx) // the bed was freed at the admission
 		}
 	case 7: // absconding
 		c.step(ctx, "", "absconding", time.Duration(1+d.rnd.IntN(5))*24*time.Hour, map[string]any{"last_seen": "dormitory"})
@@ -469,12 +693,9 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 			"method": domain.VerifiedByPolice, "name": papers["name"], "id_number": papers["id_number"],
 			"birth_date": papers["birth_date"], "hukou_place": papers["hukou_place"],
 		})
-		if round%2 == 1 { // staff have already moved the child: no alert left
-			c.step(ctx, "", "bed-release", time.Hour, nil)
-			c.step(ctx, "", "bed", 10*time.Minute, map[string]any{"zone": "minors"})
-			if errors.Is(c.err, errZoneFull) {
-				c.err = nil
-			}
+		if round%2 == 1 { // staff have already taken the child out of the adult zone: no alert left
+			c.release(ctx, time.Hour)
+			c.place(ctx)
 			c.step(ctx, "", "guardianship", time.Hour, map[string]any{"basis": "未成年人保护法 art. 92", "guardian": "civil affairs bureau"})
 		}
 	}

@@ -75,7 +75,9 @@ type ExportTreeHead struct {
 
 // ExportedEvent is one stored event with its leaf index and inclusion
 // proof. Data and Metadata are the stored bytes, base64; RecordedAtNanos
-// is the recorded time in Unix nanoseconds, as the leaf has it.
+// is the recorded time in Unix nanoseconds, and Revision the event's
+// number in its stream from 0, as the leaf has them (the API's version of
+// the stream after the event is Revision + 1).
 type ExportedEvent struct {
 	Index           int64    `json:"leaf_index"`
 	Position        string   `json:"position"`
@@ -225,6 +227,12 @@ type ExportReport struct {
 	TreeSize  int64     `json:"tree_size"`
 	Events    int       `json:"events"`
 	CaseEvent int       `json:"case_events"`
+	// FirstVersion and LastVersion are the case's versions that the
+	// bundle proves with no gap, numbered as the API numbers them (1 is
+	// the intake, and LastVersion the version of GET /v1/cases/{id} when
+	// nothing was recorded since the export).
+	FirstVersion uint64 `json:"first_version"`
+	LastVersion  uint64 `json:"last_version"`
 	// KeyPinned is false when the bundle's own verifier key was used: the
 	// bundle is then consistent, but only a pinned key (--key) ties it to
 	// the station's log.
@@ -238,8 +246,10 @@ var ErrExportInvalid = errors.New("export does not verify")
 // bundle's own signature (against key when given, else the bundle's own
 // verifier key), every event's leaf recomputed from its stored bytes and
 // its inclusion proof in that tree, and that the case's own events run
-// from revision 0 with no gap (nothing removed). It needs no server and no
-// data folder; any error wraps ErrExportInvalid.
+// from its version 1 (the intake) with no gap (nothing removed). It needs
+// no server and no data folder; any error wraps ErrExportInvalid. The
+// report and the errors number the case's events as the API does, by
+// version.
 func VerifyExport(b []byte, key string) (ExportReport, error) {
 	if err := checkNoDuplicateKeys(b); err != nil {
 		return ExportReport{}, fmt.Errorf("%w: not a Waystation export: %v", ErrExportInvalid, err)
@@ -295,8 +305,14 @@ func VerifyExport(b []byte, key string) (ExportReport, error) {
 			return rep, fmt.Errorf("%w: event %d (position %s) is not in the signed log as exported: %v", ErrExportInvalid, i+1, ev.Position, err)
 		}
 		if rec.Stream == stream {
-			if rec.Revision != next {
-				return rep, fmt.Errorf("%w: the case's events jump from revision %d to %d: some were left out", ErrExportInvalid, next, rec.Revision)
+			// The API's version of the case after its event of revision r
+			// is r + 1; next is the revision due, so the last version
+			// proven so far is next.
+			switch {
+			case rec.Revision != next && next == 0:
+				return rep, fmt.Errorf("%w: the case's events begin at version %d, not 1: some were left out", ErrExportInvalid, rec.Revision+1)
+			case rec.Revision != next:
+				return rep, fmt.Errorf("%w: the case's version %d is followed by version %d, not %d: events were left out or repeated", ErrExportInvalid, next, rec.Revision+1, next+1)
 			}
 			next++
 			rep.CaseEvent++
@@ -306,6 +322,7 @@ func VerifyExport(b []byte, key string) (ExportReport, error) {
 	if rep.CaseEvent == 0 {
 		return rep, fmt.Errorf("%w: no event of the case", ErrExportInvalid)
 	}
+	rep.FirstVersion, rep.LastVersion = 1, next
 	return rep, nil
 }
 
@@ -428,7 +445,7 @@ func runVerifyExport(_ context.Context, args []string, stdout, stderr io.Writer)
 	if !rep.KeyPinned {
 		pinned = "the bundle's own key (pin the station's key with --key to tie it to the station)"
 	}
-	fmt.Fprintf(stdout, "intact: case %s, %d events (%d of the case, revisions 0 to %d, no gap) in the signed log of %d events, signature checked with %s\n",
-		rep.CaseID, rep.Events, rep.CaseEvent, rep.CaseEvent-1, rep.TreeSize, pinned)
+	fmt.Fprintf(stdout, "intact: case %s, %d events (%d of the case, versions %d to %d, no gap) in the signed log of %d events, signature checked with %s\n",
+		rep.CaseID, rep.Events, rep.CaseEvent, rep.FirstVersion, rep.LastVersion, rep.TreeSize, pinned)
 	return nil
 }

@@ -2,11 +2,21 @@ package ops_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"waystation/eventstore/audit"
 	"waystation/ops"
 )
 
@@ -82,4 +92,127 @@ func TestOpenAPIDescribesTheExportBundle(t *testing.T) {
 			t.Errorf("the export's 200 schema has no %q (properties: %v)", field, props)
 		}
 	}
+}
+
+// TestVerifyExportNumbersTheCaseByTheAPIsVersions: verify-export speaks of
+// a case's events as the API does, by version from 1 (the intake), in its
+// text and in its --json report, so an inspector can hold the report
+// against GET /v1/cases/{id}; a bundle signed with the log's own key that
+// leaves out a case event is refused with the versions that are missing.
+func TestVerifyExportNumbersTheCaseByTheAPIsVersions(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir)
+	staff := r.seed(t)
+	began := time.Now().Add(-time.Hour)
+	id := r.must(t, 201, staff, "POST", "/v1/cases", intake("Version Person", began))["id"].(string)
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/security-check", map[string]any{"checked_by": map[string]any{"staff_id": "s-1", "sex": "female"}})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/belongings", map[string]any{"deposited": []map[string]any{{"item": "bag", "qty": 1}}})
+	r.must(t, 200, staff, "POST", "/v1/cases/"+id+"/bed", map[string]any{"zone": "adult_female"}) // a station event about the case
+	version := uint64(r.must(t, 200, staff, "GET", "/v1/cases/"+id, nil)["version"].(float64))
+	if version < 4 {
+		t.Fatalf("the case is at version %d after an intake and three steps of its own", version)
+	}
+	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
+	if code != 200 {
+		t.Fatalf("export: status %d: %s", code, bundle)
+	}
+	key := filepath.Join(dir, audit.PublicKeyFile)
+	file := filepath.Join(t.TempDir(), "export.json")
+	if err := os.WriteFile(file, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := verifyExport(t, file, key)
+	if err != nil {
+		t.Fatalf("verify-export of an intact export: %v: %s", err, out)
+	}
+	if want := fmt.Sprintf("%d of the case, versions 1 to %d, no gap", version, version); !strings.Contains(out, want) {
+		t.Errorf("verify-export says %q, want it to say %q", out, want)
+	}
+	if strings.Contains(out, "revision") {
+		t.Errorf("verify-export speaks of revisions, the API of versions: %s", out)
+	}
+
+	out, err = verifyExport(t, file, key, "--json")
+	if err != nil {
+		t.Fatalf("verify-export --json: %v: %s", err, out)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("verify-export --json printed %q: %v", out, err)
+	}
+	if rep["first_version"] != 1.0 || rep["last_version"] != float64(version) {
+		t.Errorf("verify-export --json reports versions %v to %v, want 1 to %d: %s", rep["first_version"], rep["last_version"], version, out)
+	}
+	for k := range rep {
+		if strings.Contains(k, "revision") {
+			t.Errorf("verify-export --json has %q, the API speaks of versions: %s", k, out)
+		}
+	}
+
+	for _, tt := range []struct {
+		name    string
+		version uint64 // the version of the case event left out
+		want    string
+	}{
+		{"the intake left out", 1, "the case's events begin at version 2, not 1"},
+		{"a middle event left out", 3, "the case's version 2 is followed by version 4, not 3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "short.json")
+			if err := os.WriteFile(f, resignedWithout(t, bundle, dir, id, tt.version), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := verifyExport(t, f, key)
+			if !errors.Is(err, ops.ErrExportInvalid) {
+				t.Fatalf("verify-export of a bundle without version %d: err %v, want ErrExportInvalid: %s", tt.version, err, out)
+			}
+			if !strings.Contains(out, tt.want) || strings.Contains(out, "revision") {
+				t.Errorf("verify-export says %q, want %q in the API's versions", out, tt.want)
+			}
+		})
+	}
+}
+
+// resignedWithout returns bundle without the event of case id at version
+// (the API's), signed again with the signing key of the data folder dir,
+// as a server holding the key could sign a bundle that leaves events out.
+func resignedWithout(t testing.TB, bundle []byte, dir, id string, version uint64) []byte {
+	t.Helper()
+	var e ops.Export
+	if err := json.Unmarshal(bundle, &e); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(e.Events, func(ev ops.ExportedEvent) bool {
+		return ev.Stream == "case-"+id && ev.Revision+1 == version
+	})
+	if i < 0 {
+		t.Fatalf("the bundle has no event of version %d of the case", version)
+	}
+	e.Events = slices.Delete(e.Events, i, i+1)
+	e.Opened = slices.Delete(e.Opened, i, i+1)
+	e.Signature = ""
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	skey, err := os.ReadFile(filepath.Join(dir, audit.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := note.Sign(&note.Note{Text: ops.ExportFormat + "\ncase " + id + "\nsha256 " + hex.EncodeToString(sum[:]) + "\n"}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Signature = string(msg)
+	if b, err = json.Marshal(e); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -30,6 +30,9 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 	Now    func() time.Time
+	// NoSync makes the embedded store skip fsync on commit, for tests
+	// only: an acknowledged write may be lost on power failure.
+	NoSync bool
 
 	// Set by Open.
 	Store       eventstore.Store
@@ -97,7 +100,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 func (m *Main) openStore(ctx context.Context) error {
 	if m.Config.Store == "" {
-		s, err := bolt.Open(m.Config.Data, bolt.Options{Now: m.Now, Observer: newStoreMetrics(m.Registry)})
+		s, err := bolt.Open(m.Config.Data, bolt.Options{NoSync: m.NoSync, Now: m.Now, Observer: newStoreMetrics(m.Registry)})
 		if err != nil {
 			return err
 		}

@@ -58,6 +58,25 @@ var clusterMasterKey = strings.Repeat("5a", 32)
 // nil); the logs, in JSON, are kept at the configuration's level.
 func startWith(t testing.TB, dir string, tweak func(*ops.Config)) *running {
 	t.Helper()
+	return startMain(t, dir, tweak, nil)
+}
+
+// startAt is start on a clock that reads now when the service starts and
+// runs on from there, with a store that skips fsync (for tests that write
+// much and never lose power).
+func startAt(t testing.TB, dir string, now time.Time) *running {
+	t.Helper()
+	began := time.Now()
+	return startMain(t, dir, nil, func(m *ops.Main) {
+		m.Now = func() time.Time { return now.Add(time.Since(began)) }
+		m.NoSync = true
+	})
+}
+
+// testMain is the Main that start runs: on port 0 with data in dir, the
+// test's admin token, and the configuration changed by tweak (when not
+// nil); its logs, in JSON, go to logs.
+func testMain(dir string, tweak func(*ops.Config), logs io.Writer) *ops.Main {
 	cfg := ops.DefaultConfig()
 	cfg.Data = dir
 	cfg.Addr = "127.0.0.1:0"
@@ -66,8 +85,18 @@ func startWith(t testing.TB, dir string, tweak func(*ops.Config)) *running {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	return ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
+}
+
+// startMain is startWith with the Main changed by tweakMain (when not
+// nil) before it runs.
+func startMain(t testing.TB, dir string, tweak func(*ops.Config), tweakMain func(*ops.Main)) *running {
+	t.Helper()
 	logs := &syncBuffer{}
-	m := ops.NewMain(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	m := testMain(dir, tweak, logs)
+	if tweakMain != nil {
+		tweakMain(m)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

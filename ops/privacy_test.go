@@ -91,10 +91,10 @@ func noSecrets(t testing.TB, what string, b []byte) {
 	}
 }
 
-func verifyExport(t testing.TB, file string, key string) (string, error) {
+func verifyExport(t testing.TB, file string, key string, flags ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	args := []string{"verify-export", file}
+	args := append([]string{"verify-export", file}, flags...)
 	if key != "" {
 		args = append(args, "--key", key)
 	}
