@@ -404,7 +404,7 @@ func (x *AuditIndex) WaitFor(ctx context.Context, pos eventstore.Position) (audi
 // answer among them). It needs Run to be in progress, and returns ctx's
 // error if the index does not get there before ctx ends.
 func (x *AuditIndex) CatchUp(ctx context.Context) error {
-	for e, err := range x.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards}) {
+	for e, err := range x.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
 		if err != nil {
 			return err
 		}
