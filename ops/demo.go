@@ -635,12 +635,13 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 	case 0: // identified and escorted home
 		c.step(ctx, "", "identity-query", 2*time.Hour, map[string]any{"channel": "police", "result": "matched"})
 		c.step(ctx, "", "relatives-contacted", 6*time.Hour, map[string]any{"relationship": "brother", "channel": "phone", "outcome": "will receive"})
-		c.step(ctx, "", "escorted-return", 30*time.Hour, map[string]any{"destination": "home county", "escorts": []string{"staff-a"}})
-		c.step(ctx, "", "belongings", time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+		c.step(ctx, "", "belongings", 30*time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+		c.step(ctx, "", "escorted-return", time.Hour, map[string]any{"destination": "home county", "escorts": []string{"staff-a"}})
 		c.step(ctx, "", "closure", time.Hour, nil)
-	case 1: // voluntary leave with travel cash
-		c.step(ctx, "", "voluntary-leave", time.Duration(1+d.rnd.IntN(4))*24*time.Hour, map[string]any{"declaration_ref": "VL-" + c.id[:8], "cash_yuan": 20, "receipt_ref": "R-" + c.id[:8]})
-		c.step(ctx, "", "closure", 2*time.Hour, nil) // belongings left deposited: an alert
+	case 1: // voluntary leave with travel cash, belongings handed back first
+		c.step(ctx, "", "belongings", time.Duration(1+d.rnd.IntN(4))*24*time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+		c.step(ctx, "", "voluntary-leave", 10*time.Minute, map[string]any{"declaration_ref": "VL-" + c.id[:8], "cash_yuan": 20, "receipt_ref": "R-" + c.id[:8]})
+		c.step(ctx, "", "closure", 2*time.Hour, nil)
 	case 2: // unidentified, family search under way
 		c.step(ctx, "", "family-search-notice", 20*time.Hour, map[string]any{"channel": "national platform", "reference": "FS-" + c.id[:8]})
 		c.step(ctx, "", "dna-request", 3*24*time.Hour, map[string]any{"sample_ref": "DNA-" + c.id[:8], "lab": "public security"})
@@ -667,16 +668,18 @@ func (d *demo) oneCase(ctx context.Context, i int) error {
 		}
 		if round%3 == 1 {
 			c.step(ctx, "", "medical-return", 3*time.Hour, nil)
-			c.place(ctx) // the bed was freed at the admission
+			if round%2 == 1 {
+				c.place(ctx) // the bed was freed at the admission
+			} // else back without a bed: an alert
 		}
-	case 7: // absconding
+	case 7: // absconding, belongings left deposited: two alerts
 		c.step(ctx, "", "absconding", time.Duration(1+d.rnd.IntN(5))*24*time.Hour, map[string]any{"last_seen": "dormitory"})
 	case 8: // by turns a death with an incomplete checklist, or a pickup by relatives
 		if round%2 == 0 {
 			c.step(ctx, "", "death", 3*24*time.Hour, map[string]any{"place": "station", "certified_by": "hospital", "police_notified": true})
 		} else {
-			c.step(ctx, "", "pickup", 2*24*time.Hour, map[string]any{"collector": map[string]any{"name": "Demo Relative", "id_number": d.person(45, "female", true)["id_number"], "relationship": "sister"}})
-			c.step(ctx, "", "belongings", time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+			c.step(ctx, "", "belongings", 2*24*time.Hour, map[string]any{"returned": []string{"bag", "phone"}})
+			c.step(ctx, "", "pickup", time.Hour, map[string]any{"collector": map[string]any{"name": "Demo Relative", "id_number": d.person(45, "female", true)["id_number"], "relationship": "sister"}})
 			c.step(ctx, "", "closure", time.Hour, nil)
 		}
 	case 9: // long stay without a settlement application
