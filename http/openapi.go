@@ -66,8 +66,8 @@ func (s *Server) OpenAPI() map[string]any {
 		switch {
 		case rt.Reply != nil:
 			schema = replySchema(rt.Reply)
-		case rt.ReplyRef != "":
-			schema = map[string]any{"$ref": rt.ReplyRef}
+		case rt.ReplySchema != nil:
+			schema = rt.ReplySchema()
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status), "content": map[string]any{media: map[string]any{"schema": schema}}}
 		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
@@ -99,8 +99,26 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 }
 
-// openAPIMetaSchema is the JSON Schema of an OpenAPI 3.1 description.
-const openAPIMetaSchema = "https://spec.openapis.org/oas/3.1/schema/2022-10-07"
+// openAPIDocumentSchema is the schema of the answer of GET /openapi.json:
+// the outline of an OpenAPI 3.1 description, written here rather than
+// referred to, so that the description holds no reference outside itself
+// (tools on a network without internet access refuse those).
+func openAPIDocumentSchema() map[string]any {
+	object := func(desc string) map[string]any {
+		return map[string]any{"type": "object", "description": desc}
+	}
+	return map[string]any{
+		"type": "object", "description": "An OpenAPI 3.1 description of this API.",
+		"required": []string{"openapi", "info", "paths"},
+		"properties": map[string]any{
+			"openapi":    map[string]any{"type": "string", "pattern": `^3\.1\.[0-9]+$`, "description": "The version of OpenAPI the description follows."},
+			"info":       object("The API's title, version and summary."),
+			"paths":      object("Every route, by path and method."),
+			"security":   map[string]any{"type": "array", "description": "The authentication the routes need unless they say otherwise."},
+			"components": object("The problem answer and the security scheme the routes share."),
+		},
+	}
+}
 
 // openAPI serves the description: GET /openapi.json.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/healthz", ID: "healthz", Summary: "The process is alive.", Public: true, Status: 200, Reply: reflect.TypeFor[health](), handle: s.healthz},
 		{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "The store is open and the projections have caught up (else 503).", Public: true, Status: 200, Reply: reflect.TypeFor[health](), handle: s.readyz},
 		{Method: "GET", Path: "/metrics", ID: "metrics", Summary: "Prometheus metrics (no personal data).", Public: true, Status: 200, ReplyMedia: "text/plain", handle: s.metricsHandler()},
-		{Method: "GET", Path: "/openapi.json", ID: "openapi", Summary: "This description (OpenAPI 3.1).", Public: true, Status: 200, ReplyRef: openAPIMetaSchema, handle: s.openAPI},
+		{Method: "GET", Path: "/openapi.json", ID: "openapi", Summary: "This description (OpenAPI 3.1).", Public: true, Status: 200, ReplySchema: openAPIDocumentSchema, handle: s.openAPI},
 
 		{Method: "POST", Path: "/v1/tokens", ID: "issueToken", Summary: "Issue an access token; the token is shown once, only its hash is kept.", Roles: admins, Body: reflect.TypeFor[tokenRequest](), Status: 201, Reply: reflect.TypeFor[issuedToken](), handle: s.issueToken},
 		{Method: "GET", Path: "/v1/tokens", ID: "listTokens", Summary: "List issued tokens (no secrets).", Roles: admins, Status: 200, Reply: reflect.TypeFor[tokenList](), handle: s.listTokens},
