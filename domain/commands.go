@@ -14,7 +14,7 @@ import (
 // sensitive data (default: statutory duty).
 type Common struct {
 	OccurredAt time.Time  `json:"occurred_at,omitzero"`
-	Notes      string     `json:"notes,omitempty"`
+	Notes      string     `json:"notes,omitempty" text:"notes"`
 	LegalBasis LegalBasis `json:"legal_basis,omitempty"`
 }
 
@@ -139,7 +139,7 @@ func firstErr(errs ...error) error {
 // mother's open case at the same station.
 type Intake struct {
 	Common
-	Station      string     `json:"station"`
+	Station      string     `json:"station" text:"code"`
 	Referral     Referral   `json:"referral"`
 	Person       Person     `json:"person"`
 	Inspection   Inspection `json:"inspection"`
@@ -169,8 +169,8 @@ type EligibilityCmd struct {
 	Common
 	Eligible    *bool  `json:"eligible,omitempty"`
 	AssistFirst bool   `json:"assist_first,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	NoticeNo    string `json:"notice_no,omitempty"`
+	Reason      string `json:"reason,omitempty" text:"reason"`
+	NoticeNo    string `json:"notice_no,omitempty" text:"ref"`
 }
 
 // Step returns StepEligibility.
@@ -198,7 +198,7 @@ type SecurityCheckCmd struct {
 	Common
 	CheckedBy     Checker  `json:"checked_by"`
 	Refused       bool     `json:"refused,omitempty"`
-	ItemsToPolice []string `json:"items_to_police,omitempty"`
+	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line" max:"50"`
 }
 
 // Step returns StepSecurityCheck.
@@ -218,8 +218,8 @@ func (c *SecurityCheckCmd) Validate() error {
 // Belongings deposits or returns belongings.
 type Belongings struct {
 	Common
-	Deposited []Item   `json:"deposited,omitempty"`
-	Returned  []string `json:"returned,omitempty"`
+	Deposited []Item   `json:"deposited,omitempty" max:"100"`
+	Returned  []string `json:"returned,omitempty" text:"line" max:"100"`
 }
 
 // Step returns StepBelongings.
@@ -254,7 +254,7 @@ func (c *Belongings) Validate() error {
 type AssignBed struct {
 	Common
 	Zone Zone   `json:"zone"`
-	Bed  string `json:"bed,omitempty"`
+	Bed  string `json:"bed,omitempty" text:"ref"`
 }
 
 // Step returns StepBed.
@@ -303,7 +303,7 @@ type IdentityQuery struct {
 	Common
 	Channel   string `json:"channel"`
 	Result    string `json:"result,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Reference string `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepIdentityQuery.
@@ -335,12 +335,12 @@ const (
 type IdentityVerification struct {
 	Common
 	Method     string `json:"method"`
-	Name       string `json:"name,omitempty"`
+	Name       string `json:"name,omitempty" text:"name"`
 	IDType     string `json:"id_type,omitempty"`
-	IDNumber   string `json:"id_number,omitempty"`
+	IDNumber   string `json:"id_number,omitempty" text:"ref"`
 	BirthDate  Date   `json:"birth_date,omitzero"`
-	HukouPlace string `json:"hukou_place,omitempty"`
-	Reference  string `json:"reference,omitempty"`
+	HukouPlace string `json:"hukou_place,omitempty" text:"line"`
+	Reference  string `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepIdentityVerified.
@@ -369,8 +369,8 @@ func (c *IdentityVerification) Validate() error {
 // FamilySearchNotice records a published family-search notice.
 type FamilySearchNotice struct {
 	Common
-	Channel   string `json:"channel,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Channel   string `json:"channel,omitempty" text:"line"`
+	Reference string `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepFamilySearchNotice.
@@ -382,8 +382,8 @@ func (c *FamilySearchNotice) Validate() error { return c.Common.validate() }
 // DNARequest records a DNA sample sent for matching.
 type DNARequest struct {
 	Common
-	SampleRef string `json:"sample_ref,omitempty"`
-	Lab       string `json:"lab,omitempty"`
+	SampleRef string `json:"sample_ref,omitempty" text:"ref"`
+	Lab       string `json:"lab,omitempty" text:"name"`
 }
 
 // Step returns StepDNARequest.
@@ -396,7 +396,7 @@ func (c *DNARequest) Validate() error { return c.Common.validate() }
 type DNAResult struct {
 	Common
 	Matched   *bool  `json:"matched"`
-	Reference string `json:"reference,omitempty"`
+	Reference string `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepDNAResult.
@@ -417,9 +417,9 @@ func (c *DNAResult) Validate() error {
 // "relatives-contacted").
 type RelativesContact struct {
 	Common
-	Relationship string `json:"relationship,omitempty"`
-	Channel      string `json:"channel,omitempty"`
-	Outcome      string `json:"outcome,omitempty"`
+	Relationship string `json:"relationship,omitempty" text:"line"`
+	Channel      string `json:"channel,omitempty" text:"line"`
+	Outcome      string `json:"outcome,omitempty" text:"reason"`
 }
 
 // Step returns StepRelativesContacted.
@@ -431,8 +431,8 @@ func (c *RelativesContact) Validate() error { return c.Common.validate() }
 // MedicalReferral refers the person to a designated hospital.
 type MedicalReferral struct {
 	Common
-	Hospital string `json:"hospital"`
-	Reason   string `json:"reason,omitempty"`
+	Hospital string `json:"hospital" text:"name"`
+	Reason   string `json:"reason,omitempty" text:"reason"`
 }
 
 // Step returns StepMedicalReferral.
@@ -447,7 +447,7 @@ func (c *MedicalReferral) Validate() error {
 // held for the Service's configured hold).
 type HospitalAdmission struct {
 	Common
-	Hospital string `json:"hospital,omitempty"`
+	Hospital string `json:"hospital,omitempty" text:"name"`
 }
 
 // Step returns StepHospitalAdmission.
@@ -459,7 +459,7 @@ func (c *HospitalAdmission) Validate() error { return c.Common.validate() }
 // HospitalDischarge records discharge from hospital.
 type HospitalDischarge struct {
 	Common
-	Hospital string `json:"hospital,omitempty"`
+	Hospital string `json:"hospital,omitempty" text:"name"`
 }
 
 // Step returns StepHospitalDischarge.
@@ -481,8 +481,8 @@ func (c *MedicalReturn) Validate() error { return c.Common.validate() }
 type Extension struct {
 	Common
 	Until      time.Time `json:"until"`
-	ApprovedBy string    `json:"approved_by"`
-	Reason     string    `json:"reason"`
+	ApprovedBy string    `json:"approved_by" text:"name"`
+	Reason     string    `json:"reason" text:"reason"`
 }
 
 // Step returns StepExtension.
@@ -503,7 +503,7 @@ func (c *Extension) Validate() error {
 type LongStayCmd struct {
 	Common
 	Kind  string `json:"kind"`
-	Place string `json:"place,omitempty"`
+	Place string `json:"place,omitempty" text:"line"`
 }
 
 // Step returns StepLongStay.
@@ -518,8 +518,8 @@ func (c *LongStayCmd) Validate() error {
 type SettlementCmd struct {
 	Common
 	Stage     string `json:"stage"`
-	Place     string `json:"place,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Place     string `json:"place,omitempty" text:"line"`
+	Reference string `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepSettlement.
@@ -533,8 +533,8 @@ func (c *SettlementCmd) Validate() error {
 // GuardianshipCmd records civil affairs taking temporary guardianship.
 type GuardianshipCmd struct {
 	Common
-	Basis    string `json:"basis"`
-	Guardian string `json:"guardian,omitempty"`
+	Basis    string `json:"basis" text:"line"`
+	Guardian string `json:"guardian,omitempty" text:"name"`
 }
 
 // Step returns StepGuardianship.
@@ -549,8 +549,8 @@ func (c *GuardianshipCmd) Validate() error {
 type PoliceReportCmd struct {
 	Common
 	Reason   string `json:"reason"`
-	ReportNo string `json:"report_no,omitempty"`
-	Agency   string `json:"agency,omitempty"`
+	ReportNo string `json:"report_no,omitempty" text:"ref"`
+	Agency   string `json:"agency,omitempty" text:"name"`
 }
 
 // Step returns StepPoliceReport.
@@ -565,8 +565,8 @@ func (c *PoliceReportCmd) Validate() error {
 // TransferRequest asks another station to take the case.
 type TransferRequest struct {
 	Common
-	ToStation string `json:"to_station"`
-	Reason    string `json:"reason"`
+	ToStation string `json:"to_station" text:"code"`
+	Reason    string `json:"reason" text:"reason"`
 }
 
 // Step returns StepTransferRequest.
@@ -589,7 +589,7 @@ func (c *TransferAccept) Validate() error { return c.Common.validate() }
 // TransferDecline declines a requested transfer.
 type TransferDecline struct {
 	Common
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" text:"reason"`
 }
 
 // Step returns StepTransferDecline.
@@ -601,8 +601,8 @@ func (c *TransferDecline) Validate() error { return c.Common.validate() }
 // EscortDeparture records the escort leaving for the receiving station.
 type EscortDeparture struct {
 	Common
-	Escorts   []string `json:"escorts"`
-	Transport string   `json:"transport,omitempty"`
+	Escorts   []string `json:"escorts" text:"name" max:"10"`
+	Transport string   `json:"transport,omitempty" text:"line"`
 }
 
 // Step returns StepEscortDeparture.
@@ -628,7 +628,7 @@ func (c *EscortDeparture) Validate() error {
 // "handover").
 type HandoverCmd struct {
 	Common
-	ReceivedBy string `json:"received_by"`
+	ReceivedBy string `json:"received_by" text:"name"`
 }
 
 // Step returns StepHandover.
@@ -642,9 +642,9 @@ func (c *HandoverCmd) Validate() error {
 // VoluntaryLeave records a person leaving of their own will.
 type VoluntaryLeave struct {
 	Common
-	DeclarationRef string `json:"declaration_ref"`
+	DeclarationRef string `json:"declaration_ref" text:"ref"`
 	CashYuan       int    `json:"cash_yuan,omitempty"`
-	ReceiptRef     string `json:"receipt_ref,omitempty"`
+	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref"`
 }
 
 // Step returns StepVoluntaryLeave.
@@ -694,10 +694,10 @@ func (c *Pickup) Validate() error {
 // "escorted-return").
 type EscortedReturnCmd struct {
 	Common
-	Destination string   `json:"destination"`
-	Escorts     []string `json:"escorts,omitempty"`
-	Transport   string   `json:"transport,omitempty"`
-	ReceivedBy  string   `json:"received_by,omitempty"`
+	Destination string   `json:"destination" text:"line"`
+	Escorts     []string `json:"escorts,omitempty" text:"name" max:"10"`
+	Transport   string   `json:"transport,omitempty" text:"line"`
+	ReceivedBy  string   `json:"received_by,omitempty" text:"name"`
 }
 
 // Step returns StepEscortedReturn.
@@ -711,7 +711,7 @@ func (c *EscortedReturnCmd) Validate() error {
 // Absconding records the person leaving without notice.
 type Absconding struct {
 	Common
-	LastSeen string `json:"last_seen,omitempty"`
+	LastSeen string `json:"last_seen,omitempty" text:"line"`
 }
 
 // Step returns StepAbsconding.
@@ -723,7 +723,7 @@ func (c *Absconding) Validate() error { return c.Common.validate() }
 // Termination ends assistance for a reason.
 type Termination struct {
 	Common
-	Reason string `json:"reason"`
+	Reason string `json:"reason" text:"reason"`
 }
 
 // Step returns StepTermination.
@@ -738,7 +738,7 @@ func (c *Termination) Validate() error {
 // death checklist items done since (step "death").
 type DeathCmd struct {
 	Common
-	Place string `json:"place,omitempty"`
+	Place string `json:"place,omitempty" text:"line"`
 	DeathChecklist
 }
 
@@ -789,7 +789,7 @@ type Correct struct {
 	Field   string          `json:"field"`
 	Old     json.RawMessage `json:"old"`
 	New     json.RawMessage `json:"new"`
-	Reason  string          `json:"reason"`
+	Reason  string          `json:"reason" text:"reason"`
 	// Target is the corrected event as stored, metadata included. It is
 	// not part of the request: the Service reads it from the case's stream
 	// before deciding, and Decide needs it.
@@ -853,11 +853,11 @@ func validateZones(zones []ZoneBeds) error {
 // RegisterStation registers a station with its zones (POST /v1/stations).
 type RegisterStation struct {
 	Common
-	Code   string      `json:"code"`
-	Name   string      `json:"name"`
-	Region string      `json:"region"`
+	Code   string      `json:"code" text:"code"`
+	Name   string      `json:"name" text:"name"`
+	Region string      `json:"region" text:"code"`
 	Kind   StationKind `json:"kind"`
-	Zones  []ZoneBeds  `json:"zones"`
+	Zones  []ZoneBeds  `json:"zones" max:"7"`
 }
 
 // Step returns StepRegisterStation.
@@ -883,7 +883,7 @@ func (c *RegisterStation) Validate() error {
 // ChangeZones replaces a station's zones and bed counts.
 type ChangeZones struct {
 	Common
-	Zones []ZoneBeds `json:"zones"`
+	Zones []ZoneBeds `json:"zones" max:"7"`
 }
 
 // Step returns StepChangeZones.
@@ -898,12 +898,12 @@ func (c *ChangeZones) Validate() error {
 // shows it once and passes only its SHA-256 hash (64 hex digits) and an ID.
 type IssueToken struct {
 	Common
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
+	ID      string `json:"id" text:"ref"`
+	Name    string `json:"name,omitempty" text:"name"`
 	Role    Role   `json:"role"`
-	Station string `json:"station,omitempty"`
-	Region  string `json:"region,omitempty"`
-	Hash    string `json:"hash"`
+	Station string `json:"station,omitempty" text:"code"`
+	Region  string `json:"region,omitempty" text:"code"`
+	Hash    string `json:"hash" text:"ref"`
 }
 
 // Step returns StepIssueToken.
@@ -936,7 +936,7 @@ func (c *IssueToken) Validate() error {
 // RevokeToken revokes a token by ID.
 type RevokeToken struct {
 	Common
-	ID string `json:"id"`
+	ID string `json:"id" text:"ref"`
 }
 
 // Step returns StepRevokeToken.

@@ -61,9 +61,9 @@ const (
 // FormNo is the police handover form number when the police escorted them.
 type Referral struct {
 	Source     ReferralSource `json:"source"`
-	FormNo     string         `json:"form_no,omitempty"`
-	ReferredBy string         `json:"referred_by,omitempty"`
-	FoundAt    string         `json:"found_at,omitempty"`
+	FormNo     string         `json:"form_no,omitempty" text:"ref"`
+	ReferredBy string         `json:"referred_by,omitempty" text:"name"`
+	FoundAt    string         `json:"found_at,omitempty" text:"line"`
 }
 
 // IntakeRegistered opens a case: the referral, the initial inspection and
@@ -93,7 +93,7 @@ type EligibilityDecided struct {
 
 // Checker is the staff member who did a security check.
 type Checker struct {
-	StaffID string `json:"staff_id"`
+	StaffID string `json:"staff_id" text:"ref"`
 	Sex     Sex    `json:"sex"`
 }
 
@@ -109,7 +109,7 @@ type SecurityChecked struct {
 
 // Item is one kind of deposited belonging.
 type Item struct {
-	Item string `json:"item"`
+	Item string `json:"item" text:"line"`
 	Qty  int    `json:"qty"`
 }
 
@@ -320,10 +320,10 @@ type LeftVoluntarily struct {
 
 // Collector is who picks a person up.
 type Collector struct {
-	Name         string `json:"name"`
+	Name         string `json:"name" text:"name"`
 	IDType       string `json:"id_type,omitempty"`
-	IDNumber     string `json:"id_number"`
-	Relationship string `json:"relationship"`
+	IDNumber     string `json:"id_number" text:"ref"`
+	Relationship string `json:"relationship" text:"line"`
 }
 
 // PickedUp is a pickup by relatives or a guardian, with the collector's ID.
@@ -357,11 +357,11 @@ type Terminated struct {
 // DeathChecklist is what must be done after a death. A nil field is not
 // done or not known yet.
 type DeathChecklist struct {
-	CertifiedBy       string `json:"certified_by,omitempty"`
+	CertifiedBy       string `json:"certified_by,omitempty" text:"name"`
 	PoliceNotified    *bool  `json:"police_notified,omitempty"`
 	RelativesNotified *bool  `json:"relatives_notified,omitempty"`
-	PublicNotice      string `json:"public_notice,omitempty"`
-	BodyDisposition   string `json:"body_disposition,omitempty"`
+	PublicNotice      string `json:"public_notice,omitempty" text:"line"`
+	BodyDisposition   string `json:"body_disposition,omitempty" text:"line"`
 }
 
 // Died records a death and the checklist items known at the time.

@@ -113,29 +113,29 @@ const (
 
 // Contact is a relative or other contact a person names.
 type Contact struct {
-	Name         string `json:"name,omitempty"`
-	Relationship string `json:"relationship,omitempty"`
-	Phone        string `json:"phone,omitempty"`
+	Name         string `json:"name,omitempty" text:"name"`
+	Relationship string `json:"relationship,omitempty" text:"line"`
+	Phone        string `json:"phone,omitempty" text:"ref"`
 }
 
 // Person is who a case is about, as registered at intake and later
 // verified or corrected. Age is either BirthDate or EstimatedAge (an age in
 // years estimated on AgeEstimatedOn, the intake's date when not given).
 type Person struct {
-	Name             string    `json:"name,omitempty"`
+	Name             string    `json:"name,omitempty" text:"name"`
 	Sex              Sex       `json:"sex"`
 	BirthDate        Date      `json:"birth_date,omitzero"`
 	EstimatedAge     *int      `json:"estimated_age,omitempty"`
 	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero"`
 	IDType           string    `json:"id_type,omitempty"`
-	IDNumber         string    `json:"id_number,omitempty"`
-	HukouPlace       string    `json:"hukou_place,omitempty"`
-	Dialect          string    `json:"dialect,omitempty"`
+	IDNumber         string    `json:"id_number,omitempty" text:"ref"`
+	HukouPlace       string    `json:"hukou_place,omitempty" text:"line"`
+	Dialect          string    `json:"dialect,omitempty" text:"line"`
 	CanStateIdentity *bool     `json:"can_state_identity,omitempty"`
-	StreetReason     string    `json:"street_reason,omitempty"`
-	PhotoRef         string    `json:"photo_ref,omitempty"`
-	FingerprintRef   string    `json:"fingerprint_ref,omitempty"`
-	Contacts         []Contact `json:"contacts,omitempty"`
+	StreetReason     string    `json:"street_reason,omitempty" text:"reason"`
+	PhotoRef         string    `json:"photo_ref,omitempty" text:"ref"`
+	FingerprintRef   string    `json:"fingerprint_ref,omitempty" text:"ref"`
+	Contacts         []Contact `json:"contacts,omitempty" max:"10"`
 }
 
 // MaxAge is the highest age in years the model accepts.
@@ -294,7 +294,7 @@ type Inspection struct {
 	SuspectedTrafficked     bool   `json:"suspected_trafficked,omitempty"`
 	SuspectedLost           bool   `json:"suspected_lost,omitempty"`
 	Abandoned               bool   `json:"abandoned,omitempty"`
-	Notes                   string `json:"notes,omitempty"`
+	Notes                   string `json:"notes,omitempty" text:"notes"`
 }
 
 // Flags a case can carry (Case.Flags). Stored and shown to clients: never

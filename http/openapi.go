@@ -258,6 +258,9 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			name = f.Name
 		}
 		schema := g.of(f.Type)
+		if g.request {
+			limitText(schema, f)
+		}
 		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
 			schema["enum"] = vs
 		}
@@ -266,6 +269,32 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			continue
 		}
 		*required = append(*required, name)
+	}
+}
+
+// limitText adds to the request schema of field f the limits the strict
+// decoder enforces: the maxLength of a plain string's text kind (its text
+// tag, domain.TextKinds), for the field or a list's items, and the
+// maxItems of a list (its max tag).
+func limitText(schema map[string]any, f reflect.StructField) {
+	t := f.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	target := schema
+	if t.Kind() == reflect.Slice {
+		if m := f.Tag.Get("max"); m != "" {
+			n, _ := strconv.Atoi(m)
+			schema["maxItems"] = n
+		}
+		t = t.Elem()
+		target, _ = schema["items"].(map[string]any)
+	}
+	if t != stringType || target == nil {
+		return
+	}
+	if kind, ok := domain.TextKindOf(f.Tag.Get("text")); ok {
+		target["maxLength"] = kind.Max
 	}
 }
 

@@ -11,10 +11,10 @@ import (
 
 // tokenRequest is the body of POST /v1/tokens.
 type tokenRequest struct {
-	Name    string      `json:"name,omitempty"`
+	Name    string      `json:"name,omitempty" text:"name"`
 	Role    domain.Role `json:"role"`
-	Station string      `json:"station,omitempty"`
-	Region  string      `json:"region,omitempty"`
+	Station string      `json:"station,omitempty" text:"code"`
+	Region  string      `json:"region,omitempty" text:"code"`
 }
 
 // issuedToken is the answer of POST /v1/tokens: the token, shown once.
