@@ -39,16 +39,16 @@ type Belonging struct {
 
 // Identity is the state of the identity and family search.
 type Identity struct {
-	Verified             bool      `json:"verified"`
-	VerifiedAt           time.Time `json:"verified_at,omitzero"`
-	Method               string    `json:"method,omitempty"`
-	Queries              int       `json:"queries"`
-	LastQueryAt          time.Time `json:"last_query_at,omitzero"`
-	NoticeAt             time.Time `json:"notice_at,omitzero"`
-	DNARequestedAt       time.Time `json:"dna_requested_at,omitzero"`
-	DNAResultAt          time.Time `json:"dna_result_at,omitzero"`
-	DNAMatched           bool      `json:"dna_matched,omitempty"`
-	RelativesContactedAt time.Time `json:"relatives_contacted_at,omitzero"`
+	Verified             bool               `json:"verified"`
+	VerifiedAt           time.Time          `json:"verified_at,omitzero"`
+	Method               VerificationMethod `json:"method,omitempty"`
+	Queries              int                `json:"queries"`
+	LastQueryAt          time.Time          `json:"last_query_at,omitzero"`
+	NoticeAt             time.Time          `json:"notice_at,omitzero"`
+	DNARequestedAt       time.Time          `json:"dna_requested_at,omitzero"`
+	DNAResultAt          time.Time          `json:"dna_result_at,omitzero"`
+	DNAMatched           bool               `json:"dna_matched,omitempty"`
+	RelativesContactedAt time.Time          `json:"relatives_contacted_at,omitzero"`
 }
 
 // Medical is the state of medical care; State is "" or one of the MedicalState*
@@ -84,15 +84,15 @@ type Handover struct {
 
 // LongStay is long-stay care; Kind is one of the LongStay* constants.
 type LongStay struct {
-	Kind  string    `json:"kind"`
-	Since time.Time `json:"since"`
+	Kind  LongStayKind `json:"kind"`
+	Since time.Time    `json:"since"`
 }
 
 // Settlement is the state of household registration and settlement.
 type Settlement struct {
-	Stage     string    `json:"stage"`
-	AppliedAt time.Time `json:"applied_at,omitzero"`
-	SettledAt time.Time `json:"settled_at,omitzero"`
+	Stage     SettlementStage `json:"stage"`
+	AppliedAt time.Time       `json:"applied_at,omitzero"`
+	SettledAt time.Time       `json:"settled_at,omitzero"`
 }
 
 // Guardianship is civil affairs' temporary guardianship of a minor.
@@ -104,9 +104,9 @@ type Guardianship struct {
 
 // PoliceReport is a filed police report.
 type PoliceReport struct {
-	Reason   string    `json:"reason"`
-	ReportNo string    `json:"report_no,omitempty"`
-	At       time.Time `json:"at"`
+	Reason   ReportReason `json:"reason"`
+	ReportNo string       `json:"report_no,omitempty"`
+	At       time.Time    `json:"at"`
 }
 
 // Death is a recorded death with its checklist. ErasedItemsDone names
@@ -375,9 +375,9 @@ func (c Case) unextendedDeadline() time.Time {
 // suspected_trafficked, suspected_lost and abandoned for a person the
 // inspection says so of. A filed report clears only its own reason: a
 // report of dangerous items does not stand for a report of trafficking.
-func (c Case) PoliceReportsDue() []string {
-	var due []string
-	need := func(reason string) {
+func (c Case) PoliceReportsDue() []ReportReason {
+	var due []ReportReason
+	need := func(reason ReportReason) {
 		if !slices.ContainsFunc(c.PoliceReports, func(r PoliceReport) bool { return r.Reason == reason }) {
 			due = append(due, reason)
 		}

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,13 +118,31 @@ func required(field, v string) error {
 	return nil
 }
 
-func oneOf(field, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
+// Enum is implemented by the domain's enumerated string types: Values
+// lists every value the type takes (what its Valid accepts), in display
+// order. The API description lists them as the enum of every field of
+// such a type.
+type Enum interface {
+	Values() []string
+	Valid() bool
+}
+
+// oneOf refuses a value of an enumerated type that is not one of its
+// values, naming field and listing the values.
+func oneOf[T Enum](field string, v T) error {
+	if v.Valid() {
+		return nil
 	}
-	return Invalid(field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+	return Invalid(field, "%s must be one of %s", field, strings.Join(v.Values(), ", "))
+}
+
+// strs returns vs as strings.
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func firstErr(errs ...error) error {
@@ -286,24 +305,51 @@ func (*ReleaseBed) Step() Step { return StepBedRelease }
 // Validate checks the common fields.
 func (c *ReleaseBed) Validate() error { return c.Common.validate() }
 
-// Identity-query channels and results. Stored: never rename or reuse.
-const (
-	QueryQuick     = "quick_check"
-	QueryPolice    = "police"
-	QueryFaceMatch = "face_match"
-	QueryOther     = "other"
+// QueryChannel is how an identity query was made. Stored: never rename or
+// reuse the values.
+type QueryChannel string
 
-	QueryMatched = "matched"
-	QueryNoMatch = "no_match"
-	QueryPending = "pending"
+// The identity-query channels.
+const (
+	QueryQuick     QueryChannel = "quick_check"
+	QueryPolice    QueryChannel = "police"
+	QueryFaceMatch QueryChannel = "face_match"
+	QueryOther     QueryChannel = "other"
 )
+
+var queryChannels = []QueryChannel{QueryQuick, QueryPolice, QueryFaceMatch, QueryOther}
+
+// Values lists the identity-query channels.
+func (QueryChannel) Values() []string { return strs(queryChannels) }
+
+// Valid reports whether c is a known channel.
+func (c QueryChannel) Valid() bool { return slices.Contains(queryChannels, c) }
+
+// QueryResult is what an identity query found. Stored: never rename or
+// reuse the values.
+type QueryResult string
+
+// The identity-query results.
+const (
+	QueryMatched QueryResult = "matched"
+	QueryNoMatch QueryResult = "no_match"
+	QueryPending QueryResult = "pending"
+)
+
+var queryResults = []QueryResult{QueryMatched, QueryNoMatch, QueryPending}
+
+// Values lists the identity-query results.
+func (QueryResult) Values() []string { return strs(queryResults) }
+
+// Valid reports whether r is a known result.
+func (r QueryResult) Valid() bool { return slices.Contains(queryResults, r) }
 
 // IdentityQuery records an identity query.
 type IdentityQuery struct {
 	Common
-	Channel   string `json:"channel"`
-	Result    string `json:"result,omitempty"`
-	Reference string `json:"reference,omitempty" text:"ref"`
+	Channel   QueryChannel `json:"channel"`
+	Result    QueryResult  `json:"result,omitempty"`
+	Reference string       `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepIdentityQuery.
@@ -311,36 +357,48 @@ func (*IdentityQuery) Step() Step { return StepIdentityQuery }
 
 // Validate checks the channel and result.
 func (c *IdentityQuery) Validate() error {
-	if err := firstErr(c.Common.validate(), oneOf("channel", c.Channel, QueryQuick, QueryPolice, QueryFaceMatch, QueryOther)); err != nil {
+	if err := firstErr(c.Common.validate(), oneOf("channel", c.Channel)); err != nil {
 		return err
 	}
 	if c.Result != "" {
-		return oneOf("result", c.Result, QueryMatched, QueryNoMatch, QueryPending)
+		return oneOf("result", c.Result)
 	}
 	return nil
 }
 
-// Verification methods. Stored: never rename or reuse.
+// VerificationMethod is how a person's identity was established. Stored:
+// never rename or reuse the values.
+type VerificationMethod string
+
+// The verification methods.
 const (
-	VerifiedByPolice    = "police_query"
-	VerifiedByDNA       = "dna"
-	VerifiedByRelatives = "relatives"
-	VerifiedByDocuments = "documents"
-	VerifiedByFaceMatch = "face_match"
-	VerifiedBySelf      = "self_statement"
+	VerifiedByPolice    VerificationMethod = "police_query"
+	VerifiedByDNA       VerificationMethod = "dna"
+	VerifiedByRelatives VerificationMethod = "relatives"
+	VerifiedByDocuments VerificationMethod = "documents"
+	VerifiedByFaceMatch VerificationMethod = "face_match"
+	VerifiedBySelf      VerificationMethod = "self_statement"
 )
+
+var verificationMethods = []VerificationMethod{VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf}
+
+// Values lists the verification methods.
+func (VerificationMethod) Values() []string { return strs(verificationMethods) }
+
+// Valid reports whether m is a known method.
+func (m VerificationMethod) Valid() bool { return slices.Contains(verificationMethods, m) }
 
 // IdentityVerification records that the identity is established (step
 // "identity-verified").
 type IdentityVerification struct {
 	Common
-	Method     string `json:"method"`
-	Name       string `json:"name,omitempty" text:"name"`
-	IDType     string `json:"id_type,omitempty"`
-	IDNumber   string `json:"id_number,omitempty" text:"ref"`
-	BirthDate  Date   `json:"birth_date,omitzero"`
-	HukouPlace string `json:"hukou_place,omitempty" text:"line"`
-	Reference  string `json:"reference,omitempty" text:"ref"`
+	Method     VerificationMethod `json:"method"`
+	Name       string             `json:"name,omitempty" text:"name"`
+	IDType     IDType             `json:"id_type,omitempty"`
+	IDNumber   string             `json:"id_number,omitempty" text:"ref"`
+	BirthDate  Date               `json:"birth_date,omitzero"`
+	HukouPlace string             `json:"hukou_place,omitempty" text:"line"`
+	Reference  string             `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepIdentityVerified.
@@ -348,10 +406,10 @@ func (*IdentityVerification) Step() Step { return StepIdentityVerified }
 
 // Validate checks the method and any ID number.
 func (c *IdentityVerification) Validate() error {
-	if err := firstErr(c.Common.validate(), oneOf("method", c.Method, VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf)); err != nil {
+	if err := firstErr(c.Common.validate(), oneOf("method", c.Method)); err != nil {
 		return err
 	}
-	if c.IDType != "" && !validIDType(c.IDType) {
+	if c.IDType != "" && !c.IDType.Valid() {
 		return Invalid("id_type", "unknown id_type")
 	}
 	if c.IDNumber != "" && (c.IDType == "" || c.IDType == IDResidentCard) {
@@ -502,8 +560,8 @@ func (c *Extension) Validate() error {
 // LongStayCmd starts long-stay care (step "long-stay").
 type LongStayCmd struct {
 	Common
-	Kind  string `json:"kind"`
-	Place string `json:"place,omitempty" text:"line"`
+	Kind  LongStayKind `json:"kind"`
+	Place string       `json:"place,omitempty" text:"line"`
 }
 
 // Step returns StepLongStay.
@@ -511,15 +569,15 @@ func (*LongStayCmd) Step() Step { return StepLongStay }
 
 // Validate checks the kind.
 func (c *LongStayCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("kind", c.Kind, LongStayInStation, LongStayOffSite, LongStayPoverty))
+	return firstErr(c.Common.validate(), oneOf("kind", c.Kind))
 }
 
 // SettlementCmd records a settlement application or the settlement itself.
 type SettlementCmd struct {
 	Common
-	Stage     string `json:"stage"`
-	Place     string `json:"place,omitempty" text:"line"`
-	Reference string `json:"reference,omitempty" text:"ref"`
+	Stage     SettlementStage `json:"stage"`
+	Place     string          `json:"place,omitempty" text:"line"`
+	Reference string          `json:"reference,omitempty" text:"ref"`
 }
 
 // Step returns StepSettlement.
@@ -527,7 +585,7 @@ func (*SettlementCmd) Step() Step { return StepSettlement }
 
 // Validate checks the stage.
 func (c *SettlementCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("stage", c.Stage, SettlementApplied, SettlementSettled))
+	return firstErr(c.Common.validate(), oneOf("stage", c.Stage))
 }
 
 // GuardianshipCmd records civil affairs taking temporary guardianship.
@@ -548,9 +606,9 @@ func (c *GuardianshipCmd) Validate() error {
 // PoliceReportCmd records a report to the police.
 type PoliceReportCmd struct {
 	Common
-	Reason   string `json:"reason"`
-	ReportNo string `json:"report_no,omitempty" text:"ref"`
-	Agency   string `json:"agency,omitempty" text:"name"`
+	Reason   ReportReason `json:"reason"`
+	ReportNo string       `json:"report_no,omitempty" text:"ref"`
+	Agency   string       `json:"agency,omitempty" text:"name"`
 }
 
 // Step returns StepPoliceReport.
@@ -558,8 +616,7 @@ func (*PoliceReportCmd) Step() Step { return StepPoliceReport }
 
 // Validate checks the reason.
 func (c *PoliceReportCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("reason", c.Reason, ReportHarmToMinor, ReportSuspectedTrafficked,
-		ReportSuspectedLost, ReportAbandoned, ReportDangerousItems, ReportAbsconding, ReportDeath, ReportOther))
+	return firstErr(c.Common.validate(), oneOf("reason", c.Reason))
 }
 
 // TransferRequest asks another station to take the case.
@@ -683,7 +740,7 @@ func (c *Pickup) Validate() error {
 			return Invalid("collector.id_number", "%v", err)
 		}
 	default:
-		if !validIDType(c.Collector.IDType) {
+		if !c.Collector.IDType.Valid() {
 			return Invalid("collector.id_type", "unknown id_type")
 		}
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -128,23 +129,23 @@ type BelongingsReturned struct {
 // IdentityQueried records an identity query (quick check, police query,
 // face match) and its outcome.
 type IdentityQueried struct {
-	Channel   string `json:"channel"`
-	Result    string `json:"result,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Channel   QueryChannel `json:"channel"`
+	Result    QueryResult  `json:"result,omitempty"`
+	Reference string       `json:"reference,omitempty"`
+	Notes     string       `json:"notes,omitempty"`
 }
 
 // IdentityVerified records that the person's identity is established, with
 // the verified details (they replace the registered ones that are given).
 type IdentityVerified struct {
-	Method     string `json:"method"`
-	Name       string `json:"name,omitempty"`
-	IDType     string `json:"id_type,omitempty"`
-	IDNumber   string `json:"id_number,omitempty"`
-	BirthDate  Date   `json:"birth_date,omitzero"`
-	HukouPlace string `json:"hukou_place,omitempty"`
-	Reference  string `json:"reference,omitempty"`
-	Notes      string `json:"notes,omitempty"`
+	Method     VerificationMethod `json:"method"`
+	Name       string             `json:"name,omitempty"`
+	IDType     IDType             `json:"id_type,omitempty"`
+	IDNumber   string             `json:"id_number,omitempty"`
+	BirthDate  Date               `json:"birth_date,omitzero"`
+	HukouPlace string             `json:"hukou_place,omitempty"`
+	Reference  string             `json:"reference,omitempty"`
+	Notes      string             `json:"notes,omitempty"`
 }
 
 // FamilySearchNoticePublished records a family-search notice (寻亲公告).
@@ -208,34 +209,58 @@ type StayExtended struct {
 	Notes      string    `json:"notes,omitempty"`
 }
 
-// Long-stay kinds (LongStayStarted.Kind). Stored: never rename or reuse.
+// LongStayKind is the kind of long-stay care (LongStayStarted.Kind).
+// Stored: never rename or reuse the values.
+type LongStayKind string
+
+// The long-stay kinds.
 const (
-	LongStayInStation = "in_station"
-	LongStayOffSite   = "off_site"
-	LongStayPoverty   = "extreme_poverty_support"
+	LongStayInStation LongStayKind = "in_station"
+	LongStayOffSite   LongStayKind = "off_site"
+	LongStayPoverty   LongStayKind = "extreme_poverty_support"
 )
+
+var longStayKinds = []LongStayKind{LongStayInStation, LongStayOffSite, LongStayPoverty}
+
+// Values lists the long-stay kinds.
+func (LongStayKind) Values() []string { return strs(longStayKinds) }
+
+// Valid reports whether k is a known kind.
+func (k LongStayKind) Valid() bool { return slices.Contains(longStayKinds, k) }
 
 // LongStayStarted records long-stay care (滞留) for an unidentified person:
 // in the station, off-site (站外托养) or extreme-poverty support (特困供养).
 type LongStayStarted struct {
-	Kind  string `json:"kind"`
-	Place string `json:"place,omitempty"`
-	Notes string `json:"notes,omitempty"`
+	Kind  LongStayKind `json:"kind"`
+	Place string       `json:"place,omitempty"`
+	Notes string       `json:"notes,omitempty"`
 }
 
-// Settlement stages (SettlementRecorded.Stage). Stored: never rename.
+// SettlementStage is how far household registration and settlement has
+// gone (SettlementRecorded.Stage). Stored: never rename the values.
+type SettlementStage string
+
+// The settlement stages.
 const (
-	SettlementApplied = "applied"
-	SettlementSettled = "settled"
+	SettlementApplied SettlementStage = "applied"
+	SettlementSettled SettlementStage = "settled"
 )
+
+var settlementStages = []SettlementStage{SettlementApplied, SettlementSettled}
+
+// Values lists the settlement stages.
+func (SettlementStage) Values() []string { return strs(settlementStages) }
+
+// Valid reports whether s is a known stage.
+func (s SettlementStage) Valid() bool { return slices.Contains(settlementStages, s) }
 
 // SettlementRecorded records household registration and settlement (落户安置):
 // the application, then the settlement itself, which ends the case.
 type SettlementRecorded struct {
-	Stage     string `json:"stage"`
-	Place     string `json:"place,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Stage     SettlementStage `json:"stage"`
+	Place     string          `json:"place,omitempty"`
+	Reference string          `json:"reference,omitempty"`
+	Notes     string          `json:"notes,omitempty"`
 }
 
 // GuardianshipTaken records civil affairs taking temporary guardianship of a
@@ -246,24 +271,37 @@ type GuardianshipTaken struct {
 	Notes    string `json:"notes,omitempty"`
 }
 
-// Police-report reasons (PoliceReportFiled.Reason). Stored: never rename.
+// ReportReason is why the police were told (PoliceReportFiled.Reason).
+// Stored: never rename the values.
+type ReportReason string
+
+// The police-report reasons.
 const (
-	ReportHarmToMinor         = "harm_to_minor"
-	ReportSuspectedTrafficked = "suspected_trafficked"
-	ReportSuspectedLost       = "suspected_lost"
-	ReportAbandoned           = "abandoned"
-	ReportDangerousItems      = "dangerous_items"
-	ReportAbsconding          = "absconding"
-	ReportDeath               = "death"
-	ReportOther               = "other"
+	ReportHarmToMinor         ReportReason = "harm_to_minor"
+	ReportSuspectedTrafficked ReportReason = "suspected_trafficked"
+	ReportSuspectedLost       ReportReason = "suspected_lost"
+	ReportAbandoned           ReportReason = "abandoned"
+	ReportDangerousItems      ReportReason = "dangerous_items"
+	ReportAbsconding          ReportReason = "absconding"
+	ReportDeath               ReportReason = "death"
+	ReportOther               ReportReason = "other"
 )
+
+var reportReasons = []ReportReason{ReportHarmToMinor, ReportSuspectedTrafficked, ReportSuspectedLost, ReportAbandoned,
+	ReportDangerousItems, ReportAbsconding, ReportDeath, ReportOther}
+
+// Values lists the police-report reasons.
+func (ReportReason) Values() []string { return strs(reportReasons) }
+
+// Valid reports whether r is a known reason.
+func (r ReportReason) Valid() bool { return slices.Contains(reportReasons, r) }
 
 // PoliceReportFiled records a report to the police.
 type PoliceReportFiled struct {
-	Reason   string `json:"reason"`
-	ReportNo string `json:"report_no,omitempty"`
-	Agency   string `json:"agency,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	Reason   ReportReason `json:"reason"`
+	ReportNo string       `json:"report_no,omitempty"`
+	Agency   string       `json:"agency,omitempty"`
+	Notes    string       `json:"notes,omitempty"`
 }
 
 // TransferRequested opens a transfer from the case's station to To.
@@ -321,7 +359,7 @@ type LeftVoluntarily struct {
 // Collector is who picks a person up.
 type Collector struct {
 	Name         string `json:"name" text:"name"`
-	IDType       string `json:"id_type,omitempty"`
+	IDType       IDType `json:"id_type,omitempty"`
 	IDNumber     string `json:"id_number" text:"ref"`
 	Relationship string `json:"relationship" text:"line"`
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,9 @@ const (
 	Male   Sex = "male"
 	Female Sex = "female"
 )
+
+// Values lists the sexes.
+func (Sex) Values() []string { return []string{string(Male), string(Female)} }
 
 // Valid reports whether s is one of the known values.
 func (s Sex) Valid() bool { return s == Male || s == Female }
@@ -101,15 +105,26 @@ func (d Date) YearsOn(at time.Time) int {
 	return n
 }
 
-// ID types a person's identity document can have. Stored values: never
-// rename or reuse them.
+// IDType is the kind of a person's identity document. Stored values:
+// never rename or reuse them.
+type IDType string
+
+// The identity documents.
 const (
-	IDResidentCard = "resident_id"
-	IDPassport     = "passport"
-	IDHKMacao      = "hk_macao_permit"
-	IDTaiwan       = "taiwan_permit"
-	IDOther        = "other"
+	IDResidentCard IDType = "resident_id"
+	IDPassport     IDType = "passport"
+	IDHKMacao      IDType = "hk_macao_permit"
+	IDTaiwan       IDType = "taiwan_permit"
+	IDOther        IDType = "other"
 )
+
+var idTypes = []IDType{IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther}
+
+// Values lists the identity documents.
+func (IDType) Values() []string { return strs(idTypes) }
+
+// Valid reports whether t is a known identity document.
+func (t IDType) Valid() bool { return slices.Contains(idTypes, t) }
 
 // Contact is a relative or other contact a person names.
 type Contact struct {
@@ -127,7 +142,7 @@ type Person struct {
 	BirthDate        Date      `json:"birth_date,omitzero"`
 	EstimatedAge     *int      `json:"estimated_age,omitempty"`
 	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero"`
-	IDType           string    `json:"id_type,omitempty"`
+	IDType           IDType    `json:"id_type,omitempty"`
 	IDNumber         string    `json:"id_number,omitempty" text:"ref"`
 	HukouPlace       string    `json:"hukou_place,omitempty" text:"line"`
 	Dialect          string    `json:"dialect,omitempty" text:"line"`
@@ -165,7 +180,7 @@ func (p Person) Validate(prefix string, at time.Time) error {
 		default:
 			return Invalid(prefix+".id_type", "unknown id_type")
 		}
-	} else if p.IDType != "" && !validIDType(p.IDType) {
+	} else if p.IDType != "" && !p.IDType.Valid() {
 		return Invalid(prefix+".id_type", "unknown id_type")
 	}
 	born := p.birthDate()
@@ -184,14 +199,6 @@ func (p Person) Validate(prefix string, at time.Time) error {
 		return Invalid(prefix+".estimated_age", "estimated age must be 0 to %d", MaxAge)
 	}
 	return nil
-}
-
-func validIDType(t string) bool {
-	switch t {
-	case IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther:
-		return true
-	}
-	return false
 }
 
 // birthDate returns the given birth date, or the one inside a resident ID

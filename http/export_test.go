@@ -27,7 +27,7 @@ func QueryParams(r *http.Request) error {
 }
 
 // EnumValues returns the values the OpenAPI schemas list for each
-// enumerated type, by the type's name.
+// enumerated type of the HTTP layer's own table, by the type's name.
 func EnumValues() map[string][]string {
 	out := map[string][]string{}
 	for t, vs := range enumValues {

@@ -158,8 +158,9 @@ var (
 //     object with no required member is optional all the same: leaving it
 //     out is the same as sending {}.
 //   - enum: a field of one of the domain's enumerated types lists the
-//     type's values (enumValues), and a string field known to take values
-//     from a declared list lists them (fieldEnums).
+//     type's values (domain.Enum; enumValues for the HTTP layer's error
+//     codes), and a string field known to take values from a declared
+//     list lists them (fieldEnums).
 type schemaGen struct {
 	request bool // a request body, not an answer
 	seen    map[reflect.Type]bool
@@ -192,7 +193,7 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 	case rawMessage:
 		return map[string]any{}
 	}
-	if vs, ok := enumValues[t]; ok {
+	if vs, ok := enumOf(t); ok {
 		return map[string]any{"type": "string", "enum": vs}
 	}
 	if t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
