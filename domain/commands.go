@@ -14,9 +14,9 @@ import (
 // (default: now), free-text notes, and the legal basis for processing
 // sensitive data (default: statutory duty).
 type Common struct {
-	OccurredAt time.Time  `json:"occurred_at,omitzero"`
-	Notes      string     `json:"notes,omitempty" text:"notes"`
-	LegalBasis LegalBasis `json:"legal_basis,omitempty"`
+	OccurredAt time.Time  `json:"occurred_at,omitzero" doc:"When the step really happened (RFC 3339 with a zone); leave it out for now. Clocks and deadlines run from it, not from when it was typed in."`
+	Notes      string     `json:"notes,omitempty" text:"notes" doc:"Free notes of the staff member about this step; several lines allowed."`
+	LegalBasis LegalBasis `json:"legal_basis,omitempty" doc:"The legal ground for processing the person's sensitive data in this step; statutory_duty when left out. Use guardian_consent only when the guardian is not civil affairs itself."`
 }
 
 func (c *Common) common() *Common { return c }
@@ -158,11 +158,11 @@ func firstErr(errs ...error) error {
 // mother's open case at the same station.
 type Intake struct {
 	Common
-	Station      string     `json:"station" text:"code"`
-	Referral     Referral   `json:"referral"`
-	Person       Person     `json:"person"`
-	Inspection   Inspection `json:"inspection"`
-	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
+	Station      string     `json:"station" text:"code" doc:"Code of the station that receives the person (e.g. S01)."`
+	Referral     Referral   `json:"referral" doc:"How the person came to the station (护送来站 / 求助)."`
+	Person       Person     `json:"person" doc:"Who the person is, as registered at arrival (登记)."`
+	Inspection   Inspection `json:"inspection" doc:"What the initial inspection at arrival found (检视)."`
+	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero" doc:"For a child arriving with their mother: the ID of the mother's open case at the same station, so they may share the mother-and-child room."`
 }
 
 // Step returns StepIntake.
@@ -186,10 +186,10 @@ func (c *Intake) Validate() error {
 // {"eligible":false,"reason":...,"notice_no":...}, or {"assist_first":true}.
 type EligibilityCmd struct {
 	Common
-	Eligible    *bool  `json:"eligible,omitempty"`
-	AssistFirst bool   `json:"assist_first,omitempty"`
-	Reason      string `json:"reason,omitempty" text:"reason"`
-	NoticeNo    string `json:"notice_no,omitempty" text:"ref"`
+	Eligible    *bool  `json:"eligible,omitempty" doc:"Whether the person is eligible for assistance (甄别): true, or false to refuse with a reason and a written notice."`
+	AssistFirst bool   `json:"assist_first,omitempty" doc:"True when the person cannot state their details (elderly, child, disabled, ill): help first, screen later."`
+	Reason      string `json:"reason,omitempty" text:"reason" doc:"Why the person is refused assistance; required when eligible is false."`
+	NoticeNo    string `json:"notice_no,omitempty" text:"ref" doc:"Number of the written refusal notice handed to the person; required when eligible is false."`
 }
 
 // Step returns StepEligibility.
@@ -215,9 +215,9 @@ func (c *EligibilityCmd) Validate() error {
 // SecurityCheckCmd records the security check (step "security-check").
 type SecurityCheckCmd struct {
 	Common
-	CheckedBy     Checker  `json:"checked_by"`
-	Refused       bool     `json:"refused,omitempty"`
-	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line" max:"50"`
+	CheckedBy     Checker  `json:"checked_by" doc:"The staff member who did the security check; a woman is checked by a female staff member."`
+	Refused       bool     `json:"refused,omitempty" doc:"True when the person refused the security check, which ends assistance."`
+	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line" max:"50" doc:"Dangerous items found and handed to the police, one entry per item."`
 }
 
 // Step returns StepSecurityCheck.
@@ -237,8 +237,8 @@ func (c *SecurityCheckCmd) Validate() error {
 // Belongings deposits or returns belongings.
 type Belongings struct {
 	Common
-	Deposited []Item   `json:"deposited,omitempty" max:"100"`
-	Returned  []string `json:"returned,omitempty" text:"line" max:"100"`
+	Deposited []Item   `json:"deposited,omitempty" max:"100" doc:"Belongings taken into safekeeping, each with its quantity; give this or returned, not both."`
+	Returned  []string `json:"returned,omitempty" text:"line" max:"100" doc:"Names of deposited items handed back to the person, as they were deposited; give this or deposited, not both."`
 }
 
 // Step returns StepBelongings.
@@ -272,8 +272,8 @@ func (c *Belongings) Validate() error {
 // free bed of the zone is taken.
 type AssignBed struct {
 	Common
-	Zone Zone   `json:"zone"`
-	Bed  string `json:"bed,omitempty" text:"ref"`
+	Zone Zone   `json:"zone" doc:"The zone of the bed: by sex, age and condition (minors in minors, a child under 6 with the mother in mother_child, suspected infectious disease in isolation)."`
+	Bed  string `json:"bed,omitempty" text:"ref" doc:"The bed, named zone-n (e.g. adult_male-3); leave it out to take the zone's first free bed."`
 }
 
 // Step returns StepBed.
@@ -347,9 +347,9 @@ func (r QueryResult) Valid() bool { return slices.Contains(queryResults, r) }
 // IdentityQuery records an identity query.
 type IdentityQuery struct {
 	Common
-	Channel   QueryChannel `json:"channel"`
-	Result    QueryResult  `json:"result,omitempty"`
-	Reference string       `json:"reference,omitempty" text:"ref"`
+	Channel   QueryChannel `json:"channel" doc:"How the identity was queried: quick_check, police (police identity query), face_match or other."`
+	Result    QueryResult  `json:"result,omitempty" doc:"What the query found; leave it out or pending while the answer is awaited."`
+	Reference string       `json:"reference,omitempty" text:"ref" doc:"Reference of the query, such as the police query number."`
 }
 
 // Step returns StepIdentityQuery.
@@ -392,13 +392,13 @@ func (m VerificationMethod) Valid() bool { return slices.Contains(verificationMe
 // "identity-verified").
 type IdentityVerification struct {
 	Common
-	Method     VerificationMethod `json:"method"`
-	Name       string             `json:"name,omitempty" text:"name"`
-	IDType     IDType             `json:"id_type,omitempty"`
-	IDNumber   string             `json:"id_number,omitempty" text:"ref"`
-	BirthDate  Date               `json:"birth_date,omitzero"`
-	HukouPlace string             `json:"hukou_place,omitempty" text:"line"`
-	Reference  string             `json:"reference,omitempty" text:"ref"`
+	Method     VerificationMethod `json:"method" doc:"How the identity was established."`
+	Name       string             `json:"name,omitempty" text:"name" doc:"The verified name; replaces the registered one."`
+	IDType     IDType             `json:"id_type,omitempty" doc:"Kind of the verified identity document; resident_id when left out and an ID number is given."`
+	IDNumber   string             `json:"id_number,omitempty" text:"ref" doc:"Number of the verified identity document; a resident ID number is checked, check digit included."`
+	BirthDate  Date               `json:"birth_date,omitzero" doc:"The verified date of birth (YYYY-MM-DD); must agree with a resident ID number."`
+	HukouPlace string             `json:"hukou_place,omitempty" text:"line" doc:"The verified place of household registration (户籍地)."`
+	Reference  string             `json:"reference,omitempty" text:"ref" doc:"Reference of the verification, such as the police reply or the DNA report number."`
 }
 
 // Step returns StepIdentityVerified.
@@ -427,8 +427,8 @@ func (c *IdentityVerification) Validate() error {
 // FamilySearchNotice records a published family-search notice.
 type FamilySearchNotice struct {
 	Common
-	Channel   string `json:"channel,omitempty" text:"line"`
-	Reference string `json:"reference,omitempty" text:"ref"`
+	Channel   string `json:"channel,omitempty" text:"line" doc:"Where the family-search notice (寻亲公告) was published, such as a newspaper or the national platform."`
+	Reference string `json:"reference,omitempty" text:"ref" doc:"Reference or link of the published notice."`
 }
 
 // Step returns StepFamilySearchNotice.
@@ -440,8 +440,8 @@ func (c *FamilySearchNotice) Validate() error { return c.Common.validate() }
 // DNARequest records a DNA sample sent for matching.
 type DNARequest struct {
 	Common
-	SampleRef string `json:"sample_ref,omitempty" text:"ref"`
-	Lab       string `json:"lab,omitempty" text:"name"`
+	SampleRef string `json:"sample_ref,omitempty" text:"ref" doc:"Reference of the DNA sample sent for matching."`
+	Lab       string `json:"lab,omitempty" text:"name" doc:"Laboratory or police unit the sample was sent to."`
 }
 
 // Step returns StepDNARequest.
@@ -453,8 +453,8 @@ func (c *DNARequest) Validate() error { return c.Common.validate() }
 // DNAResult records the result of a DNA request.
 type DNAResult struct {
 	Common
-	Matched   *bool  `json:"matched"`
-	Reference string `json:"reference,omitempty" text:"ref"`
+	Matched   *bool  `json:"matched" doc:"Whether the DNA sample matched a relative; required."`
+	Reference string `json:"reference,omitempty" text:"ref" doc:"Reference of the DNA result."`
 }
 
 // Step returns StepDNAResult.
@@ -475,9 +475,9 @@ func (c *DNAResult) Validate() error {
 // "relatives-contacted").
 type RelativesContact struct {
 	Common
-	Relationship string `json:"relationship,omitempty" text:"line"`
-	Channel      string `json:"channel,omitempty" text:"line"`
-	Outcome      string `json:"outcome,omitempty" text:"reason"`
+	Relationship string `json:"relationship,omitempty" text:"line" doc:"How the relative contacted is related to the person (e.g. sister)."`
+	Channel      string `json:"channel,omitempty" text:"line" doc:"How the relatives were reached (phone, visit, local civil affairs...)."`
+	Outcome      string `json:"outcome,omitempty" text:"reason" doc:"What came of the contact, such as whether they will come to collect the person."`
 }
 
 // Step returns StepRelativesContacted.
@@ -489,8 +489,8 @@ func (c *RelativesContact) Validate() error { return c.Common.validate() }
 // MedicalReferral refers the person to a designated hospital.
 type MedicalReferral struct {
 	Common
-	Hospital string `json:"hospital" text:"name"`
-	Reason   string `json:"reason,omitempty" text:"reason"`
+	Hospital string `json:"hospital" text:"name" doc:"The designated hospital (定点医院) the person is referred to; required."`
+	Reason   string `json:"reason,omitempty" text:"reason" doc:"Why the person is referred to hospital."`
 }
 
 // Step returns StepMedicalReferral.
@@ -505,7 +505,7 @@ func (c *MedicalReferral) Validate() error {
 // held for the Service's configured hold).
 type HospitalAdmission struct {
 	Common
-	Hospital string `json:"hospital,omitempty" text:"name"`
+	Hospital string `json:"hospital,omitempty" text:"name" doc:"The hospital that admitted the person."`
 }
 
 // Step returns StepHospitalAdmission.
@@ -517,7 +517,7 @@ func (c *HospitalAdmission) Validate() error { return c.Common.validate() }
 // HospitalDischarge records discharge from hospital.
 type HospitalDischarge struct {
 	Common
-	Hospital string `json:"hospital,omitempty" text:"name"`
+	Hospital string `json:"hospital,omitempty" text:"name" doc:"The hospital that discharged the person."`
 }
 
 // Step returns StepHospitalDischarge.
@@ -538,9 +538,9 @@ func (c *MedicalReturn) Validate() error { return c.Common.validate() }
 // Extension extends the stay limit to Until.
 type Extension struct {
 	Common
-	Until      time.Time `json:"until"`
-	ApprovedBy string    `json:"approved_by" text:"name"`
-	Reason     string    `json:"reason" text:"reason"`
+	Until      time.Time `json:"until" doc:"The new end of the stay (RFC 3339 with a zone); must be later than the current limit."`
+	ApprovedBy string    `json:"approved_by" text:"name" doc:"Who approved staying longer than the limit (name or post)."`
+	Reason     string    `json:"reason" text:"reason" doc:"Why the person stays longer than the limit."`
 }
 
 // Step returns StepExtension.
@@ -560,8 +560,8 @@ func (c *Extension) Validate() error {
 // LongStayCmd starts long-stay care (step "long-stay").
 type LongStayCmd struct {
 	Common
-	Kind  LongStayKind `json:"kind"`
-	Place string       `json:"place,omitempty" text:"line"`
+	Kind  LongStayKind `json:"kind" doc:"Kind of long-stay care (滞留): in_station, off_site (站外托养) or extreme_poverty_support (特困供养)."`
+	Place string       `json:"place,omitempty" text:"line" doc:"Where the person is cared for, for off-site care."`
 }
 
 // Step returns StepLongStay.
@@ -575,9 +575,9 @@ func (c *LongStayCmd) Validate() error {
 // SettlementCmd records a settlement application or the settlement itself.
 type SettlementCmd struct {
 	Common
-	Stage     SettlementStage `json:"stage"`
-	Place     string          `json:"place,omitempty" text:"line"`
-	Reference string          `json:"reference,omitempty" text:"ref"`
+	Stage     SettlementStage `json:"stage" doc:"applied when household registration and settlement (落户安置) is applied for, settled when it is done (which ends the case)."`
+	Place     string          `json:"place,omitempty" text:"line" doc:"Where the person is registered and settled."`
+	Reference string          `json:"reference,omitempty" text:"ref" doc:"Reference of the application or decision."`
 }
 
 // Step returns StepSettlement.
@@ -591,8 +591,8 @@ func (c *SettlementCmd) Validate() error {
 // GuardianshipCmd records civil affairs taking temporary guardianship.
 type GuardianshipCmd struct {
 	Common
-	Basis    string `json:"basis" text:"line"`
-	Guardian string `json:"guardian,omitempty" text:"name"`
+	Basis    string `json:"basis" text:"line" doc:"The legal basis on which civil affairs takes temporary guardianship (e.g. 未成年人保护法 art. 92); required."`
+	Guardian string `json:"guardian,omitempty" text:"name" doc:"The body or person acting as guardian."`
 }
 
 // Step returns StepGuardianship.
@@ -606,9 +606,9 @@ func (c *GuardianshipCmd) Validate() error {
 // PoliceReportCmd records a report to the police.
 type PoliceReportCmd struct {
 	Common
-	Reason   ReportReason `json:"reason"`
-	ReportNo string       `json:"report_no,omitempty" text:"ref"`
-	Agency   string       `json:"agency,omitempty" text:"name"`
+	Reason   ReportReason `json:"reason" doc:"Why the police were told: harm to a minor, suspected trafficking, a lost or abandoned person, dangerous items, an absconding, a death, or other."`
+	ReportNo string       `json:"report_no,omitempty" text:"ref" doc:"Number of the police report or receipt."`
+	Agency   string       `json:"agency,omitempty" text:"name" doc:"Police station or unit the report was made to."`
 }
 
 // Step returns StepPoliceReport.
@@ -622,8 +622,8 @@ func (c *PoliceReportCmd) Validate() error {
 // TransferRequest asks another station to take the case.
 type TransferRequest struct {
 	Common
-	ToStation string `json:"to_station" text:"code"`
-	Reason    string `json:"reason" text:"reason"`
+	ToStation string `json:"to_station" text:"code" doc:"Code of the station asked to take the case."`
+	Reason    string `json:"reason" text:"reason" doc:"Why the case should move to that station; required."`
 }
 
 // Step returns StepTransferRequest.
@@ -646,7 +646,7 @@ func (c *TransferAccept) Validate() error { return c.Common.validate() }
 // TransferDecline declines a requested transfer.
 type TransferDecline struct {
 	Common
-	Reason string `json:"reason,omitempty" text:"reason"`
+	Reason string `json:"reason,omitempty" text:"reason" doc:"Why the receiving station declines the transfer."`
 }
 
 // Step returns StepTransferDecline.
@@ -658,8 +658,8 @@ func (c *TransferDecline) Validate() error { return c.Common.validate() }
 // EscortDeparture records the escort leaving for the receiving station.
 type EscortDeparture struct {
 	Common
-	Escorts   []string `json:"escorts" text:"name" max:"10"`
-	Transport string   `json:"transport,omitempty" text:"line"`
+	Escorts   []string `json:"escorts" text:"name" max:"10" doc:"Names of the staff escorting the person; at least one."`
+	Transport string   `json:"transport,omitempty" text:"line" doc:"How they travel (vehicle, train...)."`
 }
 
 // Step returns StepEscortDeparture.
@@ -685,7 +685,7 @@ func (c *EscortDeparture) Validate() error {
 // "handover").
 type HandoverCmd struct {
 	Common
-	ReceivedBy string `json:"received_by" text:"name"`
+	ReceivedBy string `json:"received_by" text:"name" doc:"Who at the receiving station took the person in; required."`
 }
 
 // Step returns StepHandover.
@@ -699,9 +699,9 @@ func (c *HandoverCmd) Validate() error {
 // VoluntaryLeave records a person leaving of their own will.
 type VoluntaryLeave struct {
 	Common
-	DeclarationRef string `json:"declaration_ref" text:"ref"`
-	CashYuan       int    `json:"cash_yuan,omitempty"`
-	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref"`
+	DeclarationRef string `json:"declaration_ref" text:"ref" doc:"Reference of the person's signed declaration that they leave of their own will; required."`
+	CashYuan       int    `json:"cash_yuan,omitempty" doc:"Cash handed to the person, in yuan: 0 to 20, against a signed receipt."`
+	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref" doc:"Reference of the signed receipt for the cash."`
 }
 
 // Step returns StepVoluntaryLeave.
@@ -721,7 +721,7 @@ func (c *VoluntaryLeave) Validate() error {
 // Pickup records relatives or a guardian collecting the person.
 type Pickup struct {
 	Common
-	Collector Collector `json:"collector"`
+	Collector Collector `json:"collector" doc:"The relative or guardian who collects the person, with their identity document."`
 }
 
 // Step returns StepPickup.
@@ -751,10 +751,10 @@ func (c *Pickup) Validate() error {
 // "escorted-return").
 type EscortedReturnCmd struct {
 	Common
-	Destination string   `json:"destination" text:"line"`
-	Escorts     []string `json:"escorts,omitempty" text:"name" max:"10"`
-	Transport   string   `json:"transport,omitempty" text:"line"`
-	ReceivedBy  string   `json:"received_by,omitempty" text:"name"`
+	Destination string   `json:"destination" text:"line" doc:"Where the person is escorted home to; required."`
+	Escorts     []string `json:"escorts,omitempty" text:"name" max:"10" doc:"Names of the staff escorting the person."`
+	Transport   string   `json:"transport,omitempty" text:"line" doc:"How they travel."`
+	ReceivedBy  string   `json:"received_by,omitempty" text:"name" doc:"Who received the person at the destination."`
 }
 
 // Step returns StepEscortedReturn.
@@ -768,7 +768,7 @@ func (c *EscortedReturnCmd) Validate() error {
 // Absconding records the person leaving without notice.
 type Absconding struct {
 	Common
-	LastSeen string `json:"last_seen,omitempty" text:"line"`
+	LastSeen string `json:"last_seen,omitempty" text:"line" doc:"Where and when the person was last seen."`
 }
 
 // Step returns StepAbsconding.
@@ -780,7 +780,7 @@ func (c *Absconding) Validate() error { return c.Common.validate() }
 // Termination ends assistance for a reason.
 type Termination struct {
 	Common
-	Reason string `json:"reason" text:"reason"`
+	Reason string `json:"reason" text:"reason" doc:"Why assistance ends (e.g. no longer eligible, breaking the station's rules); required."`
 }
 
 // Step returns StepTermination.
@@ -795,7 +795,7 @@ func (c *Termination) Validate() error {
 // death checklist items done since (step "death").
 type DeathCmd struct {
 	Common
-	Place string `json:"place,omitempty" text:"line"`
+	Place string `json:"place,omitempty" text:"line" doc:"Where the person died; required when the death is first recorded."`
 	DeathChecklist
 }
 
@@ -842,11 +842,11 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // intake is not moved before the person's birth date (invalid "new").
 type Correct struct {
 	Common
-	EventID uuid.UUID       `json:"event_id"`
-	Field   string          `json:"field"`
-	Old     json.RawMessage `json:"old"`
-	New     json.RawMessage `json:"new"`
-	Reason  string          `json:"reason" text:"reason"`
+	EventID uuid.UUID       `json:"event_id" doc:"ID of the event to correct, as the case history shows it (event_id)."`
+	Field   string          `json:"field" doc:"The corrected field: a dotted path of the event's data (e.g. person.birth_date), or occurred_at."`
+	Old     json.RawMessage `json:"old" doc:"The field's value as the event records it now (any JSON value), earlier corrections included."`
+	New     json.RawMessage `json:"new" doc:"The correct value (any JSON value of the field's type)."`
+	Reason  string          `json:"reason" text:"reason" doc:"Why the value is corrected; required."`
 	// Target is the corrected event as stored, metadata included. It is
 	// not part of the request: the Service reads it from the case's stream
 	// before deciding, and Decide needs it.
@@ -910,11 +910,11 @@ func validateZones(zones []ZoneBeds) error {
 // RegisterStation registers a station with its zones (POST /v1/stations).
 type RegisterStation struct {
 	Common
-	Code   string      `json:"code" text:"code"`
-	Name   string      `json:"name" text:"name"`
-	Region string      `json:"region" text:"code"`
-	Kind   StationKind `json:"kind"`
-	Zones  []ZoneBeds  `json:"zones" max:"7"`
+	Code   string      `json:"code" text:"code" doc:"The station's code: 1 to 32 letters, digits, - or _ (e.g. S01)."`
+	Name   string      `json:"name" text:"name" doc:"The station's name."`
+	Region string      `json:"region" text:"code" doc:"Code of the region the station belongs to (e.g. R1)."`
+	Kind   StationKind `json:"kind" doc:"What kind of institution it is: station, regional_center or minors_center."`
+	Zones  []ZoneBeds  `json:"zones" max:"7" doc:"Every zone of the station with its number of beds, each zone once."`
 }
 
 // Step returns StepRegisterStation.
@@ -940,7 +940,7 @@ func (c *RegisterStation) Validate() error {
 // ChangeZones replaces a station's zones and bed counts.
 type ChangeZones struct {
 	Common
-	Zones []ZoneBeds `json:"zones" max:"7"`
+	Zones []ZoneBeds `json:"zones" max:"7" doc:"Every zone the station keeps with its beds: a zone left out is removed."`
 }
 
 // Step returns StepChangeZones.
@@ -955,12 +955,12 @@ func (c *ChangeZones) Validate() error {
 // shows it once and passes only its SHA-256 hash (64 hex digits) and an ID.
 type IssueToken struct {
 	Common
-	ID      string `json:"id" text:"ref"`
-	Name    string `json:"name,omitempty" text:"name"`
-	Role    Role   `json:"role"`
-	Station string `json:"station,omitempty" text:"code"`
-	Region  string `json:"region,omitempty" text:"code"`
-	Hash    string `json:"hash" text:"ref"`
+	ID      string `json:"id" text:"ref" doc:"The token's ID."`
+	Name    string `json:"name,omitempty" text:"name" doc:"Who or what the token is for."`
+	Role    Role   `json:"role" doc:"The token's role."`
+	Station string `json:"station,omitempty" text:"code" doc:"The station a staff token is bound to."`
+	Region  string `json:"region,omitempty" text:"code" doc:"The region a coordinator's or inspector's token is bound to."`
+	Hash    string `json:"hash" text:"ref" doc:"SHA-256 of the token, 64 lowercase hex digits."`
 }
 
 // Step returns StepIssueToken.
@@ -993,7 +993,7 @@ func (c *IssueToken) Validate() error {
 // RevokeToken revokes a token by ID.
 type RevokeToken struct {
 	Common
-	ID string `json:"id" text:"ref"`
+	ID string `json:"id" text:"ref" doc:"The ID of the token to revoke."`
 }
 
 // Step returns StepRevokeToken.

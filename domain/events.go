@@ -61,10 +61,10 @@ const (
 // Referral says how a person came to the station (护送来站 / 求助).
 // FormNo is the police handover form number when the police escorted them.
 type Referral struct {
-	Source     ReferralSource `json:"source"`
-	FormNo     string         `json:"form_no,omitempty" text:"ref"`
-	ReferredBy string         `json:"referred_by,omitempty" text:"name"`
-	FoundAt    string         `json:"found_at,omitempty" text:"line"`
+	Source     ReferralSource `json:"source" doc:"How the person came: walk_in, hotline, police_escort, urban_management, hospital, outreach (patrol), public_report or other."`
+	FormNo     string         `json:"form_no,omitempty" text:"ref" doc:"Number of the police handover form (护送单); required when the police escorted the person."`
+	ReferredBy string         `json:"referred_by,omitempty" text:"name" doc:"Who brought or referred the person: the officer, unit, hospital or caller (name and unit)."`
+	FoundAt    string         `json:"found_at,omitempty" text:"line" doc:"Where the person was found or picked up (street, bridge, station...)."`
 }
 
 // IntakeRegistered opens a case: the referral, the initial inspection and
@@ -94,8 +94,8 @@ type EligibilityDecided struct {
 
 // Checker is the staff member who did a security check.
 type Checker struct {
-	StaffID string `json:"staff_id" text:"ref"`
-	Sex     Sex    `json:"sex"`
+	StaffID string `json:"staff_id" text:"ref" doc:"Staff number of the staff member who did the check."`
+	Sex     Sex    `json:"sex" doc:"Sex of that staff member: a woman must be checked by a woman."`
 }
 
 // SecurityChecked records the security check; Refused means the person
@@ -110,8 +110,8 @@ type SecurityChecked struct {
 
 // Item is one kind of deposited belonging.
 type Item struct {
-	Item string `json:"item" text:"line"`
-	Qty  int    `json:"qty"`
+	Item string `json:"item" text:"line" doc:"What the item is (e.g. ID card, cash, phone)."`
+	Qty  int    `json:"qty" doc:"How many, at least 1 (for cash, the amount in yuan)."`
 }
 
 // BelongingsDeposited lists belongings taken into safekeeping.
@@ -358,10 +358,10 @@ type LeftVoluntarily struct {
 
 // Collector is who picks a person up.
 type Collector struct {
-	Name         string `json:"name" text:"name"`
-	IDType       IDType `json:"id_type,omitempty"`
-	IDNumber     string `json:"id_number" text:"ref"`
-	Relationship string `json:"relationship" text:"line"`
+	Name         string `json:"name" text:"name" doc:"The collector's full name."`
+	IDType       IDType `json:"id_type,omitempty" doc:"Kind of the collector's identity document; resident_id when left out."`
+	IDNumber     string `json:"id_number" text:"ref" doc:"Number of the collector's identity document; a resident ID number is checked, check digit included."`
+	Relationship string `json:"relationship" text:"line" doc:"How the collector is related to the person (e.g. son, guardian)."`
 }
 
 // PickedUp is a pickup by relatives or a guardian, with the collector's ID.
@@ -395,11 +395,11 @@ type Terminated struct {
 // DeathChecklist is what must be done after a death. A nil field is not
 // done or not known yet.
 type DeathChecklist struct {
-	CertifiedBy       string `json:"certified_by,omitempty" text:"name"`
-	PoliceNotified    *bool  `json:"police_notified,omitempty"`
-	RelativesNotified *bool  `json:"relatives_notified,omitempty"`
-	PublicNotice      string `json:"public_notice,omitempty" text:"line"`
-	BodyDisposition   string `json:"body_disposition,omitempty" text:"line"`
+	CertifiedBy       string `json:"certified_by,omitempty" text:"name" doc:"Who certified the death (hospital or doctor)."`
+	PoliceNotified    *bool  `json:"police_notified,omitempty" doc:"Whether the police have been told of the death."`
+	RelativesNotified *bool  `json:"relatives_notified,omitempty" doc:"Whether the relatives have been told of the death."`
+	PublicNotice      string `json:"public_notice,omitempty" text:"line" doc:"Reference of the public notice of the death, for a person whose relatives are not known."`
+	BodyDisposition   string `json:"body_disposition,omitempty" text:"line" doc:"What was done with the body (e.g. cremated at, handed to the family)."`
 }
 
 // Died records a death and the checklist items known at the time.
@@ -439,9 +439,9 @@ type Corrected struct {
 // ones and Seasonal extra ones for winter-warmth and summer-cooling
 // campaigns. Beds are named "<zone>-<n>", n from 1 to Beds+Seasonal.
 type ZoneBeds struct {
-	Zone     Zone `json:"zone"`
-	Beds     int  `json:"beds"`
-	Seasonal int  `json:"seasonal,omitempty"`
+	Zone     Zone `json:"zone" doc:"The zone."`
+	Beds     int  `json:"beds" doc:"Number of permanent beds in the zone, 0 to 10000; they are named zone-1 to zone-n."`
+	Seasonal int  `json:"seasonal,omitempty" doc:"Extra beds for winter-warmth and summer-cooling campaigns, numbered after the permanent ones."`
 }
 
 // StationRegistered opens a station stream.

@@ -265,6 +265,9 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
 			schema["enum"] = vs
 		}
+		if d := f.Tag.Get("doc"); d != "" {
+			schema["description"] = d
+		}
 		props[name] = schema
 		if optional(opts) || g.request && emptyObject(schema) {
 			continue

@@ -80,3 +80,75 @@ func resolve(doc any, ref string) any {
 	}
 	return v
 }
+
+// TestEveryFieldIsDescribed: every property of every schema, request and
+// answer, and every parameter says in a line what it holds; every text
+// field and list of a request says how long it may be.
+func TestEveryFieldIsDescribed(t *testing.T) {
+	e := newEnv(t)
+	doc := openAPIDoc(t, e)
+	props := 0
+	var walk func(v any, path string, request bool)
+	walk = func(v any, path string, request bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ps, ok := x["properties"].(map[string]any); ok {
+				for name, p := range ps {
+					props++
+					ps := p.(map[string]any)
+					if d, _ := ps["description"].(string); strings.TrimSpace(d) == "" || strings.Contains(d, "\n") {
+						t.Errorf("%s.%s has no one-line description", path, name)
+					}
+					if request {
+						checkLimits(t, path+"."+name, ps)
+					}
+				}
+			}
+			for k, c := range x {
+				walk(c, path+"/"+k, request || k == "requestBody")
+			}
+		case []any:
+			for i, c := range x {
+				walk(c, path+"/"+strconv.Itoa(i), request)
+			}
+		}
+	}
+	walk(doc, "#", false)
+	if props < 300 {
+		t.Fatalf("only %d properties were seen", props)
+	}
+	for path, ops := range doc["paths"].(map[string]any) {
+		for method, op := range ops.(map[string]any) {
+			params, _ := op.(map[string]any)["parameters"].([]any)
+			for _, p := range params {
+				pm := p.(map[string]any)
+				if d, _ := pm["description"].(string); strings.TrimSpace(d) == "" {
+					t.Errorf("%s %s: parameter %v has no description", method, path, pm["name"])
+				}
+			}
+		}
+	}
+}
+
+// checkLimits fails unless the request schema s bounds its text and
+// lists: a free string has a maxLength, a list a maxItems (and its items
+// are checked too).
+func checkLimits(t *testing.T, path string, s map[string]any) {
+	t.Helper()
+	switch s["type"] {
+	case "string":
+		_, enum := s["enum"]
+		_, format := s["format"]
+		_, pattern := s["pattern"]
+		if _, ok := s["maxLength"]; !ok && !enum && !format && !pattern {
+			t.Errorf("request field %s is text without a maxLength", path)
+		}
+	case "array":
+		if _, ok := s["maxItems"]; !ok {
+			t.Errorf("request field %s is a list without a maxItems", path)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			checkLimits(t, path+".items", items)
+		}
+	}
+}

@@ -25,8 +25,8 @@ import (
 // bundle is an export bundle type, for a Privacy that describes its
 // export.
 type bundle struct {
-	CaseID    uuid.UUID `json:"case_id"`
-	Signature string    `json:"signature"`
+	CaseID    uuid.UUID `json:"case_id" doc:"The exported case."`
+	Signature string    `json:"signature" doc:"The bundle's signature."`
 }
 
 // describedPrivacy is a Privacy that describes its export bundle; the

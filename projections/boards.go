@@ -16,24 +16,24 @@ import (
 // since the request, and whether it is past the 48-hour mark for an answer
 // or the 72-hour mark for the handover.
 type TransferInFlight struct {
-	CaseID          uuid.UUID `json:"case_id"`
-	From            string    `json:"from"`
-	To              string    `json:"to"`
-	State           string    `json:"state"`
-	RequestedAt     time.Time `json:"requested_at"`
-	AcceptedAt      time.Time `json:"accepted_at,omitzero"`
-	DepartedAt      time.Time `json:"departed_at,omitzero"`
-	AgeHours        float64   `json:"age_hours"`
-	Unanswered      bool      `json:"unanswered"`       // requested and unanswered past 48 h
-	HandoverOverdue bool      `json:"handover_overdue"` // departed and not handed over past 72 h
+	CaseID          uuid.UUID `json:"case_id" doc:"The case being transferred."`
+	From            string    `json:"from" doc:"Code of the sending station."`
+	To              string    `json:"to" doc:"Code of the receiving station."`
+	State           string    `json:"state" doc:"Where the transfer stands: requested, accepted or departed."`
+	RequestedAt     time.Time `json:"requested_at" doc:"When it was requested."`
+	AcceptedAt      time.Time `json:"accepted_at,omitzero" doc:"When it was accepted."`
+	DepartedAt      time.Time `json:"departed_at,omitzero" doc:"When the escort left."`
+	AgeHours        float64   `json:"age_hours" doc:"Hours since the request."`
+	Unanswered      bool      `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`
+	HandoverOverdue bool      `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."`
 }
 
 // TransferBoard lists the transfers in flight that leave from or arrive at
 // a station of Region, oldest request first.
 type TransferBoard struct {
-	Region    string             `json:"region"`
-	At        time.Time          `json:"at"`
-	Transfers []TransferInFlight `json:"transfers"`
+	Region    string             `json:"region" doc:"The region."`
+	At        time.Time          `json:"at" doc:"The moment the board shows."`
+	Transfers []TransferInFlight `json:"transfers" doc:"Transfers in flight from or to the region's stations, oldest request first."`
 }
 
 // Transfers returns the transfer board of region as of asOf. A region with
@@ -72,13 +72,13 @@ func (r *Runner) Transfers(region string, asOf AsOf) (TransferBoard, error) {
 
 // PersonCase is one case of a person, as the person index shows it.
 type PersonCase struct {
-	CaseID   uuid.UUID       `json:"case_id"`
-	Station  string          `json:"station"`
-	Stations []string        `json:"stations"`
-	Status   domain.Status   `json:"status"`
-	OpenedAt time.Time       `json:"opened_at"`
-	ExitedAt time.Time       `json:"exited_at,omitzero"`
-	ExitType domain.ExitType `json:"exit_type,omitempty"`
+	CaseID   uuid.UUID       `json:"case_id" doc:"The case's ID."`
+	Station  string          `json:"station" doc:"Code of the station the case is at."`
+	Stations []string        `json:"stations" doc:"Codes of every station the person stayed at in this case."`
+	Status   domain.Status   `json:"status" doc:"Where the case stands."`
+	OpenedAt time.Time       `json:"opened_at" doc:"When the person arrived."`
+	ExitedAt time.Time       `json:"exited_at,omitzero" doc:"When the person left."`
+	ExitType domain.ExitType `json:"exit_type,omitempty" doc:"How the person left."`
 	// TransferTo is the station a transfer in flight is addressed to, empty
 	// when none is: with Station, all that domain.Authorize reads of a case
 	// to decide a read. It is not part of the answer.
