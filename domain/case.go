@@ -11,102 +11,102 @@ import (
 
 // Bed is where a case sleeps: a zone and a bed named "<zone>-<n>".
 type Bed struct {
-	Zone Zone   `json:"zone"`
-	Bed  string `json:"bed"`
+	Zone Zone   `json:"zone" doc:"The zone of the bed."`
+	Bed  string `json:"bed" doc:"The bed, named zone-n."`
 }
 
 // Eligibility is the outcome of screening.
 type Eligibility struct {
-	Decided     bool      `json:"decided"`
-	Eligible    bool      `json:"eligible"`
-	AssistFirst bool      `json:"assist_first,omitempty"`
-	At          time.Time `json:"at,omitzero"`
+	Decided     bool      `json:"decided" doc:"Whether screening has been recorded."`
+	Eligible    bool      `json:"eligible" doc:"Whether the person was found eligible."`
+	AssistFirst bool      `json:"assist_first,omitempty" doc:"Whether the person is helped first and screened later."`
+	At          time.Time `json:"at,omitzero" doc:"When screening happened."`
 }
 
 // SecurityCheck is the outcome of the security check.
 type SecurityCheck struct {
-	Done    bool      `json:"done"`
-	Refused bool      `json:"refused,omitempty"`
-	At      time.Time `json:"at,omitzero"`
+	Done    bool      `json:"done" doc:"Whether the security check has been recorded."`
+	Refused bool      `json:"refused,omitempty" doc:"Whether the person refused it (assistance then ends)."`
+	At      time.Time `json:"at,omitzero" doc:"When the check happened."`
 }
 
 // Belonging is one deposited item and whether it was handed back.
 type Belonging struct {
-	Item     string `json:"item"`
-	Qty      int    `json:"qty"`
-	Returned bool   `json:"returned"`
+	Item     string `json:"item" doc:"What the item is."`
+	Qty      int    `json:"qty" doc:"How many were deposited."`
+	Returned bool   `json:"returned" doc:"Whether it was handed back."`
 }
 
 // Identity is the state of the identity and family search.
 type Identity struct {
-	Verified             bool      `json:"verified"`
-	VerifiedAt           time.Time `json:"verified_at,omitzero"`
-	Method               string    `json:"method,omitempty"`
-	Queries              int       `json:"queries"`
-	LastQueryAt          time.Time `json:"last_query_at,omitzero"`
-	NoticeAt             time.Time `json:"notice_at,omitzero"`
-	DNARequestedAt       time.Time `json:"dna_requested_at,omitzero"`
-	DNAResultAt          time.Time `json:"dna_result_at,omitzero"`
-	DNAMatched           bool      `json:"dna_matched,omitempty"`
-	RelativesContactedAt time.Time `json:"relatives_contacted_at,omitzero"`
+	Verified             bool               `json:"verified" doc:"Whether the identity is established."`
+	VerifiedAt           time.Time          `json:"verified_at,omitzero" doc:"When the identity was established."`
+	Method               VerificationMethod `json:"method,omitempty" doc:"How it was established."`
+	Queries              int                `json:"queries" doc:"How many identity queries were made."`
+	LastQueryAt          time.Time          `json:"last_query_at,omitzero" doc:"When the last identity query was made."`
+	NoticeAt             time.Time          `json:"notice_at,omitzero" doc:"When a family-search notice was first published."`
+	DNARequestedAt       time.Time          `json:"dna_requested_at,omitzero" doc:"When a DNA sample was last sent for matching."`
+	DNAResultAt          time.Time          `json:"dna_result_at,omitzero" doc:"When the last DNA result came back."`
+	DNAMatched           bool               `json:"dna_matched,omitempty" doc:"Whether the DNA result was a match."`
+	RelativesContactedAt time.Time          `json:"relatives_contacted_at,omitzero" doc:"When relatives were last contacted."`
 }
 
 // Medical is the state of medical care; State is "" or one of the MedicalState*
 // constants.
 type Medical struct {
-	State        string    `json:"state,omitempty"`
-	Hospital     string    `json:"hospital,omitempty"`
-	ReferredAt   time.Time `json:"referred_at,omitzero"`
-	AdmittedAt   time.Time `json:"admitted_at,omitzero"`
-	DischargedAt time.Time `json:"discharged_at,omitzero"`
-	ReturnedAt   time.Time `json:"returned_at,omitzero"`
-	AdmissionID  uuid.UUID `json:"admission_id,omitzero"`
+	State        string    `json:"state,omitempty" doc:"Where medical care stands: referred, admitted, discharged or returned; absent when none."`
+	Hospital     string    `json:"hospital,omitempty" doc:"The hospital."`
+	ReferredAt   time.Time `json:"referred_at,omitzero" doc:"When the person was referred to hospital."`
+	AdmittedAt   time.Time `json:"admitted_at,omitzero" doc:"When the person was admitted."`
+	DischargedAt time.Time `json:"discharged_at,omitzero" doc:"When the person was discharged."`
+	ReturnedAt   time.Time `json:"returned_at,omitzero" doc:"When the person came back to the station."`
+	AdmissionID  uuid.UUID `json:"admission_id,omitzero" doc:"ID of the admission event, which the bed hold refers to."`
 }
 
 // Transfer is a transfer in flight; State is one of the TransferState*
 // constants.
 type Transfer struct {
-	From        string    `json:"from"`
-	To          string    `json:"to"`
-	Reason      string    `json:"reason,omitempty"`
-	State       string    `json:"state"`
-	RequestedAt time.Time `json:"requested_at"`
-	AcceptedAt  time.Time `json:"accepted_at,omitzero"`
-	DepartedAt  time.Time `json:"departed_at,omitzero"`
+	From        string    `json:"from" doc:"Code of the sending station."`
+	To          string    `json:"to" doc:"Code of the receiving station."`
+	Reason      string    `json:"reason,omitempty" doc:"Why the transfer was requested."`
+	State       string    `json:"state" doc:"Where the transfer stands: requested, accepted or departed."`
+	RequestedAt time.Time `json:"requested_at" doc:"When it was requested."`
+	AcceptedAt  time.Time `json:"accepted_at,omitzero" doc:"When the receiving station accepted it."`
+	DepartedAt  time.Time `json:"departed_at,omitzero" doc:"When the escort left."`
 }
 
 // Handover is a completed transfer.
 type Handover struct {
-	From string    `json:"from"`
-	To   string    `json:"to"`
-	At   time.Time `json:"at"`
+	From string    `json:"from" doc:"Code of the station the person left."`
+	To   string    `json:"to" doc:"Code of the station that took the person in."`
+	At   time.Time `json:"at" doc:"When the handover happened."`
 }
 
 // LongStay is long-stay care; Kind is one of the LongStay* constants.
 type LongStay struct {
-	Kind  string    `json:"kind"`
-	Since time.Time `json:"since"`
+	Kind  LongStayKind `json:"kind" doc:"Kind of long-stay care."`
+	Since time.Time    `json:"since" doc:"When long-stay care began."`
 }
 
 // Settlement is the state of household registration and settlement.
 type Settlement struct {
-	Stage     string    `json:"stage"`
-	AppliedAt time.Time `json:"applied_at,omitzero"`
-	SettledAt time.Time `json:"settled_at,omitzero"`
+	Stage     SettlementStage `json:"stage" doc:"applied or settled."`
+	AppliedAt time.Time       `json:"applied_at,omitzero" doc:"When settlement was applied for."`
+	SettledAt time.Time       `json:"settled_at,omitzero" doc:"When the person was settled."`
 }
 
 // Guardianship is civil affairs' temporary guardianship of a minor.
 type Guardianship struct {
-	Basis    string    `json:"basis"`
-	Guardian string    `json:"guardian,omitempty"`
-	Since    time.Time `json:"since"`
+	Basis    string    `json:"basis" doc:"The legal basis of the guardianship."`
+	Guardian string    `json:"guardian,omitempty" doc:"Who acts as guardian."`
+	Since    time.Time `json:"since" doc:"When guardianship was taken."`
 }
 
 // PoliceReport is a filed police report.
 type PoliceReport struct {
-	Reason   string    `json:"reason"`
-	ReportNo string    `json:"report_no,omitempty"`
-	At       time.Time `json:"at"`
+	Reason   ReportReason `json:"reason" doc:"Why the police were told."`
+	ReportNo string       `json:"report_no,omitempty" doc:"Number of the police report."`
+	At       time.Time    `json:"at" doc:"When the report was made."`
 }
 
 // Death is a recorded death with its checklist. ErasedItemsDone names
@@ -114,10 +114,10 @@ type PoliceReport struct {
 // that was later erased with the person's personal data: they count as
 // done though their values read as empty.
 type Death struct {
-	At    time.Time `json:"at"`
-	Place string    `json:"place"`
+	At    time.Time `json:"at" doc:"When the person died."`
+	Place string    `json:"place" doc:"Where the person died."`
 	DeathChecklist
-	ErasedItemsDone []string `json:"erased_items_done,omitempty"`
+	ErasedItemsDone []string `json:"erased_items_done,omitempty" doc:"Checklist items done whose values were erased with the person's personal data: they count as done."`
 }
 
 // Death checklist items, by their JSON names (Death.Missing). Stored in
@@ -176,12 +176,12 @@ func (d Death) sealedItemsDone() []string {
 
 // Correction is an applied correction.
 type Correction struct {
-	EventID uuid.UUID       `json:"event_id"`
-	Field   string          `json:"field"`
-	Old     json.RawMessage `json:"old"`
-	New     json.RawMessage `json:"new"`
-	Reason  string          `json:"reason"`
-	At      time.Time       `json:"at"`
+	EventID uuid.UUID       `json:"event_id" doc:"ID of the corrected event."`
+	Field   string          `json:"field" doc:"The corrected field."`
+	Old     json.RawMessage `json:"old" doc:"The value before the correction."`
+	New     json.RawMessage `json:"new" doc:"The corrected value."`
+	Reason  string          `json:"reason" doc:"Why it was corrected."`
+	At      time.Time       `json:"at" doc:"When the correction was made."`
 }
 
 // BedRelease says that a case event requires freeing the case's bed at a
@@ -256,34 +256,34 @@ func (c Case) hasEventOfType(typ string) bool {
 // from the case stream: bed allocation lives on the station stream, and the
 // Service fills Bed in from there (nil when the case holds no bed).
 type Case struct {
-	ID            uuid.UUID      `json:"id"`
-	Version       uint64         `json:"version"`
-	Station       string         `json:"station"`
-	Status        Status         `json:"status"`
-	Person        Person         `json:"person"`
-	Referral      Referral       `json:"referral"`
-	Inspection    Inspection     `json:"inspection"`
-	MotherCaseID  uuid.UUID      `json:"mother_case_id,omitzero"`
-	Bed           *Bed           `json:"bed"`
-	OpenedAt      time.Time      `json:"opened_at"`
-	ExitedAt      time.Time      `json:"exited_at,omitzero"`
-	ExitType      ExitType       `json:"exit_type,omitempty"`
-	ClosedAt      time.Time      `json:"closed_at,omitzero"`
-	Eligibility   Eligibility    `json:"eligibility"`
-	SecurityCheck SecurityCheck  `json:"security_check"`
-	Belongings    []Belonging    `json:"belongings,omitempty"`
-	Identity      Identity       `json:"identity"`
-	Medical       Medical        `json:"medical"`
-	StayLimit     time.Time      `json:"stay_limit,omitzero"`
-	Extended      bool           `json:"extended,omitempty"`
-	LongStay      *LongStay      `json:"long_stay,omitempty"`
-	Settlement    *Settlement    `json:"settlement,omitempty"`
-	Guardianship  *Guardianship  `json:"guardianship,omitempty"`
-	PoliceReports []PoliceReport `json:"police_reports,omitempty"`
-	Transfer      *Transfer      `json:"transfer,omitempty"`
-	Handovers     []Handover     `json:"handovers,omitempty"`
-	Death         *Death         `json:"death,omitempty"`
-	Corrections   []Correction   `json:"corrections,omitempty"`
+	ID            uuid.UUID      `json:"id" doc:"The case's ID."`
+	Version       uint64         `json:"version" doc:"Number of events of the case; pass it in If-Match to make sure nobody changed the case meanwhile."`
+	Station       string         `json:"station" doc:"Code of the station the case is at now."`
+	Status        Status         `json:"status" doc:"Where the case stands."`
+	Person        Person         `json:"person" doc:"Who the case is about, with verified details and corrections applied."`
+	Referral      Referral       `json:"referral" doc:"How the person came to the station."`
+	Inspection    Inspection     `json:"inspection" doc:"What the initial inspection found."`
+	MotherCaseID  uuid.UUID      `json:"mother_case_id,omitzero" doc:"The case of the mother a child arrived with."`
+	Bed           *Bed           `json:"bed" doc:"The bed the person holds now, or null when none."`
+	OpenedAt      time.Time      `json:"opened_at" doc:"When the person arrived (the intake's occurred_at): the stay clock starts here."`
+	ExitedAt      time.Time      `json:"exited_at,omitzero" doc:"When the person left the system."`
+	ExitType      ExitType       `json:"exit_type,omitempty" doc:"How the person left."`
+	ClosedAt      time.Time      `json:"closed_at,omitzero" doc:"When the case was closed."`
+	Eligibility   Eligibility    `json:"eligibility" doc:"The outcome of screening."`
+	SecurityCheck SecurityCheck  `json:"security_check" doc:"The outcome of the security check."`
+	Belongings    []Belonging    `json:"belongings,omitempty" doc:"Deposited belongings and whether each was handed back."`
+	Identity      Identity       `json:"identity" doc:"The state of the identity and family search."`
+	Medical       Medical        `json:"medical" doc:"The state of medical care."`
+	StayLimit     time.Time      `json:"stay_limit,omitzero" doc:"The end of the stay as the last extension set it; absent before any extension (the limit is then 10 days after arrival, where it applies)."`
+	Extended      bool           `json:"extended,omitempty" doc:"Whether the stay was extended."`
+	LongStay      *LongStay      `json:"long_stay,omitempty" doc:"Long-stay care, when it began."`
+	Settlement    *Settlement    `json:"settlement,omitempty" doc:"Household registration and settlement, when applied for."`
+	Guardianship  *Guardianship  `json:"guardianship,omitempty" doc:"Temporary guardianship by civil affairs, when taken."`
+	PoliceReports []PoliceReport `json:"police_reports,omitempty" doc:"Reports made to the police."`
+	Transfer      *Transfer      `json:"transfer,omitempty" doc:"The transfer in flight, if any."`
+	Handovers     []Handover     `json:"handovers,omitempty" doc:"Completed transfers, oldest first."`
+	Death         *Death         `json:"death,omitempty" doc:"The recorded death and its checklist."`
+	Corrections   []Correction   `json:"corrections,omitempty" doc:"Corrections made to the case's events, oldest first."`
 	// ReleaseDue is the last case event that required freeing a bed; the
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
@@ -375,9 +375,9 @@ func (c Case) unextendedDeadline() time.Time {
 // suspected_trafficked, suspected_lost and abandoned for a person the
 // inspection says so of. A filed report clears only its own reason: a
 // report of dangerous items does not stand for a report of trafficking.
-func (c Case) PoliceReportsDue() []string {
-	var due []string
-	need := func(reason string) {
+func (c Case) PoliceReportsDue() []ReportReason {
+	var due []ReportReason
+	need := func(reason ReportReason) {
 		if !slices.ContainsFunc(c.PoliceReports, func(r PoliceReport) bool { return r.Reason == reason }) {
 			due = append(due, reason)
 		}

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,9 +14,9 @@ import (
 // (default: now), free-text notes, and the legal basis for processing
 // sensitive data (default: statutory duty).
 type Common struct {
-	OccurredAt *time.Time `json:"occurred_at,omitempty"`
-	Notes      string     `json:"notes,omitempty"`
-	LegalBasis LegalBasis `json:"legal_basis,omitempty"`
+	OccurredAt *time.Time `json:"occurred_at,omitempty" doc:"When the step really happened (RFC 3339 with a zone); leave it out for now. Clocks and deadlines run from it, not from when it was typed in. Not before 2003-08-01 (Beijing time)."`
+	Notes      string     `json:"notes,omitempty" text:"notes" doc:"Free notes of the staff member about this step; several lines allowed."`
+	LegalBasis LegalBasis `json:"legal_basis,omitempty" doc:"The legal ground for processing the person's sensitive data in this step; statutory_duty when left out. Use guardian_consent only when the guardian is not civil affairs itself."`
 }
 
 func (c *Common) common() *Common { return c }
@@ -123,13 +124,31 @@ func required(field, v string) error {
 	return nil
 }
 
-func oneOf(field, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
+// Enum is implemented by the domain's enumerated string types: Values
+// lists every value the type takes (what its Valid accepts), in display
+// order. The API description lists them as the enum of every field of
+// such a type.
+type Enum interface {
+	Values() []string
+	Valid() bool
+}
+
+// oneOf refuses a value of an enumerated type that is not one of its
+// values, naming field and listing the values.
+func oneOf[T Enum](field string, v T) error {
+	if v.Valid() {
+		return nil
 	}
-	return Invalid(field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+	return Invalid(field, "%s must be one of %s", field, strings.Join(v.Values(), ", "))
+}
+
+// strs returns vs as strings.
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func firstErr(errs ...error) error {
@@ -145,11 +164,11 @@ func firstErr(errs ...error) error {
 // mother's open case at the same station.
 type Intake struct {
 	Common
-	Station      string     `json:"station"`
-	Referral     Referral   `json:"referral"`
-	Person       Person     `json:"person"`
-	Inspection   Inspection `json:"inspection"`
-	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
+	Station      string     `json:"station" text:"code" doc:"Code of the station that receives the person (e.g. S01)."`
+	Referral     Referral   `json:"referral" doc:"How the person came to the station (护送来站 / 求助)."`
+	Person       Person     `json:"person" doc:"Who the person is, as registered at arrival (登记)."`
+	Inspection   Inspection `json:"inspection" doc:"What the initial inspection at arrival found (检视)."`
+	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero" doc:"For a child arriving with their mother: the ID of the mother's open case at the same station, so they may share the mother-and-child room."`
 }
 
 // Step returns StepIntake.
@@ -173,10 +192,10 @@ func (c *Intake) Validate() error {
 // {"eligible":false,"reason":...,"notice_no":...}, or {"assist_first":true}.
 type EligibilityCmd struct {
 	Common
-	Eligible    *bool  `json:"eligible,omitempty"`
-	AssistFirst bool   `json:"assist_first,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	NoticeNo    string `json:"notice_no,omitempty"`
+	Eligible    *bool  `json:"eligible,omitempty" doc:"Whether the person is eligible for assistance (甄别): true, or false to refuse with a reason and a written notice."`
+	AssistFirst bool   `json:"assist_first,omitempty" doc:"True when the person cannot state their details (elderly, child, disabled, ill): help first, screen later."`
+	Reason      string `json:"reason,omitempty" text:"reason" doc:"Why the person is refused assistance; required when eligible is false."`
+	NoticeNo    string `json:"notice_no,omitempty" text:"ref" doc:"Number of the written refusal notice handed to the person; required when eligible is false."`
 }
 
 // Step returns StepEligibility.
@@ -202,9 +221,9 @@ func (c *EligibilityCmd) Validate() error {
 // SecurityCheckCmd records the security check (step "security-check").
 type SecurityCheckCmd struct {
 	Common
-	CheckedBy     Checker  `json:"checked_by"`
-	Refused       bool     `json:"refused,omitempty"`
-	ItemsToPolice []string `json:"items_to_police,omitempty"`
+	CheckedBy     Checker  `json:"checked_by" doc:"The staff member who did the security check; a woman is checked by a female staff member."`
+	Refused       bool     `json:"refused,omitempty" doc:"True when the person refused the security check, which ends assistance."`
+	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line" max:"50" doc:"Dangerous items found and handed to the police, one entry per item."`
 }
 
 // Step returns StepSecurityCheck.
@@ -224,8 +243,8 @@ func (c *SecurityCheckCmd) Validate() error {
 // Belongings deposits or returns belongings.
 type Belongings struct {
 	Common
-	Deposited []Item   `json:"deposited,omitempty"`
-	Returned  []string `json:"returned,omitempty"`
+	Deposited []Item   `json:"deposited,omitempty" max:"100" doc:"Belongings taken into safekeeping, each with its quantity; give this or returned, not both."`
+	Returned  []string `json:"returned,omitempty" text:"line" max:"100" doc:"Names of deposited items handed back to the person, as they were deposited; give this or deposited, not both."`
 }
 
 // Step returns StepBelongings.
@@ -259,8 +278,8 @@ func (c *Belongings) Validate() error {
 // free bed of the zone is taken.
 type AssignBed struct {
 	Common
-	Zone Zone   `json:"zone"`
-	Bed  string `json:"bed,omitempty"`
+	Zone Zone   `json:"zone" doc:"The zone of the bed: by sex, age and condition (minors in minors, a child under 6 with the mother in mother_child, suspected infectious disease in isolation)."`
+	Bed  string `json:"bed,omitempty" text:"ref" doc:"The bed, named zone-n (e.g. adult_male-3); leave it out to take the zone's first free bed."`
 }
 
 // Step returns StepBed.
@@ -292,24 +311,51 @@ func (*ReleaseBed) Step() Step { return StepBedRelease }
 // Validate checks the common fields.
 func (c *ReleaseBed) Validate() error { return c.Common.validate() }
 
-// Identity-query channels and results. Stored: never rename or reuse.
-const (
-	QueryQuick     = "quick_check"
-	QueryPolice    = "police"
-	QueryFaceMatch = "face_match"
-	QueryOther     = "other"
+// QueryChannel is how an identity query was made. Stored: never rename or
+// reuse the values.
+type QueryChannel string
 
-	QueryMatched = "matched"
-	QueryNoMatch = "no_match"
-	QueryPending = "pending"
+// The identity-query channels.
+const (
+	QueryQuick     QueryChannel = "quick_check"
+	QueryPolice    QueryChannel = "police"
+	QueryFaceMatch QueryChannel = "face_match"
+	QueryOther     QueryChannel = "other"
 )
+
+var queryChannels = []QueryChannel{QueryQuick, QueryPolice, QueryFaceMatch, QueryOther}
+
+// Values lists the identity-query channels.
+func (QueryChannel) Values() []string { return strs(queryChannels) }
+
+// Valid reports whether c is a known channel.
+func (c QueryChannel) Valid() bool { return slices.Contains(queryChannels, c) }
+
+// QueryResult is what an identity query found. Stored: never rename or
+// reuse the values.
+type QueryResult string
+
+// The identity-query results.
+const (
+	QueryMatched QueryResult = "matched"
+	QueryNoMatch QueryResult = "no_match"
+	QueryPending QueryResult = "pending"
+)
+
+var queryResults = []QueryResult{QueryMatched, QueryNoMatch, QueryPending}
+
+// Values lists the identity-query results.
+func (QueryResult) Values() []string { return strs(queryResults) }
+
+// Valid reports whether r is a known result.
+func (r QueryResult) Valid() bool { return slices.Contains(queryResults, r) }
 
 // IdentityQuery records an identity query.
 type IdentityQuery struct {
 	Common
-	Channel   string `json:"channel"`
-	Result    string `json:"result,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Channel   QueryChannel `json:"channel" doc:"How the identity was queried: quick_check, police (police identity query), face_match or other."`
+	Result    QueryResult  `json:"result,omitempty" doc:"What the query found; leave it out or pending while the answer is awaited."`
+	Reference string       `json:"reference,omitempty" text:"ref" doc:"Reference of the query, such as the police query number."`
 }
 
 // Step returns StepIdentityQuery.
@@ -317,36 +363,48 @@ func (*IdentityQuery) Step() Step { return StepIdentityQuery }
 
 // Validate checks the channel and result.
 func (c *IdentityQuery) Validate() error {
-	if err := firstErr(c.Common.validate(), oneOf("channel", c.Channel, QueryQuick, QueryPolice, QueryFaceMatch, QueryOther)); err != nil {
+	if err := firstErr(c.Common.validate(), oneOf("channel", c.Channel)); err != nil {
 		return err
 	}
 	if c.Result != "" {
-		return oneOf("result", c.Result, QueryMatched, QueryNoMatch, QueryPending)
+		return oneOf("result", c.Result)
 	}
 	return nil
 }
 
-// Verification methods. Stored: never rename or reuse.
+// VerificationMethod is how a person's identity was established. Stored:
+// never rename or reuse the values.
+type VerificationMethod string
+
+// The verification methods.
 const (
-	VerifiedByPolice    = "police_query"
-	VerifiedByDNA       = "dna"
-	VerifiedByRelatives = "relatives"
-	VerifiedByDocuments = "documents"
-	VerifiedByFaceMatch = "face_match"
-	VerifiedBySelf      = "self_statement"
+	VerifiedByPolice    VerificationMethod = "police_query"
+	VerifiedByDNA       VerificationMethod = "dna"
+	VerifiedByRelatives VerificationMethod = "relatives"
+	VerifiedByDocuments VerificationMethod = "documents"
+	VerifiedByFaceMatch VerificationMethod = "face_match"
+	VerifiedBySelf      VerificationMethod = "self_statement"
 )
+
+var verificationMethods = []VerificationMethod{VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf}
+
+// Values lists the verification methods.
+func (VerificationMethod) Values() []string { return strs(verificationMethods) }
+
+// Valid reports whether m is a known method.
+func (m VerificationMethod) Valid() bool { return slices.Contains(verificationMethods, m) }
 
 // IdentityVerification records that the identity is established (step
 // "identity-verified").
 type IdentityVerification struct {
 	Common
-	Method     string `json:"method"`
-	Name       string `json:"name,omitempty"`
-	IDType     string `json:"id_type,omitempty"`
-	IDNumber   string `json:"id_number,omitempty"`
-	BirthDate  Date   `json:"birth_date,omitzero"`
-	HukouPlace string `json:"hukou_place,omitempty"`
-	Reference  string `json:"reference,omitempty"`
+	Method     VerificationMethod `json:"method" doc:"How the identity was established."`
+	Name       string             `json:"name,omitempty" text:"name" doc:"The verified name; replaces the registered one."`
+	IDType     IDType             `json:"id_type,omitempty" doc:"Kind of the verified identity document; resident_id when left out and an ID number is given."`
+	IDNumber   string             `json:"id_number,omitempty" text:"ref" doc:"Number of the verified identity document; a resident ID number is checked, check digit included."`
+	BirthDate  Date               `json:"birth_date,omitzero" doc:"The verified date of birth (YYYY-MM-DD); must agree with a resident ID number."`
+	HukouPlace string             `json:"hukou_place,omitempty" text:"line" doc:"The verified place of household registration (户籍地)."`
+	Reference  string             `json:"reference,omitempty" text:"ref" doc:"Reference of the verification, such as the police reply or the DNA report number."`
 }
 
 // Step returns StepIdentityVerified.
@@ -354,10 +412,10 @@ func (*IdentityVerification) Step() Step { return StepIdentityVerified }
 
 // Validate checks the method and any ID number.
 func (c *IdentityVerification) Validate() error {
-	if err := firstErr(c.Common.validate(), oneOf("method", c.Method, VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf)); err != nil {
+	if err := firstErr(c.Common.validate(), oneOf("method", c.Method)); err != nil {
 		return err
 	}
-	if c.IDType != "" && !validIDType(c.IDType) {
+	if c.IDType != "" && !c.IDType.Valid() {
 		return Invalid("id_type", "unknown id_type")
 	}
 	if c.IDNumber != "" && (c.IDType == "" || c.IDType == IDResidentCard) {
@@ -375,8 +433,8 @@ func (c *IdentityVerification) Validate() error {
 // FamilySearchNotice records a published family-search notice.
 type FamilySearchNotice struct {
 	Common
-	Channel   string `json:"channel,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Channel   string `json:"channel,omitempty" text:"line" doc:"Where the family-search notice (寻亲公告) was published, such as a newspaper or the national platform."`
+	Reference string `json:"reference,omitempty" text:"ref" doc:"Reference or link of the published notice."`
 }
 
 // Step returns StepFamilySearchNotice.
@@ -388,8 +446,8 @@ func (c *FamilySearchNotice) Validate() error { return c.Common.validate() }
 // DNARequest records a DNA sample sent for matching.
 type DNARequest struct {
 	Common
-	SampleRef string `json:"sample_ref,omitempty"`
-	Lab       string `json:"lab,omitempty"`
+	SampleRef string `json:"sample_ref,omitempty" text:"ref" doc:"Reference of the DNA sample sent for matching."`
+	Lab       string `json:"lab,omitempty" text:"name" doc:"Laboratory or police unit the sample was sent to."`
 }
 
 // Step returns StepDNARequest.
@@ -401,8 +459,8 @@ func (c *DNARequest) Validate() error { return c.Common.validate() }
 // DNAResult records the result of a DNA request.
 type DNAResult struct {
 	Common
-	Matched   *bool  `json:"matched"`
-	Reference string `json:"reference,omitempty"`
+	Matched   *bool  `json:"matched" doc:"Whether the DNA sample matched a relative; required."`
+	Reference string `json:"reference,omitempty" text:"ref" doc:"Reference of the DNA result."`
 }
 
 // Step returns StepDNAResult.
@@ -423,9 +481,9 @@ func (c *DNAResult) Validate() error {
 // "relatives-contacted").
 type RelativesContact struct {
 	Common
-	Relationship string `json:"relationship,omitempty"`
-	Channel      string `json:"channel,omitempty"`
-	Outcome      string `json:"outcome,omitempty"`
+	Relationship string `json:"relationship,omitempty" text:"line" doc:"How the relative contacted is related to the person (e.g. sister)."`
+	Channel      string `json:"channel,omitempty" text:"line" doc:"How the relatives were reached (phone, visit, local civil affairs...)."`
+	Outcome      string `json:"outcome,omitempty" text:"reason" doc:"What came of the contact, such as whether they will come to collect the person."`
 }
 
 // Step returns StepRelativesContacted.
@@ -437,8 +495,8 @@ func (c *RelativesContact) Validate() error { return c.Common.validate() }
 // MedicalReferral refers the person to a designated hospital.
 type MedicalReferral struct {
 	Common
-	Hospital string `json:"hospital"`
-	Reason   string `json:"reason,omitempty"`
+	Hospital string `json:"hospital" text:"name" doc:"The designated hospital (定点医院) the person is referred to; required."`
+	Reason   string `json:"reason,omitempty" text:"reason" doc:"Why the person is referred to hospital."`
 }
 
 // Step returns StepMedicalReferral.
@@ -453,7 +511,7 @@ func (c *MedicalReferral) Validate() error {
 // held for the Service's configured hold).
 type HospitalAdmission struct {
 	Common
-	Hospital string `json:"hospital,omitempty"`
+	Hospital string `json:"hospital,omitempty" text:"name" doc:"The hospital that admitted the person."`
 }
 
 // Step returns StepHospitalAdmission.
@@ -465,7 +523,7 @@ func (c *HospitalAdmission) Validate() error { return c.Common.validate() }
 // HospitalDischarge records discharge from hospital.
 type HospitalDischarge struct {
 	Common
-	Hospital string `json:"hospital,omitempty"`
+	Hospital string `json:"hospital,omitempty" text:"name" doc:"The hospital that discharged the person."`
 }
 
 // Step returns StepHospitalDischarge.
@@ -486,9 +544,9 @@ func (c *MedicalReturn) Validate() error { return c.Common.validate() }
 // Extension extends the stay limit to Until.
 type Extension struct {
 	Common
-	Until      time.Time `json:"until"`
-	ApprovedBy string    `json:"approved_by"`
-	Reason     string    `json:"reason"`
+	Until      time.Time `json:"until" doc:"The new end of the stay (RFC 3339 with a zone); must be later than the current limit."`
+	ApprovedBy string    `json:"approved_by" text:"name" doc:"Who approved staying longer than the limit (name or post)."`
+	Reason     string    `json:"reason" text:"reason" doc:"Why the person stays longer than the limit."`
 }
 
 // Step returns StepExtension.
@@ -508,8 +566,8 @@ func (c *Extension) Validate() error {
 // LongStayCmd starts long-stay care (step "long-stay").
 type LongStayCmd struct {
 	Common
-	Kind  string `json:"kind"`
-	Place string `json:"place,omitempty"`
+	Kind  LongStayKind `json:"kind" doc:"Kind of long-stay care (滞留): in_station, off_site (站外托养) or extreme_poverty_support (特困供养)."`
+	Place string       `json:"place,omitempty" text:"line" doc:"Where the person is cared for, for off-site care."`
 }
 
 // Step returns StepLongStay.
@@ -517,15 +575,15 @@ func (*LongStayCmd) Step() Step { return StepLongStay }
 
 // Validate checks the kind.
 func (c *LongStayCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("kind", c.Kind, LongStayInStation, LongStayOffSite, LongStayPoverty))
+	return firstErr(c.Common.validate(), oneOf("kind", c.Kind))
 }
 
 // SettlementCmd records a settlement application or the settlement itself.
 type SettlementCmd struct {
 	Common
-	Stage     string `json:"stage"`
-	Place     string `json:"place,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Stage     SettlementStage `json:"stage" doc:"applied when household registration and settlement (落户安置) is applied for, settled when it is done (which ends the case)."`
+	Place     string          `json:"place,omitempty" text:"line" doc:"Where the person is registered and settled."`
+	Reference string          `json:"reference,omitempty" text:"ref" doc:"Reference of the application or decision."`
 }
 
 // Step returns StepSettlement.
@@ -533,14 +591,14 @@ func (*SettlementCmd) Step() Step { return StepSettlement }
 
 // Validate checks the stage.
 func (c *SettlementCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("stage", c.Stage, SettlementApplied, SettlementSettled))
+	return firstErr(c.Common.validate(), oneOf("stage", c.Stage))
 }
 
 // GuardianshipCmd records civil affairs taking temporary guardianship.
 type GuardianshipCmd struct {
 	Common
-	Basis    string `json:"basis"`
-	Guardian string `json:"guardian,omitempty"`
+	Basis    string `json:"basis" text:"line" doc:"The legal basis on which civil affairs takes temporary guardianship (e.g. 未成年人保护法 art. 92); required."`
+	Guardian string `json:"guardian,omitempty" text:"name" doc:"The body or person acting as guardian."`
 }
 
 // Step returns StepGuardianship.
@@ -554,9 +612,9 @@ func (c *GuardianshipCmd) Validate() error {
 // PoliceReportCmd records a report to the police.
 type PoliceReportCmd struct {
 	Common
-	Reason   string `json:"reason"`
-	ReportNo string `json:"report_no,omitempty"`
-	Agency   string `json:"agency,omitempty"`
+	Reason   ReportReason `json:"reason" doc:"Why the police were told: harm to a minor, suspected trafficking, a lost or abandoned person, dangerous items, an absconding, a death, or other."`
+	ReportNo string       `json:"report_no,omitempty" text:"ref" doc:"Number of the police report or receipt."`
+	Agency   string       `json:"agency,omitempty" text:"name" doc:"Police station or unit the report was made to."`
 }
 
 // Step returns StepPoliceReport.
@@ -564,15 +622,14 @@ func (*PoliceReportCmd) Step() Step { return StepPoliceReport }
 
 // Validate checks the reason.
 func (c *PoliceReportCmd) Validate() error {
-	return firstErr(c.Common.validate(), oneOf("reason", c.Reason, ReportHarmToMinor, ReportSuspectedTrafficked,
-		ReportSuspectedLost, ReportAbandoned, ReportDangerousItems, ReportAbsconding, ReportDeath, ReportOther))
+	return firstErr(c.Common.validate(), oneOf("reason", c.Reason))
 }
 
 // TransferRequest asks another station to take the case.
 type TransferRequest struct {
 	Common
-	ToStation string `json:"to_station"`
-	Reason    string `json:"reason"`
+	ToStation string `json:"to_station" text:"code" doc:"Code of the station asked to take the case."`
+	Reason    string `json:"reason" text:"reason" doc:"Why the case should move to that station; required."`
 }
 
 // Step returns StepTransferRequest.
@@ -595,7 +652,7 @@ func (c *TransferAccept) Validate() error { return c.Common.validate() }
 // TransferDecline declines a requested transfer.
 type TransferDecline struct {
 	Common
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" text:"reason" doc:"Why the receiving station declines the transfer."`
 }
 
 // Step returns StepTransferDecline.
@@ -607,8 +664,8 @@ func (c *TransferDecline) Validate() error { return c.Common.validate() }
 // EscortDeparture records the escort leaving for the receiving station.
 type EscortDeparture struct {
 	Common
-	Escorts   []string `json:"escorts"`
-	Transport string   `json:"transport,omitempty"`
+	Escorts   []string `json:"escorts" text:"name" max:"10" doc:"Names of the staff escorting the person; at least one."`
+	Transport string   `json:"transport,omitempty" text:"line" doc:"How they travel (vehicle, train...)."`
 }
 
 // Step returns StepEscortDeparture.
@@ -634,7 +691,7 @@ func (c *EscortDeparture) Validate() error {
 // "handover").
 type HandoverCmd struct {
 	Common
-	ReceivedBy string `json:"received_by"`
+	ReceivedBy string `json:"received_by" text:"name" doc:"Who at the receiving station took the person in; required."`
 }
 
 // Step returns StepHandover.
@@ -648,9 +705,9 @@ func (c *HandoverCmd) Validate() error {
 // VoluntaryLeave records a person leaving of their own will.
 type VoluntaryLeave struct {
 	Common
-	DeclarationRef string `json:"declaration_ref"`
-	CashYuan       int    `json:"cash_yuan,omitempty"`
-	ReceiptRef     string `json:"receipt_ref,omitempty"`
+	DeclarationRef string `json:"declaration_ref" text:"ref" doc:"Reference of the person's signed declaration that they leave of their own will; required."`
+	CashYuan       int    `json:"cash_yuan,omitempty" doc:"Cash handed to the person, in yuan: 0 to 20, against a signed receipt."`
+	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref" doc:"Reference of the signed receipt for the cash."`
 }
 
 // Step returns StepVoluntaryLeave.
@@ -670,7 +727,7 @@ func (c *VoluntaryLeave) Validate() error {
 // Pickup records relatives or a guardian collecting the person.
 type Pickup struct {
 	Common
-	Collector Collector `json:"collector"`
+	Collector Collector `json:"collector" doc:"The relative or guardian who collects the person, with their identity document."`
 }
 
 // Step returns StepPickup.
@@ -689,7 +746,7 @@ func (c *Pickup) Validate() error {
 			return Invalid("collector.id_number", "%v", err)
 		}
 	default:
-		if !validIDType(c.Collector.IDType) {
+		if !c.Collector.IDType.Valid() {
 			return Invalid("collector.id_type", "unknown id_type")
 		}
 	}
@@ -700,10 +757,10 @@ func (c *Pickup) Validate() error {
 // "escorted-return").
 type EscortedReturnCmd struct {
 	Common
-	Destination string   `json:"destination"`
-	Escorts     []string `json:"escorts,omitempty"`
-	Transport   string   `json:"transport,omitempty"`
-	ReceivedBy  string   `json:"received_by,omitempty"`
+	Destination string   `json:"destination" text:"line" doc:"Where the person is escorted home to; required."`
+	Escorts     []string `json:"escorts,omitempty" text:"name" max:"10" doc:"Names of the staff escorting the person."`
+	Transport   string   `json:"transport,omitempty" text:"line" doc:"How they travel."`
+	ReceivedBy  string   `json:"received_by,omitempty" text:"name" doc:"Who received the person at the destination."`
 }
 
 // Step returns StepEscortedReturn.
@@ -717,7 +774,7 @@ func (c *EscortedReturnCmd) Validate() error {
 // Absconding records the person leaving without notice.
 type Absconding struct {
 	Common
-	LastSeen string `json:"last_seen,omitempty"`
+	LastSeen string `json:"last_seen,omitempty" text:"line" doc:"Where and when the person was last seen."`
 }
 
 // Step returns StepAbsconding.
@@ -729,7 +786,7 @@ func (c *Absconding) Validate() error { return c.Common.validate() }
 // Termination ends assistance for a reason.
 type Termination struct {
 	Common
-	Reason string `json:"reason"`
+	Reason string `json:"reason" text:"reason" doc:"Why assistance ends (e.g. no longer eligible, breaking the station's rules); required."`
 }
 
 // Step returns StepTermination.
@@ -744,7 +801,7 @@ func (c *Termination) Validate() error {
 // death checklist items done since (step "death").
 type DeathCmd struct {
 	Common
-	Place string `json:"place,omitempty"`
+	Place string `json:"place,omitempty" text:"line" doc:"Where the person died; required when the death is first recorded."`
 	DeathChecklist
 }
 
@@ -791,11 +848,11 @@ func (c *Closure) Validate() error { return c.Common.validate() }
 // intake is not moved before the person's birth date (invalid "new").
 type Correct struct {
 	Common
-	EventID uuid.UUID       `json:"event_id"`
-	Field   string          `json:"field"`
-	Old     json.RawMessage `json:"old"`
-	New     json.RawMessage `json:"new"`
-	Reason  string          `json:"reason"`
+	EventID uuid.UUID       `json:"event_id" doc:"ID of the event to correct, as the case history shows it (event_id)."`
+	Field   string          `json:"field" doc:"The corrected field: a dotted path of the event's data (e.g. person.birth_date), or occurred_at."`
+	Old     json.RawMessage `json:"old" doc:"The field's value as the event records it now (any JSON value), earlier corrections included."`
+	New     json.RawMessage `json:"new" doc:"The correct value (any JSON value of the field's type)."`
+	Reason  string          `json:"reason" text:"reason" doc:"Why the value is corrected; required."`
 	// Target is the corrected event as stored, metadata included. It is
 	// not part of the request: the Service reads it from the case's stream
 	// before deciding, and Decide needs it.
@@ -875,11 +932,11 @@ func validateZones(zones []ZoneBeds) error {
 // RegisterStation registers a station with its zones (POST /v1/stations).
 type RegisterStation struct {
 	Common
-	Code   string      `json:"code"`
-	Name   string      `json:"name"`
-	Region string      `json:"region"`
-	Kind   StationKind `json:"kind"`
-	Zones  []ZoneBeds  `json:"zones"`
+	Code   string      `json:"code" text:"code" doc:"The station's code: 1 to 32 letters, digits, - or _ (e.g. S01)."`
+	Name   string      `json:"name" text:"name" doc:"The station's name."`
+	Region string      `json:"region" text:"code" doc:"Code of the region the station belongs to (e.g. R1)."`
+	Kind   StationKind `json:"kind" doc:"What kind of institution it is: station, regional_center or minors_center."`
+	Zones  []ZoneBeds  `json:"zones" max:"7" doc:"Every zone of the station with its number of beds, each zone once."`
 }
 
 // Step returns StepRegisterStation.
@@ -902,7 +959,7 @@ func (c *RegisterStation) Validate() error {
 // ChangeZones replaces a station's zones and bed counts.
 type ChangeZones struct {
 	Common
-	Zones []ZoneBeds `json:"zones"`
+	Zones []ZoneBeds `json:"zones" max:"7" doc:"Every zone the station keeps with its beds: a zone left out is removed."`
 }
 
 // Step returns StepChangeZones.
@@ -917,12 +974,12 @@ func (c *ChangeZones) Validate() error {
 // shows it once and passes only its SHA-256 hash (64 hex digits) and an ID.
 type IssueToken struct {
 	Common
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
-	Role    Role   `json:"role"`
-	Station string `json:"station,omitempty"`
-	Region  string `json:"region,omitempty"`
-	Hash    string `json:"hash"`
+	ID      string `json:"id" text:"ref" doc:"The token's ID."`
+	Name    string `json:"name,omitempty" text:"name" doc:"Who or what the token is for."`
+	Role    Role   `json:"role" doc:"The token's role."`
+	Station string `json:"station,omitempty" text:"code" doc:"The station a staff token is bound to."`
+	Region  string `json:"region,omitempty" text:"code" doc:"The region a coordinator's or inspector's token is bound to."`
+	Hash    string `json:"hash" text:"ref" doc:"SHA-256 of the token, 64 lowercase hex digits."`
 }
 
 // Step returns StepIssueToken.
@@ -955,7 +1012,7 @@ func (c *IssueToken) Validate() error {
 // RevokeToken revokes a token by ID.
 type RevokeToken struct {
 	Common
-	ID string `json:"id"`
+	ID string `json:"id" text:"ref" doc:"The ID of the token to revoke."`
 }
 
 // Step returns StepRevokeToken.

@@ -162,7 +162,7 @@ func guardianshipFits(c Case, at time.Time) error {
 // are recorded regardless; the safety board shows the missing report.
 func reportFirst(c Case) error {
 	if due := c.PoliceReportsDue(); len(due) > 0 {
-		return Violation(RulePoliceReportRequired, "report the case to the police (reason %s) before the person leaves", strings.Join(due, ", "))
+		return Violation(RulePoliceReportRequired, "report the case to the police (reason %s) before the person leaves", strings.Join(strs(due), ", "))
 	}
 	return nil
 }

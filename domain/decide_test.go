@@ -247,7 +247,7 @@ func TestPoliceReportBeforeLeaving(t *testing.T) {
 	lost := domain.Inspection{SuspectedLost: true}
 	abandoned := domain.Inspection{Abandoned: true}
 	harm := domain.Inspection{SignsOfHarm: true}
-	report := func(reason string) domain.PoliceReportFiled {
+	report := func(reason domain.ReportReason) domain.PoliceReportFiled {
 		return domain.PoliceReportFiled{Reason: reason, ReportNo: "P1"}
 	}
 	leave := &domain.VoluntaryLeave{DeclarationRef: "D1"}
@@ -292,7 +292,7 @@ func TestPoliceReportBeforeLeaving(t *testing.T) {
 func TestPoliceReportsDue(t *testing.T) {
 	c := foldCase(with(inStation(boy10, domain.Inspection{SignsOfHarm: true, Abandoned: true}),
 		domain.PoliceReportFiled{Reason: domain.ReportDangerousItems}, domain.PoliceReportFiled{Reason: domain.ReportAbandoned}))
-	if got, want := c.PoliceReportsDue(), []string{domain.ReportHarmToMinor}; !slices.Equal(got, want) {
+	if got, want := c.PoliceReportsDue(), []domain.ReportReason{domain.ReportHarmToMinor}; !slices.Equal(got, want) {
 		t.Fatalf("due = %v, want %v", got, want)
 	}
 	if !c.HasFlag(domain.FlagPoliceReportDue, t0) {

@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Status is where a case stands (API.md's status values). Stored and shown
 // to clients: never rename or reuse them.
 type Status string
@@ -15,6 +17,14 @@ const (
 	StatusRefused    Status = "refused"
 	StatusClosed     Status = "closed"
 )
+
+var statuses = []Status{StatusReceived, StatusInStation, StatusInHospital, StatusLongStay, StatusInTransit, StatusExited, StatusRefused, StatusClosed}
+
+// Values lists the statuses, in the order a case goes through them.
+func (Status) Values() []string { return strs(statuses) }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return slices.Contains(statuses, s) }
 
 // Ended reports whether the case has left the system (exited, refused or
 // closed).
@@ -40,15 +50,11 @@ const (
 // Zones lists every zone in display order.
 var Zones = []Zone{ZoneAdultMale, ZoneAdultFemale, ZoneMinors, ZoneMotherChild, ZoneCare, ZoneObservation, ZoneIsolation}
 
+// Values lists the zones in display order.
+func (Zone) Values() []string { return strs(Zones) }
+
 // Valid reports whether z is a known zone.
-func (z Zone) Valid() bool {
-	for _, k := range Zones {
-		if z == k {
-			return true
-		}
-	}
-	return false
-}
+func (z Zone) Valid() bool { return slices.Contains(Zones, z) }
 
 // Adult reports whether z is meant for adults only; a minor placed there is
 // a safety signal.
@@ -64,10 +70,13 @@ const (
 	KindMinorsCenter   StationKind = "minors_center"
 )
 
+var stationKinds = []StationKind{KindStation, KindRegionalCenter, KindMinorsCenter}
+
+// Values lists the station kinds.
+func (StationKind) Values() []string { return strs(stationKinds) }
+
 // Valid reports whether k is a known kind.
-func (k StationKind) Valid() bool {
-	return k == KindStation || k == KindRegionalCenter || k == KindMinorsCenter
-}
+func (k StationKind) Valid() bool { return slices.Contains(stationKinds, k) }
 
 // ReferralSource is how a person came to the station. Stored values: never
 // rename or reuse them.
@@ -85,14 +94,14 @@ const (
 	SourceOther           ReferralSource = "other"
 )
 
+var referralSources = []ReferralSource{SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement, SourceHospital,
+	SourceOutreach, SourcePublicReport, SourceOther}
+
+// Values lists the referral sources.
+func (ReferralSource) Values() []string { return strs(referralSources) }
+
 // Valid reports whether s is a known source.
-func (s ReferralSource) Valid() bool {
-	switch s {
-	case SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement, SourceHospital, SourceOutreach, SourcePublicReport, SourceOther:
-		return true
-	}
-	return false
-}
+func (s ReferralSource) Valid() bool { return slices.Contains(referralSources, s) }
 
 // ExitType is how a case left the system; statistics count exits by it.
 // Stored values: never rename or reuse them.
@@ -111,6 +120,15 @@ const (
 	ExitSecurityCheckRefused ExitType = "security_check_refused"
 )
 
+var exitTypes = []ExitType{ExitVoluntaryLeave, ExitPickup, ExitEscortedReturn, ExitAbsconding, ExitTermination, ExitDeath,
+	ExitSettlement, ExitNotEligible, ExitSecurityCheckRefused}
+
+// Values lists the ways a case ends.
+func (ExitType) Values() []string { return strs(exitTypes) }
+
+// Valid reports whether t is a known way a case ends.
+func (t ExitType) Valid() bool { return slices.Contains(exitTypes, t) }
+
 // LegalBasis is the ground for processing sensitive personal data recorded
 // with every step. Stored values: never rename or reuse them.
 type LegalBasis string
@@ -123,14 +141,13 @@ const (
 	BasisVitalInterests  LegalBasis = "vital_interests"
 )
 
+var legalBases = []LegalBasis{BasisStatutoryDuty, BasisConsent, BasisGuardianConsent, BasisVitalInterests}
+
+// Values lists the legal bases.
+func (LegalBasis) Values() []string { return strs(legalBases) }
+
 // Valid reports whether b is a known basis.
-func (b LegalBasis) Valid() bool {
-	switch b {
-	case BasisStatutoryDuty, BasisConsent, BasisGuardianConsent, BasisVitalInterests:
-		return true
-	}
-	return false
-}
+func (b LegalBasis) Valid() bool { return slices.Contains(legalBases, b) }
 
 // Role is what an actor may do. Stored values: never rename or reuse them.
 type Role string
@@ -143,10 +160,13 @@ const (
 	RoleInspector   Role = "inspector"
 )
 
+var roles = []Role{RoleAdmin, RoleStaff, RoleCoordinator, RoleInspector}
+
+// Values lists the roles.
+func (Role) Values() []string { return strs(roles) }
+
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool {
-	return r == RoleAdmin || r == RoleStaff || r == RoleCoordinator || r == RoleInspector
-}
+func (r Role) Valid() bool { return slices.Contains(roles, r) }
 
 // Transfer states (Case.Transfer.State). Stored and shown: never rename.
 const (

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,10 +61,10 @@ const (
 // Referral says how a person came to the station (护送来站 / 求助).
 // FormNo is the police handover form number when the police escorted them.
 type Referral struct {
-	Source     ReferralSource `json:"source"`
-	FormNo     string         `json:"form_no,omitempty"`
-	ReferredBy string         `json:"referred_by,omitempty"`
-	FoundAt    string         `json:"found_at,omitempty"`
+	Source     ReferralSource `json:"source" doc:"How the person came: walk_in, hotline, police_escort, urban_management, hospital, outreach (patrol), public_report or other."`
+	FormNo     string         `json:"form_no,omitempty" text:"ref" doc:"Number of the police handover form (护送单); required when the police escorted the person."`
+	ReferredBy string         `json:"referred_by,omitempty" text:"name" doc:"Who brought or referred the person: the officer, unit, hospital or caller (name and unit)."`
+	FoundAt    string         `json:"found_at,omitempty" text:"line" doc:"Where the person was found or picked up (street, bridge, station...)."`
 }
 
 // IntakeRegistered opens a case: the referral, the initial inspection and
@@ -93,8 +94,8 @@ type EligibilityDecided struct {
 
 // Checker is the staff member who did a security check.
 type Checker struct {
-	StaffID string `json:"staff_id"`
-	Sex     Sex    `json:"sex"`
+	StaffID string `json:"staff_id" text:"ref" doc:"Staff number of the staff member who did the check."`
+	Sex     Sex    `json:"sex" doc:"Sex of that staff member: a woman must be checked by a woman."`
 }
 
 // SecurityChecked records the security check; Refused means the person
@@ -109,8 +110,8 @@ type SecurityChecked struct {
 
 // Item is one kind of deposited belonging.
 type Item struct {
-	Item string `json:"item"`
-	Qty  int    `json:"qty"`
+	Item string `json:"item" text:"line" doc:"What the item is (e.g. ID card, cash, phone)."`
+	Qty  int    `json:"qty" doc:"How many, at least 1 (for cash, the amount in yuan)."`
 }
 
 // BelongingsDeposited lists belongings taken into safekeeping.
@@ -128,23 +129,23 @@ type BelongingsReturned struct {
 // IdentityQueried records an identity query (quick check, police query,
 // face match) and its outcome.
 type IdentityQueried struct {
-	Channel   string `json:"channel"`
-	Result    string `json:"result,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Channel   QueryChannel `json:"channel"`
+	Result    QueryResult  `json:"result,omitempty"`
+	Reference string       `json:"reference,omitempty"`
+	Notes     string       `json:"notes,omitempty"`
 }
 
 // IdentityVerified records that the person's identity is established, with
 // the verified details (they replace the registered ones that are given).
 type IdentityVerified struct {
-	Method     string `json:"method"`
-	Name       string `json:"name,omitempty"`
-	IDType     string `json:"id_type,omitempty"`
-	IDNumber   string `json:"id_number,omitempty"`
-	BirthDate  Date   `json:"birth_date,omitzero"`
-	HukouPlace string `json:"hukou_place,omitempty"`
-	Reference  string `json:"reference,omitempty"`
-	Notes      string `json:"notes,omitempty"`
+	Method     VerificationMethod `json:"method"`
+	Name       string             `json:"name,omitempty"`
+	IDType     IDType             `json:"id_type,omitempty"`
+	IDNumber   string             `json:"id_number,omitempty"`
+	BirthDate  Date               `json:"birth_date,omitzero"`
+	HukouPlace string             `json:"hukou_place,omitempty"`
+	Reference  string             `json:"reference,omitempty"`
+	Notes      string             `json:"notes,omitempty"`
 }
 
 // FamilySearchNoticePublished records a family-search notice (寻亲公告).
@@ -208,34 +209,58 @@ type StayExtended struct {
 	Notes      string    `json:"notes,omitempty"`
 }
 
-// Long-stay kinds (LongStayStarted.Kind). Stored: never rename or reuse.
+// LongStayKind is the kind of long-stay care (LongStayStarted.Kind).
+// Stored: never rename or reuse the values.
+type LongStayKind string
+
+// The long-stay kinds.
 const (
-	LongStayInStation = "in_station"
-	LongStayOffSite   = "off_site"
-	LongStayPoverty   = "extreme_poverty_support"
+	LongStayInStation LongStayKind = "in_station"
+	LongStayOffSite   LongStayKind = "off_site"
+	LongStayPoverty   LongStayKind = "extreme_poverty_support"
 )
+
+var longStayKinds = []LongStayKind{LongStayInStation, LongStayOffSite, LongStayPoverty}
+
+// Values lists the long-stay kinds.
+func (LongStayKind) Values() []string { return strs(longStayKinds) }
+
+// Valid reports whether k is a known kind.
+func (k LongStayKind) Valid() bool { return slices.Contains(longStayKinds, k) }
 
 // LongStayStarted records long-stay care (滞留) for an unidentified person:
 // in the station, off-site (站外托养) or extreme-poverty support (特困供养).
 type LongStayStarted struct {
-	Kind  string `json:"kind"`
-	Place string `json:"place,omitempty"`
-	Notes string `json:"notes,omitempty"`
+	Kind  LongStayKind `json:"kind"`
+	Place string       `json:"place,omitempty"`
+	Notes string       `json:"notes,omitempty"`
 }
 
-// Settlement stages (SettlementRecorded.Stage). Stored: never rename.
+// SettlementStage is how far household registration and settlement has
+// gone (SettlementRecorded.Stage). Stored: never rename the values.
+type SettlementStage string
+
+// The settlement stages.
 const (
-	SettlementApplied = "applied"
-	SettlementSettled = "settled"
+	SettlementApplied SettlementStage = "applied"
+	SettlementSettled SettlementStage = "settled"
 )
+
+var settlementStages = []SettlementStage{SettlementApplied, SettlementSettled}
+
+// Values lists the settlement stages.
+func (SettlementStage) Values() []string { return strs(settlementStages) }
+
+// Valid reports whether s is a known stage.
+func (s SettlementStage) Valid() bool { return slices.Contains(settlementStages, s) }
 
 // SettlementRecorded records household registration and settlement (落户安置):
 // the application, then the settlement itself, which ends the case.
 type SettlementRecorded struct {
-	Stage     string `json:"stage"`
-	Place     string `json:"place,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Stage     SettlementStage `json:"stage"`
+	Place     string          `json:"place,omitempty"`
+	Reference string          `json:"reference,omitempty"`
+	Notes     string          `json:"notes,omitempty"`
 }
 
 // GuardianshipTaken records civil affairs taking temporary guardianship of a
@@ -246,24 +271,37 @@ type GuardianshipTaken struct {
 	Notes    string `json:"notes,omitempty"`
 }
 
-// Police-report reasons (PoliceReportFiled.Reason). Stored: never rename.
+// ReportReason is why the police were told (PoliceReportFiled.Reason).
+// Stored: never rename the values.
+type ReportReason string
+
+// The police-report reasons.
 const (
-	ReportHarmToMinor         = "harm_to_minor"
-	ReportSuspectedTrafficked = "suspected_trafficked"
-	ReportSuspectedLost       = "suspected_lost"
-	ReportAbandoned           = "abandoned"
-	ReportDangerousItems      = "dangerous_items"
-	ReportAbsconding          = "absconding"
-	ReportDeath               = "death"
-	ReportOther               = "other"
+	ReportHarmToMinor         ReportReason = "harm_to_minor"
+	ReportSuspectedTrafficked ReportReason = "suspected_trafficked"
+	ReportSuspectedLost       ReportReason = "suspected_lost"
+	ReportAbandoned           ReportReason = "abandoned"
+	ReportDangerousItems      ReportReason = "dangerous_items"
+	ReportAbsconding          ReportReason = "absconding"
+	ReportDeath               ReportReason = "death"
+	ReportOther               ReportReason = "other"
 )
+
+var reportReasons = []ReportReason{ReportHarmToMinor, ReportSuspectedTrafficked, ReportSuspectedLost, ReportAbandoned,
+	ReportDangerousItems, ReportAbsconding, ReportDeath, ReportOther}
+
+// Values lists the police-report reasons.
+func (ReportReason) Values() []string { return strs(reportReasons) }
+
+// Valid reports whether r is a known reason.
+func (r ReportReason) Valid() bool { return slices.Contains(reportReasons, r) }
 
 // PoliceReportFiled records a report to the police.
 type PoliceReportFiled struct {
-	Reason   string `json:"reason"`
-	ReportNo string `json:"report_no,omitempty"`
-	Agency   string `json:"agency,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	Reason   ReportReason `json:"reason"`
+	ReportNo string       `json:"report_no,omitempty"`
+	Agency   string       `json:"agency,omitempty"`
+	Notes    string       `json:"notes,omitempty"`
 }
 
 // TransferRequested opens a transfer from the case's station to To.
@@ -320,10 +358,10 @@ type LeftVoluntarily struct {
 
 // Collector is who picks a person up.
 type Collector struct {
-	Name         string `json:"name"`
-	IDType       string `json:"id_type,omitempty"`
-	IDNumber     string `json:"id_number"`
-	Relationship string `json:"relationship"`
+	Name         string `json:"name" text:"name" doc:"The collector's full name."`
+	IDType       IDType `json:"id_type,omitempty" doc:"Kind of the collector's identity document; resident_id when left out."`
+	IDNumber     string `json:"id_number" text:"ref" doc:"Number of the collector's identity document; a resident ID number is checked, check digit included."`
+	Relationship string `json:"relationship" text:"line" doc:"How the collector is related to the person (e.g. son, guardian)."`
 }
 
 // PickedUp is a pickup by relatives or a guardian, with the collector's ID.
@@ -357,11 +395,11 @@ type Terminated struct {
 // DeathChecklist is what must be done after a death. A nil field is not
 // done or not known yet.
 type DeathChecklist struct {
-	CertifiedBy       string `json:"certified_by,omitempty"`
-	PoliceNotified    *bool  `json:"police_notified,omitempty"`
-	RelativesNotified *bool  `json:"relatives_notified,omitempty"`
-	PublicNotice      string `json:"public_notice,omitempty"`
-	BodyDisposition   string `json:"body_disposition,omitempty"`
+	CertifiedBy       string `json:"certified_by,omitempty" text:"name" doc:"Who certified the death (hospital or doctor)."`
+	PoliceNotified    *bool  `json:"police_notified,omitempty" doc:"Whether the police have been told of the death."`
+	RelativesNotified *bool  `json:"relatives_notified,omitempty" doc:"Whether the relatives have been told of the death."`
+	PublicNotice      string `json:"public_notice,omitempty" text:"line" doc:"Reference of the public notice of the death, for a person whose relatives are not known."`
+	BodyDisposition   string `json:"body_disposition,omitempty" text:"line" doc:"What was done with the body (e.g. cremated at, handed to the family)."`
 }
 
 // Died records a death and the checklist items known at the time.
@@ -401,9 +439,9 @@ type Corrected struct {
 // ones and Seasonal extra ones for winter-warmth and summer-cooling
 // campaigns. Beds are named "<zone>-<n>", n from 1 to Beds+Seasonal.
 type ZoneBeds struct {
-	Zone     Zone `json:"zone"`
-	Beds     int  `json:"beds"`
-	Seasonal int  `json:"seasonal,omitempty"`
+	Zone     Zone `json:"zone" doc:"The zone."`
+	Beds     int  `json:"beds" doc:"Number of permanent beds in the zone, 0 to 10000; they are named zone-1 to zone-n."`
+	Seasonal int  `json:"seasonal,omitempty" doc:"Extra beds for winter-warmth and summer-cooling campaigns, numbered after the permanent ones."`
 }
 
 // StationRegistered opens a station stream.

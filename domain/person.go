@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,9 @@ const (
 	Male   Sex = "male"
 	Female Sex = "female"
 )
+
+// Values lists the sexes.
+func (Sex) Values() []string { return []string{string(Male), string(Female)} }
 
 // Valid reports whether s is one of the known values.
 func (s Sex) Valid() bool { return s == Male || s == Female }
@@ -101,41 +105,52 @@ func (d Date) YearsOn(at time.Time) int {
 	return n
 }
 
-// ID types a person's identity document can have. Stored values: never
-// rename or reuse them.
+// IDType is the kind of a person's identity document. Stored values:
+// never rename or reuse them.
+type IDType string
+
+// The identity documents.
 const (
-	IDResidentCard = "resident_id"
-	IDPassport     = "passport"
-	IDHKMacao      = "hk_macao_permit"
-	IDTaiwan       = "taiwan_permit"
-	IDOther        = "other"
+	IDResidentCard IDType = "resident_id"
+	IDPassport     IDType = "passport"
+	IDHKMacao      IDType = "hk_macao_permit"
+	IDTaiwan       IDType = "taiwan_permit"
+	IDOther        IDType = "other"
 )
+
+var idTypes = []IDType{IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther}
+
+// Values lists the identity documents.
+func (IDType) Values() []string { return strs(idTypes) }
+
+// Valid reports whether t is a known identity document.
+func (t IDType) Valid() bool { return slices.Contains(idTypes, t) }
 
 // Contact is a relative or other contact a person names.
 type Contact struct {
-	Name         string `json:"name,omitempty"`
-	Relationship string `json:"relationship,omitempty"`
-	Phone        string `json:"phone,omitempty"`
+	Name         string `json:"name,omitempty" text:"name" doc:"The contact's name."`
+	Relationship string `json:"relationship,omitempty" text:"line" doc:"How the contact is related to the person (e.g. sister, friend)."`
+	Phone        string `json:"phone,omitempty" text:"ref" doc:"The contact's phone number."`
 }
 
 // Person is who a case is about, as registered at intake and later
 // verified or corrected. Age is either BirthDate or EstimatedAge (an age in
 // years estimated on AgeEstimatedOn, the intake's date when not given).
 type Person struct {
-	Name             string    `json:"name,omitempty"`
-	Sex              Sex       `json:"sex"`
-	BirthDate        Date      `json:"birth_date,omitzero"`
-	EstimatedAge     *int      `json:"estimated_age,omitempty"`
-	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero"`
-	IDType           string    `json:"id_type,omitempty"`
-	IDNumber         string    `json:"id_number,omitempty"`
-	HukouPlace       string    `json:"hukou_place,omitempty"`
-	Dialect          string    `json:"dialect,omitempty"`
-	CanStateIdentity *bool     `json:"can_state_identity,omitempty"`
-	StreetReason     string    `json:"street_reason,omitempty"`
-	PhotoRef         string    `json:"photo_ref,omitempty"`
-	FingerprintRef   string    `json:"fingerprint_ref,omitempty"`
-	Contacts         []Contact `json:"contacts,omitempty"`
+	Name             string    `json:"name,omitempty" text:"name" doc:"The person's name, or the alias they give; leave it out when unknown."`
+	Sex              Sex       `json:"sex" doc:"The person's sex: male or female."`
+	BirthDate        Date      `json:"birth_date,omitzero" doc:"Date of birth (YYYY-MM-DD); give this or estimated_age."`
+	EstimatedAge     *int      `json:"estimated_age,omitempty" doc:"Estimated age in whole years (0 to 120) when the date of birth is not known."`
+	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero" doc:"The date the age was estimated on; the intake's date when left out."`
+	IDType           IDType    `json:"id_type,omitempty" doc:"Kind of identity document: resident_id (mainland ID card, the default when a number is given), passport, hk_macao_permit, taiwan_permit or other."`
+	IDNumber         string    `json:"id_number,omitempty" text:"ref" doc:"Number of the identity document; a resident ID number is checked, check digit included, and must agree with birth_date."`
+	HukouPlace       string    `json:"hukou_place,omitempty" text:"line" doc:"Place of household registration (户籍地), as the person states it or their papers show."`
+	Dialect          string    `json:"dialect,omitempty" text:"line" doc:"Dialect or language the person speaks, for finding their home."`
+	CanStateIdentity *bool     `json:"can_state_identity,omitempty" doc:"Whether the person can state who they are; false for people who cannot (elderly, children, the ill or disabled)."`
+	StreetReason     string    `json:"street_reason,omitempty" text:"reason" doc:"How the person came to be on the street, in their words or the staff's."`
+	PhotoRef         string    `json:"photo_ref,omitempty" text:"ref" doc:"Reference of the photo taken at registration (where it is filed, not the image)."`
+	FingerprintRef   string    `json:"fingerprint_ref,omitempty" text:"ref" doc:"Reference of the fingerprint record taken at registration."`
+	Contacts         []Contact `json:"contacts,omitempty" max:"10" doc:"Relatives or others the person names, up to 10."`
 }
 
 // MaxAge is the highest age in years the model accepts.
@@ -165,7 +180,7 @@ func (p Person) Validate(prefix string, at time.Time) error {
 		default:
 			return Invalid(prefix+".id_type", "unknown id_type")
 		}
-	} else if p.IDType != "" && !validIDType(p.IDType) {
+	} else if p.IDType != "" && !p.IDType.Valid() {
 		return Invalid(prefix+".id_type", "unknown id_type")
 	}
 	born := p.birthDate()
@@ -184,14 +199,6 @@ func (p Person) Validate(prefix string, at time.Time) error {
 		return Invalid(prefix+".estimated_age", "estimated age must be 0 to %d", MaxAge)
 	}
 	return nil
-}
-
-func validIDType(t string) bool {
-	switch t {
-	case IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther:
-		return true
-	}
-	return false
 }
 
 // birthDate returns the given birth date, or the one inside a resident ID
@@ -283,18 +290,18 @@ func ResidentIDCheckChar(first17 string) (byte, error) {
 
 // Inspection is the initial inspection at arrival (检视).
 type Inspection struct {
-	Injuries                bool   `json:"injuries,omitempty"`
-	Intoxicated             bool   `json:"intoxicated,omitempty"`
-	SuspectedInfectious     bool   `json:"suspected_infectious,omitempty"`
-	SuspectedMentalDisorder bool   `json:"suspected_mental_disorder,omitempty"`
-	IntellectualDisability  bool   `json:"intellectual_disability,omitempty"`
-	PhysicalDisability      bool   `json:"physical_disability,omitempty"`
-	SeriouslyIll            bool   `json:"seriously_ill,omitempty"`
-	SignsOfHarm             bool   `json:"signs_of_harm,omitempty"`
-	SuspectedTrafficked     bool   `json:"suspected_trafficked,omitempty"`
-	SuspectedLost           bool   `json:"suspected_lost,omitempty"`
-	Abandoned               bool   `json:"abandoned,omitempty"`
-	Notes                   string `json:"notes,omitempty"`
+	Injuries                bool   `json:"injuries,omitempty" doc:"Visible injuries."`
+	Intoxicated             bool   `json:"intoxicated,omitempty" doc:"Drunk or under the influence."`
+	SuspectedInfectious     bool   `json:"suspected_infectious,omitempty" doc:"Suspected infectious disease: the person goes to isolation and needs a medical referral."`
+	SuspectedMentalDisorder bool   `json:"suspected_mental_disorder,omitempty" doc:"Suspected mental disorder: needs a medical referral; the stay limit and voluntary leave rules differ."`
+	IntellectualDisability  bool   `json:"intellectual_disability,omitempty" doc:"Intellectual disability: the stay limit and voluntary leave rules differ."`
+	PhysicalDisability      bool   `json:"physical_disability,omitempty" doc:"Physical disability."`
+	SeriouslyIll            bool   `json:"seriously_ill,omitempty" doc:"Seriously ill: treat first, assist after."`
+	SignsOfHarm             bool   `json:"signs_of_harm,omitempty" doc:"Signs of harm (abuse, violence); for a minor, report to the police at once."`
+	SuspectedTrafficked     bool   `json:"suspected_trafficked,omitempty" doc:"Suspected victim of trafficking: report to the police at once."`
+	SuspectedLost           bool   `json:"suspected_lost,omitempty" doc:"Suspected lost person (e.g. a child or an elderly person with dementia): report to the police at once."`
+	Abandoned               bool   `json:"abandoned,omitempty" doc:"Abandoned by their family: report to the police at once."`
+	Notes                   string `json:"notes,omitempty" text:"notes" doc:"Notes of the inspection; several lines allowed."`
 }
 
 // Flags a case can carry (Case.Flags). Stored and shown to clients: never

@@ -196,15 +196,15 @@ func (s *Station) Occupancy() []ZoneOccupancy {
 
 // Token is an access token as the access stream records it.
 type Token struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name,omitempty"`
-	Role      Role      `json:"role"`
-	Station   string    `json:"station,omitempty"`
-	Region    string    `json:"region,omitempty"`
+	ID        string    `json:"id" doc:"The token's ID, for revoking it and in the access log."`
+	Name      string    `json:"name,omitempty" doc:"Who or what the token is for."`
+	Role      Role      `json:"role" doc:"The token's role."`
+	Station   string    `json:"station,omitempty" doc:"The station a staff token is bound to."`
+	Region    string    `json:"region,omitempty" doc:"The region a coordinator's or inspector's token is bound to; absent for an inspector of every region."`
 	Hash      string    `json:"-"`
-	IssuedAt  time.Time `json:"issued_at"`
-	Revoked   bool      `json:"revoked"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	IssuedAt  time.Time `json:"issued_at" doc:"When the token was issued."`
+	Revoked   bool      `json:"revoked" doc:"Whether the token was revoked."`
+	RevokedAt time.Time `json:"revoked_at,omitzero" doc:"When it was revoked."`
 }
 
 // Actor returns the actor that the token authenticates.

@@ -72,18 +72,18 @@ func loggedReader(role domain.Role) bool {
 
 // accessEntry is one line of the access log as admins list it.
 type accessEntry struct {
-	Seq    uint64      `json:"seq"`
-	At     time.Time   `json:"at"`
-	CaseID string      `json:"case_id"`
-	Reader string      `json:"reader"`
-	Role   domain.Role `json:"role"`
-	Route  string      `json:"route"`
+	Seq    uint64      `json:"seq" doc:"The entry's number in the access log; pass it as after to read on."`
+	At     time.Time   `json:"at" doc:"When the case was read."`
+	CaseID string      `json:"case_id" doc:"The case read."`
+	Reader string      `json:"reader" doc:"ID of the token that read it."`
+	Role   domain.Role `json:"role" doc:"Role of that token."`
+	Route  string      `json:"route" doc:"The route that read it (e.g. getCase)."`
 }
 
 // accessLog is the answer of GET /v1/access-log.
 type accessLog struct {
-	Items []accessEntry `json:"items"`
-	Next  string        `json:"next_after,omitempty"`
+	Items []accessEntry `json:"items" doc:"The entries of this page, oldest first."`
+	Next  string        `json:"next_after,omitempty" doc:"Pass it as after for the next page; absent on the last page."`
 }
 
 // listAccessLog lists recorded case reads, oldest first, filtered by case

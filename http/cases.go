@@ -13,19 +13,19 @@ import (
 
 // stepAnswer is the answer to a recorded step.
 type stepAnswer struct {
-	ID      string        `json:"id"`
-	Version uint64        `json:"version"`
-	Status  domain.Status `json:"status"`
+	ID      string        `json:"id" doc:"The case's ID."`
+	Version uint64        `json:"version" doc:"The case's version after the step; send it in If-Match with the next step."`
+	Status  domain.Status `json:"status" doc:"Where the case stands after the step."`
 }
 
 // caseState is a case as GET /v1/cases/{id} shows it: the folded state and
 // its flags now.
 type caseState struct {
 	domain.Case
-	Flags []string `json:"flags"`
+	Flags []string `json:"flags" doc:"What the case's person needs care for now, such as minor, under_16, elderly, police_report_due, unidentified."`
 	// PersonalDataErased is true once the person's personal data was
 	// erased: the personal fields then read as absent.
-	PersonalDataErased bool `json:"personal_data_erased,omitempty"`
+	PersonalDataErased bool `json:"personal_data_erased,omitempty" doc:"True once the person's personal data was erased: the personal fields then read as absent."`
 }
 
 // createCase records an intake: POST /v1/cases.

@@ -74,20 +74,42 @@ func readAll(rd io.Reader, declared int64) ([]byte, error) {
 }
 
 // DecodeStrict decodes body, one JSON object, into v (a pointer to a
-// struct). It refuses unknown fields, wrong types, malformed values (times,
-// dates, enums with their own decoding) and trailing data with an invalid
-// *domain.Error whose Field is the dotted path of the offending input. The
+// struct). It refuses, with an invalid *domain.Error whose Field is the
+// dotted path of the offending input (array elements by index from 0:
+// person.contacts.1.name):
+//
+//   - a member given twice in one object, and a member whose name matches
+//     a field only when case is ignored ({"ELIGIBLE":true}): encoding/json
+//     would keep the last one, or match it regardless of case;
+//   - text that is not valid UTF-8, and a \u escape of half a UTF-16
+//     surrogate pair, anywhere in the body: encoding/json would replace
+//     them with U+FFFD without a word;
+//   - unknown fields, wrong types, malformed values (times, dates, enums
+//     with their own decoding), trailing data, and nesting deeper than
+//     maxDepth;
+//   - a string field whose text its kind refuses (domain.TextKind, named
+//     by the field's text tag: too long, control characters, a line break
+//     in a one-line field...), and a list longer than its max tag allows.
+//
+// The text it keeps is cleaned as its kind says (NFC, trimmed). The
 // messages never repeat the input's values.
 func DecodeStrict(body []byte, v any) error {
+	t := reflect.TypeOf(v)
+	p := planOf(t)
+	s := scanner{b: body}
+	if err := s.prescan(p); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(body, reflect.TypeOf(v), err)
+		return decodeError(body, t, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errorf(domain.CodeInvalid, "", "the body must hold exactly one JSON object")
 	}
-	return nil
+	s.path.segs = s.buf[:0]
+	return p.clean(reflect.ValueOf(v), &s.path)
 }
 
 func decodeError(body []byte, t reflect.Type, err error) error {

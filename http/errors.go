@@ -58,20 +58,20 @@ var titleOf = map[domain.Code]string{
 // extensions: the error code, the broken rule, the offending fields and the
 // request ID to quote to an operator.
 type Problem struct {
-	Type      string         `json:"type"`
-	Title     string         `json:"title"`
-	Status    int            `json:"status"`
-	Code      domain.Code    `json:"code"`
-	Rule      string         `json:"rule,omitempty"`
-	Detail    string         `json:"detail,omitempty"`
-	Errors    []FieldProblem `json:"errors,omitempty"`
-	RequestID string         `json:"request_id,omitempty"`
+	Type      string         `json:"type" doc:"A URN naming the kind of problem (urn:waystation:problem:CODE)."`
+	Title     string         `json:"title" doc:"A short summary of the kind of problem."`
+	Status    int            `json:"status" doc:"The HTTP status."`
+	Code      domain.Code    `json:"code" doc:"The error code, for programs."`
+	Rule      string         `json:"rule,omitempty" doc:"The rule the step breaks (with code rule_violation, and some conflicts)."`
+	Detail    string         `json:"detail,omitempty" doc:"What is wrong, in words; never repeats personal data."`
+	Errors    []FieldProblem `json:"errors,omitempty" doc:"The offending input fields."`
+	RequestID string         `json:"request_id,omitempty" doc:"The request's ID, to quote to an operator."`
 }
 
 // FieldProblem names one offending input field by its dotted JSON path.
 type FieldProblem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Field   string `json:"field" doc:"The field's dotted path in the request body (e.g. person.contacts.0.name), or the header or query parameter."`
+	Message string `json:"message" doc:"What is wrong with it."`
 }
 
 // problemOf turns any error into the code, rule, field and safe detail that

@@ -1,6 +1,9 @@
 package http
 
-import "net/http"
+import (
+	"net/http"
+	"reflect"
+)
 
 // Test hooks for the external test package.
 
@@ -27,7 +30,7 @@ func QueryParams(r *http.Request) error {
 }
 
 // EnumValues returns the values the OpenAPI schemas list for each
-// enumerated type, by the type's name.
+// enumerated type of the HTTP layer's own table, by the type's name.
 func EnumValues() map[string][]string {
 	out := map[string][]string{}
 	for t, vs := range enumValues {
@@ -39,3 +42,50 @@ func EnumValues() map[string][]string {
 // SetAccessLogBatch lowers the most access-log entries s writes in one
 // append to n; call it before s serves a request.
 func SetAccessLogBatch(s *Server, n int) { s.accessLogBatch = n }
+
+// UndocumentedFields lists the struct fields, by Go type and field, that
+// the schemas of s's routes show without a doc tag.
+func UndocumentedFields(s *Server) []string {
+	seen := map[reflect.Type]bool{}
+	var out []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] || t == timeType {
+			return
+		}
+		if _, ok := enumOf(t); ok {
+			return
+		}
+		if reflect.PointerTo(t).Implements(textMarshaler) || t.Implements(textMarshaler) {
+			return
+		}
+		seen[t] = true
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Tag.Get("json") == "-" || !f.IsExported() && !f.Anonymous {
+				continue
+			}
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if f.Tag.Get("doc") == "" {
+				out = append(out, t.PkgPath()+"."+t.Name()+"."+f.Name)
+			}
+			walk(f.Type)
+		}
+	}
+	for _, rt := range s.routes {
+		if rt.Body != nil {
+			walk(rt.Body)
+		}
+		if rt.Reply != nil {
+			walk(rt.Reply)
+		}
+	}
+	walk(reflect.TypeFor[Problem]())
+	return out
+}

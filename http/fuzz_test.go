@@ -1,11 +1,13 @@
 package http_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"waystation/domain"
 	wshttp "waystation/http"
@@ -32,8 +34,11 @@ func decoders() []func() any {
 
 // checkDecode decodes body into a fresh value of kind and checks the
 // decoder's contract: an error is an invalid (400) domain error, never a
-// panic; a value that decoded encodes to JSON that decodes again to the
-// same value.
+// panic; a body that decoded is valid UTF-8, repeats no member of any
+// object and had no text replaced by U+FFFD (each checked here without
+// the decoder's own scan); a value that decoded encodes to JSON that
+// decodes again to the same value (its text was cleaned once and for
+// all).
 func checkDecode(t *testing.T, newValue func() any, body []byte) {
 	v := newValue()
 	err := wshttp.DecodeStrict(body, v)
@@ -43,6 +48,15 @@ func checkDecode(t *testing.T, newValue func() any, body []byte) {
 			t.Fatalf("decode error %v is not an invalid domain error", err)
 		}
 		return
+	}
+	if !utf8.Valid(body) {
+		t.Fatalf("accepted a body that is not valid UTF-8: %q", body)
+	}
+	if k, ok := repeatedMember(body); ok {
+		t.Fatalf("accepted a body that repeats member %q: %q", k, body)
+	}
+	if replaced(body) {
+		t.Fatalf("accepted a body whose text was replaced with U+FFFD: %q", body)
 	}
 	again, err := json.Marshal(v)
 	if err != nil {
@@ -55,6 +69,73 @@ func checkDecode(t *testing.T, newValue func() any, body []byte) {
 	if !reflect.DeepEqual(normalise(t, v), normalise(t, w)) {
 		t.Fatalf("round trip changed %T: %s", v, again)
 	}
+}
+
+// repeatedMember finds a member repeated in one object of the JSON
+// document body, with encoding/json's tokenizer.
+func repeatedMember(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next string token is a member's name
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch x := tok.(type) {
+		case json.Delim:
+			switch x {
+			case '{':
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{object: true, keys: map[string]bool{}, key: true})
+			case '[':
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.object && top.key {
+				if top.keys[x] {
+					return x, true
+				}
+				top.keys[x] = true
+				top.key = false
+				continue
+			}
+			if top != nil && top.object {
+				top.key = true
+			}
+		default:
+			if top != nil && top.object {
+				top.key = true
+			}
+		}
+	}
+}
+
+// replaced reports whether decoding body turns some text into U+FFFD
+// that body does not spell as U+FFFD itself.
+func replaced(body []byte) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	b, _ := json.Marshal(v)
+	return bytes.ContainsRune(b, utf8.RuneError) && !bytes.ContainsRune(body, utf8.RuneError) &&
+		!bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`))
 }
 
 // normalise compares through JSON, as clients see values.

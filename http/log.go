@@ -18,14 +18,14 @@ import (
 
 // logEvent is one event of the global log as clients see it.
 type logEvent struct {
-	Position   string          `json:"position"`
-	Stream     string          `json:"stream"`
-	Revision   uint64          `json:"revision"`
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	Data       json.RawMessage `json:"data"`
-	Metadata   json.RawMessage `json:"metadata"`
+	Position   string          `json:"position" doc:"The event's position in the global log; pass it as after to read on from it."`
+	Stream     string          `json:"stream" doc:"The stream the event belongs to (case-ID, station-CODE, access)."`
+	Revision   uint64          `json:"revision" doc:"The event's revision in its stream, from 0."`
+	ID         string          `json:"id" doc:"The event's ID."`
+	Type       string          `json:"type" doc:"The event's stored type (e.g. case.intake_registered)."`
+	RecordedAt time.Time       `json:"recorded_at" doc:"When the event was recorded."`
+	Data       json.RawMessage `json:"data" doc:"The event's data as it reads now (erased personal values read as absent); null when it cannot be read."`
+	Metadata   json.RawMessage `json:"metadata" doc:"Who recorded it, in which role and station, when the step happened and on what legal basis."`
 }
 
 func logEventOf(e eventstore.RecordedEvent) logEvent {
@@ -54,8 +54,8 @@ func requireLogReader(r *http.Request) error {
 
 // eventPage is the answer of GET /v1/events.
 type eventPage struct {
-	Items []logEvent `json:"items"`
-	Next  string     `json:"next_after,omitempty"`
+	Items []logEvent `json:"items" doc:"The events of this page, in log order."`
+	Next  string     `json:"next_after,omitempty" doc:"Pass it as after for the next page; absent on the last page."`
 }
 
 // listEvents pages through the global log: GET /v1/events (admins,
@@ -284,10 +284,10 @@ func (s shownCases) note(ids []uuid.UUID) {
 
 // checkpoint is the answer of GET /v1/audit/checkpoint.
 type checkpoint struct {
-	Size        int64  `json:"size"`
-	Root        string `json:"root"`
-	Note        string `json:"note"`
-	VerifierKey string `json:"verifier_key"`
+	Size        int64  `json:"size" doc:"Number of events the signed tree covers."`
+	Root        string `json:"root" doc:"The tree's root hash, base64."`
+	Note        string `json:"note" doc:"The signed checkpoint note, to verify with the verifier key."`
+	VerifierKey string `json:"verifier_key" doc:"The public key that verifies the note."`
 }
 
 // auditCheckpoint answers the signed tree head of the log:
@@ -311,13 +311,13 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 // inclusion is the answer of GET /v1/audit/proof.
 type inclusion struct {
-	Position string `json:"position"`
+	Position string `json:"position" doc:"The event's position in the log."`
 	// Leaf is the event's leaf index in the tree, which an inspector passes
 	// to the proof check with the event: position minus one on the
 	// embedded store, looked up on a cluster, whose positions are sparse.
-	Leaf  int64    `json:"leaf"`
-	Size  int64    `json:"size"`
-	Proof []string `json:"proof"`
+	Leaf  int64    `json:"leaf" doc:"The event's leaf index in the tree, to pass to the proof check."`
+	Size  int64    `json:"size" doc:"The size of the tree the proof is against."`
+	Proof []string `json:"proof" doc:"The inclusion proof's hashes, base64, from the leaf up."`
 }
 
 // leafIndexer is an Audit source whose leaf indexes are not the positions
@@ -416,7 +416,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 
 // health is the answer of GET /healthz ("ok") and GET /readyz ("ready").
 type health struct {
-	Status string `json:"status"`
+	Status string `json:"status" doc:"ok when the process is alive; ready when it can answer."`
 }
 
 // healthz answers 200 while the process is alive: GET /healthz.

@@ -66,8 +66,8 @@ func (s *Server) OpenAPI() map[string]any {
 		switch {
 		case rt.Reply != nil:
 			schema = replySchema(rt.Reply)
-		case rt.ReplyRef != "":
-			schema = map[string]any{"$ref": rt.ReplyRef}
+		case rt.ReplySchema != nil:
+			schema = rt.ReplySchema()
 		}
 		ok := map[string]any{"description": http.StatusText(rt.Status), "content": map[string]any{media: map[string]any{"schema": schema}}}
 		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
@@ -99,8 +99,26 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 }
 
-// openAPIMetaSchema is the JSON Schema of an OpenAPI 3.1 description.
-const openAPIMetaSchema = "https://spec.openapis.org/oas/3.1/schema/2022-10-07"
+// openAPIDocumentSchema is the schema of the answer of GET /openapi.json:
+// the outline of an OpenAPI 3.1 description, written here rather than
+// referred to, so that the description holds no reference outside itself
+// (tools on a network without internet access refuse those).
+func openAPIDocumentSchema() map[string]any {
+	object := func(desc string) map[string]any {
+		return map[string]any{"type": "object", "description": desc}
+	}
+	return map[string]any{
+		"type": "object", "description": "An OpenAPI 3.1 description of this API.",
+		"required": []string{"openapi", "info", "paths"},
+		"properties": map[string]any{
+			"openapi":    map[string]any{"type": "string", "pattern": `^3\.1\.[0-9]+$`, "description": "The version of OpenAPI the description follows."},
+			"info":       object("The API's title, version and summary."),
+			"paths":      object("Every route, by path and method."),
+			"security":   map[string]any{"type": "array", "description": "The authentication the routes need unless they say otherwise."},
+			"components": object("The problem answer and the security scheme the routes share."),
+		},
+	}
+}
 
 // openAPI serves the description: GET /openapi.json.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
@@ -140,8 +158,9 @@ var (
 //     object with no required member is optional all the same: leaving it
 //     out is the same as sending {}.
 //   - enum: a field of one of the domain's enumerated types lists the
-//     type's values (enumValues), and a string field known to take values
-//     from a declared list lists them (fieldEnums).
+//     type's values (domain.Enum; enumValues for the HTTP layer's error
+//     codes), and a string field known to take values from a declared
+//     list lists them (fieldEnums).
 type schemaGen struct {
 	request bool // a request body, not an answer
 	seen    map[reflect.Type]bool
@@ -174,7 +193,7 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 	case rawMessage:
 		return map[string]any{}
 	}
-	if vs, ok := enumValues[t]; ok {
+	if vs, ok := enumOf(t); ok {
 		return map[string]any{"type": "string", "enum": vs}
 	}
 	if t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
@@ -240,14 +259,46 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			name = f.Name
 		}
 		schema := g.of(f.Type)
+		if g.request {
+			limitText(schema, f)
+		}
 		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
 			schema["enum"] = vs
+		}
+		if d := f.Tag.Get("doc"); d != "" {
+			schema["description"] = d
 		}
 		props[name] = schema
 		if optional(opts) || g.request && emptyObject(schema) {
 			continue
 		}
 		*required = append(*required, name)
+	}
+}
+
+// limitText adds to the request schema of field f the limits the strict
+// decoder enforces: the maxLength of a plain string's text kind (its text
+// tag, domain.TextKinds), for the field or a list's items, and the
+// maxItems of a list (its max tag).
+func limitText(schema map[string]any, f reflect.StructField) {
+	t := f.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	target := schema
+	if t.Kind() == reflect.Slice {
+		if m := f.Tag.Get("max"); m != "" {
+			n, _ := strconv.Atoi(m)
+			schema["maxItems"] = n
+		}
+		t = t.Elem()
+		target, _ = schema["items"].(map[string]any)
+	}
+	if t != stringType || target == nil {
+		return
+	}
+	if kind, ok := domain.TextKindOf(f.Tag.Get("text")); ok {
+		target["maxLength"] = kind.Max
 	}
 }
 

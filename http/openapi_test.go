@@ -25,8 +25,8 @@ import (
 // bundle is an export bundle type, for a Privacy that describes its
 // export.
 type bundle struct {
-	CaseID    uuid.UUID `json:"case_id"`
-	Signature string    `json:"signature"`
+	CaseID    uuid.UUID `json:"case_id" doc:"The exported case."`
+	Signature string    `json:"signature" doc:"The bundle's signature."`
 }
 
 // describedPrivacy is a Privacy that describes its export bundle; the
@@ -187,6 +187,21 @@ func TestOpenAPIListsRequiredFieldsAndEnums(t *testing.T) {
 		{"token required", strings_(at(t, body("/v1/tokens"), "required")), []string{"role"}},
 		{"erasure reason", strings_(at(t, body("/v1/people/{id}/erase"), "properties", "reason", "enum")),
 			[]string{"subject_request", "purpose_fulfilled", "retention_ended", "unlawful_processing", "legal_order"}},
+		{"identity-query channel", strings_(at(t, body("/v1/cases/{id}/identity-query"), "properties", "channel", "enum")), []string{"quick_check", "police", "face_match", "other"}},
+		{"identity-query result", strings_(at(t, body("/v1/cases/{id}/identity-query"), "properties", "result", "enum")), []string{"matched", "no_match", "pending"}},
+		{"police-report reason", strings_(at(t, body("/v1/cases/{id}/police-report"), "properties", "reason", "enum")),
+			[]string{"harm_to_minor", "suspected_trafficked", "suspected_lost", "abandoned", "dangerous_items", "absconding", "death", "other"}},
+		{"verification method", strings_(at(t, body("/v1/cases/{id}/identity-verified"), "properties", "method", "enum")),
+			[]string{"police_query", "dna", "relatives", "documents", "face_match", "self_statement"}},
+		{"verified id type", strings_(at(t, body("/v1/cases/{id}/identity-verified"), "properties", "id_type", "enum")),
+			[]string{"resident_id", "passport", "hk_macao_permit", "taiwan_permit", "other"}},
+		{"intake id type", strings_(at(t, body("/v1/cases"), "properties", "person", "properties", "id_type", "enum")),
+			[]string{"resident_id", "passport", "hk_macao_permit", "taiwan_permit", "other"}},
+		{"collector id type", strings_(at(t, body("/v1/cases/{id}/pickup"), "properties", "collector", "properties", "id_type", "enum")),
+			[]string{"resident_id", "passport", "hk_macao_permit", "taiwan_permit", "other"}},
+		{"long-stay kind", strings_(at(t, body("/v1/cases/{id}/long-stay"), "properties", "kind", "enum")), []string{"in_station", "off_site", "extreme_poverty_support"}},
+		{"settlement stage", strings_(at(t, body("/v1/cases/{id}/settlement"), "properties", "stage", "enum")), []string{"applied", "settled"}},
+		{"correction field", strings_(at(t, body("/v1/cases/{id}/correction"), "properties", "field", "enum")), domain.CorrectableFields()},
 		{"safety rule", strings_(at(t, reply("/v1/safety", "get", "200"), "properties", "alerts", "items", "properties", "rule", "enum")), projections.Rules},
 		{"safety required", strings_(at(t, reply("/v1/safety", "get", "200"), "required")), []string{"alerts", "at"}},
 		{"search status", strings_(at(t, reply("/v1/cases", "get", "200"), "properties", "items", "items", "properties", "status", "enum")),

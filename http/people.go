@@ -13,25 +13,25 @@ import (
 // of the case's person that the token may read, oldest first, and how many
 // more there are outside its scope.
 type personAnswer struct {
-	CaseID       uuid.UUID                `json:"case_id"`
-	Cases        []projections.PersonCase `json:"cases"`
-	OutsideScope int                      `json:"outside_scope"`
+	CaseID       uuid.UUID                `json:"case_id" doc:"The case asked about."`
+	Cases        []projections.PersonCase `json:"cases" doc:"The person's other cases the token may read, oldest first."`
+	OutsideScope int                      `json:"outside_scope" doc:"How many more cases the person has outside the token's scope."`
 }
 
 // repeatVisitor is one person of GET /v1/repeat-visitors: their latest
 // case, the cases of theirs the token may read (the latest included),
 // oldest first, and how many more there are outside its scope.
 type repeatVisitor struct {
-	LatestCase   uuid.UUID                `json:"latest_case"`
-	Cases        []projections.PersonCase `json:"cases"`
-	OutsideScope int                      `json:"outside_scope"`
+	LatestCase   uuid.UUID                `json:"latest_case" doc:"The person's most recent case."`
+	Cases        []projections.PersonCase `json:"cases" doc:"The person's cases the token may read, oldest first, the latest included."`
+	OutsideScope int                      `json:"outside_scope" doc:"How many more cases the person has outside the token's scope."`
 }
 
 // repeatVisitorList is the answer of GET /v1/repeat-visitors: a page of
 // repeat visitors and the cursor of the next page (empty on the last).
 type repeatVisitorList struct {
-	Items      []repeatVisitor `json:"items"`
-	NextCursor string          `json:"next_cursor"`
+	Items      []repeatVisitor `json:"items" doc:"The people of this page, most recent intake first."`
+	NextCursor string          `json:"next_cursor" doc:"Pass it as cursor for the next page; empty on the last page."`
 }
 
 // personOfCase lists the other cases of a case's person, so that staff who

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"waystation/domain"
+	"waystation/projections"
 )
 
 // Privacy is erasure of personal data and inspectors' exports; ops
@@ -46,28 +47,28 @@ func (s *Server) exportType() reflect.Type {
 
 // Erasure is the answer of POST /v1/people/{id}/erase.
 type Erasure struct {
-	Cases []ErasedCase `json:"cases"`
+	Cases []ErasedCase `json:"cases" doc:"Every case of the person whose personal data was erased."`
 }
 
 // ErasedCase is one case whose personal data was erased: its version
 // after the erasure event, and whether it had been erased already.
 type ErasedCase struct {
-	ID      string `json:"id"`
-	Version uint64 `json:"version"`
-	Already bool   `json:"already_erased,omitempty"`
+	ID      string `json:"id" doc:"The case's ID."`
+	Version uint64 `json:"version" doc:"The case's version after its erasure event."`
+	Already bool   `json:"already_erased,omitempty" doc:"True when the case had been erased already."`
 }
 
 // DueList is the answer of GET /v1/people/due-for-erasure. Retention is
 // empty when none is configured (nothing is ever due).
 type DueList struct {
-	Retention string `json:"retention,omitempty"`
-	Erases    bool   `json:"erases_automatically"`
-	Items     any    `json:"items"`
+	Retention string                   `json:"retention,omitempty" doc:"How long personal data is kept after closure (e.g. 43800h0m0s); absent when no retention is set."`
+	Erases    bool                     `json:"erases_automatically" doc:"Whether the daily retention job erases the cases due by itself."`
+	Items     []projections.ErasureDue `json:"items" doc:"The closed cases whose retention period has ended, not erased yet, oldest closure first."`
 }
 
 // eraseBody is the body of POST /v1/people/{id}/erase.
 type eraseBody struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" doc:"The ground for erasing (PIPL art. 47), a code: subject_request, purpose_fulfilled, retention_ended, unlawful_processing or legal_order."`
 }
 
 // erasePerson erases a person's personal data:

@@ -251,10 +251,10 @@ type route struct {
 	Params                    []param
 	Body                      reflect.Type // request body, nil for none
 	Status                    int
-	Reply                     reflect.Type // answer body; nil is a free-form object
-	ReplyRef                  string       // URI of the JSON Schema of an answer no Go type describes
-	ReplyMedia                string       // answer media type when not application/json
-	Idempotent                bool         // takes Idempotency-Key (and If-Match on cases)
+	Reply                     reflect.Type          // answer body; nil is a free-form object
+	ReplySchema               func() map[string]any // schema of an answer no Go type describes
+	ReplyMedia                string                // answer media type when not application/json
+	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
 	handle                    http.HandlerFunc
 }
 

@@ -37,8 +37,8 @@ func (s *Server) createStation(w http.ResponseWriter, r *http.Request) {
 // stationWritten is the answer to a station registration or a change of
 // its zones: the station's code and its stream's version after the write.
 type stationWritten struct {
-	Code    string `json:"code"`
-	Version uint64 `json:"version"`
+	Code    string `json:"code" doc:"The station's code."`
+	Version uint64 `json:"version" doc:"The station's version after the write; send it in If-Match with the next change."`
 }
 
 // changeZones replaces a station's zones and bed counts, seasonal and
@@ -75,7 +75,7 @@ func (s *Server) changeZones(w http.ResponseWriter, r *http.Request) {
 
 // stationList is the answer of GET /v1/stations: every station, by code.
 type stationList struct {
-	Items []projections.StationInfo `json:"items"`
+	Items []projections.StationInfo `json:"items" doc:"Every station, by code."`
 }
 
 // listStations lists every station: GET /v1/stations.

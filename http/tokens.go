@@ -11,16 +11,16 @@ import (
 
 // tokenRequest is the body of POST /v1/tokens.
 type tokenRequest struct {
-	Name    string      `json:"name,omitempty"`
-	Role    domain.Role `json:"role"`
-	Station string      `json:"station,omitempty"`
-	Region  string      `json:"region,omitempty"`
+	Name    string      `json:"name,omitempty" text:"name" doc:"Who or what the token is for (a person or a device)."`
+	Role    domain.Role `json:"role" doc:"The token's role: admin, staff (one station), coordinator (one region) or inspector (one region, or every region when none is given)."`
+	Station string      `json:"station,omitempty" text:"code" doc:"The station of a staff token; required for staff."`
+	Region  string      `json:"region,omitempty" text:"code" doc:"The region of a coordinator's token (required) or an inspector's (optional)."`
 }
 
 // issuedToken is the answer of POST /v1/tokens: the token, shown once.
 type issuedToken struct {
-	ID    string `json:"id"`
-	Token string `json:"token"`
+	ID    string `json:"id" doc:"The token's ID, for revoking it."`
+	Token string `json:"token" doc:"The bearer token itself: shown this once, never again."`
 }
 
 // issueToken issues an access token: POST /v1/tokens (admins). Only the
@@ -100,7 +100,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 
 // tokenList is the answer of GET /v1/tokens.
 type tokenList struct {
-	Items []domain.Token `json:"items"`
+	Items []domain.Token `json:"items" doc:"Every token issued, revoked ones included; no secrets."`
 }
 
 // listTokens lists every token issued, without secrets or hashes:

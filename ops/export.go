@@ -39,19 +39,19 @@ const ExportFormat = "waystation-export/v1"
 // and not proven, the events as they read now (personal values opened, or
 // null once erased) for display. VerifyExport checks it with no server.
 type Export struct {
-	Format      string          `json:"format"`
-	CaseID      uuid.UUID       `json:"case_id"`
-	ExportedAt  time.Time       `json:"exported_at"`
-	TreeHead    ExportTreeHead  `json:"tree_head"`
-	VerifierKey string          `json:"verifier_key"`
-	Events      []ExportedEvent `json:"events"`
+	Format      string          `json:"format" doc:"The bundle's format and version."`
+	CaseID      uuid.UUID       `json:"case_id" doc:"The exported case."`
+	ExportedAt  time.Time       `json:"exported_at" doc:"When the bundle was made."`
+	TreeHead    ExportTreeHead  `json:"tree_head" doc:"The signed tree head every proof is against."`
+	VerifierKey string          `json:"verifier_key" doc:"The public key that verifies the tree head and the bundle's signature."`
+	Events      []ExportedEvent `json:"events" doc:"The case's events and the station events about it, as stored, each with its proof."`
 	// Opened is for display only: it is not covered by the proofs (the
 	// signature covers it, so it is what the server showed).
-	Opened []OpenedEvent `json:"opened,omitempty"`
+	Opened []OpenedEvent `json:"opened,omitempty" doc:"The same events as they read now, for display: not covered by the proofs."`
 	// Signature is a note signed with the log's signing key over the
 	// SHA-256 of the bundle with Signature empty: a change anywhere in the
 	// bundle, the display section included, fails verification.
-	Signature string `json:"signature"`
+	Signature string `json:"signature" doc:"Signed note over the SHA-256 of the bundle with this field empty."`
 }
 
 // exportNoteText is the signed text of a bundle: distinct from a tree
@@ -68,9 +68,9 @@ func exportNoteText(e Export) (string, error) {
 
 // ExportTreeHead is the signed tree head the proofs are against.
 type ExportTreeHead struct {
-	Size int64  `json:"size"`
-	Root string `json:"root"` // base64
-	Note string `json:"note"` // the signed note
+	Size int64  `json:"size" doc:"Number of events the tree covers."`
+	Root string `json:"root" doc:"The tree's root hash, base64."`
+	Note string `json:"note" doc:"The signed checkpoint note."`
 }
 
 // ExportedEvent is one stored event with its leaf index and inclusion
@@ -79,23 +79,23 @@ type ExportTreeHead struct {
 // number in its stream from 0, as the leaf has them (the API's version of
 // the stream after the event is Revision + 1).
 type ExportedEvent struct {
-	Index           int64    `json:"leaf_index"`
-	Position        string   `json:"position"`
-	Stream          string   `json:"stream"`
-	Revision        uint64   `json:"revision"`
-	ID              string   `json:"id"`
-	Type            string   `json:"type"`
-	RecordedAtNanos int64    `json:"recorded_at_unix_nano"`
-	Data            string   `json:"data"`
-	Metadata        string   `json:"metadata"`
-	Proof           []string `json:"proof"`
+	Index           int64    `json:"leaf_index" doc:"The event's leaf index in the tree."`
+	Position        string   `json:"position" doc:"Its position in the global log."`
+	Stream          string   `json:"stream" doc:"Its stream."`
+	Revision        uint64   `json:"revision" doc:"Its revision in the stream, from 0."`
+	ID              string   `json:"id" doc:"Its ID."`
+	Type            string   `json:"type" doc:"Its stored type."`
+	RecordedAtNanos int64    `json:"recorded_at_unix_nano" doc:"When it was recorded, in Unix nanoseconds, as the leaf has it."`
+	Data            string   `json:"data" doc:"Its data as stored (personal values sealed), base64."`
+	Metadata        string   `json:"metadata" doc:"Its metadata as stored, base64."`
+	Proof           []string `json:"proof" doc:"Its inclusion proof's hashes, base64."`
 }
 
 // OpenedEvent is an event as it reads now, for display.
 type OpenedEvent struct {
-	Position string          `json:"position"`
-	Type     string          `json:"type"`
-	Data     json.RawMessage `json:"data"`
+	Position string          `json:"position" doc:"The event's position in the global log."`
+	Type     string          `json:"type" doc:"Its stored type."`
+	Data     json.RawMessage `json:"data" doc:"Its data as it reads now."`
 }
 
 // proofSource is the tamper-evidence side of a backend.

@@ -56,41 +56,41 @@ func (h Hours) MarshalJSON() ([]byte, error) {
 // whole seconds (AgeSeconds, exact) and in hours (AgeHours, rounded to one
 // decimal).
 type TransferEntry struct {
-	CaseID     uuid.UUID `json:"case_id"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	FromRegion string    `json:"from_region"`
-	ToRegion   string    `json:"to_region"`
+	CaseID     uuid.UUID `json:"case_id" doc:"The case being transferred."`
+	From       string    `json:"from" doc:"Code of the sending station."`
+	To         string    `json:"to" doc:"Code of the receiving station."`
+	FromRegion string    `json:"from_region" doc:"Region of the sending station."`
+	ToRegion   string    `json:"to_region" doc:"Region of the receiving station."`
 	// Direction is "incoming" (to the board's station) or "outgoing" (from
 	// it) on a board of one station, empty otherwise.
-	Direction string `json:"direction,omitempty"`
+	Direction string `json:"direction,omitempty" doc:"On a board of one station: incoming (to it) or outgoing (from it)."`
 	// State is one of TransferStates.
-	State  string `json:"state"`
-	Reason string `json:"reason"`
+	State  string `json:"state" doc:"Where the transfer stands: requested, accepted, departed, or how it ended: handed_over, declined, case_exited."`
+	Reason string `json:"reason" doc:"Why the sending station asks for the transfer."`
 	// DeclineReason is the receiving station's reason for declining.
-	DeclineReason string     `json:"decline_reason,omitempty"`
-	Sex           domain.Sex `json:"sex"`
+	DeclineReason string     `json:"decline_reason,omitempty" doc:"The receiving station's reason for declining."`
+	Sex           domain.Sex `json:"sex" doc:"The person's sex."`
 	// AgeBand is the person's age band at the board's moment, one of
 	// AgeBands.
-	AgeBand string `json:"age_band"`
+	AgeBand string `json:"age_band" doc:"The person's age band at the board's moment (never the birth date)."`
 	// ZoneNeeded is the zone the placement rules put the person in first
 	// at the board's moment (domain.FittingZones); ZonesFitting is every
 	// zone they fit, ZoneNeeded first.
-	ZoneNeeded   domain.Zone   `json:"zone_needed"`
-	ZonesFitting []domain.Zone `json:"zones_fitting"`
-	RequestedAt  time.Time     `json:"requested_at"`
-	AcceptedAt   time.Time     `json:"accepted_at,omitzero"`
-	DepartedAt   time.Time     `json:"departed_at,omitzero"`
-	EndedAt      time.Time     `json:"ended_at,omitzero"`
-	AgeSeconds   int64         `json:"age_seconds"`
-	AgeHours     Hours         `json:"age_hours"`
+	ZoneNeeded   domain.Zone   `json:"zone_needed" doc:"The zone the placement rules put the person in first."`
+	ZonesFitting []domain.Zone `json:"zones_fitting" doc:"Every zone the person fits, zone_needed first."`
+	RequestedAt  time.Time     `json:"requested_at" doc:"When the transfer was requested."`
+	AcceptedAt   time.Time     `json:"accepted_at,omitzero" doc:"When the receiving station accepted it."`
+	DepartedAt   time.Time     `json:"departed_at,omitzero" doc:"When the escort left."`
+	EndedAt      time.Time     `json:"ended_at,omitzero" doc:"When the transfer ended (handover, decline or the exit of the case)."`
+	AgeSeconds   int64         `json:"age_seconds" doc:"How long the transfer has been open, in whole seconds: to the board's moment, or to its end."`
+	AgeHours     Hours         `json:"age_hours" doc:"The same age in hours, with one decimal."`
 	// AnswerDue is 48 hours after the request while it is unanswered;
 	// HandoverDue is 72 hours after the escort left while the person is
 	// in transit.
-	AnswerDue       time.Time `json:"answer_due,omitzero"`
-	HandoverDue     time.Time `json:"handover_due,omitzero"`
-	Unanswered      bool      `json:"unanswered"`       // requested and unanswered past 48 h
-	HandoverOverdue bool      `json:"handover_overdue"` // departed and not handed over past 72 h
+	AnswerDue       time.Time `json:"answer_due,omitzero" doc:"While unanswered: 48 hours after the request."`
+	HandoverDue     time.Time `json:"handover_due,omitzero" doc:"While in transit: 72 hours after the escort left."`
+	Unanswered      bool      `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`            // requested and unanswered past 48 h
+	HandoverOverdue bool      `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."` // departed and not handed over past 72 h
 }
 
 // TransferQuery selects the transfers of a board.
@@ -111,12 +111,12 @@ type TransferQuery struct {
 // the oldest request first, then those that ended since Since, the latest
 // end first.
 type TransferBoard struct {
-	Region    string          `json:"region,omitempty"`
-	Station   string          `json:"station,omitempty"`
-	At        time.Time       `json:"at"`
-	Known     bool            `json:"known,omitempty"`
-	Since     time.Time       `json:"since"`
-	Transfers []TransferEntry `json:"transfers"`
+	Region    string          `json:"region,omitempty" doc:"The region of the board."`
+	Station   string          `json:"station,omitempty" doc:"The station the board is narrowed to, if any."`
+	At        time.Time       `json:"at" doc:"The moment the board shows."`
+	Known     bool            `json:"known,omitempty" doc:"Whether the board shows only what had been recorded by then."`
+	Since     time.Time       `json:"since" doc:"Ended transfers are shown when they ended at or after this."`
+	Transfers []TransferEntry `json:"transfers" doc:"The transfers in flight, oldest request first, then those ended since since, latest end first."`
 }
 
 // Transfers returns the transfer board that q selects as of asOf. An
@@ -319,13 +319,13 @@ func (ce *caseEntry) correctTransfer(e domain.Corrected) {
 
 // PersonCase is one case of a person, as the person index shows it.
 type PersonCase struct {
-	CaseID   uuid.UUID       `json:"case_id"`
-	Station  string          `json:"station"`
-	Stations []string        `json:"stations"`
-	Status   domain.Status   `json:"status"`
-	OpenedAt time.Time       `json:"opened_at"`
-	ExitedAt time.Time       `json:"exited_at,omitzero"`
-	ExitType domain.ExitType `json:"exit_type,omitempty"`
+	CaseID   uuid.UUID       `json:"case_id" doc:"The case's ID."`
+	Station  string          `json:"station" doc:"Code of the station the case is at."`
+	Stations []string        `json:"stations" doc:"Codes of every station the person stayed at in this case."`
+	Status   domain.Status   `json:"status" doc:"Where the case stands."`
+	OpenedAt time.Time       `json:"opened_at" doc:"When the person arrived."`
+	ExitedAt time.Time       `json:"exited_at,omitzero" doc:"When the person left."`
+	ExitType domain.ExitType `json:"exit_type,omitempty" doc:"How the person left."`
 	// TransferTo is the station a transfer in flight is addressed to, empty
 	// when none is: with Station, all that domain.Authorize reads of a case
 	// to decide a read. It is not part of the answer.

@@ -261,7 +261,7 @@ func personKeys(p domain.Person) []string {
 		if t == "" {
 			t = domain.IDResidentCard
 		}
-		keys = append(keys, "id:"+t+":"+strings.ToUpper(strings.TrimSpace(p.IDNumber)))
+		keys = append(keys, "id:"+string(t)+":"+strings.ToUpper(strings.TrimSpace(p.IDNumber)))
 	}
 	if born := birthDate(p); !born.IsZero() && p.Name != "" && p.HukouPlace != "" {
 		name, hukou := normalise(p.Name), normalise(p.HukouPlace)

@@ -53,11 +53,11 @@ func (r *Runner) PersonCases(id uuid.UUID) ([]uuid.UUID, bool) {
 
 // ErasureDue is a closed case whose retention period has ended.
 type ErasureDue struct {
-	CaseID   uuid.UUID `json:"case_id"`
-	Station  string    `json:"station"`
-	Region   string    `json:"region,omitempty"`
-	ClosedAt time.Time `json:"closed_at"`
-	DueAt    time.Time `json:"due_at"`
+	CaseID   uuid.UUID `json:"case_id" doc:"The case due for erasure."`
+	Station  string    `json:"station" doc:"Code of its station."`
+	Region   string    `json:"region,omitempty" doc:"Code of the station's region."`
+	ClosedAt time.Time `json:"closed_at" doc:"When the case was closed."`
+	DueAt    time.Time `json:"due_at" doc:"When its retention period ended."`
 }
 
 // DueForErasure lists, from the live views, the cases whose personal data

@@ -70,13 +70,13 @@ func DNAResultDue(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
 // Alert is one safety signal raised on a case. Detail says what is wrong
 // in words that carry no personal data.
 type Alert struct {
-	Rule     string    `json:"rule"`
-	Severity string    `json:"severity"`
-	CaseID   uuid.UUID `json:"case_id"`
-	Station  string    `json:"station"`
-	Region   string    `json:"region,omitempty"`
-	Since    time.Time `json:"since"`
-	Detail   string    `json:"detail"`
+	Rule     string    `json:"rule" doc:"The safety signal raised."`
+	Severity string    `json:"severity" doc:"How urgent it is."`
+	CaseID   uuid.UUID `json:"case_id" doc:"The case it is about."`
+	Station  string    `json:"station" doc:"Code of the case's station."`
+	Region   string    `json:"region,omitempty" doc:"Code of the station's region."`
+	Since    time.Time `json:"since" doc:"Since when the signal has been raised."`
+	Detail   string    `json:"detail" doc:"What is wrong, in words that carry no personal data."`
 }
 
 // Filter selects stations: one station, one region, or (both empty) all.
@@ -88,9 +88,9 @@ type Filter struct {
 // SafetyBoard is every alert raised at At on the filtered stations, most
 // severe first, then oldest first.
 type SafetyBoard struct {
-	At     time.Time `json:"at"`
-	Known  bool      `json:"known,omitempty"`
-	Alerts []Alert   `json:"alerts"`
+	At     time.Time `json:"at" doc:"The moment the board shows."`
+	Known  bool      `json:"known,omitempty" doc:"True when the board shows only what had been recorded by then (known=true)."`
+	Alerts []Alert   `json:"alerts" doc:"Every alert raised, most severe first, then oldest first."`
 }
 
 // Safety returns the safety board of the stations f selects, as of asOf.

@@ -52,8 +52,8 @@ func (p Period) end() time.Time {
 // census moment of that date's night, the midnight (00:00 CivilZone) that
 // ends it; see Stats for who counts.
 type DayCount struct {
-	Date  string `json:"date"`
-	Count int    `json:"count"`
+	Date  string `json:"date" doc:"The civil date (YYYY-MM-DD, Beijing time)."`
+	Count int    `json:"count" doc:"People holding a bed at midnight at the end of that date."`
 }
 
 // Breakdown is one set of the figures, for the whole selection, one
@@ -61,15 +61,15 @@ type DayCount struct {
 // intakes, at the exit for exits; sexes are "male", "female" or "" when
 // not recorded; exit types are domain.ExitType values.
 type Breakdown struct {
-	BedNights        int            `json:"bed_nights"`
-	Intakes          int            `json:"intakes"`
-	IntakesBySex     map[string]int `json:"intakes_by_sex"`
-	IntakesByAgeBand map[string]int `json:"intakes_by_age_band"`
-	Exits            int            `json:"exits"`
-	ExitsByType      map[string]int `json:"exits_by_type"`
-	ExitsBySex       map[string]int `json:"exits_by_sex"`
-	ExitsByAgeBand   map[string]int `json:"exits_by_age_band"`
-	LengthOfStay     map[string]int `json:"length_of_stay"`
+	BedNights        int            `json:"bed_nights" doc:"Bed nights: the sum of the nightly census."`
+	Intakes          int            `json:"intakes" doc:"Intakes."`
+	IntakesBySex     map[string]int `json:"intakes_by_sex" doc:"Intakes by sex (male, female, or an empty key when not recorded)."`
+	IntakesByAgeBand map[string]int `json:"intakes_by_age_band" doc:"Intakes by age band at intake."`
+	Exits            int            `json:"exits" doc:"Exits."`
+	ExitsByType      map[string]int `json:"exits_by_type" doc:"Exits by how the person left."`
+	ExitsBySex       map[string]int `json:"exits_by_sex" doc:"Exits by sex."`
+	ExitsByAgeBand   map[string]int `json:"exits_by_age_band" doc:"Exits by age band at the exit."`
+	LengthOfStay     map[string]int `json:"length_of_stay" doc:"Exits by length of stay from intake to exit."`
 }
 
 func newBreakdown() Breakdown {
@@ -79,15 +79,15 @@ func newBreakdown() Breakdown {
 
 // StationStats is one station's share of a statistics request.
 type StationStats struct {
-	Station string `json:"station"`
-	Region  string `json:"region"`
+	Station string `json:"station" doc:"The station's code."`
+	Region  string `json:"region" doc:"Code of its region."`
 	Breakdown
 }
 
 // RegionStats is one region's share of a statistics request: the sum of
 // its stations' rows.
 type RegionStats struct {
-	Region string `json:"region"`
+	Region string `json:"region" doc:"The region's code."`
 	Breakdown
 }
 
@@ -121,17 +121,17 @@ type RegionStats struct {
 // A case counts at the station where it was at the time: intakes where it
 // arrived, exits where it left, bed nights where it held the bed.
 type Stats struct {
-	From        time.Time  `json:"from"`
-	To          time.Time  `json:"to"`
-	ToInclusive bool       `json:"to_inclusive"`
-	FromDate    string     `json:"from_date"`
-	ToDate      string     `json:"to_date"`
-	Station     string     `json:"station,omitempty"`
-	Region      string     `json:"region,omitempty"`
-	Census      []DayCount `json:"census"`
+	From        time.Time  `json:"from" doc:"The first instant counted (+08:00)."`
+	To          time.Time  `json:"to" doc:"The last instant counted when to_inclusive, else the instant the count stops before (+08:00)."`
+	ToInclusive bool       `json:"to_inclusive" doc:"Whether the instant in to is itself counted."`
+	FromDate    string     `json:"from_date" doc:"The civil date in Beijing time of the first instant counted."`
+	ToDate      string     `json:"to_date" doc:"The civil date in Beijing time of the last instant counted."`
+	Station     string     `json:"station,omitempty" doc:"The station selected, if one was."`
+	Region      string     `json:"region,omitempty" doc:"The region selected, if one was."`
+	Census      []DayCount `json:"census" doc:"The census of each completed night."`
 	Breakdown
-	Stations []StationStats `json:"stations"`
-	Regions  []RegionStats  `json:"regions"`
+	Stations []StationStats `json:"stations" doc:"The figures of each selected station."`
+	Regions  []RegionStats  `json:"regions" doc:"The figures of each region, when the selection is a region or everywhere."`
 }
 
 // Stats returns the statistics of the stations f selects over p, from the

@@ -18,12 +18,12 @@ import (
 
 // StationInfo is a registered station.
 type StationInfo struct {
-	Code         string             `json:"code"`
-	Name         string             `json:"name"`
-	Region       string             `json:"region"`
-	Kind         domain.StationKind `json:"kind"`
-	Zones        []domain.ZoneBeds  `json:"zones"`
-	RegisteredAt time.Time          `json:"registered_at"`
+	Code         string             `json:"code" doc:"The station's code."`
+	Name         string             `json:"name" doc:"The station's name."`
+	Region       string             `json:"region" doc:"Code of its region."`
+	Kind         domain.StationKind `json:"kind" doc:"What kind of institution it is."`
+	Zones        []domain.ZoneBeds  `json:"zones" doc:"Its zones and beds."`
+	RegisteredAt time.Time          `json:"registered_at" doc:"When it was registered."`
 }
 
 func stationInfo(s *stationEntry) StationInfo {
@@ -61,31 +61,31 @@ func (r *Runner) Station(code string) (StationInfo, bool) {
 // ZoneOccupancy counts the beds of one zone: Beds includes the Seasonal
 // (winter-warmth and summer-cooling) ones.
 type ZoneOccupancy struct {
-	Zone     domain.Zone `json:"zone"`
-	Beds     int         `json:"beds"`
-	Seasonal int         `json:"seasonal,omitempty"`
-	Occupied int         `json:"occupied"`
-	Free     int         `json:"free"`
+	Zone     domain.Zone `json:"zone" doc:"The zone."`
+	Beds     int         `json:"beds" doc:"Number of beds, seasonal ones included."`
+	Seasonal int         `json:"seasonal,omitempty" doc:"How many of them are seasonal beds."`
+	Occupied int         `json:"occupied" doc:"Beds held by someone."`
+	Free     int         `json:"free" doc:"Beds free."`
 }
 
 // Resident is a case in a bed.
 type Resident struct {
-	CaseID uuid.UUID   `json:"case_id"`
-	Zone   domain.Zone `json:"zone"`
-	Bed    string      `json:"bed"`
-	Since  time.Time   `json:"since"`
+	CaseID uuid.UUID   `json:"case_id" doc:"The case in the bed."`
+	Zone   domain.Zone `json:"zone" doc:"The bed's zone."`
+	Bed    string      `json:"bed" doc:"The bed."`
+	Since  time.Time   `json:"since" doc:"Since when the case holds it."`
 }
 
 // Occupancy is a station's beds per zone, its residents with their beds,
 // and the people of the station who are away in hospital or in transit
 // (counted apart from beds).
 type Occupancy struct {
-	Station    string          `json:"station"`
-	At         time.Time       `json:"at"`
-	Zones      []ZoneOccupancy `json:"zones"`
-	InHospital int             `json:"in_hospital"`
-	InTransit  int             `json:"in_transit"`
-	Residents  []Resident      `json:"residents"`
+	Station    string          `json:"station" doc:"The station's code."`
+	At         time.Time       `json:"at" doc:"The moment shown."`
+	Zones      []ZoneOccupancy `json:"zones" doc:"Beds per zone."`
+	InHospital int             `json:"in_hospital" doc:"People of the station away in hospital, counted apart from beds."`
+	InTransit  int             `json:"in_transit" doc:"People of the station in transit to another station."`
+	Residents  []Resident      `json:"residents" doc:"Every case in a bed, by zone and bed."`
 }
 
 // Occupancy returns the occupancy of the station with code as of asOf. An
@@ -145,9 +145,9 @@ func occupancy(m *model, s *stationEntry, at time.Time) Occupancy {
 // in every view of the past too.
 type CaseView struct {
 	domain.Case
-	Region             string   `json:"region,omitempty"`
-	Flags              []string `json:"flags"`
-	PersonalDataErased bool     `json:"personal_data_erased,omitempty"`
+	Region             string   `json:"region,omitempty" doc:"Code of the region of the case's station."`
+	Flags              []string `json:"flags" doc:"What the person needs care for at that moment (minor, under_16, elderly...)."`
+	PersonalDataErased bool     `json:"personal_data_erased,omitempty" doc:"True when the person's personal data has been erased (now, even in a view of the past)."`
 }
 
 func caseView(m *model, ce *caseEntry, at time.Time) CaseView {
@@ -185,18 +185,18 @@ func (r *Runner) Case(id uuid.UUID) (CaseView, bool) {
 // erased, for the events recorded after the erasure (they hold no
 // personal values) and for station events.
 type HistoryEvent struct {
-	EventID    uuid.UUID           `json:"event_id"`
-	Position   eventstore.Position `json:"position"`
-	Stream     string              `json:"stream"`
-	Version    uint64              `json:"version"`
-	Type       string              `json:"type"`
-	OccurredAt time.Time           `json:"occurred_at"`
-	RecordedAt time.Time           `json:"recorded_at"`
-	Actor      string              `json:"actor"`
-	Role       domain.Role         `json:"role,omitempty"`
-	Station    string              `json:"station,omitempty"`
-	Data       json.RawMessage     `json:"data"`
-	Erased     []string            `json:"erased,omitempty"`
+	EventID    uuid.UUID           `json:"event_id" doc:"The event's ID: the one a correction names."`
+	Position   eventstore.Position `json:"position" doc:"The event's position in the global log."`
+	Stream     string              `json:"stream" doc:"The stream it belongs to (the case's, or the station's for bed events)."`
+	Version    uint64              `json:"version" doc:"Its revision in its stream, plus one."`
+	Type       string              `json:"type" doc:"Its stored type (e.g. case.intake_registered)."`
+	OccurredAt time.Time           `json:"occurred_at" doc:"When the step happened."`
+	RecordedAt time.Time           `json:"recorded_at" doc:"When it was recorded."`
+	Actor      string              `json:"actor" doc:"ID of the token that recorded it."`
+	Role       domain.Role         `json:"role,omitempty" doc:"Role of that token."`
+	Station    string              `json:"station,omitempty" doc:"Station of that token, for staff."`
+	Data       json.RawMessage     `json:"data" doc:"The event's data as it reads now."`
+	Erased     []string            `json:"erased,omitempty" doc:"Dotted paths of the personal values erased since (they read as absent in data)."`
 }
 
 // History is a case's timeline up to a moment or a version, in global log
@@ -205,12 +205,12 @@ type HistoryEvent struct {
 // PersonalDataErased is true and each event lists the personal values
 // that read as erased (HistoryEvent.Erased).
 type History struct {
-	ID      uuid.UUID      `json:"id"`
-	AsOf    time.Time      `json:"as_of,omitzero"`
-	Known   bool           `json:"known,omitempty"`
-	Version uint64         `json:"version"`
-	State   CaseView       `json:"state"`
-	Events  []HistoryEvent `json:"events"`
+	ID      uuid.UUID      `json:"id" doc:"The case's ID."`
+	AsOf    time.Time      `json:"as_of,omitzero" doc:"The moment shown, when as_of was given."`
+	Known   bool           `json:"known,omitempty" doc:"True when only what had been recorded by as_of is shown."`
+	Version uint64         `json:"version" doc:"The case's version at that point."`
+	State   CaseView       `json:"state" doc:"The case as it stood at that point."`
+	Events  []HistoryEvent `json:"events" doc:"The case's events up to that point, in log order."`
 }
 
 // History returns the timeline of case id and its state: all of it, or as
@@ -374,23 +374,23 @@ type CaseQuery struct {
 
 // CaseSummary is one case in a search result.
 type CaseSummary struct {
-	ID       uuid.UUID     `json:"id"`
-	Version  uint64        `json:"version"`
-	Station  string        `json:"station"`
-	Region   string        `json:"region,omitempty"`
-	Status   domain.Status `json:"status"`
-	Name     string        `json:"name,omitempty"`
-	Sex      domain.Sex    `json:"sex"`
-	Age      *int          `json:"age,omitempty"`
-	OpenedAt time.Time     `json:"opened_at"`
-	ExitedAt time.Time     `json:"exited_at,omitzero"`
+	ID       uuid.UUID     `json:"id" doc:"The case's ID."`
+	Version  uint64        `json:"version" doc:"The case's version."`
+	Station  string        `json:"station" doc:"Code of its station."`
+	Region   string        `json:"region,omitempty" doc:"Code of the station's region."`
+	Status   domain.Status `json:"status" doc:"Where the case stands."`
+	Name     string        `json:"name,omitempty" doc:"The person's name."`
+	Sex      domain.Sex    `json:"sex" doc:"The person's sex."`
+	Age      *int          `json:"age,omitempty" doc:"The person's age now, in whole years, when known."`
+	OpenedAt time.Time     `json:"opened_at" doc:"When the person arrived."`
+	ExitedAt time.Time     `json:"exited_at,omitzero" doc:"When the person left."`
 }
 
 // CasePage is one page of a case search, newest intake first.
 // NextCursor is empty on the last page.
 type CasePage struct {
-	Items      []CaseSummary `json:"items"`
-	NextCursor string        `json:"next_cursor"`
+	Items      []CaseSummary `json:"items" doc:"The cases of this page, newest intake first."`
+	NextCursor string        `json:"next_cursor" doc:"Pass it as cursor for the next page; empty on the last page."`
 }
 
 // SearchCases returns the live cases that q selects, newest intake first.
