@@ -10,7 +10,7 @@ type Actor struct {
 }
 
 // Step names one thing an actor can do. The case steps are the path
-// segments of API.md (POST /v1/cases/{id}/<step>). Never rename them.
+// segments of docs/api.md (POST /v1/cases/{id}/<step>). Never rename them.
 type Step string
 
 // The steps.

@@ -252,7 +252,7 @@ func (c Case) hasEventOfType(typ string) bool {
 }
 
 // Case is the state of one case folded from its stream by Evolve. Version is
-// the number of events in the stream (API.md's version). Bed is not folded
+// the number of events in the stream (docs/api.md's version). Bed is not folded
 // from the case stream: bed allocation lives on the station stream, and the
 // Service fills Bed in from there (nil when the case holds no bed).
 type Case struct {

@@ -1,6 +1,6 @@
 package domain
 
-// The access log (DOMAIN.md, Privacy): every read of a case by an
+// The access log (docs/privacy.md): every read of a case by an
 // inspector, coordinator or admin is a CaseRead event on CaseReadsStream.
 
 // TypeCaseRead is the stored name of CaseRead. Never rename or reuse it.

@@ -34,7 +34,7 @@ func (c *Common) validate() error {
 }
 
 // Command is a request to take one step. Commands are plain structs whose
-// JSON tags match API.md's request bodies; they are used as pointers.
+// JSON tags match docs/api.md's request bodies; they are used as pointers.
 // Validate checks the request in itself (required fields, enums, ID number
 // check digits, ages) and returns an invalid Error naming the field; rules
 // that depend on the case's state are the deciders' business.
@@ -63,7 +63,7 @@ func NewCommand(step Step) (Command, bool) {
 	return f(), true
 }
 
-// CaseSteps returns the steps that act on an existing case, in API.md's order.
+// CaseSteps returns the steps that act on an existing case, in docs/api.md's order.
 func CaseSteps() []Step { return append([]Step(nil), caseSteps...) }
 
 var caseSteps = []Step{

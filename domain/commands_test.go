@@ -28,7 +28,7 @@ func decode(tb testing.TB, step domain.Step, body string) (domain.Command, error
 func TestEveryStepHasACommand(t *testing.T) {
 	steps := domain.CaseSteps()
 	if len(steps) != 33 {
-		t.Fatalf("%d case steps, API.md lists 33", len(steps))
+		t.Fatalf("%d case steps, docs/api.md lists 33", len(steps))
 	}
 	for _, s := range append(steps, domain.StepIntake, domain.StepRegisterStation, domain.StepChangeZones, domain.StepIssueToken, domain.StepRevokeToken) {
 		cmd, ok := domain.NewCommand(s)

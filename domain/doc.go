@@ -24,7 +24,7 @@
 // reads the case again after writing and frees the bed if the case may no
 // longer hold it, so no interleaving leaves an exited case in a bed.
 //
-// Commands are named after API.md's steps; where a name is taken by an event
+// Commands are named after docs/api.md's steps; where a name is taken by an event
 // or a state type the command has the suffix Cmd (EligibilityCmd,
 // SecurityCheckCmd, LongStayCmd, ...) or a verb form (Correct,
 // IdentityVerification, RelativesContact). NewCommand(step) returns a fresh

@@ -2,7 +2,7 @@ package domain
 
 import "slices"
 
-// Status is where a case stands (API.md's status values). Stored and shown
+// Status is where a case stands (docs/api.md's status values). Stored and shown
 // to clients: never rename or reuse them.
 type Status string
 
@@ -36,7 +36,7 @@ func (s Status) Ended() bool {
 // rename or reuse them.
 type Zone string
 
-// The zones of API.md.
+// The zones of docs/api.md.
 const (
 	ZoneAdultMale   Zone = "adult_male"
 	ZoneAdultFemale Zone = "adult_female"
@@ -63,7 +63,7 @@ func (z Zone) Adult() bool { return z == ZoneAdultMale || z == ZoneAdultFemale |
 // StationKind is what kind of institution a station is.
 type StationKind string
 
-// The station kinds of API.md. Stored values: never rename or reuse them.
+// The station kinds of docs/api.md. Stored values: never rename or reuse them.
 const (
 	KindStation        StationKind = "station"
 	KindRegionalCenter StationKind = "regional_center"
@@ -82,7 +82,7 @@ func (k StationKind) Valid() bool { return slices.Contains(stationKinds, k) }
 // rename or reuse them.
 type ReferralSource string
 
-// The referral sources of API.md.
+// The referral sources of docs/api.md.
 const (
 	SourceWalkIn          ReferralSource = "walk_in"
 	SourceHotline         ReferralSource = "hotline"
@@ -152,7 +152,7 @@ func (b LegalBasis) Valid() bool { return slices.Contains(legalBases, b) }
 // Role is what an actor may do. Stored values: never rename or reuse them.
 type Role string
 
-// The roles of API.md.
+// The roles of docs/api.md.
 const (
 	RoleAdmin       Role = "admin"
 	RoleStaff       Role = "staff"

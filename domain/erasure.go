@@ -11,7 +11,7 @@ import (
 )
 
 // This file is owned by the privacy work (issue 8): the erasure of a
-// person's personal data (DOMAIN.md, Privacy).
+// person's personal data (docs/privacy.md).
 
 // TypePersonalDataErased is the stored name of PersonalDataErased. Never
 // rename or reuse it.

@@ -5,12 +5,12 @@ import (
 	"fmt"
 )
 
-// Code classifies an Error the way API.md's problem documents do. The HTTP
+// Code classifies an Error the way docs/api.md's problem documents do. The HTTP
 // layer maps each code to a status in one table. The values are stored and
 // shown to clients: never rename or reuse them.
 type Code string
 
-// The error codes of API.md.
+// The error codes of docs/api.md.
 const (
 	CodeInvalid            Code = "invalid"
 	CodeUnauthorized       Code = "unauthorized"

@@ -11,7 +11,7 @@ import (
 // or reuse them.
 type Sex string
 
-// The sexes API.md accepts.
+// The sexes docs/api.md accepts.
 const (
 	Male   Sex = "male"
 	Female Sex = "female"

@@ -7,8 +7,8 @@ import (
 
 // This file declares, as data, which values of each stored event are
 // personal data (PIPL): the event store encrypts them with the data key of
-// the case they belong to, and destroying that key erases them (DOMAIN.md,
-// Privacy). It is pure data; the sealing itself is eventstore/sealed's.
+// the case they belong to, and destroying that key erases them
+// (docs/privacy.md). It is pure data; the sealing itself is eventstore/sealed's.
 //
 // What stays in clear, and why it is not identifying on its own: sex, the
 // estimated age and the date it was estimated on, the ID document's type,

@@ -10,7 +10,7 @@ import (
 )
 
 // oneOf are the bodies that need one of several optional fields, as
-// API.md says: the required convention cannot express "one of".
+// docs/api.md says: the required convention cannot express "one of".
 var oneOf = map[string]bool{
 	"/v1/cases/{id}/eligibility": true, // eligible, or assist_first
 	"/v1/cases/{id}/belongings":  true, // deposited, or returned

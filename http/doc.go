@@ -1,4 +1,4 @@
-// Package http is Waystation's JSON API (API.md) on gorilla/mux: bearer-token
+// Package http is Waystation's JSON API (docs/api.md) on gorilla/mux: bearer-token
 // authentication against the access stream, role and scope checks through the
 // domain's policy, strict request decoding, problem answers, idempotency,
 // ETags, read-your-writes, the access log of case reads, server-sent events of

@@ -54,7 +54,7 @@ var titleOf = map[domain.Code]string{
 	CodeUnavailable:               "Not ready",
 }
 
-// Problem is an application/problem+json document (RFC 9457) with API.md's
+// Problem is an application/problem+json document (RFC 9457) with docs/api.md's
 // extensions: the error code, the broken rule, the offending fields and the
 // request ID to quote to an operator.
 type Problem struct {

@@ -86,7 +86,7 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 	return map[string]any{
 		"openapi":  "3.1.0",
-		"info":     map[string]any{"title": "Waystation", "version": "1", "description": "Case management for assistance stations (API.md)."},
+		"info":     map[string]any{"title": "Waystation", "version": "1", "description": "Case management for assistance stations (docs/api.md)."},
 		"paths":    paths,
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"components": map[string]any{

@@ -66,14 +66,14 @@ func TestOpenAPIMatchesTheRouter(t *testing.T) {
 			t.Errorf("described but not served: %s", r)
 		}
 	}
-	// API.md's routes are all there, every case step among them, and the
+	// docs/api.md's routes are all there, every case step among them, and the
 	// person index and zones routes.
 	for _, r := range []string{"post /v1/cases", "get /v1/cases/{id}/history", "post /v1/tokens", "delete /v1/tokens/{id}",
 		"get /v1/stations/{code}/occupancy", "get /v1/safety", "get /v1/regions/{region}/transfers", "get /v1/stats",
 		"get /v1/events", "get /v1/events/stream", "get /v1/audit/checkpoint", "get /v1/audit/proof", "get /healthz", "get /readyz", "get /metrics",
 		"get /v1/cases/{id}/person", "get /v1/repeat-visitors", "post /v1/stations/{code}/zones"} {
 		if !served[r] {
-			t.Errorf("API.md route not served: %s", r)
+			t.Errorf("documented route not served: %s", r)
 		}
 	}
 	for _, step := range domain.CaseSteps() {

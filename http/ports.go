@@ -68,7 +68,7 @@ type RepeatVisitorQuery struct {
 }
 
 // Views is the read side (the projections runner). Every result is the
-// projections' own type, served as JSON as API.md shows it (and as the
+// projections' own type, served as JSON as docs/api.md shows it (and as the
 // route table describes it); an unknown station answers a not-found
 // *domain.Error.
 type Views interface {

@@ -274,8 +274,8 @@ func (m *Main) openForDisplay(rec eventstore.RecordedEvent) (eventstore.Recorded
 }
 
 // openedSource returns the embedded store s of data folder dir as a store
-// that reads personal values opened (null when erased), for copying to a
-// cluster, where they are not sealed (README, Privacy). A folder without a
+// that reads personal values opened (null when erased), for migrate to seal
+// them again under the cluster's keys (docs/privacy.md). A folder without a
 // key store reads as it is. The master key comes from value, else the file
 // at path, else the folder's generated master.key; none is generated.
 func openedSource(s *bolt.Store, dir, value, path string) (eventstore.Store, error) {

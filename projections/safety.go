@@ -12,7 +12,7 @@ import (
 	"waystation/domain"
 )
 
-// Rule codes of the safety board (API.md). Shown to clients and used as
+// Rule codes of the safety board (docs/api.md). Shown to clients and used as
 // metric labels: never rename or reuse them.
 const (
 	RuleOverdueStay           = "overdue_stay"
@@ -48,7 +48,7 @@ const (
 	SeverityLow    = "low"
 )
 
-// The deadlines of DOMAIN.md's safety signals.
+// The deadlines of safety signals of docs/domain.md.
 const (
 	Day                  = 24 * time.Hour
 	NoticeDue            = 24 * time.Hour // family-search notice after registration

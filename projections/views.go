@@ -176,7 +176,7 @@ func (r *Runner) Case(id uuid.UUID) (CaseView, bool) {
 
 // HistoryEvent is one event of a case's timeline: an event of the case's
 // stream, or a station event about the case (its bed). EventID is the
-// event's ID, the one a correction names (API.md: correction's event_id);
+// event's ID, the one a correction names (docs/api.md: correction's event_id);
 // Position is its place in the global log; Version is the revision of the
 // event in its own stream, plus one. Erased lists the dotted JSON paths of
 // the event's personal values (domain.PersonalPaths) that read as erased:

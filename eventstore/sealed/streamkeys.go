@@ -82,8 +82,8 @@ const streamOpTimeout = 30 * time.Second
 //
 // Physical removal. A tombstoned stream's events stay in the cluster's
 // files (and $all) until a scavenge removes them; EventStore-Client-Go v4
-// cannot start a scavenge, so the operator schedules them (README,
-// Privacy). Until then the erased key is still on disk, wrapped by the
+// cannot start a scavenge, so the operator schedules them
+// (docs/privacy.md). Until then the erased key is still on disk, wrapped by the
 // master key.
 //
 // Every replica must be given the same master key: OpenStreamKeys checks
