@@ -144,6 +144,7 @@ func paramSchema(p param) map[string]any {
 
 var (
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	rawMessage    = reflect.TypeFor[json.RawMessage]()
 )
 
@@ -157,6 +158,11 @@ var (
 //     may leave out. In a request body, a field whose own schema is an
 //     object with no required member is optional all the same: leaving it
 //     out is the same as sending {}.
+//   - null: an answer's field that encoding/json may write as null (a
+//     pointer, slice, map or interface it does not leave out when empty)
+//     says so: its type is a list with "null" (OpenAPI 3.1), and an
+//     enumeration lists null among its values. A request may leave out
+//     such a field; it is not described as taking null.
 //   - enum: a field of one of the domain's enumerated types lists the
 //     type's values (domain.Enum; enumValues for the HTTP layer's error
 //     codes), and a string field known to take values from a declared
@@ -265,6 +271,9 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
 			schema["enum"] = vs
 		}
+		if !g.request && mayBeNull(f.Type, opts) {
+			nullable(schema)
+		}
 		if d := f.Tag.Get("doc"); d != "" {
 			schema["description"] = d
 		}
@@ -299,6 +308,41 @@ func limitText(schema map[string]any, f reflect.StructField) {
 	}
 	if kind, ok := domain.TextKindOf(f.Tag.Get("text")); ok {
 		target["maxLength"] = kind.Max
+	}
+}
+
+// mayBeNull reports whether encoding/json may write a field of type t
+// with json tag options opts as null: a nil pointer, slice, map or
+// interface that the options do not leave out. A type with its own
+// encoding (a time, a date, an ID) or raw JSON decides for itself: raw
+// JSON's schema takes any value already.
+func mayBeNull(t reflect.Type, opts string) bool {
+	if optional(opts) || t == rawMessage {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return true
+	case reflect.Slice, reflect.Map, reflect.Interface:
+		return !t.Implements(jsonMarshaler) && !t.Implements(textMarshaler)
+	}
+	return false
+}
+
+// nullable makes schema take null as well.
+func nullable(schema map[string]any) {
+	switch typ := schema["type"].(type) {
+	case string:
+		schema["type"] = []any{typ, "null"}
+	case nil:
+		return // any value
+	}
+	if enum, ok := schema["enum"].([]string); ok {
+		vs := make([]any, 0, len(enum)+1)
+		for _, v := range enum {
+			vs = append(vs, v)
+		}
+		schema["enum"] = append(vs, nil)
 	}
 }
 
