@@ -33,6 +33,8 @@ type env struct {
 	done   chan struct{}
 	// wrap, when set, wraps the store the server is given as Config.Store.
 	wrap func(eventstore.Store) eventstore.Store
+	// configure, when set, changes the server's Config before it is built.
+	configure func(*wshttp.Config)
 }
 
 func newEnv(t testing.TB) *env {
@@ -67,7 +69,7 @@ func (e *env) open() {
 	if e.wrap != nil {
 		store = e.wrap(st)
 	}
-	srv, err := wshttp.NewServer(wshttp.Config{
+	cfg := wshttp.Config{
 		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
@@ -76,7 +78,11 @@ func (e *env) open() {
 			}
 			return nil
 		},
-	})
+	}
+	if e.configure != nil {
+		e.configure(&cfg)
+	}
+	srv, err := wshttp.NewServer(cfg)
 	if err != nil {
 		e.t.Fatalf("NewServer: %v", err)
 	}
