@@ -43,15 +43,21 @@ func newToken() (token, id string) {
 // by another replica takes effect here too.
 type tokens struct {
 	admin string // hash of the bootstrap admin token, or ""
+	// revoked, when set, is called with the ID of every token the index
+	// folds a revocation of (once the index refuses the token, before
+	// waitFor reports the revocation folded): the server ends the token's
+	// live sessions with it.
+	revoked func(id string)
 
 	mu      sync.RWMutex
 	access  domain.Access // guarded by mu
+	applied uint64        // guarded by mu; the version waitFor reports: folded, and its revocations acted on
 	changed chan struct{} // guarded by mu; closed and replaced on every event
 	err     error         // guarded by mu; the last subscription error
 }
 
-func newTokens(adminToken string) *tokens {
-	t := &tokens{changed: make(chan struct{})}
+func newTokens(adminToken string, revoked func(id string)) *tokens {
+	t := &tokens{changed: make(chan struct{}), revoked: revoked}
 	if adminToken != "" {
 		t.admin = HashToken(adminToken)
 	}
@@ -83,12 +89,7 @@ func (t *tokens) follow(ctx context.Context, store eventstore.Store, log *slog.L
 				log.Error("decoding an access event", "position", msg.Event.Position.String(), "err", err)
 				continue
 			}
-			t.mu.Lock()
-			t.access.Evolve(env)
-			t.err = nil
-			close(t.changed)
-			t.changed = make(chan struct{})
-			t.mu.Unlock()
+			t.fold(env)
 		}
 		if errors.Is(t.lastErr(), eventstore.ErrClosed) {
 			return
@@ -100,6 +101,26 @@ func (t *tokens) follow(ctx context.Context, store eventstore.Store, log *slog.L
 	}
 }
 
+// fold applies env to the index; for a revocation it then calls revoked,
+// outside the lock (ending sessions waits for their deliveries, which
+// authenticate through the index), and only after that reports the
+// version to waitFor.
+func (t *tokens) fold(env domain.Envelope) {
+	t.mu.Lock()
+	t.access.Evolve(env)
+	version := t.access.Version
+	t.err = nil
+	t.mu.Unlock()
+	if e, ok := env.Event.(domain.TokenRevoked); ok && t.revoked != nil {
+		t.revoked(e.ID)
+	}
+	t.mu.Lock()
+	t.applied = version
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.mu.Unlock()
+}
+
 func (t *tokens) lastErr() error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -107,11 +128,12 @@ func (t *tokens) lastErr() error {
 }
 
 // waitFor returns once the index has folded the access stream up to
-// version events, or ctx ends.
+// version events, and ended the sessions of the tokens they revoke, or ctx
+// ends.
 func (t *tokens) waitFor(ctx context.Context, version uint64) error {
 	for {
 		t.mu.RLock()
-		v, ch := t.access.Version, t.changed
+		v, ch := t.applied, t.changed
 		t.mu.RUnlock()
 		if v >= version {
 			return nil
@@ -138,6 +160,19 @@ func (t *tokens) actor(token string) (domain.Actor, bool) {
 		return domain.Actor{}, false
 	}
 	return tok.Actor(), true
+}
+
+// active reports whether the principal id (an actor ID) still
+// authenticates: the bootstrap admin while its token is configured, a
+// token until it is revoked.
+func (t *tokens) active(id string) bool {
+	if id == BootstrapAdminID {
+		return t.admin != ""
+	}
+	t.mu.RLock()
+	tok, ok := t.access.Token(id)
+	t.mu.RUnlock()
+	return ok && !tok.Revoked
 }
 
 // list returns every token issued, revoked ones included, without hashes.

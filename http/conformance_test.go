@@ -296,7 +296,7 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.step(staff1, a, "hospital-discharge", map[string]any{}, at(12*time.Hour))
 	c.step(staff1, a, "medical-return", map[string]any{}, at(13*time.Hour))
 	c.step(staff1, a, "bed", map[string]any{"zone": "adult_male", "bed": "adult_male-2"}, at(14*time.Hour))
-	c.step(staff1, a, "extension", map[string]any{"until": now.Add(100 * day).UTC().Format(time.RFC3339), "approved_by": "站长", "reason": "family search"}, at(9*day))
+	c.step(staff1, a, "extension", map[string]any{"until": at(30 * day).UTC().Format(time.RFC3339), "approved_by": "站长", "reason": "family search"}, at(9*day))
 	c.step(staff1, a, "long-stay", map[string]any{"kind": "in_station"}, at(11*day))
 	c.step(staff1, a, "police-report", map[string]any{"reason": "dangerous_items", "report_no": "P-9", "agency": "城南派出所"}, at(12*day))
 	c.step(staff1, a, "settlement", map[string]any{"stage": "applied", "reference": "L-1"}, at(95*day))

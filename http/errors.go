@@ -19,6 +19,7 @@ const (
 	CodeUnsupportedMediaType domain.Code = "unsupported_media_type"
 	CodeMethodNotAllowed     domain.Code = "method_not_allowed"
 	CodeUnavailable          domain.Code = "unavailable"
+	CodeTooManyRequests      domain.Code = "too_many_requests"
 )
 
 // statusOf is the one table from error codes to HTTP statuses. A code that
@@ -36,6 +37,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeRuleViolation:      http.StatusUnprocessableEntity,
 	domain.CodeInternal:           http.StatusInternalServerError,
 	CodeUnavailable:               http.StatusServiceUnavailable,
+	CodeTooManyRequests:           http.StatusTooManyRequests,
 }
 
 // titleOf is the short, fixed title of each code's problem document.
@@ -52,6 +54,7 @@ var titleOf = map[domain.Code]string{
 	domain.CodeRuleViolation:      "A rule refuses this step",
 	domain.CodeInternal:           "Internal error",
 	CodeUnavailable:               "Not ready",
+	CodeTooManyRequests:           "Too many requests",
 }
 
 // Problem is an application/problem+json document (RFC 9457) with docs/api.md's

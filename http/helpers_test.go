@@ -37,6 +37,8 @@ type env struct {
 	// now, when set, is the clock of the domain service, the projections
 	// and the server.
 	now func() time.Time
+	// configure, when set, changes the server's Config before it is built.
+	configure func(*wshttp.Config)
 }
 
 func newEnv(t testing.TB) *env {
@@ -71,7 +73,7 @@ func (e *env) open() {
 	if e.wrap != nil {
 		store = e.wrap(st)
 	}
-	srv, err := wshttp.NewServer(wshttp.Config{
+	cfg := wshttp.Config{
 		Service: domain.NewService(st, e.now), Now: e.now, Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
@@ -80,7 +82,11 @@ func (e *env) open() {
 			}
 			return nil
 		},
-	})
+	}
+	if e.configure != nil {
+		e.configure(&cfg)
+	}
+	srv, err := wshttp.NewServer(cfg)
 	if err != nil {
 		e.t.Fatalf("NewServer: %v", err)
 	}

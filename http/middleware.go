@@ -64,6 +64,10 @@ type metrics struct {
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// streams counts the live streams of the log open; streamsEnded counts
+	// those the server ended, by reason (revoked, slow_client).
+	streams      prometheus.Gauge
+	streamsEnded *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -85,9 +89,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "waystation_http_requests_in_flight",
 			Help: "Requests being answered.",
 		}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "waystation_event_streams_open",
+			Help: "Live streams of the log (GET /v1/events/stream) open.",
+		}),
+		streamsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waystation_event_streams_ended_total",
+			Help: "Live streams of the log the server ended, by reason: revoked (the token was revoked), slow_client (a write was not taken in time).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.errors, m.latency, m.inFlight} {
+		for _, c := range []prometheus.Collector{m.requests, m.errors, m.latency, m.inFlight, m.streams, m.streamsEnded} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("http: registering metrics: %w", err)
 			}
@@ -121,11 +133,16 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Flush sends buffered data to the client.
-func (w *recorder) Flush() {
+func (w *recorder) Flush() { _ = w.FlushError() }
+
+// FlushError sends buffered data to the client and reports whether it
+// could: http.ResponseController.Flush answers it, so that the event
+// stream learns when a flush fails.
+func (w *recorder) FlushError() error {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func validRequestID(s string) bool {

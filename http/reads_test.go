@@ -133,7 +133,9 @@ func TestOnlySucceededReadsAreLogged(t *testing.T) {
 
 // TestSearchHitsAreLogged: a search shows names and ages, so each case of
 // the page an inspector, coordinator or admin is answered is logged, under
-// the search's route; staff searches of their station are not.
+// the search's route, unless the same reader's read of it through the
+// search is logged already (within the window); staff searches of their
+// station are not.
 func TestSearchHitsAreLogged(t *testing.T) {
 	w := newWorld(t)
 	a := w.intake(w.staff1, "S01")
@@ -142,6 +144,7 @@ func TestSearchHitsAreLogged(t *testing.T) {
 	type page struct {
 		Items []struct{ ID string }
 	}
+	already := map[string]bool{} // token and case logged through the search
 	for _, tc := range []struct {
 		name, token, query string
 		logged             bool
@@ -163,8 +166,11 @@ func TestSearchHitsAreLogged(t *testing.T) {
 			}
 			logged := append([]string{}, accessLogOf(t, w, "/v1/cases")[before:]...)
 			want := []string{}
-			if tc.logged {
-				want = shown
+			for _, id := range shown {
+				if tc.logged && !already[tc.token+" "+id] {
+					want = append(want, id)
+					already[tc.token+" "+id] = true
+				}
 			}
 			if !slices.Equal(logged, want) {
 				t.Fatalf("search showed %v and logged %v, want %v logged", shown, logged, want)

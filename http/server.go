@@ -58,7 +58,28 @@ type Config struct {
 	// ReadYourWritesTimeout bounds how long a write waits for the views to
 	// reach it before answering; zero is 5 seconds.
 	ReadYourWritesTimeout time.Duration
+	// StreamsPerToken is how many live streams of the log one token (one
+	// principal) may hold open at once on this server; one more is
+	// answered 429. Zero is 4.
+	StreamsPerToken int
+	// StreamWriteTimeout bounds each write to a live stream of the log: a
+	// client that has not taken a write in that time is dropped (it
+	// reconnects with Last-Event-ID), so that a client that does not read
+	// holds no more than one write's worth of the server. Zero is 10
+	// seconds.
+	StreamWriteTimeout time.Duration
+	// AccessLogWindow is how long a recorded read of a case stands for the
+	// same reader's later reads of it through the same route (see
+	// recordReads); zero is one hour.
+	AccessLogWindow time.Duration
 }
+
+// The defaults of Config.
+const (
+	defaultStreamsPerToken    = 4
+	defaultStreamWriteTimeout = 10 * time.Second
+	defaultAccessLogWindow    = time.Hour
+)
 
 // Server is the HTTP API. Build it with NewServer, serve Handler (or
 // HTTPServer), and Close it to stop following the access stream.
@@ -76,6 +97,11 @@ type Server struct {
 	// accessLogBatch is the most access-log entries one append carries:
 	// the constant accessLogBatch, lowered by tests.
 	accessLogBatch int
+	// reads remembers the reads recorded in the access log lately.
+	reads *readMemory
+	// sessions holds the live streams of the log of each principal.
+	sessions    *sessions
+	streamWrite time.Duration
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -108,7 +134,21 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.tokens = newTokens(cfg.AdminToken)
+	perToken := cfg.StreamsPerToken
+	if perToken <= 0 {
+		perToken = defaultStreamsPerToken
+	}
+	s.sessions = newSessions(perToken, func(d int) { m.streams.Add(float64(d)) })
+	s.streamWrite = cfg.StreamWriteTimeout
+	if s.streamWrite <= 0 {
+		s.streamWrite = defaultStreamWriteTimeout
+	}
+	window := cfg.AccessLogWindow
+	if window <= 0 {
+		window = defaultAccessLogWindow
+	}
+	s.reads = newReadMemory(window, accessLogMemory)
+	s.tokens = newTokens(cfg.AdminToken, func(id string) { s.sessions.end(id, errRevoked) })
 	s.regions = &regions{store: cfg.Store, byCode: map[string]string{}}
 
 	ctx, stop := context.WithCancel(context.Background())
