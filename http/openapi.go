@@ -78,6 +78,9 @@ func (s *Server) OpenAPI() map[string]any {
 		for _, code := range []string{"400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "500", "503"} {
 			responses[code] = problem
 		}
+		if rt.ID == "streamEvents" {
+			responses["429"] = problem // past the token's limit of open streams
+		}
 		op["responses"] = responses
 		if paths[rt.Path] == nil {
 			paths[rt.Path] = map[string]any{}
