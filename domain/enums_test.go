@@ -1,16 +1,12 @@
 package domain_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"waystation/domain"
+	"waystation/internal/sourcetest"
 )
 
 // enums are the domain's enumerated types, by name: the API description
@@ -75,46 +71,13 @@ func TestEveryEnumListsExactlyItsConstants(t *testing.T) {
 	}
 }
 
-// typedConstants returns the string constants the domain declares with
-// an explicit type, by type name.
+// typedConstants returns the string constants the domain declares with an
+// explicit type, by type name.
 func typedConstants(t *testing.T) map[string][]string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("domain sources: %v %v", files, err)
-	}
-	out := map[string][]string{}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				typ, ok := vs.Type.(*ast.Ident)
-				if !ok {
-					continue
-				}
-				for _, v := range vs.Values {
-					if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						s, err := strconv.Unquote(lit.Value)
-						if err != nil {
-							t.Fatal(err)
-						}
-						out[typ.Name] = append(out[typ.Name], s)
-					}
-				}
-			}
-		}
+	out, err := sourcetest.TypedStringConstants(".")
+	if err != nil {
+		t.Fatalf("domain sources: %v", err)
 	}
 	return out
 }

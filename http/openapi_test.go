@@ -3,9 +3,6 @@ package http_test
 import (
 	"context"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"waystation/internal/sourcetest"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -253,46 +251,13 @@ func TestEnumsListEveryDomainConstant(t *testing.T) {
 	}
 }
 
-// domainConstants returns the string constants the domain package
-// declares with an explicit type, by type name.
+// domainConstants returns the string constants the domain declares with an
+// explicit type, by type name.
 func domainConstants(t *testing.T) map[string][]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "domain", "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("domain sources: %v %v", files, err)
-	}
-	out := map[string][]string{}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				typ, ok := vs.Type.(*ast.Ident)
-				if !ok {
-					continue
-				}
-				for _, v := range vs.Values {
-					if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						s, err := strconv.Unquote(lit.Value)
-						if err != nil {
-							t.Fatal(err)
-						}
-						out[typ.Name] = append(out[typ.Name], s)
-					}
-				}
-			}
-		}
+	out, err := sourcetest.TypedStringConstants(filepath.Join("..", "domain"))
+	if err != nil {
+		t.Fatalf("domain sources: %v", err)
 	}
 	return out
 }
