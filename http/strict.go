@@ -409,22 +409,34 @@ func (s *scanner) object(p *plan) error {
 			return err
 		}
 		s.path.pop()
-		s.space()
-		if s.i >= len(s.b) {
-			return errSyntax
+		end, err := s.separator('}')
+		if err != nil {
+			return err
 		}
-		if s.b[s.i] == ',' {
-			s.i++
-			continue
+		if end {
+			break
 		}
-		if s.b[s.i] != '}' {
-			return errSyntax
-		}
-		s.i++
-		break
 	}
 	s.depth--
 	return nil
+}
+
+// separator scans past a member's or an element's end: a comma, when more
+// follow, or closer, which ends the object or array (end is true).
+func (s *scanner) separator(closer byte) (end bool, err error) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, errSyntax
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return false, nil
+	case closer:
+		s.i++
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 // repeated reports whether key is among the keys of the object seen so
@@ -476,19 +488,13 @@ func (s *scanner) array(p *plan) error {
 			return err
 		}
 		s.path.pop()
-		s.space()
-		if s.i >= len(s.b) {
-			return errSyntax
+		end, err := s.separator(']')
+		if err != nil {
+			return err
 		}
-		if s.b[s.i] == ',' {
-			s.i++
-			continue
+		if end {
+			break
 		}
-		if s.b[s.i] != ']' {
-			return errSyntax
-		}
-		s.i++
-		break
 	}
 	s.depth--
 	return nil
