@@ -93,6 +93,99 @@ func jsonPaths(t reflect.Type, prefix string, out map[string]reflect.Type) {
 	}
 }
 
+// fieldTextKinds is, per correctable case event type, the text kind
+// (TextKind, from the field's text tag) of each field of the catalog
+// that holds text or a list of text, so that a correction's new value is
+// cleaned and bounded as the step's own value was.
+var fieldTextKinds = sync.OnceValue(func() map[string]map[string]TextKind {
+	out := map[string]map[string]TextKind{}
+	for name, fields := range fieldCatalog() {
+		ev, err := Events.types[name].decode([]byte("{}"))
+		if err != nil {
+			continue
+		}
+		kinds := map[string]TextKind{}
+		textPaths(reflect.TypeOf(ev), "", kinds)
+		for f := range kinds {
+			if _, ok := fields[f]; !ok {
+				delete(kinds, f)
+			}
+		}
+		out[name] = kinds
+	}
+	return out
+})
+
+// textPaths adds the text kinds of the plain string and []string leaves
+// of struct type t below prefix, walked as jsonPaths walks them.
+func textPaths(t reflect.Type, prefix string, out map[string]TextKind) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft := f.Type
+		leaf := ft.Kind() != reflect.Struct || ft.Implements(textMarshaler) || ft.Implements(jsonMarshaler)
+		switch {
+		case f.Anonymous && !leaf:
+			textPaths(ft, prefix, out)
+		case !leaf:
+			textPaths(ft, prefix+name+".", out)
+		case ft == reflect.TypeFor[string]() || ft == reflect.TypeFor[[]string]():
+			if k, ok := TextKindOf(f.Tag.Get("text")); ok {
+				out[prefix+name] = k
+			}
+		}
+	}
+}
+
+// cleanNewText cleans the new value of a text field (a string, or a list
+// of strings) as kind says, or refuses it naming new.
+func cleanNewText(kind TextKind, raw json.RawMessage) (json.RawMessage, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, Invalid("new", "new is not JSON")
+	}
+	clean := func(s string) (string, error) {
+		out, msg := kind.CleanText(s)
+		if msg != "" {
+			return "", Invalid("new", "new %s", msg)
+		}
+		return out, nil
+	}
+	switch x := v.(type) {
+	case string:
+		out, err := clean(x)
+		if err != nil || out == x {
+			return raw, err
+		}
+		return rawOf(out), nil
+	case []any:
+		changed := false
+		for i, e := range x {
+			if s, ok := e.(string); ok {
+				out, err := clean(s)
+				if err != nil {
+					return nil, err
+				}
+				changed = changed || out != s
+				x[i] = out
+			}
+		}
+		if changed {
+			return rawOf(x), nil
+		}
+	}
+	return raw, nil
+}
+
 // CorrectableFields returns every field a correction may name, sorted: the
 // union over case event types of their correctable fields.
 func CorrectableFields() []string {
@@ -268,6 +361,13 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 	nv, err := decodeAs(ft, v.New)
 	if err != nil {
 		return nil, Invalid("new", "new does not fit the field")
+	}
+	if kind, ok := fieldTextKinds()[typ][field]; ok {
+		cleaned, err := cleanNewText(kind, v.New)
+		if err != nil {
+			return nil, err
+		}
+		v.New = cleaned
 	}
 	if field == OccurredAtField {
 		t := nv.Interface().(time.Time)

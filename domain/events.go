@@ -73,12 +73,12 @@ type Referral struct {
 // person.age number (see the upcaster).
 type IntakeRegistered struct {
 	CaseID       uuid.UUID  `json:"case_id"`
-	Station      string     `json:"station"`
+	Station      string     `json:"station" text:"code"`
 	Referral     Referral   `json:"referral"`
 	Person       Person     `json:"person"`
 	Inspection   Inspection `json:"inspection"`
 	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
-	Notes        string     `json:"notes,omitempty"`
+	Notes        string     `json:"notes,omitempty" text:"notes"`
 }
 
 // EligibilityDecided records screening (甄别): eligible, not eligible with a
@@ -87,9 +87,9 @@ type IntakeRegistered struct {
 type EligibilityDecided struct {
 	Eligible    bool   `json:"eligible"`
 	AssistFirst bool   `json:"assist_first,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	NoticeNo    string `json:"notice_no,omitempty"`
-	Notes       string `json:"notes,omitempty"`
+	Reason      string `json:"reason,omitempty" text:"reason"`
+	NoticeNo    string `json:"notice_no,omitempty" text:"ref"`
+	Notes       string `json:"notes,omitempty" text:"notes"`
 }
 
 // Checker is the staff member who did a security check.
@@ -104,8 +104,8 @@ type Checker struct {
 type SecurityChecked struct {
 	CheckedBy     Checker  `json:"checked_by"`
 	Refused       bool     `json:"refused,omitempty"`
-	ItemsToPolice []string `json:"items_to_police,omitempty"`
-	Notes         string   `json:"notes,omitempty"`
+	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line"`
+	Notes         string   `json:"notes,omitempty" text:"notes"`
 }
 
 // Item is one kind of deposited belonging.
@@ -117,13 +117,13 @@ type Item struct {
 // BelongingsDeposited lists belongings taken into safekeeping.
 type BelongingsDeposited struct {
 	Items []Item `json:"items"`
-	Notes string `json:"notes,omitempty"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // BelongingsReturned lists deposited items handed back, by item name.
 type BelongingsReturned struct {
-	Items []string `json:"items"`
-	Notes string   `json:"notes,omitempty"`
+	Items []string `json:"items" text:"line"`
+	Notes string   `json:"notes,omitempty" text:"notes"`
 }
 
 // IdentityQueried records an identity query (quick check, police query,
@@ -131,82 +131,82 @@ type BelongingsReturned struct {
 type IdentityQueried struct {
 	Channel   QueryChannel `json:"channel"`
 	Result    QueryResult  `json:"result,omitempty"`
-	Reference string       `json:"reference,omitempty"`
-	Notes     string       `json:"notes,omitempty"`
+	Reference string       `json:"reference,omitempty" text:"ref"`
+	Notes     string       `json:"notes,omitempty" text:"notes"`
 }
 
 // IdentityVerified records that the person's identity is established, with
 // the verified details (they replace the registered ones that are given).
 type IdentityVerified struct {
 	Method     VerificationMethod `json:"method"`
-	Name       string             `json:"name,omitempty"`
+	Name       string             `json:"name,omitempty" text:"name"`
 	IDType     IDType             `json:"id_type,omitempty"`
-	IDNumber   string             `json:"id_number,omitempty"`
+	IDNumber   string             `json:"id_number,omitempty" text:"ref"`
 	BirthDate  Date               `json:"birth_date,omitzero"`
-	HukouPlace string             `json:"hukou_place,omitempty"`
-	Reference  string             `json:"reference,omitempty"`
-	Notes      string             `json:"notes,omitempty"`
+	HukouPlace string             `json:"hukou_place,omitempty" text:"line"`
+	Reference  string             `json:"reference,omitempty" text:"ref"`
+	Notes      string             `json:"notes,omitempty" text:"notes"`
 }
 
 // FamilySearchNoticePublished records a family-search notice (寻亲公告).
 type FamilySearchNoticePublished struct {
-	Channel   string `json:"channel"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Channel   string `json:"channel" text:"line"`
+	Reference string `json:"reference,omitempty" text:"ref"`
+	Notes     string `json:"notes,omitempty" text:"notes"`
 }
 
 // DNARequested records a DNA sample sent for matching.
 type DNARequested struct {
-	SampleRef string `json:"sample_ref,omitempty"`
-	Lab       string `json:"lab,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	SampleRef string `json:"sample_ref,omitempty" text:"ref"`
+	Lab       string `json:"lab,omitempty" text:"name"`
+	Notes     string `json:"notes,omitempty" text:"notes"`
 }
 
 // DNAResultReceived records the DNA match result.
 type DNAResultReceived struct {
 	Matched   bool   `json:"matched"`
-	Reference string `json:"reference,omitempty"`
-	Notes     string `json:"notes,omitempty"`
+	Reference string `json:"reference,omitempty" text:"ref"`
+	Notes     string `json:"notes,omitempty" text:"notes"`
 }
 
 // RelativesContacted records contact with the person's relatives.
 type RelativesContacted struct {
-	Relationship string `json:"relationship,omitempty"`
-	Channel      string `json:"channel,omitempty"`
-	Outcome      string `json:"outcome,omitempty"`
-	Notes        string `json:"notes,omitempty"`
+	Relationship string `json:"relationship,omitempty" text:"line"`
+	Channel      string `json:"channel,omitempty" text:"line"`
+	Outcome      string `json:"outcome,omitempty" text:"reason"`
+	Notes        string `json:"notes,omitempty" text:"notes"`
 }
 
 // MedicalReferred records a referral to a designated hospital (定点医院).
 type MedicalReferred struct {
-	Hospital string `json:"hospital"`
-	Reason   string `json:"reason,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	Hospital string `json:"hospital" text:"name"`
+	Reason   string `json:"reason,omitempty" text:"reason"`
+	Notes    string `json:"notes,omitempty" text:"notes"`
 }
 
 // HospitalAdmitted records admission to hospital.
 type HospitalAdmitted struct {
-	Hospital string `json:"hospital"`
-	Notes    string `json:"notes,omitempty"`
+	Hospital string `json:"hospital" text:"name"`
+	Notes    string `json:"notes,omitempty" text:"notes"`
 }
 
 // HospitalDischarged records discharge from hospital.
 type HospitalDischarged struct {
-	Hospital string `json:"hospital,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	Hospital string `json:"hospital,omitempty" text:"name"`
+	Notes    string `json:"notes,omitempty" text:"notes"`
 }
 
 // MedicalReturned records the person's return to the station from hospital.
 type MedicalReturned struct {
-	Notes string `json:"notes,omitempty"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // StayExtended moves the stay limit to Until, approved by ApprovedBy.
 type StayExtended struct {
 	Until      time.Time `json:"until"`
-	ApprovedBy string    `json:"approved_by"`
-	Reason     string    `json:"reason"`
-	Notes      string    `json:"notes,omitempty"`
+	ApprovedBy string    `json:"approved_by" text:"name"`
+	Reason     string    `json:"reason" text:"reason"`
+	Notes      string    `json:"notes,omitempty" text:"notes"`
 }
 
 // LongStayKind is the kind of long-stay care (LongStayStarted.Kind).
@@ -232,8 +232,8 @@ func (k LongStayKind) Valid() bool { return slices.Contains(longStayKinds, k) }
 // in the station, off-site (站外托养) or extreme-poverty support (特困供养).
 type LongStayStarted struct {
 	Kind  LongStayKind `json:"kind"`
-	Place string       `json:"place,omitempty"`
-	Notes string       `json:"notes,omitempty"`
+	Place string       `json:"place,omitempty" text:"line"`
+	Notes string       `json:"notes,omitempty" text:"notes"`
 }
 
 // SettlementStage is how far household registration and settlement has
@@ -258,17 +258,17 @@ func (s SettlementStage) Valid() bool { return slices.Contains(settlementStages,
 // the application, then the settlement itself, which ends the case.
 type SettlementRecorded struct {
 	Stage     SettlementStage `json:"stage"`
-	Place     string          `json:"place,omitempty"`
-	Reference string          `json:"reference,omitempty"`
-	Notes     string          `json:"notes,omitempty"`
+	Place     string          `json:"place,omitempty" text:"line"`
+	Reference string          `json:"reference,omitempty" text:"ref"`
+	Notes     string          `json:"notes,omitempty" text:"notes"`
 }
 
 // GuardianshipTaken records civil affairs taking temporary guardianship of a
 // minor whose guardian cannot be found (未成年人保护法 art. 92).
 type GuardianshipTaken struct {
-	Basis    string `json:"basis"`
-	Guardian string `json:"guardian,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	Basis    string `json:"basis" text:"line"`
+	Guardian string `json:"guardian,omitempty" text:"name"`
+	Notes    string `json:"notes,omitempty" text:"notes"`
 }
 
 // ReportReason is why the police were told (PoliceReportFiled.Reason).
@@ -299,61 +299,61 @@ func (r ReportReason) Valid() bool { return slices.Contains(reportReasons, r) }
 // PoliceReportFiled records a report to the police.
 type PoliceReportFiled struct {
 	Reason   ReportReason `json:"reason"`
-	ReportNo string       `json:"report_no,omitempty"`
-	Agency   string       `json:"agency,omitempty"`
-	Notes    string       `json:"notes,omitempty"`
+	ReportNo string       `json:"report_no,omitempty" text:"ref"`
+	Agency   string       `json:"agency,omitempty" text:"name"`
+	Notes    string       `json:"notes,omitempty" text:"notes"`
 }
 
 // TransferRequested opens a transfer from the case's station to To.
 type TransferRequested struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Reason string `json:"reason"`
-	Notes  string `json:"notes,omitempty"`
+	From   string `json:"from" text:"code"`
+	To     string `json:"to" text:"code"`
+	Reason string `json:"reason" text:"reason"`
+	Notes  string `json:"notes,omitempty" text:"notes"`
 }
 
 // TransferAccepted records the receiving station's acceptance.
 type TransferAccepted struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Notes string `json:"notes,omitempty"`
+	From  string `json:"from" text:"code"`
+	To    string `json:"to" text:"code"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // TransferDeclined records the receiving station's refusal; the transfer
 // ends and the case stays where it is.
 type TransferDeclined struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Reason string `json:"reason,omitempty"`
-	Notes  string `json:"notes,omitempty"`
+	From   string `json:"from" text:"code"`
+	To     string `json:"to" text:"code"`
+	Reason string `json:"reason,omitempty" text:"reason"`
+	Notes  string `json:"notes,omitempty" text:"notes"`
 }
 
 // EscortDeparted records the escort leaving with the person; the case is in
 // transit until the handover.
 type EscortDeparted struct {
-	From      string   `json:"from"`
-	To        string   `json:"to"`
-	Escorts   []string `json:"escorts"`
-	Transport string   `json:"transport,omitempty"`
-	Notes     string   `json:"notes,omitempty"`
+	From      string   `json:"from" text:"code"`
+	To        string   `json:"to" text:"code"`
+	Escorts   []string `json:"escorts" text:"name"`
+	Transport string   `json:"transport,omitempty" text:"line"`
+	Notes     string   `json:"notes,omitempty" text:"notes"`
 }
 
 // HandedOver records the receiving station taking the person in; from then
 // on the case belongs to To.
 type HandedOver struct {
-	From       string `json:"from"`
-	To         string `json:"to"`
-	ReceivedBy string `json:"received_by"`
-	Notes      string `json:"notes,omitempty"`
+	From       string `json:"from" text:"code"`
+	To         string `json:"to" text:"code"`
+	ReceivedBy string `json:"received_by" text:"name"`
+	Notes      string `json:"notes,omitempty" text:"notes"`
 }
 
 // LeftVoluntarily is a voluntary leave, with the signed declaration and any
 // cash handed out against a receipt.
 type LeftVoluntarily struct {
-	DeclarationRef string `json:"declaration_ref"`
+	DeclarationRef string `json:"declaration_ref" text:"ref"`
 	CashYuan       int    `json:"cash_yuan,omitempty"`
-	ReceiptRef     string `json:"receipt_ref,omitempty"`
-	Notes          string `json:"notes,omitempty"`
+	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref"`
+	Notes          string `json:"notes,omitempty" text:"notes"`
 }
 
 // Collector is who picks a person up.
@@ -367,29 +367,29 @@ type Collector struct {
 // PickedUp is a pickup by relatives or a guardian, with the collector's ID.
 type PickedUp struct {
 	Collector Collector `json:"collector"`
-	Notes     string    `json:"notes,omitempty"`
+	Notes     string    `json:"notes,omitempty" text:"notes"`
 }
 
 // EscortedReturn is a return home with escorts (护送返乡).
 type EscortedReturn struct {
-	Destination string   `json:"destination"`
-	Escorts     []string `json:"escorts,omitempty"`
-	Transport   string   `json:"transport,omitempty"`
-	ReceivedBy  string   `json:"received_by,omitempty"`
-	Notes       string   `json:"notes,omitempty"`
+	Destination string   `json:"destination" text:"line"`
+	Escorts     []string `json:"escorts,omitempty" text:"name"`
+	Transport   string   `json:"transport,omitempty" text:"line"`
+	ReceivedBy  string   `json:"received_by,omitempty" text:"name"`
+	Notes       string   `json:"notes,omitempty" text:"notes"`
 }
 
 // Absconded records that the person left without notice.
 type Absconded struct {
-	LastSeen string `json:"last_seen,omitempty"`
-	Notes    string `json:"notes,omitempty"`
+	LastSeen string `json:"last_seen,omitempty" text:"line"`
+	Notes    string `json:"notes,omitempty" text:"notes"`
 }
 
 // Terminated ends assistance for a stated reason (for example the person
 // no longer qualifies or breaks the station's rules).
 type Terminated struct {
-	Reason string `json:"reason"`
-	Notes  string `json:"notes,omitempty"`
+	Reason string `json:"reason" text:"reason"`
+	Notes  string `json:"notes,omitempty" text:"notes"`
 }
 
 // DeathChecklist is what must be done after a death. A nil field is not
@@ -404,21 +404,21 @@ type DeathChecklist struct {
 
 // Died records a death and the checklist items known at the time.
 type Died struct {
-	Place string `json:"place"`
+	Place string `json:"place" text:"line"`
 	DeathChecklist
-	Notes string `json:"notes,omitempty"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // DeathChecklistUpdated records checklist items done after the death.
 type DeathChecklistUpdated struct {
 	DeathChecklist
-	Notes string `json:"notes,omitempty"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // CaseClosed closes an exited or refused case; nothing but corrections and
 // late paperwork follows.
 type CaseClosed struct {
-	Notes string `json:"notes,omitempty"`
+	Notes string `json:"notes,omitempty" text:"notes"`
 }
 
 // Corrected fixes a recorded fact without editing history: it names the
@@ -428,11 +428,11 @@ type CaseClosed struct {
 // stored type, is empty in corrections recorded before it was kept.
 type Corrected struct {
 	EventID       uuid.UUID       `json:"event_id"`
-	CorrectedType string          `json:"event_type,omitempty"`
-	Field         string          `json:"field"`
+	CorrectedType string          `json:"event_type,omitempty" text:"line"`
+	Field         string          `json:"field" text:"line"`
 	Old           json.RawMessage `json:"old"`
 	New           json.RawMessage `json:"new"`
-	Reason        string          `json:"reason"`
+	Reason        string          `json:"reason" text:"reason"`
 }
 
 // ZoneBeds is one zone of a station with its numbered beds: Beds permanent
@@ -446,9 +446,9 @@ type ZoneBeds struct {
 
 // StationRegistered opens a station stream.
 type StationRegistered struct {
-	Code   string      `json:"code"`
-	Name   string      `json:"name"`
-	Region string      `json:"region"`
+	Code   string      `json:"code" text:"code"`
+	Name   string      `json:"name" text:"name"`
+	Region string      `json:"region" text:"code"`
 	Kind   StationKind `json:"kind"`
 	Zones  []ZoneBeds  `json:"zones"`
 }
@@ -463,7 +463,7 @@ type ZonesChanged struct {
 type BedAssigned struct {
 	CaseID       uuid.UUID `json:"case_id"`
 	Zone         Zone      `json:"zone"`
-	Bed          string    `json:"bed"`
+	Bed          string    `json:"bed" text:"ref"`
 	MotherCaseID uuid.UUID `json:"mother_case_id,omitzero"`
 }
 
@@ -472,24 +472,24 @@ type BedAssigned struct {
 type BedReleased struct {
 	CaseID uuid.UUID `json:"case_id"`
 	Zone   Zone      `json:"zone"`
-	Bed    string    `json:"bed"`
-	Reason string    `json:"reason"`
+	Bed    string    `json:"bed" text:"ref"`
+	Reason string    `json:"reason" text:"reason"`
 	Cause  uuid.UUID `json:"cause,omitzero"`
 }
 
 // TokenIssued records an access token; only its SHA-256 hash is stored.
 type TokenIssued struct {
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
+	ID      string `json:"id" text:"ref"`
+	Name    string `json:"name,omitempty" text:"name"`
 	Role    Role   `json:"role"`
-	Station string `json:"station,omitempty"`
-	Region  string `json:"region,omitempty"`
-	Hash    string `json:"hash"`
+	Station string `json:"station,omitempty" text:"code"`
+	Region  string `json:"region,omitempty" text:"code"`
+	Hash    string `json:"hash" text:"ref"`
 }
 
 // TokenRevoked revokes a token by ID.
 type TokenRevoked struct {
-	ID string `json:"id"`
+	ID string `json:"id" text:"ref"`
 }
 
 // EventType implementations: the stored names above.

@@ -175,3 +175,37 @@ func TestDeeplyNestedBodiesAreRefused(t *testing.T) {
 		t.Fatalf("problem %+v, want the nesting refused inside new", p)
 	}
 }
+
+// TestACorrectionsNewTextIsHeldToTheFieldsKind: a correction could put
+// into person.name what the intake refuses (a name longer than 100
+// characters, a NUL); its new value is cleaned and bounded as the field's
+// own kind says, and refused naming new.
+func TestACorrectionsNewTextIsHeldToTheFieldsKind(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	id := e.intake(adminToken, "S01")
+	h := decodeAs[struct {
+		Events []struct {
+			EventID string `json:"event_id"`
+		} `json:"events"`
+	}](t, e.must(http.StatusOK, adminToken, "GET", "/v1/cases/"+id+"/history", nil))
+	correct := func(newValue string) string {
+		return `{"event_id":"` + h.Events[0].EventID + `","field":"person.name","old":"张三","new":` + newValue + `,"reason":"misspelt"}`
+	}
+	for name, v := range map[string]string{
+		"101 characters": `"` + strings.Repeat("李", 101) + `"`,
+		"a NUL":          `"李\u0000四"`,
+		"a line break":   `"李\n四"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			expectProblem(t, e.call(adminToken, "POST", "/v1/cases/"+id+"/correction", correct(v)), http.StatusBadRequest, "invalid", "new")
+		})
+	}
+	e.must(http.StatusOK, adminToken, "POST", "/v1/cases/"+id+"/correction", correct(`"  李四\u3000"`))
+	c := decodeAs[struct {
+		Person struct{ Name string } `json:"person"`
+	}](t, e.must(http.StatusOK, adminToken, "GET", "/v1/cases/"+id, nil))
+	if c.Person.Name != "李四" {
+		t.Fatalf("corrected name %q, want it trimmed to %q", c.Person.Name, "李四")
+	}
+}
