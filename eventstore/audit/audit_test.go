@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"waystation/eventstore"
@@ -163,9 +165,60 @@ func TestSignerKeyIsCreatedOncePrivatelyAndSignsHeads(t *testing.T) {
 		t.Fatalf("open with another key: got %v, want ErrSignature", err)
 	}
 	forged := append([]byte(nil), head.Note...)
-	forged[len("go.sum database tree\n")] = '8'
+	forged[len(s1.Origin()+"\n")] = '8'
 	if _, err := audit.OpenTreeHead(forged, string(pub)); !errors.Is(err, audit.ErrSignature) {
 		t.Fatalf("altered size: got %v, want ErrSignature", err)
+	}
+}
+
+// TestCheckpointsNameTheirOwnLog: a signed head is a C2SP tlog-checkpoint
+// whose origin line names this log (the same after the folder is opened
+// again, another for another folder), never the Go checksum database's
+// header; and a head signed in that old form, as stores hold them from
+// before, still opens.
+func TestCheckpointsNameTheirOwnLog(t *testing.T) {
+	dir := t.TempDir()
+	s, err := audit.LoadOrCreateSigner(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tlog.RecordHash([]byte("x"))
+	head, err := s.Sign(tlog.Tree{N: 3, Hash: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := strings.Split(s.VerifierKey(), "+")[1]
+	if want := "waystation/log/" + keyID + "\n3\n" + root.String() + "\n\n"; !strings.HasPrefix(string(head.Note), want) {
+		t.Fatalf("checkpoint %q, want it to begin %q", head.Note, want)
+	}
+	opened, err := audit.OpenTreeHead(head.Note, s.VerifierKey())
+	if err != nil || opened.Origin != s.Origin() || opened.Size != 3 || opened.Root != root {
+		t.Fatalf("opened %+v, %v; want origin %s, size 3", opened, err, s.Origin())
+	}
+	again, err := audit.LoadOrCreateSigner(dir)
+	if err != nil || again.Origin() != s.Origin() {
+		t.Fatalf("reopened origin %q (%v), want %q", again.Origin(), err, s.Origin())
+	}
+	other, err := audit.LoadOrCreateSigner(t.TempDir())
+	if err != nil || other.Origin() == s.Origin() {
+		t.Fatalf("another folder's origin %q (%v) is this one's", other.Origin(), err)
+	}
+
+	skey, err := os.ReadFile(filepath.Join(dir, audit.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tlog.Tree{N: 7, Hash: root}))}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := audit.OpenTreeHead(legacy, s.VerifierKey())
+	if err != nil || old.Size != 7 || old.Root != root || old.Origin != "" {
+		t.Fatalf("legacy head opened as %+v, %v; want size 7 and no origin", old, err)
 	}
 }
 
@@ -180,6 +233,7 @@ func FuzzOpenTreeHead(f *testing.F) {
 	}
 	f.Add(head.Note)
 	f.Add([]byte("go.sum database tree\n3\n\n"))
+	f.Add([]byte("waystation/log/00000000\n03\nAAAA\n\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		h, err := audit.OpenTreeHead(msg, s.VerifierKey())
 		if err == nil && h.Size < 0 {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -29,7 +30,20 @@ const keyName = "waystation-audit"
 type Signer struct {
 	signer   note.Signer
 	verifier string
+	origin   string
 }
+
+// legacyHeader is the first line of the tree heads signed before they
+// named their own log (golang.org/x/mod/sumdb/tlog.FormatTree's header,
+// the Go checksum database's). Such heads still open.
+const legacyHeader = "go.sum database tree"
+
+// Origin returns the origin line of the checkpoints s signs: it names this
+// log, "waystation/log/" and the signing key's ID (the 8 hex digits of its
+// verifier key), so it is the same across restarts, backups and restores
+// of the folder, and differs between deployments and between the replicas
+// of a cluster, each of which keeps its own audit index.
+func (s *Signer) Origin() string { return s.origin }
 
 // LoadOrCreateSigner reads the signing key from dir, creating it (mode 0600,
 // with its public half in PublicKeyFile) on first start. The key never
@@ -61,7 +75,7 @@ func LoadOrCreateSigner(dir string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{signer: s, verifier: vkey}, nil
+	return &Signer{signer: s, verifier: vkey, origin: "waystation/log/" + strings.Split(vkey, "+")[1]}, nil
 }
 
 // verifierKey derives the public verifier key from a note signer key of the
@@ -98,21 +112,55 @@ func (s *Signer) VerifierKey() string { return s.verifier }
 type SignedTreeHead struct {
 	Size int64
 	Root tlog.Hash
-	// Note is the signed note text: tlog.FormatTree's lines, a blank line,
-	// and the signature line.
+	// Origin names the log the head is of (the checkpoint's first line);
+	// empty for a head signed in the legacy form.
+	Origin string
+	// Note is the signed note: a C2SP tlog-checkpoint (the origin, the
+	// size in decimal and the root hash in base64, a line each), a blank
+	// line and the signature line. Heads signed before carry the legacy
+	// header instead of an origin.
 	Note []byte
 }
 
 // Tree returns the size and root hash of h.
 func (h SignedTreeHead) Tree() tlog.Tree { return tlog.Tree{N: h.Size, Hash: h.Root} }
 
-// Sign signs tree.
+// Sign signs tree as a checkpoint of s's log (https://c2sp.org/tlog-checkpoint).
 func (s *Signer) Sign(tree tlog.Tree) (SignedTreeHead, error) {
-	msg, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(tree))}, s.signer)
+	text := fmt.Sprintf("%s\n%d\n%s\n", s.origin, tree.N, tree.Hash)
+	msg, err := note.Sign(&note.Note{Text: text}, s.signer)
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("audit: signing tree head: %w", err)
 	}
-	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Note: msg}, nil
+	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Origin: s.origin, Note: msg}, nil
+}
+
+// parseCheckpoint reads a checkpoint's body: an origin line, the tree size
+// in decimal, the root hash in base64, then any extension lines (ignored).
+// A body in the legacy form (tlog.FormatTree's) reads with an empty origin.
+func parseCheckpoint(text string) (origin string, tree tlog.Tree, err error) {
+	if strings.HasPrefix(text, legacyHeader+"\n") {
+		tree, err := tlog.ParseTree([]byte(text))
+		return "", tree, err
+	}
+	lines := strings.SplitAfter(text, "\n")
+	if len(lines) < 4 || lines[len(lines)-1] != "" {
+		return "", tlog.Tree{}, errors.New("malformed checkpoint")
+	}
+	origin = strings.TrimSuffix(lines[0], "\n")
+	size := strings.TrimSuffix(lines[1], "\n")
+	if origin == "" || size == "" || (len(size) > 1 && size[0] == '0') || strings.Trim(size, "0123456789") != "" {
+		return "", tlog.Tree{}, errors.New("malformed checkpoint")
+	}
+	n, err := strconv.ParseInt(size, 10, 64)
+	if err != nil {
+		return "", tlog.Tree{}, errors.New("malformed checkpoint size")
+	}
+	h, err := tlog.ParseHash(strings.TrimSuffix(lines[2], "\n"))
+	if err != nil {
+		return "", tlog.Tree{}, errors.New("malformed checkpoint root hash")
+	}
+	return origin, tlog.Tree{N: n, Hash: h}, nil
 }
 
 // ErrSignature reports a tree head whose signature does not check against
@@ -134,11 +182,11 @@ func OpenTreeHead(msg []byte, vkeys ...string) (SignedTreeHead, error) {
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
-	tree, err := tlog.ParseTree([]byte(n.Text))
+	origin, tree, err := parseCheckpoint(n.Text)
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
-	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Note: msg}, nil
+	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Origin: origin, Note: msg}, nil
 }
 
 // derivePublic returns the verifier key for the Ed25519 seed encoded in a
