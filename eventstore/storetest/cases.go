@@ -52,6 +52,7 @@ func (s *suite) cases() []testCase {
 		{"concurrent_appends_to_many_streams_all_land_once", s.concurrentMany},
 		{"soft_deleted_stream_reads_as_not_found", s.softDelete},
 		{"soft_deleted_stream_is_recreated_with_continuing_revisions", s.softDeleteRecreate},
+		{"stream_deleted_at_revision_9_and_recreated_with_150_events_reads_them_all", s.softDeleteRecreateLong},
 		{"soft_deleted_events_stay_in_the_global_log", s.softDeleteKeepsAll},
 		{"delete_checks_expected_revision", s.deleteExpected},
 		{"delete_of_missing_stream_is_not_found", s.deleteMissing},
