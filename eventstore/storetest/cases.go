@@ -413,6 +413,7 @@ func (s *suite) readAllPaging(t *testing.T) {
 	before := head(t, s.store)
 	mustAppend(t, s.store, prefix, eventstore.NoStream, evs...)
 	var got []eventstore.RecordedEvent
+	short := -1 // the size of a page shorter than the limit, once seen
 	for from := before; ; {
 		page, err := Collect(s.store.ReadAll(ctx, eventstore.ReadAllOptions{From: from, Limit: 3}))
 		if err != nil {
@@ -423,6 +424,12 @@ func (s *suite) readAllPaging(t *testing.T) {
 		}
 		if len(page) == 0 {
 			break
+		}
+		if short >= 0 {
+			t.Fatalf("a page of %d events, limit 3, was followed by %d more: a short page must be the end of the log", short, len(page))
+		}
+		if len(page) < 3 {
+			short = len(page)
 		}
 		for _, e := range page {
 			if strings.HasPrefix(e.Stream, prefix) {
