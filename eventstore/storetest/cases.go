@@ -61,6 +61,7 @@ func (s *suite) cases() []testCase {
 		{"cancelled_context_fails_and_writes_nothing", s.cancelledContext},
 		{"closed_store_returns_ErrClosed", s.closedStore},
 		{"close_ends_subscriptions_with_ErrClosed", s.closeEndsSubscriptions},
+		{"random_operations_match_a_model_of_the_contract", s.modelBased},
 	}
 }
 
