@@ -189,8 +189,9 @@ const (
 const StreamEnd = ^uint64(0)
 
 // ReadStreamOptions selects events of one stream. From is inclusive: reading
-// forwards returns revisions >= From, backwards revisions <= From. Limit 0
-// means no limit.
+// forwards returns revisions >= From, backwards revisions <= From. A read
+// with a Limit yields that many events unless the stream ends first; Limit
+// 0 means no limit.
 type ReadStreamOptions struct {
 	Direction Direction
 	From      uint64
@@ -199,8 +200,10 @@ type ReadStreamOptions struct {
 
 // ReadAllOptions selects events of the global log. From is exclusive:
 // reading forwards returns positions after From (Start reads everything),
-// backwards positions before From (End reads everything). Limit 0 means no
-// limit. Paging is "From = last position seen".
+// backwards positions before From (End reads everything). A read with a
+// Limit yields that many events unless the log ends first, so a shorter
+// page is the last; Limit 0 means no limit. Paging is "From = last
+// position seen".
 type ReadAllOptions struct {
 	Direction Direction
 	From      Position

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -198,6 +197,9 @@ func streamPositions(tx *bbolt.Tx, stream string, st streamState, from uint64, b
 		}
 		return nil
 	}
+	// chunks collects from the chunk holding revision at onwards (or
+	// backwards), live revisions only: forwards, at is live already;
+	// backwards, the walk ends at the chunk holding st.liveFrom.
 	chunks := func(at uint64) error {
 		prefix := append([]byte(stream), 0)
 		c := tx.Bucket(bucketStreamRuns).Cursor()
@@ -206,29 +208,29 @@ func streamPositions(tx *bbolt.Tx, stream string, st streamState, from uint64, b
 		if !bytes.Equal(k, chunkKey(stream, start)) {
 			return fmt.Errorf("%w: chunk of revision %d missing", errCorrupt, at)
 		}
-		for k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) && !full() {
+		for k != nil && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix) {
 			first := binary.BigEndian.Uint64(k[len(prefix):])
 			if len(v) != chunkSize*8 {
 				return errCorrupt
 			}
-			revs := make([]uint64, 0, chunkSize)
-			for i := range uint64(chunkSize) {
-				revs = append(revs, first+i)
-			}
+			// The revisions of this chunk that the read covers.
+			lo, hi := max(first, at), first+chunkSize-1
 			if back {
-				slices.Reverse(revs)
+				lo, hi = max(first, st.liveFrom), min(hi, at)
 			}
-			for _, rev := range revs {
-				if full() || rev < st.liveFrom {
-					break
+			for i := range (hi + 1) - min(lo, hi+1) {
+				rev := lo + i
+				if back {
+					rev = hi - i
 				}
-				if (back && rev <= at) || (!back && rev >= at) {
-					out = append(out, revPos{rev, binary.BigEndian.Uint64(v[(rev-first)*8:])})
-				}
-			}
-			if back {
-				if first == 0 {
+				if full() {
 					return nil
+				}
+				out = append(out, revPos{rev, binary.BigEndian.Uint64(v[(rev-first)*8:])})
+			}
+			if back {
+				if first <= st.liveFrom {
+					return nil // every earlier chunk was deleted
 				}
 				k, v = c.Prev()
 			} else {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"waystation/eventstore"
+	"waystation/eventstore/bolt"
 	"waystation/eventstore/esdb"
 )
 
@@ -98,5 +99,57 @@ func TestMigrateCopiesEverythingInOrderAndCanBeRerun(t *testing.T) {
 	}
 	if !slices.Equal(revs, []uint64{1}) {
 		t.Errorf("recreated stream reads revisions %v on the cluster, want [1] as on the source", revs)
+	}
+}
+
+// TestMigrateFromTheEmbeddedStoreKeepsAStreamRecreatedPastAChunk: given an
+// embedded store whose case stream was soft-deleted at revision 9 and
+// recreated with 100 events, when it is migrated, then the cluster reads
+// the stream as the embedded store does, revisions 10 to 109.
+func TestMigrateFromTheEmbeddedStoreKeepsAStreamRecreatedPastAChunk(t *testing.T) {
+	ctx := context.Background()
+	from, err := bolt.Open(t.TempDir(), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = from.Close() })
+	to, _ := open(t)
+
+	var first []eventstore.EventData
+	for n := range 10 {
+		first = append(first, event(n))
+	}
+	appendEvents(t, from, "case-again", eventstore.NoStream, first...)
+	if err := from.Delete(ctx, "case-again", eventstore.Exact(9)); err != nil {
+		t.Fatal(err)
+	}
+	var again []eventstore.EventData
+	for n := range 100 {
+		again = append(again, event(10+n))
+	}
+	appendEvents(t, from, "case-again", eventstore.NoStream, again...)
+
+	if _, err := esdb.Migrate(ctx, from, to, esdb.MigrateOptions{}); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	revisionsOf := func(st eventstore.Store) []uint64 {
+		var revs []uint64
+		for e, err := range st.ReadStream(ctx, "case-again", eventstore.ReadStreamOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			revs = append(revs, e.Revision)
+		}
+		return revs
+	}
+	want := make([]uint64, 100)
+	for i := range want {
+		want[i] = uint64(10 + i)
+	}
+	if got := revisionsOf(to); !slices.Equal(got, want) {
+		t.Fatalf("the cluster reads revisions %v after migration, want 10 to 109 as on the embedded store", got)
+	}
+	if got := revisionsOf(from); !slices.Equal(got, want) {
+		t.Fatalf("the embedded store reads revisions %v, want 10 to 109", got)
 	}
 }

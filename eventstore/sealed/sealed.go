@@ -239,8 +239,15 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // parallel after it; a read-ahead here, on more goroutines, cost as much
 // as it saved (rebuild of a 113k-event log, 10 alternated runs: CPU
 // median 0.208 s with it, 0.204 s without; wall 0.106 and 0.107 s).
+//
+// The key streams are left out, and opts.Limit counts only the events
+// yielded: the wrapped store is read without a limit and the read stops
+// after opts.Limit events, so that a page is short only at the log's end.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		limit := opts.Limit
+		opts.Limit = 0
+		yielded := 0
 		for rec, err := range s.inner.ReadAll(ctx, opts) {
 			if err == nil && IsKeyStream(rec.Stream) {
 				continue
@@ -249,6 +256,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 				rec, err = s.open(rec, true)
 			}
 			if !yield(rec, err) || err != nil {
+				return
+			}
+			if yielded++; limit > 0 && yielded >= limit {
 				return
 			}
 		}

@@ -52,6 +52,7 @@ func (s *suite) cases() []testCase {
 		{"concurrent_appends_to_many_streams_all_land_once", s.concurrentMany},
 		{"soft_deleted_stream_reads_as_not_found", s.softDelete},
 		{"soft_deleted_stream_is_recreated_with_continuing_revisions", s.softDeleteRecreate},
+		{"stream_deleted_at_revision_9_and_recreated_with_150_events_reads_them_all", s.softDeleteRecreateLong},
 		{"soft_deleted_events_stay_in_the_global_log", s.softDeleteKeepsAll},
 		{"delete_checks_expected_revision", s.deleteExpected},
 		{"delete_of_missing_stream_is_not_found", s.deleteMissing},
@@ -60,6 +61,7 @@ func (s *suite) cases() []testCase {
 		{"cancelled_context_fails_and_writes_nothing", s.cancelledContext},
 		{"closed_store_returns_ErrClosed", s.closedStore},
 		{"close_ends_subscriptions_with_ErrClosed", s.closeEndsSubscriptions},
+		{"random_operations_match_a_model_of_the_contract", s.modelBased},
 	}
 }
 
@@ -412,6 +414,7 @@ func (s *suite) readAllPaging(t *testing.T) {
 	before := head(t, s.store)
 	mustAppend(t, s.store, prefix, eventstore.NoStream, evs...)
 	var got []eventstore.RecordedEvent
+	short := -1 // the size of a page shorter than the limit, once seen
 	for from := before; ; {
 		page, err := Collect(s.store.ReadAll(ctx, eventstore.ReadAllOptions{From: from, Limit: 3}))
 		if err != nil {
@@ -422,6 +425,12 @@ func (s *suite) readAllPaging(t *testing.T) {
 		}
 		if len(page) == 0 {
 			break
+		}
+		if short >= 0 {
+			t.Fatalf("a page of %d events, limit 3, was followed by %d more: a short page must be the end of the log", short, len(page))
+		}
+		if len(page) < 3 {
+			short = len(page)
 		}
 		for _, e := range page {
 			if strings.HasPrefix(e.Stream, prefix) {

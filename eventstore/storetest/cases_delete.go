@@ -42,6 +42,46 @@ func (s *suite) softDeleteRecreate(t *testing.T) {
 	}
 }
 
+// softDeleteRecreateLong: given a stream deleted at a revision that is not
+// a multiple of 64 and a subscriber caught up with it, when more than 64
+// events recreate it, then a forward read from the start, a read from each
+// revision and the subscriber all see every recreated event, from the
+// first.
+func (s *suite) softDeleteRecreateLong(t *testing.T) {
+	st := s.stream(t, "recreate-long")
+	mustAppend(t, s.store, st, eventstore.NoStream, Events("test.a", 10)...)
+	sub := subscribe(t, func(c context.Context) iter.Seq2[eventstore.Message, error] {
+		return s.store.SubscribeToStream(c, st, 0)
+	})
+	if got := sub.untilCaughtUp(t, st); len(got) != 10 {
+		t.Fatalf("subscriber caught up after %d events, want 10", len(got))
+	}
+	if err := s.store.Delete(ctx, st, eventstore.Exact(9)); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	evs := Events("test.b", 150)
+	mustAppend(t, s.store, st, eventstore.NoStream, evs...)
+
+	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
+	if len(got) != 150 || got[0].Revision != 10 {
+		t.Fatalf("forward read after recreation: got %d events from revision %v, want 150 from 10", len(got), revisions(got[:min(1, len(got))]))
+	}
+	wantIDs(t, got, dataIDs(evs))
+	for from := range uint64(165) {
+		skip := min(max(from, 10)-10, 150)
+		got := readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from})
+		wantIDs(t, got, dataIDs(evs[skip:]))
+		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from, Limit: 3})
+		wantIDs(t, got, dataIDs(evs[skip:min(skip+3, 150)]))
+	}
+	live, _ := sub.events(t, st, 150)
+	wantIDs(t, live, dataIDs(evs))
+	late := subscribe(t, func(c context.Context) iter.Seq2[eventstore.Message, error] {
+		return s.store.SubscribeToStream(c, st, 0)
+	})
+	wantIDs(t, late.untilCaughtUp(t, st), dataIDs(evs))
+}
+
 func (s *suite) softDeleteKeepsAll(t *testing.T) {
 	st := s.stream(t, "delete-all")
 	before := head(t, s.store)

@@ -2,6 +2,13 @@
 // backend passes. A backend's tests call Run (and RunCheckpoints) with a
 // function that opens a store; the suite writes only to streams named with
 // a prefix unique to the run, so it can share a store with other data.
+//
+// Besides cases that each pin one rule, the suite runs random histories
+// against an in-memory model of the contract (model.go): appends with
+// every kind of expected revision, retries, soft deletes, tombstones,
+// reads from every revision in both directions, reads of the global log
+// and subscriptions. The histories come from fixed seeds; a failure names
+// its seed and the operations that led to it, and SeedVariable reruns it.
 package storetest
 
 import (
