@@ -24,21 +24,8 @@ import (
 // over real HTTP (intakes and later steps). It reports requests/s, p50 and
 // p99 in ms.
 func BenchmarkHTTPLoad(b *testing.B) {
-	dir := b.TempDir()
-	st, err := bolt.Open(dir, bolt.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	runner := projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = runner.Run(ctx) }()
-	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv, _, _ := benchServer(b, bolt.Options{})
+	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -85,4 +72,27 @@ func BenchmarkDiskFsync(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "fsync/s")
+}
+
+// benchServer opens an embedded store with opts in a temporary folder,
+// follows it with the projections and serves the API on them, until the
+// benchmark ends; it returns the server, the store and the folder.
+func benchServer(b *testing.B, opts bolt.Options) (*wshttp.Server, *bolt.Store, string) {
+	b.Helper()
+	dir := b.TempDir()
+	st, err := bolt.Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	runner := projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	go func() { _ = runner.Run(ctx) }()
+	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	return srv, st, dir
 }

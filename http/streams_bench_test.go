@@ -2,11 +2,9 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,12 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"waystation/domain"
 	"waystation/eventstore/bolt"
-	wshttp "waystation/http"
-	"waystation/projections"
 )
 
 // BenchmarkStreamsThatNeverRead measures what sockets that open the live
@@ -45,21 +38,7 @@ func BenchmarkStreamsThatNeverRead(b *testing.B) {
 
 func measureStreamsThatNeverRead(b *testing.B, cases, sockets, tokens int, wait time.Duration) {
 	b.StopTimer()
-	dir := b.TempDir()
-	st, err := bolt.Open(dir, bolt.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	runner := projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = runner.Run(ctx) }()
-	srv, err := wshttp.NewServer(wshttp.Config{Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: runner}, Store: st, AdminToken: adminToken, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv, st, dir := benchServer(b, bolt.Options{NoSync: true})
 	call := func(token, method, path string, body any, want int) []byte {
 		raw, _ := json.Marshal(body)
 		req := httptest.NewRequest(method, path, bytes.NewReader(raw))
