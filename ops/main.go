@@ -250,12 +250,8 @@ const bedHoldCheck = time.Minute
 // then frees expired holds every bedHoldCheck, so occupancy shows those
 // beds free without waiting for a zone to fill up.
 func (m *Main) reconcileWhenReady(ctx context.Context) {
-	for !m.Views.Ready() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
+	if m.Views.WaitReady(ctx, 0) != nil {
+		return
 	}
 	for {
 		m.reconcileBeds(ctx)

@@ -136,12 +136,8 @@ func (m *Main) RetentionPass(ctx context.Context, now time.Time) (RetentionRepor
 // runRetention runs RetentionPass once the views are ready and then every
 // Config.RetentionEvery, until ctx ends.
 func (m *Main) runRetention(ctx context.Context) {
-	for !m.Views.Ready() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
+	if m.Views.WaitReady(ctx, 0) != nil {
+		return
 	}
 	for {
 		rep, err := m.RetentionPass(ctx, m.Now())

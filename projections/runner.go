@@ -563,20 +563,25 @@ func (r *Runner) Position() eventstore.Position {
 func (r *Runner) Ready() bool { return r.ready.Load() }
 
 // WaitReady blocks until the live views have caught up with the log once
-// since Run started (Ready), at most d, or until ctx is done; it returns an
-// error wrapping context.DeadlineExceeded when d passes first.
+// since Run started (Ready), at most d (no bound when d is 0 or less), or
+// until ctx is done; it returns an error wrapping
+// context.DeadlineExceeded when d passes first.
 func (r *Runner) WaitReady(ctx context.Context, d time.Duration) error {
 	if r.Ready() {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	var expired <-chan time.Time // nil, never ready, without a bound
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-r.caught:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("projections: waiting to catch up: %w", ctx.Err())
-	case <-t.C:
+	case <-expired:
 		return fmt.Errorf("projections: waiting to catch up: %w", context.DeadlineExceeded)
 	}
 }
