@@ -182,16 +182,18 @@ func (m *Main) Run(ctx context.Context) error {
 	viewsCtx, stopViews := context.WithCancel(context.WithoutCancel(ctx))
 	viewsDone := make(chan error, 1)
 	go func() { viewsDone <- m.Views.Run(viewsCtx) }()
+	// workers is the background work beside the views, joined before Run
+	// returns.
+	var workers sync.WaitGroup
 	if m.AuditIndex != nil {
-		go func() {
+		workers.Go(func() {
 			if err := m.AuditIndex.Run(viewsCtx); err != nil && !errors.Is(err, eventstore.ErrClosed) {
 				m.Logger.Error("audit index stopped", "err", err)
 			}
-		}()
+		})
 	}
-
-	go m.reconcileWhenReady(viewsCtx)
-	go m.runRetention(viewsCtx)
+	workers.Go(func() { m.reconcileWhenReady(viewsCtx) })
+	workers.Go(func() { m.runRetention(viewsCtx) })
 
 	hs := m.Server.HTTPServer(m.addr)
 	served := make(chan error, 1)
@@ -232,6 +234,15 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-shutCtx.Done():
 		if runErr == nil {
 			runErr = errors.New("projections did not stop in time")
+		}
+	}
+	joined := make(chan struct{})
+	go func() { workers.Wait(); close(joined) }()
+	select {
+	case <-joined:
+	case <-shutCtx.Done():
+		if runErr == nil {
+			runErr = errors.New("the audit index, bed reconciliation or retention job did not stop in time")
 		}
 	}
 	if runErr != nil && errors.Is(runErr, nethttp.ErrServerClosed) {
