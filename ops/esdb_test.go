@@ -136,7 +136,8 @@ func (r *running) raw(t testing.TB, token, path string) (int, []byte) {
 }
 
 // checkpoint is GET /v1/audit/checkpoint, its signature checked offline
-// against the verifier key it names.
+// against the verifier key it names, and its origin that of the replica's
+// key.
 func (r *running) checkpoint(t testing.TB, token string) audit.SignedTreeHead {
 	t.Helper()
 	out := r.must(t, 200, token, "GET", "/v1/audit/checkpoint", nil)
@@ -146,6 +147,9 @@ func (r *running) checkpoint(t testing.TB, token string) audit.SignedTreeHead {
 	}
 	if float64(head.Size) != out["size"].(float64) || base64.StdEncoding.EncodeToString(head.Root[:]) != out["root"] {
 		t.Fatalf("checkpoint says size %v root %v, its signed note size %d root %x", out["size"], out["root"], head.Size, head.Root)
+	}
+	if origin := audit.Origin(out["verifier_key"].(string)); head.Origin != origin || !strings.HasPrefix(out["note"].(string), origin+"\n") {
+		t.Fatalf("checkpoint note %q, want it to begin with the replica's origin %s", out["note"], origin)
 	}
 	return head
 }

@@ -1,7 +1,9 @@
 // Package audit makes the global event log tamper-evident. Every event is a
 // leaf of an RFC 6962 Merkle tree (golang.org/x/mod/sumdb/tlog) over a
 // canonical encoding of its place and digests; tree heads are signed with an
-// Ed25519 key (golang.org/x/mod/sumdb/note). The package knows no storage
+// Ed25519 key (golang.org/x/mod/sumdb/note) as checkpoints in C2SP's
+// tlog-checkpoint form, whose first line names the log (Origin); heads
+// signed in the older form still open. The package knows no storage
 // engine: a backend stores the hashes that StoredHashes returns and reads
 // them back through a tlog.HashReader, and an inspector checks proofs
 // offline with CheckInclusion and CheckConsistency.

@@ -3,12 +3,15 @@ package audit
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,20 +33,7 @@ const keyName = "waystation-audit"
 type Signer struct {
 	signer   note.Signer
 	verifier string
-	origin   string
 }
-
-// legacyHeader is the first line of the tree heads signed before they
-// named their own log (golang.org/x/mod/sumdb/tlog.FormatTree's header,
-// the Go checksum database's). Such heads still open.
-const legacyHeader = "go.sum database tree"
-
-// Origin returns the origin line of the checkpoints s signs: it names this
-// log, "waystation/log/" and the signing key's ID (the 8 hex digits of its
-// verifier key), so it is the same across restarts, backups and restores
-// of the folder, and differs between deployments and between the replicas
-// of a cluster, each of which keeps its own audit index.
-func (s *Signer) Origin() string { return s.origin }
 
 // LoadOrCreateSigner reads the signing key from dir, creating it (mode 0600,
 // with its public half in PublicKeyFile) on first start. The key never
@@ -75,7 +65,7 @@ func LoadOrCreateSigner(dir string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{signer: s, verifier: vkey, origin: "waystation/log/" + strings.Split(vkey, "+")[1]}, nil
+	return &Signer{signer: s, verifier: vkey}, nil
 }
 
 // verifierKey derives the public verifier key from a note signer key of the
@@ -108,59 +98,103 @@ func writeFileSync(path string, b []byte) error {
 // sumdb/note's text form.
 func (s *Signer) VerifierKey() string { return s.verifier }
 
+// originPrefix opens the origin of every checkpoint a Waystation log
+// signs; Origin says what follows it.
+const originPrefix = "waystation.local/audit/"
+
+// legacyHeader is the first line of the tree heads Waystation signed before
+// its checkpoints named their log: tlog.FormatTree's header, which is the
+// Go checksum database's. Such heads still open (a data folder keeps them
+// for good), but none is signed any more.
+const legacyHeader = "go.sum database tree"
+
+// Origin returns the origin line of the checkpoints signed with the key
+// whose verifier key is vkey: "waystation.local/audit/" and the first 16
+// hex digits of the SHA-256 of vkey's text (audit.pub without its line
+// end). The origin names the log by its signing key because the key is
+// what makes one log: it lives in the data folder, so the origin stays
+// the same across restarts, upgrades and restores of the folder; a wiped
+// folder starts a new tree under a new key, and its checkpoints then name
+// a new log, as they must (they are not consistent with the old ones);
+// each replica of a cluster signs its own index with its own key, so each
+// names its own log. It needs no setting, and an inspector can recompute
+// it from the key they pinned:
+//
+//	printf %s "$(cat audit.pub)" | sha256sum | cut -c1-16
+//
+// The note's key name stays "waystation-audit" (C2SP's tlog-checkpoint
+// would have it match the origin, a SHOULD): the name is part of the
+// verifier key inspectors have pinned and of every signature already
+// made, so renaming it would void both.
+func Origin(vkey string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(vkey)))
+	return originPrefix + hex.EncodeToString(sum[:8])
+}
+
+// Origin returns the origin line of the checkpoints s signs.
+func (s *Signer) Origin() string { return Origin(s.verifier) }
+
 // SignedTreeHead is a tree size and root hash, signed.
 type SignedTreeHead struct {
 	Size int64
 	Root tlog.Hash
-	// Origin names the log the head is of (the checkpoint's first line);
-	// empty for a head signed in the legacy form.
+	// Origin names the log that signed the head (see Origin); it is empty
+	// for a head signed in the old form, whose first line is the Go
+	// checksum database's header.
 	Origin string
-	// Note is the signed note: a C2SP tlog-checkpoint (the origin, the
-	// size in decimal and the root hash in base64, a line each), a blank
-	// line and the signature line. Heads signed before carry the legacy
-	// header instead of an origin.
+	// Note is the signed note: a checkpoint as C2SP's tlog-checkpoint
+	// lays it out (the origin, the tree size in decimal, the root hash in
+	// base64, each on its own line), a blank line, and the signature line.
 	Note []byte
 }
 
 // Tree returns the size and root hash of h.
 func (h SignedTreeHead) Tree() tlog.Tree { return tlog.Tree{N: h.Size, Hash: h.Root} }
 
-// Sign signs tree as a checkpoint of s's log (https://c2sp.org/tlog-checkpoint).
+// Sign signs tree as a checkpoint of s's log.
 func (s *Signer) Sign(tree tlog.Tree) (SignedTreeHead, error) {
-	text := fmt.Sprintf("%s\n%d\n%s\n", s.origin, tree.N, tree.Hash)
+	origin := s.Origin()
+	text := formatCheckpoint(origin, tree)
 	msg, err := note.Sign(&note.Note{Text: text}, s.signer)
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("audit: signing tree head: %w", err)
 	}
-	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Origin: s.origin, Note: msg}, nil
+	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Origin: origin, Note: msg}, nil
 }
 
-// parseCheckpoint reads a checkpoint's body: an origin line, the tree size
-// in decimal, the root hash in base64, then any extension lines (ignored).
-// A body in the legacy form (tlog.FormatTree's) reads with an empty origin.
+// formatCheckpoint returns the note text of a checkpoint, without
+// extension lines.
+func formatCheckpoint(origin string, tree tlog.Tree) string {
+	return origin + "\n" + strconv.FormatInt(tree.N, 10) + "\n" + base64.StdEncoding.EncodeToString(tree.Hash[:]) + "\n"
+}
+
+// parseCheckpoint reads the note text of a checkpoint: at least three
+// non-empty lines, the origin, the tree size in decimal with no leading
+// zero, and the base64 root hash; the extension lines after them are
+// allowed and ignored.
 func parseCheckpoint(text string) (origin string, tree tlog.Tree, err error) {
-	if strings.HasPrefix(text, legacyHeader+"\n") {
-		tree, err := tlog.ParseTree([]byte(text))
-		return "", tree, err
+	body, ok := strings.CutSuffix(text, "\n")
+	if !ok {
+		return "", tree, errors.New("checkpoint does not end with a line end")
 	}
-	lines := strings.SplitAfter(text, "\n")
-	if len(lines) < 4 || lines[len(lines)-1] != "" {
-		return "", tlog.Tree{}, errors.New("malformed checkpoint")
+	lines := strings.Split(body, "\n")
+	if len(lines) < 3 {
+		return "", tree, errors.New("checkpoint has fewer than three lines")
 	}
-	origin = strings.TrimSuffix(lines[0], "\n")
-	size := strings.TrimSuffix(lines[1], "\n")
-	if origin == "" || size == "" || (len(size) > 1 && size[0] == '0') || strings.Trim(size, "0123456789") != "" {
-		return "", tlog.Tree{}, errors.New("malformed checkpoint")
+	if slices.Contains(lines, "") {
+		return "", tree, errors.New("checkpoint has an empty line")
 	}
-	n, err := strconv.ParseInt(size, 10, 64)
-	if err != nil {
-		return "", tlog.Tree{}, errors.New("malformed checkpoint size")
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != lines[1] {
+		return "", tree, errors.New("checkpoint tree size is not a decimal number")
 	}
-	h, err := tlog.ParseHash(strings.TrimSuffix(lines[2], "\n"))
-	if err != nil {
-		return "", tlog.Tree{}, errors.New("malformed checkpoint root hash")
+	h, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(h) != len(tlog.Hash{}) || base64.StdEncoding.EncodeToString(h) != lines[2] {
+		return "", tree, errors.New("checkpoint root hash is not a base64 hash")
 	}
-	return origin, tlog.Tree{N: n, Hash: h}, nil
+	tree.N = n
+	copy(tree.Hash[:], h)
+	return lines[0], tree, nil
 }
 
 // ErrSignature reports a tree head whose signature does not check against
@@ -168,7 +202,11 @@ func parseCheckpoint(text string) (origin string, tree tlog.Tree, err error) {
 var ErrSignature = errors.New("audit: tree head not signed by this key")
 
 // OpenTreeHead checks that msg is a tree head signed by one of the keys
-// vkeys and returns it.
+// vkeys and returns it. It opens a checkpoint, whose origin must be the
+// one Origin gives for the key that signed it, and a head in the old form
+// (the Go checksum database's header, tlog.FormatTree's layout), which
+// data folders and export bundles made before checkpoints named their log
+// still hold.
 func OpenTreeHead(msg []byte, vkeys ...string) (SignedTreeHead, error) {
 	var list []note.Verifier
 	for _, k := range vkeys {
@@ -182,11 +220,32 @@ func OpenTreeHead(msg []byte, vkeys ...string) (SignedTreeHead, error) {
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
+	if strings.HasPrefix(n.Text, legacyHeader+"\n") {
+		tree, err := tlog.ParseTree([]byte(n.Text))
+		if err != nil {
+			return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		return SignedTreeHead{Size: tree.N, Root: tree.Hash, Note: msg}, nil
+	}
 	origin, tree, err := parseCheckpoint(n.Text)
 	if err != nil {
 		return SignedTreeHead{}, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
+	if want := Origin(signerOf(n, vkeys, list)); origin != want {
+		return SignedTreeHead{}, fmt.Errorf("%w: checkpoint of the log %q, but the key signs the log %q", ErrSignature, origin, want)
+	}
 	return SignedTreeHead{Size: tree.N, Root: tree.Hash, Origin: origin, Note: msg}, nil
+}
+
+// signerOf returns which of vkeys (parsed as list) made the first
+// verified signature of n.
+func signerOf(n *note.Note, vkeys []string, list []note.Verifier) string {
+	for i, v := range list {
+		if v.Name() == n.Sigs[0].Name && v.KeyHash() == n.Sigs[0].Hash {
+			return vkeys[i]
+		}
+	}
+	return ""
 }
 
 // derivePublic returns the verifier key for the Ed25519 seed encoded in a

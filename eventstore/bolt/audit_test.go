@@ -3,10 +3,15 @@ package bolt_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	bbolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"waystation/eventstore"
 	"waystation/eventstore/audit"
@@ -180,5 +185,125 @@ func TestVerifyAgainstAPinnedKeyTrustsNoOtherSigner(t *testing.T) {
 	rep, err = s.Verify(ctx)
 	if err != nil || rep.Pinned || len(rep.Keys) == 0 {
 		t.Fatalf("unpinned verify: %+v, %v; want OK, not pinned, the store's keys named", rep, err)
+	}
+}
+
+// toOldForm rewrites every signed tree head of the data folder dir (the
+// latest and those kept for good) in the form releases signed them in
+// before checkpoints named their log: tlog.FormatTree's text, headed by
+// the Go checksum database's "go.sum database tree", signed with the
+// folder's key. It returns how many heads it rewrote.
+func toOldForm(tb testing.TB, dir string) int {
+	tb.Helper()
+	skey, err := os.ReadFile(filepath.Join(dir, audit.KeyFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vkey, err := os.ReadFile(filepath.Join(dir, audit.PublicKeyFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(dir, bolt.DataFile), 0o600, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	old := func(msg []byte) []byte {
+		h, err := audit.OpenTreeHead(msg, string(vkey))
+		if err != nil {
+			tb.Fatalf("stored head: %v", err)
+		}
+		out, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(h.Tree()))}, signer)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n++
+		return out
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Put([]byte("latest_head"), old(meta.Get([]byte("latest_head")))); err != nil {
+			return err
+		}
+		heads := tx.Bucket([]byte("tree_heads"))
+		rewritten := map[string][]byte{}
+		if err := heads.ForEach(func(k, v []byte) error {
+			rewritten[string(k)] = old(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for k, v := range rewritten {
+			if err := heads.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// TestHeadsSignedInTheOldFormStillVerify: given a data folder whose signed
+// tree heads are all in the old form ("go.sum database tree"), when the
+// store opens it again, then Verify, pinned to the folder's key, checks
+// every one of them; TreeHead answers the stored head until the next
+// append, and then a checkpoint that names the folder's log, which the
+// old head is proved consistent with.
+func TestHeadsSignedInTheOldFormStillVerify(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, bolt.Options{NoSync: true})
+	vkey := s.VerifierKey()
+	for i := range 82 {
+		if _, err := s.Append(ctx, "case-"+strconv.Itoa(i%5), eventstore.Any, storetest.Events("case.note_added", 100)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rewritten := toOldForm(t, dir)
+	if rewritten < 3 {
+		t.Fatalf("rewrote %d heads, want the latest and at least two kept for good", rewritten)
+	}
+
+	s = openAt(t, dir, bolt.Options{NoSync: true})
+	rep, err := s.Verify(ctx, vkey)
+	if err != nil || !rep.OK() || rep.HeadsChecked != rewritten {
+		t.Fatalf("verify a folder of old-form heads: %+v, %v; want OK with all %d heads checked", rep, err, rewritten)
+	}
+	old, err := s.TreeHead(ctx)
+	if err != nil {
+		t.Fatalf("tree head of a folder of old-form heads: %v", err)
+	}
+	if old.Size != 8200 || old.Origin != "" || !strings.HasPrefix(string(old.Note), "go.sum database tree\n") {
+		t.Fatalf("stored head: size %d, origin %q, note %q; want the old-form head of 8200 events", old.Size, old.Origin, old.Note)
+	}
+
+	fill(t, s, 5)
+	now, err := s.TreeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin := audit.Origin(vkey); now.Origin != origin || !strings.HasPrefix(string(now.Note), origin+"\n8205\n") {
+		t.Fatalf("new head: origin %q, note %q; want a checkpoint of %s at size 8205", now.Origin, now.Note, origin)
+	}
+	cp, err := s.ConsistencyProof(ctx, old.Size, now.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.CheckConsistency(cp, old.Tree(), now.Tree()); err != nil {
+		t.Fatalf("the new checkpoint does not extend the old head: %v", err)
+	}
+	rep, err = s.Verify(ctx, vkey)
+	if err != nil || !rep.OK() || rep.HeadsChecked != rewritten {
+		t.Fatalf("verify after the first checkpoint: %+v, %v; want OK with %d heads checked", rep, err, rewritten)
 	}
 }
