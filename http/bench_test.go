@@ -26,21 +26,12 @@ import (
 func BenchmarkHTTPLoad(b *testing.B) {
 	srv, _, _ := benchServer(b, bolt.Options{})
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := srv.HTTPServer(ln.Addr().String())
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.Error(err)
-		}
-	}()
-	defer hs.Close()
+	addr := serveOnLoopback(b, srv)
 	b.ResetTimer()
 	var last wshttp.LoadReport
+	var err error
 	for range b.N {
-		last, err = wshttp.RunLoad(ctx, wshttp.LoadConfig{BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Writers: 64, Requests: 20000})
+		last, err = wshttp.RunLoad(ctx, wshttp.LoadConfig{BaseURL: "http://" + addr, AdminToken: adminToken, Writers: 64, Requests: 20000})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -95,4 +86,22 @@ func benchServer(b *testing.B, opts bolt.Options) (*wshttp.Server, *bolt.Store, 
 	}
 	b.Cleanup(func() { srv.Close() })
 	return srv, st, dir
+}
+
+// serveOnLoopback serves srv on a free loopback port until the benchmark
+// ends and returns the address.
+func serveOnLoopback(b *testing.B, srv *wshttp.Server) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := srv.HTTPServer(ln.Addr().String())
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.Error(err)
+		}
+	}()
+	b.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
 }

@@ -3,10 +3,8 @@ package http_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -65,17 +63,7 @@ func measureStreamsThatNeverRead(b *testing.B, cases, sockets, tokens int, wait 
 		readers = append(readers, tok.Token)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := srv.HTTPServer(ln.Addr().String())
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.Error(err)
-		}
-	}()
-	defer hs.Close()
+	addr := serveOnLoopback(b, srv)
 
 	headBefore := headCount(b, st)
 	heapBefore, rssBefore := heapInUse(), residentSet()
@@ -87,7 +75,7 @@ func measureStreamsThatNeverRead(b *testing.B, cases, sockets, tokens int, wait 
 	}()
 	b.StartTimer()
 	for i := range sockets {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
 		}
