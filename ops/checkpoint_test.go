@@ -59,14 +59,7 @@ func TestTheCheckpointNamesItsOwnLog(t *testing.T) {
 		t.Fatalf("checkpoint opened with the pinned key: origin %q, %v; want %s", head.Origin, err, origin)
 	}
 
-	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
-	if code != 200 {
-		t.Fatalf("export: status %d: %s", code, bundle)
-	}
-	var e ops.Export
-	if err := json.Unmarshal(bundle, &e); err != nil {
-		t.Fatal(err)
-	}
+	bundle, e := r.export(t, id)
 	if firstLine(e.TreeHead.Note) != origin {
 		t.Fatalf("export tree head %q, want it to begin with %s", e.TreeHead.Note, origin)
 	}
@@ -93,14 +86,7 @@ func TestAnExportWithAnOldFormTreeHeadStillVerifies(t *testing.T) {
 	r := start(t, dir)
 	staff := r.seed(t)
 	id := r.must(t, 201, staff, "POST", "/v1/cases", intake("Old Bundle Person", time.Now().Add(-time.Hour)))["id"].(string)
-	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
-	if code != 200 {
-		t.Fatalf("export: status %d: %s", code, bundle)
-	}
-	var e ops.Export
-	if err := json.Unmarshal(bundle, &e); err != nil {
-		t.Fatal(err)
-	}
+	_, e := r.export(t, id)
 	_, vkey := folderOrigin(t, dir)
 	head, err := audit.OpenTreeHead([]byte(e.TreeHead.Note), vkey)
 	if err != nil {

@@ -28,14 +28,7 @@ func TestVerifyExportRefusesDuplicateMembers(t *testing.T) {
 	r := start(t, t.TempDir())
 	staff := r.seed(t)
 	id := r.must(t, 201, staff, "POST", "/v1/cases", intake("Duplicate Person", time.Now().Add(-time.Hour)))["id"].(string)
-	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
-	if code != 200 {
-		t.Fatalf("export: status %d: %s", code, bundle)
-	}
-	var e ops.Export
-	if err := json.Unmarshal(bundle, &e); err != nil {
-		t.Fatal(err)
-	}
+	bundle, e := r.export(t, id)
 	key := e.VerifierKey
 	if _, err := ops.VerifyExport(bundle, key); err != nil {
 		t.Fatalf("the intact export does not verify: %v", err)
@@ -113,10 +106,7 @@ func TestVerifyExportNumbersTheCaseByTheAPIsVersions(t *testing.T) {
 	if version < 4 {
 		t.Fatalf("the case is at version %d after an intake and three steps of its own", version)
 	}
-	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
-	if code != 200 {
-		t.Fatalf("export: status %d: %s", code, bundle)
-	}
+	bundle, _ := r.export(t, id)
 	key := filepath.Join(dir, audit.PublicKeyFile)
 	file := filepath.Join(t.TempDir(), "export.json")
 	if err := os.WriteFile(file, bundle, 0o600); err != nil {
@@ -215,4 +205,19 @@ func resignedWithout(t testing.TB, bundle []byte, dir, id string, version uint64
 		t.Fatal(err)
 	}
 	return b
+}
+
+// export downloads the inspector's bundle of case id as an admin and
+// returns it as sent and decoded.
+func (r *running) export(t testing.TB, id string) ([]byte, ops.Export) {
+	t.Helper()
+	code, bundle := r.privGet(t, adminToken, "/v1/cases/"+id+"/export")
+	if code != 200 {
+		t.Fatalf("export: status %d: %s", code, bundle)
+	}
+	var e ops.Export
+	if err := json.Unmarshal(bundle, &e); err != nil {
+		t.Fatal(err)
+	}
+	return bundle, e
 }
