@@ -55,6 +55,9 @@ const (
 	StepIssueToken      Step = "issue-token"
 	StepRevokeToken     Step = "revoke-token"
 
+	// StepErasure is erasing a person's personal data.
+	StepErasure Step = "erasure"
+
 	// StepRead is reading a case (state or history).
 	StepRead Step = "read"
 )
@@ -80,9 +83,16 @@ func (s Step) adminOnly() bool {
 // coordinators act on cases at their region's stations (no intake), read
 // transfers addressed to their region, and accept, decline and confirm
 // the handover only of transfers whose receiving station is in their
-// region (a coordinator of the sending region only may not). A refusal is
-// a forbidden Error.
+// region (a coordinator of the sending region only may not); only admins
+// erase personal data (StepErasure, with a nil case; the retention job acts
+// as an admin). A refusal is a forbidden Error.
 func Authorize(actor Actor, step Step, c *Case, regionOf func(code string) (string, bool)) error {
+	if step == StepErasure {
+		if actor.Role == RoleAdmin {
+			return nil
+		}
+		return Forbidden("only admins erase personal data")
+	}
 	inRegion := func(code string) bool {
 		if code == "" || actor.Region == "" {
 			return false

@@ -65,6 +65,12 @@ func TestAuthorize(t *testing.T) {
 		{"staff do not register stations", staff("S01"), domain.StepRegisterStation, nil, false},
 		{"coordinators issue no tokens", coord("R1"), domain.StepIssueToken, nil, false},
 		{"an unknown role does nothing", domain.Actor{ID: "x", Role: "guest"}, domain.StepRead, atS01, false},
+		{"admins erase personal data", admin, domain.StepErasure, nil, true},
+		{"staff erase no personal data", staff("S01"), domain.StepErasure, nil, false},
+		{"coordinators erase no personal data", coord("R1"), domain.StepErasure, nil, false},
+		{"inspectors erase no personal data", inspector(""), domain.StepErasure, nil, false},
+		{"the retention job's name alone erases nothing",
+			domain.Actor{ID: domain.RetentionActor, Role: domain.RoleStaff, Station: "S01"}, domain.StepErasure, nil, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

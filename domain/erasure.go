@@ -10,9 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// This file is owned by the privacy work (issue 8): the erasure of a
-// person's personal data (docs/privacy.md).
-
 // TypePersonalDataErased is the stored name of PersonalDataErased. Never
 // rename or reuse it.
 const TypePersonalDataErased = "case.personal_data_erased"
@@ -174,17 +171,50 @@ func (e Erasure) Validate() error {
 	return nil
 }
 
+// stillAssisted reports whether case c is open: it has not exited and is
+// not closed. Its personal data is not erased then (rule
+// erasure_of_open_case).
+func stillAssisted(c Case) bool {
+	return c.ExitedAt.IsZero() && c.Status != StatusClosed
+}
+
+// CheckPersonErasure says whether actor may erase, for req, the personal
+// data of the person whose cases are caseIDs: the actor is authorized for
+// StepErasure (admins only; a forbidden Error), the request is valid (an
+// invalid Error), and every case exists (not_found) and has exited or
+// closed (rule erasure_of_open_case), checked in the order of caseIDs.
+func (s *Service) CheckPersonErasure(ctx context.Context, actor Actor, caseIDs []uuid.UUID, req Erasure) error {
+	if err := Authorize(actor, StepErasure, nil, nil); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	for _, id := range caseIDs {
+		c, err := s.Case(ctx, id)
+		if err != nil {
+			return err
+		}
+		if stillAssisted(c) {
+			return Violation(RuleErasureOfOpenCase, "one of the person's cases is still open; erase after it has exited")
+		}
+	}
+	return nil
+}
+
 // ErasePersonalData erases the personal data of case id: it appends
 // PersonalDataErased to the case's stream (the event log is not
 // rewritten), then calls destroy with the case's data subject (its stream
-// name) so that the key store destroys the case's data key. Only admins and
-// the retention job (RetentionActor) may erase; the case must have exited
-// (rule erasure_of_open_case). Erasing an erased case writes nothing and
-// calls destroy again, so an interrupted erasure is completed by repeating
-// it. Result.Replayed is true when nothing was written.
-func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UUID, req Erasure, destroy func(ctx context.Context, subject string) error) (Result, error) {
-	if actor.Role != RoleAdmin && actor.ID != RetentionActor {
-		return Result{}, Forbidden("only admins erase personal data")
+// name) so that the key store destroys the case's data key. The actor is
+// authorized for StepErasure (admins only; the retention job, RetentionActor,
+// acts as an admin); the case must have exited (rule erasure_of_open_case).
+// Erasing an erased case writes nothing and calls destroy again, so an
+// interrupted erasure is completed by repeating it. Result.Replayed is true
+// when nothing was written.
+func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UUID, req Erasure,
+	destroy func(ctx context.Context, subject string) error) (Result, error) {
+	if err := Authorize(actor, StepErasure, nil, nil); err != nil {
+		return Result{}, err
 	}
 	if err := req.Validate(); err != nil {
 		return Result{}, err
@@ -201,7 +231,7 @@ func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UU
 		if c.PersonalDataErased() {
 			return Result{ID: id.String(), Version: c.Version, Status: c.Status, Replayed: true}, nil
 		}
-		if c.ExitedAt.IsZero() && c.Status != StatusClosed {
+		if stillAssisted(c) {
 			return Result{}, Violation(RuleErasureOfOpenCase, "the person is still being assisted; erase after the case has exited")
 		}
 		ev := PersonalDataErased{Reason: req.Reason, Trigger: req.Trigger}

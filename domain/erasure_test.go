@@ -2,8 +2,11 @@ package domain_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"waystation/domain"
 )
@@ -73,6 +76,51 @@ func TestErasePersonalData(t *testing.T) {
 			t.Errorf("destroy called %d times, want 2", len(destroyed))
 		}
 	})
+}
+
+// TestCheckPersonErasure: given a person with an exited case and an open
+// one, when an erasure of the person is checked, then a non-admin is
+// forbidden before the request is validated, a request without a reason
+// is invalid, the open case refuses it with the person-wide message, a
+// missing case is not found, and the exited case alone is allowed.
+func TestCheckPersonErasure(t *testing.T) {
+	f := newFixture(t)
+	reason := domain.Erasure{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest}
+	exited := f.admit(t, man, noFlags)
+	ok(t)(f.svc.Execute(f.ctx, staff1, exited, &domain.Absconding{}, domain.Options{}))
+	open := f.admit(t, man, noFlags)
+	both := []uuid.UUID{exited, open}
+	tests := []struct {
+		name  string
+		actor domain.Actor
+		ids   []uuid.UUID
+		req   domain.Erasure
+		code  domain.Code
+		msg   string
+	}{
+		{"staff are forbidden, whatever the request", staff1, both, domain.Erasure{},
+			domain.CodeForbidden, "only admins erase personal data"},
+		{"a reason is required", admin, both, domain.Erasure{Trigger: domain.ErasureOnRequest}, domain.CodeInvalid, ""},
+		{"an open case of the person refuses it", admin, both, reason, domain.CodeRuleViolation,
+			"one of the person's cases is still open; erase after it has exited"},
+		{"a missing case is not found", admin, []uuid.UUID{exited, uuid.New()}, reason, domain.CodeNotFound, ""},
+		{"the exited case alone may be erased", admin, []uuid.UUID{exited}, reason, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := f.svc.CheckPersonErasure(f.ctx, tt.actor, tt.ids, tt.req)
+			if got := domain.ErrorCode(err); got != tt.code {
+				t.Fatalf("got %v (code %q), want code %q", err, got, tt.code)
+			}
+			var de *domain.Error
+			if tt.msg != "" && (!errors.As(err, &de) || de.Message != tt.msg) {
+				t.Errorf("got %v, want the message %q", err, tt.msg)
+			}
+			if tt.code == domain.CodeRuleViolation && domain.RuleOf(err) != domain.RuleErasureOfOpenCase {
+				t.Errorf("got rule %s, want %s", domain.RuleOf(err), domain.RuleErasureOfOpenCase)
+			}
+		})
+	}
 }
 
 func TestDueForErasure(t *testing.T) {

@@ -160,33 +160,22 @@ type privacy struct{ m *Main }
 
 var _ wshttp.Privacy = privacy{}
 
-// ErasePerson erases case id and every case linked to it, after checking
-// that all have exited, then destroys their keys in one call of the key
-// store (one rewrite of the key file; on EventStoreDB, tombstones of the
-// key streams and one erasure event for the other replicas).
+// ErasePerson erases case id and every case linked to it, once the
+// domain allows it (Service.CheckPersonErasure), then destroys their keys
+// in one call of the key store (one rewrite of the key file; on
+// EventStoreDB, tombstones of the key streams and one erasure event for
+// the other replicas).
 func (p privacy) ErasePerson(ctx context.Context, actor domain.Actor, id uuid.UUID, req domain.Erasure) (wshttp.Erasure, error) {
 	m := p.m
 	if m.Sealed == nil {
 		return wshttp.Erasure{}, domain.NotFound("personal values are not sealed here, so they cannot be erased")
 	}
-	if actor.Role != domain.RoleAdmin {
-		return wshttp.Erasure{}, domain.Forbidden("only admins erase personal data")
-	}
-	if err := req.Validate(); err != nil {
-		return wshttp.Erasure{}, err
-	}
 	ids, ok := m.Views.PersonCases(id)
 	if !ok {
 		ids = []uuid.UUID{id} // not in the views yet: the service decides
 	}
-	for _, cid := range ids {
-		c, err := m.Service.Case(ctx, cid)
-		if err != nil {
-			return wshttp.Erasure{}, err
-		}
-		if c.ExitedAt.IsZero() && c.Status != domain.StatusClosed {
-			return wshttp.Erasure{}, domain.Violation(domain.RuleErasureOfOpenCase, "one of the person's cases is still open; erase after it has exited")
-		}
+	if err := m.Service.CheckPersonErasure(ctx, actor, ids, req); err != nil {
+		return wshttp.Erasure{}, err
 	}
 	var subjects []string
 	collect := func(_ context.Context, subject string) error {
