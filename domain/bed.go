@@ -39,7 +39,8 @@ func zoneFits(c Case, z Zone, at time.Time) error {
 }
 
 // DecideBed decides a bed step (AssignBed or ReleaseBed) of case c on the
-// stream of its station st. It is pure. A case already in a bed that is
+// stream of its station st, with the guards the steps declare (the bed
+// the case holds is st's, whatever c.Bed says). It is pure. A case already in a bed that is
 // assigned another one is moved: its old bed is released first. A child
 // under 6 linked to a mother placed in the mother-and-child room shares the
 // mother's bed.
@@ -58,27 +59,21 @@ func DecideBed(st *Station, c Case, cmd Command, now time.Time) ([]Event, error)
 		return nil, Violation(RuleAwayFromStation, "the case is not at this station")
 	}
 	current, inBed := st.BedOf(c.ID)
+	c.Bed = nil
+	if inBed {
+		c.Bed = &Bed{Zone: current.Zone, Bed: current.Bed}
+	}
 	switch v := cmd.(type) {
 	case *ReleaseBed:
-		if !inBed {
-			return nil, Violation(RuleNotInBed, "the case holds no bed")
+		if err := check(c, at, caseStepRules[StepBedRelease].when...); err != nil {
+			return nil, err
 		}
 		return one(BedReleased{CaseID: c.ID, Zone: current.Zone, Bed: current.Bed, Reason: ReleaseByStaff})
 	case *AssignBed:
 		if cmd.common().LegalBasis == BasisGuardianConsent && c.Guardianship != nil {
 			return nil, Violation(RuleGuardianConsentCircular, "civil affairs is the guardian; its own consent is no legal basis")
 		}
-		switch {
-		case c.Status == StatusClosed:
-			return nil, Violation(RuleCaseClosed, "the case is closed")
-		case c.Status.Ended():
-			return nil, Violation(RuleCaseExited, "the case has exited")
-		case c.Status == StatusReceived:
-			return nil, Violation(RuleEligibilityPending, "screen eligibility before placing the person")
-		case !c.SecurityCheck.Done:
-			return nil, Violation(RuleSecurityCheckPending, "do the security check before placing the person")
-		}
-		if err := present(c); err != nil {
+		if err := check(c, at, caseStepRules[StepBed].when...); err != nil {
 			return nil, err
 		}
 		zb, ok := st.ZoneBeds(v.Zone)
