@@ -71,7 +71,8 @@ func DecideBed(st *Station, c Case, cmd Command, now time.Time) ([]Event, error)
 		return one(BedReleased{CaseID: c.ID, Zone: current.Zone, Bed: current.Bed, Reason: ReleaseByStaff})
 	case *AssignBed:
 		if cmd.common().LegalBasis == BasisGuardianConsent && c.Guardianship != nil {
-			return nil, Violation(RuleGuardianConsentCircular, "civil affairs is the guardian; its own consent is no legal basis")
+			return nil, Violation(RuleGuardianConsentCircular,
+				"civil affairs is the guardian; its own consent is no legal basis")
 		}
 		if err := check(c, at, caseStepRules[StepBed].when...); err != nil {
 			return nil, err

@@ -386,7 +386,9 @@ const (
 	VerifiedBySelf      VerificationMethod = "self_statement"
 )
 
-var verificationMethods = []VerificationMethod{VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf}
+var verificationMethods = []VerificationMethod{
+	VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives, VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf,
+}
 
 // Values lists the verification methods.
 func (VerificationMethod) Values() []string { return strs(verificationMethods) }
@@ -737,7 +739,8 @@ func (*Pickup) Step() Step { return StepPickup }
 // checks a resident ID number.
 func (c *Pickup) Validate() error {
 	if err := firstErr(c.Common.validate(), required("collector.name", c.Collector.Name),
-		required("collector.id_number", c.Collector.IDNumber), required("collector.relationship", c.Collector.Relationship)); err != nil {
+		required("collector.id_number", c.Collector.IDNumber),
+		required("collector.relationship", c.Collector.Relationship)); err != nil {
 		return err
 	}
 	switch c.Collector.IDType {

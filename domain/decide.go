@@ -27,7 +27,8 @@ var EarliestTime = time.Date(2003, 8, 1, 0, 0, 0, 0, CivilZone)
 // EarliestTime, with an invalid Error naming field.
 func CheckTimeBounds(field string, t time.Time) error {
 	if t.Before(EarliestTime) {
-		return Invalid(field, "%s must be on or after 2003-08-01 (Beijing time), when the assistance measures took effect", field)
+		return Invalid(field,
+			"%s must be on or after 2003-08-01 (Beijing time), when the assistance measures took effect", field)
 	}
 	return nil
 }
@@ -112,13 +113,14 @@ func decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 		return nil, NotFound("no such case")
 	}
 	if cmd.common().LegalBasis == BasisGuardianConsent && c.Guardianship != nil {
-		return nil, Violation(RuleGuardianConsentCircular, "civil affairs is the guardian; its own consent is no legal basis")
+		return nil, Violation(RuleGuardianConsentCircular,
+			"civil affairs is the guardian; its own consent is no legal basis")
 	}
 	s, ok := caseStepRules[cmd.Step()]
-	if !ok {
-		return nil, Internal(nil, "the step %q is not a case step", cmd.Step())
-	}
-	if s.decide == nil {
+	switch {
+	case !ok:
+		return nil, firstErr(open(c, at), Internal(nil, "the step %q is not a case step", cmd.Step()))
+	case s.decide == nil:
 		return nil, firstErr(open(c, at), Internal(nil, "bed steps are decided on the station stream"))
 	}
 	if err := check(c, at, s.when...); err != nil {
@@ -370,7 +372,8 @@ func decideIntake(c Case, in *Intake, at time.Time) ([]Event, error) {
 	if in.MotherCaseID == c.ID {
 		return nil, Violation(RuleMotherCaseInvalid, "a case cannot be its own mother's case")
 	}
-	return one(IntakeRegistered{CaseID: c.ID, Station: in.Station, Referral: in.Referral, Person: p, Inspection: in.Inspection, MotherCaseID: in.MotherCaseID, Notes: in.Notes})
+	return one(IntakeRegistered{CaseID: c.ID, Station: in.Station, Referral: in.Referral, Person: p,
+		Inspection: in.Inspection, MotherCaseID: in.MotherCaseID, Notes: in.Notes})
 }
 
 func compact(raw json.RawMessage) json.RawMessage {

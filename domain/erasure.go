@@ -157,7 +157,8 @@ func (e Erasure) Validate() error {
 		return Invalid("reason", "a reason is required, one of %s", strings.Join(ErasureReasons, ", "))
 	}
 	if !slices.Contains(ErasureReasons, e.Reason) {
-		return Invalid("reason", "a reason code is required, one of %s (no free text: the erasure record is never erased)", strings.Join(ErasureReasons, ", "))
+		return Invalid("reason", "a reason code is required, one of %s (no free text: the erasure record is never erased)",
+			strings.Join(ErasureReasons, ", "))
 	}
 	switch e.Trigger {
 	case ErasureOnRequest:
@@ -232,7 +233,8 @@ func (s *Service) ErasePersonalData(ctx context.Context, actor Actor, id uuid.UU
 			return Result{ID: id.String(), Version: c.Version, Status: c.Status, Replayed: true}, nil
 		}
 		if stillAssisted(c) {
-			return Result{}, Violation(RuleErasureOfOpenCase, "the person is still being assisted; erase after the case has exited")
+			return Result{}, Violation(RuleErasureOfOpenCase,
+				"the person is still being assisted; erase after the case has exited")
 		}
 		ev := PersonalDataErased{Reason: req.Reason, Trigger: req.Trigger}
 		if c.Death != nil {

@@ -81,7 +81,8 @@ func notClosed(c Case, _ time.Time) error {
 
 // erasedMessage is the refusal of a step that would record personal data
 // on a case whose personal data was erased.
-const erasedMessage = "the person's personal data was erased; the step would record personal data again (leave the notes out)"
+const erasedMessage = "the person's personal data was erased; " +
+	"the step would record personal data again (leave the notes out)"
 
 // unerased returns the guard of a step every command of which records a
 // personal value: it refuses the step, with message, on a case whose

@@ -16,9 +16,9 @@ func nameBased(sum [32]byte) uuid.UUID {
 	return stamp(sum, 0x80)
 }
 
-// legacyNameBased is nameBased as IDs were once derived, stamped version 7.
-// Stored events carry such IDs; the Service looks them up too when it
-// checks whether a keyed request was already written.
+// legacyNameBased is the version 7 form of nameBased, which the derived IDs
+// of requests stored before version 8 carry; the Service looks them up too
+// when it checks whether a keyed request was already written.
 func legacyNameBased(sum [32]byte) uuid.UUID {
 	return stamp(sum, 0x70)
 }

@@ -182,7 +182,8 @@ func (s *Service) meta(actor Actor, cmd Command, at, now time.Time, opts Options
 	}
 }
 
-func (s *Service) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, ids []uuid.UUID, events []Event, meta Metadata) (eventstore.AppendResult, error) {
+func (s *Service) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, ids []uuid.UUID,
+	events []Event, meta Metadata) (eventstore.AppendResult, error) {
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		d, err := Encode(ids[i], e, meta)

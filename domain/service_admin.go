@@ -5,7 +5,8 @@ import (
 )
 
 // RegisterStation registers a station (admins only).
-func (s *Service) RegisterStation(ctx context.Context, actor Actor, cmd *RegisterStation, opts Options) (Result, error) {
+func (s *Service) RegisterStation(ctx context.Context, actor Actor, cmd *RegisterStation,
+	opts Options) (Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -13,14 +14,16 @@ func (s *Service) RegisterStation(ctx context.Context, actor Actor, cmd *Registe
 }
 
 // ChangeZones replaces the zones of the station with code (admins only).
-func (s *Service) ChangeZones(ctx context.Context, actor Actor, code string, cmd *ChangeZones, opts Options) (Result, error) {
+func (s *Service) ChangeZones(ctx context.Context, actor Actor, code string, cmd *ChangeZones,
+	opts Options) (Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return Result{}, err
 	}
 	return s.stationCommand(ctx, actor, code, cmd, opts)
 }
 
-func (s *Service) stationCommand(ctx context.Context, actor Actor, code string, cmd Command, opts Options) (Result, error) {
+func (s *Service) stationCommand(ctx context.Context, actor Actor, code string, cmd Command,
+	opts Options) (Result, error) {
 	if err := Authorize(actor, cmd.Step(), nil, nil); err != nil {
 		return Result{}, err
 	}
@@ -66,7 +69,8 @@ func (s *Service) RevokeToken(ctx context.Context, actor Actor, cmd *RevokeToken
 	return s.accessCommand(ctx, actor, cmd.ID, cmd, opts)
 }
 
-func (s *Service) accessCommand(ctx context.Context, actor Actor, id string, cmd Command, opts Options) (Result, error) {
+func (s *Service) accessCommand(ctx context.Context, actor Actor, id string, cmd Command,
+	opts Options) (Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return Result{}, err
 	}

@@ -58,7 +58,8 @@ func (s *Service) settleInto(ctx context.Context, r *Result, actor Actor, c Case
 }
 
 // executeBed runs AssignBed and ReleaseBed on the case's station stream.
-func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID, cmd Command, opts Options) (Result, error) {
+func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID, cmd Command,
+	opts Options) (Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -86,7 +87,8 @@ func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID,
 			return Result{}, err
 		}
 		if ok, err := rp.check(hash); ok || err != nil {
-			return Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: rp.last.Position, Replayed: true}, err
+			return Result{ID: caseID.String(), Version: c.Version, Status: c.Status, Position: rp.last.Position,
+				Replayed: true}, err
 		}
 		// 3. Decide; a full zone is reconciled once and decided again.
 		now := s.now()

@@ -91,7 +91,8 @@ func (s *Service) checkIntakeTargets(ctx context.Context, cmd *Intake) error {
 // step first tries the cached state of the case; every other try (1)
 // loads and folds the case's stream, (2) answers a keyed request already
 // written again, or (3) decides and appends (step).
-func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cmd Command, opts Options) (Result, error) {
+func (s *Service) Execute(ctx context.Context, actor Actor, caseID uuid.UUID, cmd Command,
+	opts Options) (Result, error) {
 	switch v := cmd.(type) {
 	case *Intake:
 		return s.Intake(ctx, actor, v, opts)

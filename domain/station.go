@@ -76,7 +76,8 @@ func (s *Station) Evolve(env Envelope) {
 		if old, ok := s.byCase[e.CaseID]; ok {
 			s.unplace(old)
 		}
-		s.byCase[e.CaseID] = Placement{CaseID: e.CaseID, Zone: e.Zone, Bed: e.Bed, Since: env.Meta.OccurredAt, AssignID: env.ID, MotherCaseID: e.MotherCaseID}
+		s.byCase[e.CaseID] = Placement{CaseID: e.CaseID, Zone: e.Zone, Bed: e.Bed, Since: env.Meta.OccurredAt,
+			AssignID: env.ID, MotherCaseID: e.MotherCaseID}
 		s.inBed[e.Bed] = append(s.inBed[e.Bed], e.CaseID)
 	case BedReleased:
 		if old, ok := s.byCase[e.CaseID]; ok && old.Bed == e.Bed {
@@ -229,7 +230,8 @@ func (a *Access) Evolve(env Envelope) {
 	}
 	switch e := env.Event.(type) {
 	case TokenIssued:
-		a.byID[e.ID] = Token{ID: e.ID, Name: e.Name, Role: e.Role, Station: e.Station, Region: e.Region, Hash: e.Hash, IssuedAt: env.Meta.OccurredAt}
+		a.byID[e.ID] = Token{ID: e.ID, Name: e.Name, Role: e.Role, Station: e.Station, Region: e.Region, Hash: e.Hash,
+			IssuedAt: env.Meta.OccurredAt}
 		a.byHash[e.Hash] = e.ID
 	case TokenRevoked:
 		if t, ok := a.byID[e.ID]; ok {
