@@ -48,6 +48,20 @@ func after(when func(Case) time.Time, what string) guard {
 	return func(c Case, at time.Time) error { return notBefore(at, when(c), what) }
 }
 
+// The guards of the steps that follow another: none is taken before the
+// step it follows (notBefore). Each runs after the guard that makes sure
+// the earlier step happened.
+var (
+	afterDNARequest = after(func(c Case) time.Time { return c.Identity.DNARequestedAt }, "DNA request")
+	afterReferral   = after(func(c Case) time.Time { return c.Medical.ReferredAt }, "medical referral")
+	afterAdmission  = after(func(c Case) time.Time { return c.Medical.AdmittedAt }, "hospital admission")
+	afterDischarge  = after(func(c Case) time.Time { return c.Medical.DischargedAt }, "hospital discharge")
+	afterRequest    = after(func(c Case) time.Time { return c.Transfer.RequestedAt }, "transfer request")
+	afterAcceptance = after(func(c Case) time.Time { return c.Transfer.AcceptedAt }, "transfer acceptance")
+	afterDeparture  = after(func(c Case) time.Time { return c.Transfer.DepartedAt }, "escort departure")
+	afterExit       = after(func(c Case) time.Time { return c.ExitedAt }, "exit")
+)
+
 // open refuses a step on a case that has ended: a closed case (rule
 // case_closed) or an exited one (rule case_exited). Steps that are late
 // paperwork (corrections, police reports, belongings returned, death
@@ -300,6 +314,10 @@ func unidentified(message string) guard {
 		return nil
 	}
 }
+
+// notIdentified refuses a step of the identity search once the identity
+// is verified.
+var notIdentified = unidentified("the identity is already verified")
 
 // dnaAwaited refuses a DNA result unless a DNA request awaits one.
 func dnaAwaited(c Case, _ time.Time) error {

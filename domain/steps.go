@@ -64,81 +64,152 @@ var (
 // caseStepRules declares every step on an existing case, keyed by its Step:
 // the state each allows it in (AllowedSteps) and its decider (Decide;
 // DecideBed for the bed steps, which have no decider here).
-var caseStepRules map[Step]caseStep
-
-func init() {
-	caseStepRules = map[Step]caseStep{
-		StepEligibility: {when: []guard{open, undecided}, forms: []form{eligibilityAccepted, eligibilityRefused},
-			decide: decider(decideEligibility)},
-		StepSecurityCheck: {when: []guard{open, unchecked}, forms: []form{checkPassed, checkRefused},
-			decide: decider(decideSecurityCheck)},
-		StepBelongings:    {forms: []form{belongingsIn, belongingsOut}, decide: decider(decideBelongings)},
-		StepBed:           {when: []guard{placeable}},
-		StepBedRelease:    {when: []guard{inBed}},
-		StepIdentityQuery: {when: []guard{open}, decide: decider(decideIdentityQuery)},
-		StepIdentityVerified: {when: []guard{open, unidentified("the identity is already verified")},
-			decide: decider(decideIdentityVerified)},
-		StepFamilySearchNotice: {when: []guard{open, unidentified("the identity is already verified")},
-			decide: decider(decideFamilySearchNotice)},
-		StepDNARequest: {when: []guard{open, unidentified("the identity is already verified")},
-			decide: decider(decideDNARequest)},
-		StepDNAResult: {when: []guard{open, dnaAwaited,
-			after(func(c Case) time.Time { return c.Identity.DNARequestedAt }, "DNA request")},
-			decide: decider(decideDNAResult)},
-		StepRelativesContacted: {when: []guard{open}, decide: decider(decideRelativesContacted)},
-		StepMedicalReferral:    {when: []guard{open, present}, decide: decider(decideMedicalReferral)},
-		StepHospitalAdmission: {when: []guard{open, referred, present,
-			after(func(c Case) time.Time { return c.Medical.ReferredAt }, "medical referral")},
-			decide: decider(decideHospitalAdmission)},
-		StepHospitalDischarge: {when: []guard{open, inHospital,
-			after(func(c Case) time.Time { return c.Medical.AdmittedAt }, "hospital admission")},
-			decide: decider(decideHospitalDischarge)},
-		StepMedicalReturn: {when: []guard{open, discharged,
-			after(func(c Case) time.Time { return c.Medical.DischargedAt }, "hospital discharge")},
-			decide: decider(decideMedicalReturn)},
-		StepExtension: {when: []guard{open, extendable}, forms: []form{extensionLater},
-			decide: decider(decideExtension)},
-		StepLongStay: {when: []guard{open, unidentified("long stay is for people not identified"), notInTransit,
-			longStayDue}, decide: decider(decideLongStay)},
-		StepSettlement: {when: []guard{open, unidentified("settlement is for people not identified")},
-			forms: []form{settlementApply, settlementDone}, decide: decider(decideSettlement)},
-		StepGuardianship: {when: []guard{open, guardianshipFits, unguarded}, decide: decider(decideGuardianship)},
-		StepPoliceReport: {when: []guard{unerased(erasedMessage)}, decide: decider(decidePoliceReport)},
-		StepTransferRequest: {when: []guard{open, noTransfer}, forms: []form{transferOut},
-			decide: decider(decideTransferRequest)},
-		StepTransferAccept:  {when: transferAnswer, decide: decider(decideTransferAccept)},
-		StepTransferDecline: {when: transferAnswer, decide: decider(decideTransferDecline)},
-		StepEscortDeparture: {when: []guard{open, transferAccepted, present,
-			after(func(c Case) time.Time { return c.Transfer.AcceptedAt }, "transfer acceptance")},
-			decide: decider(decideEscortDeparture)},
-		StepHandover: {when: []guard{open, inTransit,
-			after(func(c Case) time.Time { return c.Transfer.DepartedAt }, "escort departure")},
-			decide: decider(decideHandover)},
-		StepVoluntaryLeave: {when: []guard{open, notInTransit, leaveAlone, leaving, reportFirst, belongingsBack},
-			decide: decider(decideVoluntaryLeave)},
-		StepPickup: {when: []guard{open, notInTransit, leaving, reportFirst, belongingsBack},
-			decide: decider(decidePickup)},
-		StepEscortedReturn: {when: []guard{open, present, leaving, reportFirst, belongingsBack},
-			decide: decider(decideEscortedReturn)},
-		StepAbsconding: {when: []guard{open, leavingAsFact}, decide: decider(decideAbsconding)},
-		StepTermination: {when: []guard{open, leaveAlone, leaving, reportFirst, belongingsBack},
-			decide: decider(decideTermination)},
-		StepDeath: {when: []guard{openUnlessDied}, forms: []form{deathFirst, deathChecklist},
-			decide: decider(decideDeath)},
-		StepClosure: {when: []guard{notClosed, exited,
-			after(func(c Case) time.Time { return c.ExitedAt }, "exit")}, decide: decider(decideClosure)},
-		StepCorrection: {when: []guard{unerased(correctionErasedMessage)},
-			decide: func(c Case, cmd Command, _, now time.Time) ([]Event, error) {
-				return decideCorrection(c, cmd.(*Correct), now)
-			}},
-	}
+var caseStepRules = map[Step]caseStep{
+	StepEligibility: {
+		when:   []guard{open, undecided},
+		forms:  []form{eligibilityAccepted, eligibilityRefused},
+		decide: decider(decideEligibility),
+	},
+	StepSecurityCheck: {
+		when:   []guard{open, unchecked},
+		forms:  []form{checkPassed, checkRefused},
+		decide: decider(decideSecurityCheck),
+	},
+	StepBelongings: {
+		forms:  []form{belongingsIn, belongingsOut},
+		decide: decider(decideBelongings),
+	},
+	StepBed: {
+		when: []guard{placeable},
+	},
+	StepBedRelease: {
+		when: []guard{inBed},
+	},
+	StepIdentityQuery: {
+		when:   []guard{open},
+		decide: decider(decideIdentityQuery),
+	},
+	StepIdentityVerified: {
+		when:   []guard{open, notIdentified},
+		decide: decider(decideIdentityVerified),
+	},
+	StepFamilySearchNotice: {
+		when:   []guard{open, notIdentified},
+		decide: decider(decideFamilySearchNotice),
+	},
+	StepDNARequest: {
+		when:   []guard{open, notIdentified},
+		decide: decider(decideDNARequest),
+	},
+	StepDNAResult: {
+		when:   []guard{open, dnaAwaited, afterDNARequest},
+		decide: decider(decideDNAResult),
+	},
+	StepRelativesContacted: {
+		when:   []guard{open},
+		decide: decider(decideRelativesContacted),
+	},
+	StepMedicalReferral: {
+		when:   []guard{open, present},
+		decide: decider(decideMedicalReferral),
+	},
+	StepHospitalAdmission: {
+		when:   []guard{open, referred, present, afterReferral},
+		decide: decider(decideHospitalAdmission),
+	},
+	StepHospitalDischarge: {
+		when:   []guard{open, inHospital, afterAdmission},
+		decide: decider(decideHospitalDischarge),
+	},
+	StepMedicalReturn: {
+		when:   []guard{open, discharged, afterDischarge},
+		decide: decider(decideMedicalReturn),
+	},
+	StepExtension: {
+		when:   []guard{open, extendable},
+		forms:  []form{extensionLater},
+		decide: decider(decideExtension),
+	},
+	StepLongStay: {
+		when:   []guard{open, unidentified("long stay is for people not identified"), notInTransit, longStayDue},
+		decide: decider(decideLongStay),
+	},
+	StepSettlement: {
+		when:   []guard{open, unidentified("settlement is for people not identified")},
+		forms:  []form{settlementApply, settlementDone},
+		decide: decider(decideSettlement),
+	},
+	StepGuardianship: {
+		when:   []guard{open, guardianshipFits, unguarded},
+		decide: decider(decideGuardianship),
+	},
+	StepPoliceReport: {
+		when:   []guard{unerased(erasedMessage)},
+		decide: decider(decidePoliceReport),
+	},
+	StepTransferRequest: {
+		when:   []guard{open, noTransfer},
+		forms:  []form{transferOut},
+		decide: decider(decideTransferRequest),
+	},
+	StepTransferAccept: {
+		when:   transferAnswer,
+		decide: decider(decideTransferAccept),
+	},
+	StepTransferDecline: {
+		when:   transferAnswer,
+		decide: decider(decideTransferDecline),
+	},
+	StepEscortDeparture: {
+		when:   []guard{open, transferAccepted, present, afterAcceptance},
+		decide: decider(decideEscortDeparture),
+	},
+	StepHandover: {
+		when:   []guard{open, inTransit, afterDeparture},
+		decide: decider(decideHandover),
+	},
+	StepVoluntaryLeave: {
+		when:   []guard{open, notInTransit, leaveAlone, leaving, reportFirst, belongingsBack},
+		decide: decider(decideVoluntaryLeave),
+	},
+	StepPickup: {
+		when:   []guard{open, notInTransit, leaving, reportFirst, belongingsBack},
+		decide: decider(decidePickup),
+	},
+	StepEscortedReturn: {
+		when:   []guard{open, present, leaving, reportFirst, belongingsBack},
+		decide: decider(decideEscortedReturn),
+	},
+	StepAbsconding: {
+		when:   []guard{open, leavingAsFact},
+		decide: decider(decideAbsconding),
+	},
+	StepTermination: {
+		when:   []guard{open, leaveAlone, leaving, reportFirst, belongingsBack},
+		decide: decider(decideTermination),
+	},
+	StepDeath: {
+		when:   []guard{openUnlessDied},
+		forms:  []form{deathFirst, deathChecklist},
+		decide: decider(decideDeath),
+	},
+	StepClosure: {
+		when:   []guard{notClosed, exited, afterExit},
+		decide: decider(decideClosure),
+	},
+	StepCorrection: {
+		when: []guard{unerased(correctionErasedMessage)},
+		decide: func(c Case, cmd Command, _, now time.Time) ([]Event, error) {
+			return decideCorrection(c, cmd.(*Correct), now)
+		},
+	},
 }
 
 // transferAnswer is the state in which the receiving station answers a
 // transfer, accepting or declining it: requested and not yet accepted, and
 // not before the request.
 var transferAnswer = []guard{open, transferRequested,
-	after(func(c Case) time.Time { return c.Transfer.RequestedAt }, "transfer request")}
+	afterRequest}
 
 // correctionErasedMessage is the refusal of a correction on a case whose
 // personal data was erased.
