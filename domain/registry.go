@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -83,6 +84,7 @@ type eventType struct {
 	version int
 	decode  func([]byte) (Event, error)
 	fast    func([]byte) (Event, bool) // nil, or a fast path that decode equals
+	fields  eventFields                // what the struct's tags declare
 }
 
 // decodePayload decodes a payload of the current schema version: by the
@@ -114,8 +116,10 @@ func NewRegistry() *Registry {
 	return &Registry{types: map[string]eventType{}, upcasters: map[upcastKey]Upcaster{}}
 }
 
-// Register adds event type T at schema version (1 or more). It refuses a
-// name that is already registered.
+// Register adds event type T at schema version (1 or more), under its
+// stored name (T's EventType), with what T's struct tags declare of its
+// fields (personal, correctable). It refuses a name that is already
+// registered.
 func Register[T Event](r *Registry, version int) error {
 	var zero T
 	name := zero.EventType()
@@ -125,13 +129,14 @@ func Register[T Event](r *Registry, version int) error {
 	if _, dup := r.types[name]; dup {
 		return fmt.Errorf("domain: event type %q registered twice", name)
 	}
-	t := eventType{version: version, decode: func(b []byte) (Event, error) {
+	t := eventType{version: version, fields: fieldsOf(name, reflect.TypeFor[T]())}
+	t.decode = func(b []byte) (Event, error) {
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
 			return nil, err
 		}
 		return v, nil
-	}}
+	}
 	// The fast decoder of the name is used only when it makes a T.
 	if f := fastDecoders[name]; f != nil {
 		if ev, ok := f([]byte("{}")); ok {
