@@ -201,10 +201,31 @@ type BedRelease struct {
 // case again (corrected).
 type caseEvent struct {
 	id   uuid.UUID
-	at   time.Time
 	ev   Event
+	sec  int64 // occurred_at as Unix seconds and nanoseconds
+	nsec int32
+	zone int16 // occurred_at's offset from UTC in minutes
 	typ  uint8 // index in eventTypeNames; 0 for a type not registered in Events
 	exit bool  // the event ended the case (an exit, a refusal or a refused check)
+}
+
+// at returns when the event happened, in a zone of the offset it was
+// given with (UTC for none).
+func (e caseEvent) at() time.Time {
+	t := time.Unix(e.sec, int64(e.nsec))
+	if e.zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(e.zone)*60))
+}
+
+// setAt sets when the event happened to t.
+func (e *caseEvent) setAt(t time.Time) {
+	e.sec, e.nsec, e.zone = t.Unix(), int32(t.Nanosecond()), 0
+	if t.Location() != time.UTC {
+		_, off := t.Zone()
+		e.zone = int16(off / 60)
+	}
 }
 
 // typicalCaseEvents is the room a case's event list starts with.
@@ -506,7 +527,9 @@ func (c *Case) apply(env Envelope, refolding bool) {
 		c.events = make([]caseEvent, 0, typicalCaseEvents)
 	}
 	at := env.Meta.OccurredAt
-	c.events = append(c.events, caseEvent{id: env.ID, at: at, ev: env.Event, typ: code})
+	ev := caseEvent{id: env.ID, ev: env.Event, typ: code}
+	ev.setAt(at)
+	c.events = append(c.events, ev)
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
 	}

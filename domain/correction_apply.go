@@ -26,11 +26,13 @@ func (c Case) corrected(e Corrected) Case {
 	target := c.events[i]
 	typ := target.ev.EventType()
 	field := canonicalField(typ, e.Field)
-	target.ev = pinned(target.ev, target.at)
+	target.ev = pinned(target.ev, target.at())
 	if field == OccurredAtField {
-		if json.Unmarshal(e.New, &target.at) != nil {
+		var t time.Time
+		if json.Unmarshal(e.New, &t) != nil {
 			return c
 		}
+		target.setAt(t)
 	} else {
 		ev, ok := withField(target.ev, field, e.New)
 		if !ok {
@@ -49,7 +51,7 @@ func (c Case) corrected(e Corrected) Case {
 func (c Case) refolded(events []caseEvent) Case {
 	d := Case{events: make([]caseEvent, 0, max(len(events), typicalCaseEvents))}
 	for i, e := range events {
-		env := Envelope{Revision: uint64(i), ID: e.id, Meta: Metadata{OccurredAt: e.at}, Event: e.ev}
+		env := Envelope{Revision: uint64(i), ID: e.id, Meta: Metadata{OccurredAt: e.at()}, Event: e.ev}
 		d.apply(env, true)
 	}
 	d.Version, d.Bed = c.Version, c.Bed

@@ -41,7 +41,7 @@ import (
 func (c Case) stepRules(i int, until time.Time) (rules [3]error) {
 	_, codes := eventTypes()
 	e := c.events[i]
-	at := e.at
+	at := e.at()
 	switch e.typ {
 	case 0:
 	case codes[TypeIntakeRegistered]:
@@ -201,7 +201,7 @@ func (c Case) checkStepOrder(id uuid.UUID, t time.Time) error {
 	}
 	if e.typ == codes[TypeIntakeRegistered] {
 		for j := range c.events {
-			if j != i && t.After(c.events[j].at) {
+			if j != i && t.After(c.events[j].at()) {
 				return after(j)
 			}
 		}
@@ -212,17 +212,17 @@ func (c Case) checkStepOrder(id uuid.UUID, t time.Time) error {
 	}
 	if e.exit {
 		for j := range i {
-			if !c.events[j].late() && t.Before(c.events[j].at) {
+			if !c.events[j].late() && t.Before(c.events[j].at()) {
 				return before(j)
 			}
 		}
 	}
-	if j := c.stepFollowed(i); j >= 0 && t.Before(c.events[j].at) {
+	if j := c.stepFollowed(i); j >= 0 && t.Before(c.events[j].at()) {
 		return before(j)
 	}
 	for j := i + 1; j < len(c.events); j++ {
 		later := c.events[j]
-		if ((later.exit && !e.late()) || c.stepFollowed(j) == i) && t.After(later.at) {
+		if ((later.exit && !e.late()) || c.stepFollowed(j) == i) && t.After(later.at()) {
 			return after(j)
 		}
 	}
