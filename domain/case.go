@@ -166,7 +166,11 @@ func (d Death) sealedItemsDone() []string {
 	var out []string
 	for _, it := range []struct {
 		item, v string
-	}{{ChecklistCertifiedBy, d.CertifiedBy}, {ChecklistPublicNotice, d.PublicNotice}, {ChecklistBodyDisposition, d.BodyDisposition}} {
+	}{
+		{ChecklistCertifiedBy, d.CertifiedBy},
+		{ChecklistPublicNotice, d.PublicNotice},
+		{ChecklistBodyDisposition, d.BodyDisposition},
+	} {
 		if it.v != "" || slices.Contains(d.ErasedItemsDone, it.item) {
 			out = append(out, it.item)
 		}
@@ -187,6 +191,21 @@ type Correction struct {
 // BedRelease says that a case event requires freeing the case's bed at a
 // station: Cause is the event's ID, from which the release event's ID is
 // derived, so completing the release is idempotent.
+//
+// Beds are decided on the station stream (DecideBed, appended with the
+// station stream's revision as the expected revision), so two concurrent
+// assignments of one bed, or more assignments than a zone has beds, cannot
+// both succeed; a case's bed is read from its station (Service.Case fills
+// Case.Bed in; Evolve leaves it nil). A case step that ends the claim to a
+// bed (an exit, a hospital admission, a handover) is a pair of writes: the
+// case event, then a station.bed_released whose ID is derived from the
+// placement and the case event's ID. The Service completes the second
+// write at once; if that fails (Result.BedReleasePending), it is completed
+// by repeating the request with its idempotency key, by Service.Reconcile
+// (ops calls it for every station at start), or when an assignment finds
+// the zone full. An assignment that races with an exit reads the case
+// again after writing and frees the bed if the case may no longer hold it,
+// so no interleaving leaves an exited case in a bed.
 type BedRelease struct {
 	Cause   uuid.UUID `json:"cause"`
 	Station string    `json:"station"`
@@ -205,7 +224,7 @@ type caseEvent struct {
 	sec  int64 // occurred_at as Unix seconds and nanoseconds
 	nsec int32
 	zone int16 // occurred_at's offset from UTC in minutes
-	typ  uint8 // index in eventTypeNames; 0 for a type not registered in Events
+	typ  uint8 // index in eventTypes' names; 0 for a type not registered in Events
 	exit bool  // the event ended the case (an exit, a refusal or a refused check)
 }
 
@@ -725,7 +744,9 @@ func (c *Case) apply(env Envelope, refolding bool) {
 		c.Status = StatusClosed
 		c.ClosedAt = at
 	case Corrected:
-		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
+		c.Corrections = append(slices.Clip(c.Corrections), Correction{
+			EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at,
+		})
 		if !refolding {
 			*c = c.corrected(e)
 		}

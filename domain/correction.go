@@ -147,7 +147,8 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 	if c.PersonalDataErased() {
 		// Checked first: the erased case shows cleared values, so the
 		// other checks would only say that old does not match.
-		return nil, Violation(RulePersonalDataErased, "the person's personal data was erased; a correction would record personal data again (its reason, and the values of most fields)")
+		return nil, Violation(RulePersonalDataErased, "the person's personal data was erased; "+
+			"a correction would record personal data again (its reason, and the values of most fields)")
 	}
 	typ, ok := c.EventType(v.EventID)
 	if !ok {
@@ -156,7 +157,8 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 	field := canonicalField(typ, v.Field)
 	ft, ok := Events.types[typ].fields.correctable[field]
 	if !ok {
-		return nil, Violation(RuleCorrectionFieldNotInEvent, "that event does not record the field, or the field is not corrected")
+		return nil, Violation(RuleCorrectionFieldNotInEvent,
+			"that event does not record the field, or the field is not corrected")
 	}
 	if v.Target == nil || v.Target.ID != v.EventID || v.Target.Event == nil {
 		return nil, Internal(nil, "the corrected event was not loaded")
@@ -228,7 +230,10 @@ func decideCorrection(c Case, v *Correct, now time.Time) ([]Event, error) {
 			}
 		}
 	}
-	return one(Corrected{EventID: v.EventID, CorrectedType: typ, Field: field, Old: compact(v.Old), New: compact(v.New), Reason: v.Reason})
+	return one(Corrected{
+		EventID: v.EventID, CorrectedType: typ, Field: field,
+		Old: compact(v.Old), New: compact(v.New), Reason: v.Reason,
+	})
 }
 
 // checkCorrectedEvent checks that the event of type typ, as the corrected

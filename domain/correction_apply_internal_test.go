@@ -17,8 +17,11 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 	at := time.Date(2026, 1, 10, 8, 0, 0, 0, time.UTC)
 	id := func(i int) uuid.UUID { return uuid.UUID{15: byte(i + 1)} }
 	events := []Event{
-		IntakeRegistered{CaseID: id(99), Station: "S01", Person: Person{Name: "Zhang", Sex: Male, Dialect: "Wu"},
-			Referral: Referral{Source: SourceWalkIn, FoundAt: "Bridge 3"}, Inspection: Inspection{Injuries: true}},
+		IntakeRegistered{
+			CaseID: id(99), Station: "S01", Person: Person{Name: "Zhang", Sex: Male, Dialect: "Wu"},
+			Referral:   Referral{Source: SourceWalkIn, FoundAt: "Bridge 3"},
+			Inspection: Inspection{Injuries: true},
+		},
 		MedicalReferred{Hospital: "First People's", Notes: "fever"},
 		Corrected{EventID: id(1), CorrectedType: TypeMedicalReferred, Field: "hospital",
 			Old: json.RawMessage(`"First People's"`), New: json.RawMessage(`"Second"`), Reason: "typo"},
@@ -26,7 +29,8 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 	}
 	var c Case
 	for i, e := range events {
-		c.Apply(Envelope{Revision: uint64(i), ID: id(i), Meta: Metadata{OccurredAt: at.Add(time.Duration(i) * time.Hour)}, Event: e})
+		meta := Metadata{OccurredAt: at.Add(time.Duration(i) * time.Hour)}
+		c.Apply(Envelope{Revision: uint64(i), ID: id(i), Meta: meta, Event: e})
 	}
 	for _, e := range c.events {
 		data := string(rawOf(e.ev))
@@ -36,7 +40,8 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 			}
 		}
 	}
-	if c.Person.Sex != Male || !slices.ContainsFunc(c.events, func(e caseEvent) bool { return e.ev.EventType() == TypeIntakeRegistered }) {
+	intake := func(e caseEvent) bool { return e.ev.EventType() == TypeIntakeRegistered }
+	if c.Person.Sex != Male || !slices.ContainsFunc(c.events, intake) {
 		t.Errorf("the erased case lost its clear facts: %+v", c.Person)
 	}
 }

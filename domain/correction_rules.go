@@ -46,7 +46,8 @@ func (c Case) stepRules(i int, until time.Time) (rules [3]error) {
 	case 0:
 	case codes[TypeIntakeRegistered]:
 		if c.Person.Validate("person", at) != nil && c.Person.Validate("person", time.Time{}) == nil {
-			rules[0] = Invalid("new", "the intake cannot have happened before the person was born or when they were over %d", MaxAge)
+			rules[0] = Invalid("new",
+				"the intake cannot have happened before the person was born or when they were over %d", MaxAge)
 		}
 	case codes[TypeLongStayStarted]:
 		rules[0] = longStayDue(c, at)

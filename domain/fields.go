@@ -22,7 +22,9 @@ const OccurredAtField = "occurred_at"
 // with the case's data key; docs/privacy.md). A field tagged
 // correctable:"false" is never corrected, nor is anything below it: the
 // case's identity and station, and the facts that decided the course of
-// the case (a wrong course is fixed by the next step).
+// the case (a wrong course is fixed by the next step). The personal tags
+// are a stored contract: removing one only stops new events from being
+// sealed.
 type eventFields struct {
 	// personal is the personal paths, in the order of the struct's fields.
 	personal []string

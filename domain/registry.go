@@ -12,8 +12,10 @@ import (
 	"waystation/eventstore"
 )
 
-// Stream names. A case stream is "case-<uuid>", a station stream
-// "station-<code>", and tokens live in the single "access" stream.
+// Stream names. A case stream "case-<uuid>" holds one case (it moves with
+// the person between stations), a station stream "station-<code>" a
+// station's registration, zones and the allocation of every bed, and the
+// single "access" stream the access tokens.
 const (
 	CaseStreamPrefix    = "case-"
 	StationStreamPrefix = "station-"
@@ -197,7 +199,9 @@ func (r *Registry) Decode(rec eventstore.RecordedEvent) (Envelope, error) {
 // nil Event and no error, without reading the payload. An unknown type or
 // bad metadata is an error whatever keep would say.
 func (r *Registry) DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bool) (Envelope, error) {
-	env := Envelope{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt}
+	env := Envelope{
+		Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt,
+	}
 	t, ok := r.types[rec.Type]
 	if !ok {
 		return env, fmt.Errorf("domain: unknown event type %q at %s", rec.Type, rec.Position)
@@ -230,7 +234,8 @@ func (r *Registry) DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bo
 		}
 	}
 	if v > t.version {
-		return env, fmt.Errorf("domain: %s at %s has schema version %d, newer than this program's %d", rec.Type, rec.Position, v, t.version)
+		return env, fmt.Errorf("domain: %s at %s has schema version %d, newer than this program's %d",
+			rec.Type, rec.Position, v, t.version)
 	}
 	env.Meta.SchemaVersion = t.version
 	ev, err := t.decodePayload(data)
