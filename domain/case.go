@@ -166,7 +166,11 @@ func (d Death) sealedItemsDone() []string {
 	var out []string
 	for _, it := range []struct {
 		item, v string
-	}{{ChecklistCertifiedBy, d.CertifiedBy}, {ChecklistPublicNotice, d.PublicNotice}, {ChecklistBodyDisposition, d.BodyDisposition}} {
+	}{
+		{ChecklistCertifiedBy, d.CertifiedBy},
+		{ChecklistPublicNotice, d.PublicNotice},
+		{ChecklistBodyDisposition, d.BodyDisposition},
+	} {
 		if it.v != "" || slices.Contains(d.ErasedItemsDone, it.item) {
 			out = append(out, it.item)
 		}
@@ -187,6 +191,21 @@ type Correction struct {
 // BedRelease says that a case event requires freeing the case's bed at a
 // station: Cause is the event's ID, from which the release event's ID is
 // derived, so completing the release is idempotent.
+//
+// Beds are decided on the station stream (DecideBed, appended with the
+// station stream's revision as the expected revision), so two concurrent
+// assignments of one bed, or more assignments than a zone has beds, cannot
+// both succeed; a case's bed is read from its station (Service.Case fills
+// Case.Bed in; Evolve leaves it nil). A case step that ends the claim to a
+// bed (an exit, a hospital admission, a handover) is a pair of writes: the
+// case event, then a station.bed_released whose ID is derived from the
+// placement and the case event's ID. The Service completes the second
+// write at once; if that fails (Result.BedReleasePending), it is completed
+// by repeating the request with its idempotency key, by Service.Reconcile
+// (ops calls it for every station at start), or when an assignment finds
+// the zone full. An assignment that races with an exit reads the case
+// again after writing and frees the bed if the case may no longer hold it,
+// so no interleaving leaves an exited case in a bed.
 type BedRelease struct {
 	Cause   uuid.UUID `json:"cause"`
 	Station string    `json:"station"`
@@ -194,23 +213,39 @@ type BedRelease struct {
 	At      time.Time `json:"at"`
 }
 
-// caseEvent is one event of the case as corrections need it: its ID, the
+// caseEvent is one event of the case as the case keeps it: its ID, the
 // code of its stored type, when it happened (its occurred_at with the
-// corrections of it applied) and whether it was the exit. It holds no
-// pointers, so the garbage collector never walks a case's list of them.
+// corrections of it applied), whether it was the exit, and its payload
+// with the corrections of it applied, from which a correction folds the
+// case again (corrected).
 type caseEvent struct {
 	id   uuid.UUID
+	ev   Event
 	sec  int64 // occurred_at as Unix seconds and nanoseconds
 	nsec int32
-	typ  uint8 // index in eventTypeNames; 0 for a type not registered in Events
+	zone int16 // occurred_at's offset from UTC in minutes
+	typ  uint8 // index in eventTypes' names; 0 for a type not registered in Events
 	exit bool  // the event ended the case (an exit, a refusal or a refused check)
 }
 
-// at returns when the event happened.
-func (e caseEvent) at() time.Time { return time.Unix(e.sec, int64(e.nsec)).UTC() }
+// at returns when the event happened, in a zone of the offset it was
+// given with (UTC for none).
+func (e caseEvent) at() time.Time {
+	t := time.Unix(e.sec, int64(e.nsec))
+	if e.zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(e.zone)*60))
+}
 
 // setAt sets when the event happened to t.
-func (e *caseEvent) setAt(t time.Time) { e.sec, e.nsec = t.Unix(), int32(t.Nanosecond()) }
+func (e *caseEvent) setAt(t time.Time) {
+	e.sec, e.nsec, e.zone = t.Unix(), int32(t.Nanosecond()), 0
+	if t.Location() != time.UTC {
+		_, off := t.Zone()
+		e.zone = int16(off / 60)
+	}
+}
 
 // typicalCaseEvents is the room a case's event list starts with.
 const typicalCaseEvents = 16
@@ -288,9 +323,6 @@ type Case struct {
 	// Service completes it on the station stream.
 	ReleaseDue *BedRelease `json:"-"`
 
-	// verified holds the verified* bits of the person fields that the
-	// identity verification gave.
-	verified uint8
 	// firstLimit is the new limit of the first extension of the stay, with
 	// the corrections of it applied (zero before any extension): the one
 	// limit that is bounded by the intake (10 days after it).
@@ -299,8 +331,9 @@ type Case struct {
 	// occurred_at), late paperwork left out: no exit can precede it.
 	lastStepAt time.Time
 
-	// events lists every event of the case in stream order, for EventType;
-	// others holds the few of them whose type is not registered.
+	// events lists every event of the case in stream order, for EventType
+	// and corrections; others holds the few of them whose type is not
+	// registered.
 	events []caseEvent
 	others []otherEvent
 }
@@ -498,7 +531,12 @@ func (c *Case) own() {
 // with Evolve, never with Apply: two states advanced in place from one
 // copy would write the same memory. Apply is for a fold that owns its
 // state alone.
-func (c *Case) Apply(env Envelope) {
+func (c *Case) Apply(env Envelope) { c.apply(env, false) }
+
+// apply is Apply; refolding says that c is being folded again from events
+// whose payloads already hold their corrections (see corrected), so a
+// correction is only recorded, not applied again.
+func (c *Case) apply(env Envelope, refolding bool) {
 	c.Version = env.Revision + 1
 	typ := env.Event.EventType()
 	_, codes := eventTypes()
@@ -508,7 +546,7 @@ func (c *Case) Apply(env Envelope) {
 		c.events = make([]caseEvent, 0, typicalCaseEvents)
 	}
 	at := env.Meta.OccurredAt
-	ev := caseEvent{id: env.ID, typ: code}
+	ev := caseEvent{id: env.ID, ev: env.Event, typ: code}
 	ev.setAt(at)
 	c.events = append(c.events, ev)
 	if code == 0 {
@@ -584,7 +622,6 @@ func (c *Case) Apply(env Envelope) {
 		c.Identity.Queries++
 		c.Identity.LastQueryAt = at
 	case IdentityVerified:
-		c.verified = verifiedFields(e)
 		c.Identity.Verified = true
 		c.Identity.VerifiedAt = at
 		c.Identity.Method = e.Method
@@ -707,32 +744,21 @@ func (c *Case) Apply(env Envelope) {
 		c.Status = StatusClosed
 		c.ClosedAt = at
 	case Corrected:
-		c.Corrections = append(slices.Clip(c.Corrections), Correction{EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at})
-		*c = applyCorrection(*c, e)
+		c.Corrections = append(slices.Clip(c.Corrections), Correction{
+			EventID: e.EventID, Field: e.Field, Old: e.Old, New: e.New, Reason: e.Reason, At: at,
+		})
+		if !refolding {
+			*c = c.corrected(e)
+		}
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
+		if !refolding {
+			c.events = withoutPersonal(c.events)
+		}
 	}
 	if !wasEnded && (c.Status == StatusExited || c.Status == StatusRefused) {
 		c.events[len(c.events)-1].exit = true
 	}
-}
-
-// verifiedFields returns the verified* bits of the person fields e gives.
-func verifiedFields(e IdentityVerified) uint8 {
-	var b uint8
-	if e.Name != "" {
-		b |= verifiedName
-	}
-	if e.IDNumber != "" {
-		b |= verifiedIDNumber
-	}
-	if !e.BirthDate.IsZero() {
-		b |= verifiedBirthDate
-	}
-	if e.HukouPlace != "" {
-		b |= verifiedHukouPlace
-	}
-	return b
 }
 
 // lateEvent reports whether e is late paperwork, which may be recorded

@@ -46,7 +46,8 @@ func (c Case) stepRules(i int, until time.Time) (rules [3]error) {
 	case 0:
 	case codes[TypeIntakeRegistered]:
 		if c.Person.Validate("person", at) != nil && c.Person.Validate("person", time.Time{}) == nil {
-			rules[0] = Invalid("new", "the intake cannot have happened before the person was born or when they were over %d", MaxAge)
+			rules[0] = Invalid("new",
+				"the intake cannot have happened before the person was born or when they were over %d", MaxAge)
 		}
 	case codes[TypeLongStayStarted]:
 		rules[0] = longStayDue(c, at)
@@ -103,6 +104,127 @@ func keepsRules(c, d Case, id uuid.UUID, oldUntil, newUntil time.Time) error {
 			if err != nil && kept[k] == nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// lateTypes is the stored types of late paperwork (see lateEvent).
+var lateTypes = map[string]bool{
+	TypeCorrected: true, TypePoliceReportFiled: true, TypeBelongingsReturned: true,
+	TypeDeathChecklistUpdated: true, TypeCaseClosed: true, TypePersonalDataErased: true,
+}
+
+// late reports whether e is late paperwork (see lateEvent).
+func (e caseEvent) late() bool {
+	names, _ := eventTypes()
+	return e.typ != 0 && lateTypes[names[e.typ]]
+}
+
+// follows maps a stored type to the type of the step it follows: the
+// deciders refuse it before the latest event of that type (a DNA result
+// before its request, an admission before the referral, a discharge before
+// the admission, a return before the discharge, an acceptance or a decline
+// before the transfer request, the escort's departure before the
+// acceptance, the handover before the departure).
+var follows = map[string]string{
+	TypeDNAResultReceived:  TypeDNARequested,
+	TypeHospitalAdmitted:   TypeMedicalReferred,
+	TypeHospitalDischarged: TypeHospitalAdmitted,
+	TypeMedicalReturned:    TypeHospitalDischarged,
+	TypeTransferAccepted:   TypeTransferRequested,
+	TypeTransferDeclined:   TypeTransferRequested,
+	TypeEscortDeparted:     TypeTransferAccepted,
+	TypeHandedOver:         TypeEscortDeparted,
+}
+
+// stepFollowed returns the index in c.events of the step that event i
+// follows, which the deciders refuse it before: for a closure the exit, for
+// a type in follows the latest event of the followed type before it; -1
+// when there is none.
+func (c Case) stepFollowed(i int) int {
+	names, codes := eventTypes()
+	typ := names[c.events[i].typ]
+	if typ == TypeCaseClosed {
+		for j := i - 1; j >= 0; j-- {
+			if c.events[j].exit {
+				return j
+			}
+		}
+		return -1
+	}
+	prev, ok := follows[typ]
+	if !ok || c.events[i].typ == 0 {
+		return -1
+	}
+	for j := i - 1; j >= 0; j-- {
+		if c.events[j].typ == codes[prev] {
+			return j
+		}
+	}
+	return -1
+}
+
+// checkStepOrder refuses a correction that moves when the case's event id
+// happened to t, where the step would then break the order that the
+// deciders enforce when a step is recorded:
+//   - no step before the intake (rule occurred_before_case_began), and so
+//     the intake after no other event of the case, late paperwork included
+//     (rule occurred_after_next_step);
+//   - an exit (a leave, pickup, escorted return, absconding, termination,
+//     death, settlement, refused eligibility or security check) before no
+//     earlier step, and so no step after the exit that follows it, late
+//     paperwork aside (it may be recorded after the person left);
+//   - a step before none of the steps it follows (a DNA result its request,
+//     an admission the referral, a discharge the admission, a return the
+//     discharge, an acceptance or a decline the transfer request, the
+//     escort's departure the acceptance, the handover the departure, a
+//     closure the exit), and so after none of the steps that follow it.
+//
+// A step moved earlier than an earlier bound breaks rule
+// occurred_before_previous_step, later than a later bound rule
+// occurred_after_next_step. Other steps are not ordered among themselves:
+// the deciders take them in any order of time, as staff catch up on
+// paperwork.
+func (c Case) checkStepOrder(id uuid.UUID, t time.Time) error {
+	i := slices.IndexFunc(c.events, func(e caseEvent) bool { return e.id == id })
+	if i < 0 {
+		return Internal(nil, "the corrected event is not in the case")
+	}
+	names, codes := eventTypes()
+	e := c.events[i]
+	name := func(j int) string { return names[c.events[j].typ] }
+	before := func(j int) error {
+		return Violation(RuleOccurredBeforePreviousStep, "the step cannot have happened before the earlier step %s", name(j))
+	}
+	after := func(j int) error {
+		return Violation(RuleOccurredAfterNextStep, "the step cannot have happened after the later step %s", name(j))
+	}
+	if e.typ == codes[TypeIntakeRegistered] {
+		for j := range c.events {
+			if j != i && t.After(c.events[j].at()) {
+				return after(j)
+			}
+		}
+		return nil
+	}
+	if t.Before(c.OpenedAt) {
+		return Violation(RuleOccurredBeforeCaseBegan, "the step cannot have happened before the case began")
+	}
+	if e.exit {
+		for j := range i {
+			if !c.events[j].late() && t.Before(c.events[j].at()) {
+				return before(j)
+			}
+		}
+	}
+	if j := c.stepFollowed(i); j >= 0 && t.Before(c.events[j].at()) {
+		return before(j)
+	}
+	for j := i + 1; j < len(c.events); j++ {
+		later := c.events[j]
+		if ((later.exit && !e.late()) || c.stepFollowed(j) == i) && t.After(later.at()) {
+			return after(j)
 		}
 	}
 	return nil

@@ -18,7 +18,10 @@ const (
 	StatusClosed     Status = "closed"
 )
 
-var statuses = []Status{StatusReceived, StatusInStation, StatusInHospital, StatusLongStay, StatusInTransit, StatusExited, StatusRefused, StatusClosed}
+var statuses = []Status{
+	StatusReceived, StatusInStation, StatusInHospital, StatusLongStay,
+	StatusInTransit, StatusExited, StatusRefused, StatusClosed,
+}
 
 // Values lists the statuses, in the order a case goes through them.
 func (Status) Values() []string { return strs(statuses) }
@@ -48,7 +51,9 @@ const (
 )
 
 // Zones lists every zone in display order.
-var Zones = []Zone{ZoneAdultMale, ZoneAdultFemale, ZoneMinors, ZoneMotherChild, ZoneCare, ZoneObservation, ZoneIsolation}
+var Zones = []Zone{
+	ZoneAdultMale, ZoneAdultFemale, ZoneMinors, ZoneMotherChild, ZoneCare, ZoneObservation, ZoneIsolation,
+}
 
 // Values lists the zones in display order.
 func (Zone) Values() []string { return strs(Zones) }
@@ -94,8 +99,10 @@ const (
 	SourceOther           ReferralSource = "other"
 )
 
-var referralSources = []ReferralSource{SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement, SourceHospital,
-	SourceOutreach, SourcePublicReport, SourceOther}
+var referralSources = []ReferralSource{
+	SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement, SourceHospital,
+	SourceOutreach, SourcePublicReport, SourceOther,
+}
 
 // Values lists the referral sources.
 func (ReferralSource) Values() []string { return strs(referralSources) }
@@ -120,8 +127,10 @@ const (
 	ExitSecurityCheckRefused ExitType = "security_check_refused"
 )
 
-var exitTypes = []ExitType{ExitVoluntaryLeave, ExitPickup, ExitEscortedReturn, ExitAbsconding, ExitTermination, ExitDeath,
-	ExitSettlement, ExitNotEligible, ExitSecurityCheckRefused}
+var exitTypes = []ExitType{
+	ExitVoluntaryLeave, ExitPickup, ExitEscortedReturn, ExitAbsconding, ExitTermination, ExitDeath,
+	ExitSettlement, ExitNotEligible, ExitSecurityCheckRefused,
+}
 
 // Values lists the ways a case ends.
 func (ExitType) Values() []string { return strs(exitTypes) }

@@ -62,9 +62,9 @@ const (
 // FormNo is the police handover form number when the police escorted them.
 type Referral struct {
 	Source     ReferralSource `json:"source" doc:"How the person came: walk_in, hotline, police_escort, urban_management, hospital, outreach (patrol), public_report or other."`
-	FormNo     string         `json:"form_no,omitempty" text:"ref" doc:"Number of the police handover form (护送单); required when the police escorted the person."`
-	ReferredBy string         `json:"referred_by,omitempty" text:"name" doc:"Who brought or referred the person: the officer, unit, hospital or caller (name and unit)."`
-	FoundAt    string         `json:"found_at,omitempty" text:"line" doc:"Where the person was found or picked up (street, bridge, station...)."`
+	FormNo     string         `json:"form_no,omitempty" personal:"true" text:"ref" doc:"Number of the police handover form (护送单); required when the police escorted the person."`
+	ReferredBy string         `json:"referred_by,omitempty" personal:"true" text:"name" doc:"Who brought or referred the person: the officer, unit, hospital or caller (name and unit)."`
+	FoundAt    string         `json:"found_at,omitempty" personal:"true" text:"line" doc:"Where the person was found or picked up (street, bridge, station...)."`
 }
 
 // IntakeRegistered opens a case: the referral, the initial inspection and
@@ -72,24 +72,24 @@ type Referral struct {
 // the mother they arrived with. Schema version 2; version 1 stored a single
 // person.age number (see the upcaster).
 type IntakeRegistered struct {
-	CaseID       uuid.UUID  `json:"case_id"`
-	Station      string     `json:"station" text:"code"`
+	CaseID       uuid.UUID  `json:"case_id" correctable:"false"`
+	Station      string     `json:"station" correctable:"false" text:"code"`
 	Referral     Referral   `json:"referral"`
 	Person       Person     `json:"person"`
-	Inspection   Inspection `json:"inspection"`
-	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero"`
-	Notes        string     `json:"notes,omitempty" text:"notes"`
+	Inspection   Inspection `json:"inspection" personal:"true"`
+	MotherCaseID uuid.UUID  `json:"mother_case_id,omitzero" correctable:"false"`
+	Notes        string     `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // EligibilityDecided records screening (甄别): eligible, not eligible with a
 // written notice, or assisted first because the person cannot state their
 // details.
 type EligibilityDecided struct {
-	Eligible    bool   `json:"eligible"`
-	AssistFirst bool   `json:"assist_first,omitempty"`
-	Reason      string `json:"reason,omitempty" text:"reason"`
+	Eligible    bool   `json:"eligible" correctable:"false"`
+	AssistFirst bool   `json:"assist_first,omitempty" correctable:"false"`
+	Reason      string `json:"reason,omitempty" personal:"true" text:"reason"`
 	NoticeNo    string `json:"notice_no,omitempty" text:"ref"`
-	Notes       string `json:"notes,omitempty" text:"notes"`
+	Notes       string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Checker is the staff member who did a security check.
@@ -103,9 +103,9 @@ type Checker struct {
 // handed to the police.
 type SecurityChecked struct {
 	CheckedBy     Checker  `json:"checked_by"`
-	Refused       bool     `json:"refused,omitempty"`
+	Refused       bool     `json:"refused,omitempty" correctable:"false"`
 	ItemsToPolice []string `json:"items_to_police,omitempty" text:"line"`
-	Notes         string   `json:"notes,omitempty" text:"notes"`
+	Notes         string   `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Item is one kind of deposited belonging.
@@ -117,96 +117,96 @@ type Item struct {
 // BelongingsDeposited lists belongings taken into safekeeping.
 type BelongingsDeposited struct {
 	Items []Item `json:"items"`
-	Notes string `json:"notes,omitempty" text:"notes"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // BelongingsReturned lists deposited items handed back, by item name.
 type BelongingsReturned struct {
 	Items []string `json:"items" text:"line"`
-	Notes string   `json:"notes,omitempty" text:"notes"`
+	Notes string   `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // IdentityQueried records an identity query (quick check, police query,
 // face match) and its outcome.
 type IdentityQueried struct {
 	Channel   QueryChannel `json:"channel"`
-	Result    QueryResult  `json:"result,omitempty"`
-	Reference string       `json:"reference,omitempty" text:"ref"`
-	Notes     string       `json:"notes,omitempty" text:"notes"`
+	Result    QueryResult  `json:"result,omitempty" personal:"true"`
+	Reference string       `json:"reference,omitempty" personal:"true" text:"ref"`
+	Notes     string       `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // IdentityVerified records that the person's identity is established, with
 // the verified details (they replace the registered ones that are given).
 type IdentityVerified struct {
 	Method     VerificationMethod `json:"method"`
-	Name       string             `json:"name,omitempty" text:"name"`
+	Name       string             `json:"name,omitempty" personal:"true" text:"name"`
 	IDType     IDType             `json:"id_type,omitempty"`
-	IDNumber   string             `json:"id_number,omitempty" text:"ref"`
-	BirthDate  Date               `json:"birth_date,omitzero"`
-	HukouPlace string             `json:"hukou_place,omitempty" text:"line"`
-	Reference  string             `json:"reference,omitempty" text:"ref"`
-	Notes      string             `json:"notes,omitempty" text:"notes"`
+	IDNumber   string             `json:"id_number,omitempty" personal:"true" text:"ref"`
+	BirthDate  Date               `json:"birth_date,omitzero" personal:"true"`
+	HukouPlace string             `json:"hukou_place,omitempty" personal:"true" text:"line"`
+	Reference  string             `json:"reference,omitempty" personal:"true" text:"ref"`
+	Notes      string             `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // FamilySearchNoticePublished records a family-search notice (寻亲公告).
 type FamilySearchNoticePublished struct {
 	Channel   string `json:"channel" text:"line"`
-	Reference string `json:"reference,omitempty" text:"ref"`
-	Notes     string `json:"notes,omitempty" text:"notes"`
+	Reference string `json:"reference,omitempty" personal:"true" text:"ref"`
+	Notes     string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // DNARequested records a DNA sample sent for matching.
 type DNARequested struct {
-	SampleRef string `json:"sample_ref,omitempty" text:"ref"`
+	SampleRef string `json:"sample_ref,omitempty" personal:"true" text:"ref"`
 	Lab       string `json:"lab,omitempty" text:"name"`
-	Notes     string `json:"notes,omitempty" text:"notes"`
+	Notes     string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // DNAResultReceived records the DNA match result.
 type DNAResultReceived struct {
-	Matched   bool   `json:"matched"`
-	Reference string `json:"reference,omitempty" text:"ref"`
-	Notes     string `json:"notes,omitempty" text:"notes"`
+	Matched   bool   `json:"matched" personal:"true"`
+	Reference string `json:"reference,omitempty" personal:"true" text:"ref"`
+	Notes     string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // RelativesContacted records contact with the person's relatives.
 type RelativesContacted struct {
-	Relationship string `json:"relationship,omitempty" text:"line"`
+	Relationship string `json:"relationship,omitempty" personal:"true" text:"line"`
 	Channel      string `json:"channel,omitempty" text:"line"`
-	Outcome      string `json:"outcome,omitempty" text:"reason"`
-	Notes        string `json:"notes,omitempty" text:"notes"`
+	Outcome      string `json:"outcome,omitempty" personal:"true" text:"reason"`
+	Notes        string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // MedicalReferred records a referral to a designated hospital (定点医院).
 type MedicalReferred struct {
-	Hospital string `json:"hospital" text:"name"`
-	Reason   string `json:"reason,omitempty" text:"reason"`
-	Notes    string `json:"notes,omitempty" text:"notes"`
+	Hospital string `json:"hospital" personal:"true" text:"name"`
+	Reason   string `json:"reason,omitempty" personal:"true" text:"reason"`
+	Notes    string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // HospitalAdmitted records admission to hospital.
 type HospitalAdmitted struct {
-	Hospital string `json:"hospital" text:"name"`
-	Notes    string `json:"notes,omitempty" text:"notes"`
+	Hospital string `json:"hospital" personal:"true" text:"name"`
+	Notes    string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // HospitalDischarged records discharge from hospital.
 type HospitalDischarged struct {
-	Hospital string `json:"hospital,omitempty" text:"name"`
-	Notes    string `json:"notes,omitempty" text:"notes"`
+	Hospital string `json:"hospital,omitempty" personal:"true" text:"name"`
+	Notes    string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // MedicalReturned records the person's return to the station from hospital.
 type MedicalReturned struct {
-	Notes string `json:"notes,omitempty" text:"notes"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // StayExtended moves the stay limit to Until, approved by ApprovedBy.
 type StayExtended struct {
 	Until      time.Time `json:"until"`
 	ApprovedBy string    `json:"approved_by" text:"name"`
-	Reason     string    `json:"reason" text:"reason"`
-	Notes      string    `json:"notes,omitempty" text:"notes"`
+	Reason     string    `json:"reason" personal:"true" text:"reason"`
+	Notes      string    `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // LongStayKind is the kind of long-stay care (LongStayStarted.Kind).
@@ -232,8 +232,8 @@ func (k LongStayKind) Valid() bool { return slices.Contains(longStayKinds, k) }
 // in the station, off-site (站外托养) or extreme-poverty support (特困供养).
 type LongStayStarted struct {
 	Kind  LongStayKind `json:"kind"`
-	Place string       `json:"place,omitempty" text:"line"`
-	Notes string       `json:"notes,omitempty" text:"notes"`
+	Place string       `json:"place,omitempty" personal:"true" text:"line"`
+	Notes string       `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // SettlementStage is how far household registration and settlement has
@@ -257,18 +257,18 @@ func (s SettlementStage) Valid() bool { return slices.Contains(settlementStages,
 // SettlementRecorded records household registration and settlement (落户安置):
 // the application, then the settlement itself, which ends the case.
 type SettlementRecorded struct {
-	Stage     SettlementStage `json:"stage"`
-	Place     string          `json:"place,omitempty" text:"line"`
-	Reference string          `json:"reference,omitempty" text:"ref"`
-	Notes     string          `json:"notes,omitempty" text:"notes"`
+	Stage     SettlementStage `json:"stage" correctable:"false"`
+	Place     string          `json:"place,omitempty" personal:"true" text:"line"`
+	Reference string          `json:"reference,omitempty" personal:"true" text:"ref"`
+	Notes     string          `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // GuardianshipTaken records civil affairs taking temporary guardianship of a
 // minor whose guardian cannot be found (未成年人保护法 art. 92).
 type GuardianshipTaken struct {
 	Basis    string `json:"basis" text:"line"`
-	Guardian string `json:"guardian,omitempty" text:"name"`
-	Notes    string `json:"notes,omitempty" text:"notes"`
+	Guardian string `json:"guardian,omitempty" personal:"true" text:"name"`
+	Notes    string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // ReportReason is why the police were told (PoliceReportFiled.Reason).
@@ -298,53 +298,53 @@ func (r ReportReason) Valid() bool { return slices.Contains(reportReasons, r) }
 
 // PoliceReportFiled records a report to the police.
 type PoliceReportFiled struct {
-	Reason   ReportReason `json:"reason"`
-	ReportNo string       `json:"report_no,omitempty" text:"ref"`
+	Reason   ReportReason `json:"reason" personal:"true"`
+	ReportNo string       `json:"report_no,omitempty" personal:"true" text:"ref"`
 	Agency   string       `json:"agency,omitempty" text:"name"`
-	Notes    string       `json:"notes,omitempty" text:"notes"`
+	Notes    string       `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // TransferRequested opens a transfer from the case's station to To.
 type TransferRequested struct {
-	From   string `json:"from" text:"code"`
-	To     string `json:"to" text:"code"`
-	Reason string `json:"reason" text:"reason"`
-	Notes  string `json:"notes,omitempty" text:"notes"`
+	From   string `json:"from" correctable:"false" text:"code"`
+	To     string `json:"to" correctable:"false" text:"code"`
+	Reason string `json:"reason" personal:"true" text:"reason"`
+	Notes  string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // TransferAccepted records the receiving station's acceptance.
 type TransferAccepted struct {
-	From  string `json:"from" text:"code"`
-	To    string `json:"to" text:"code"`
-	Notes string `json:"notes,omitempty" text:"notes"`
+	From  string `json:"from" correctable:"false" text:"code"`
+	To    string `json:"to" correctable:"false" text:"code"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // TransferDeclined records the receiving station's refusal; the transfer
 // ends and the case stays where it is.
 type TransferDeclined struct {
-	From   string `json:"from" text:"code"`
-	To     string `json:"to" text:"code"`
-	Reason string `json:"reason,omitempty" text:"reason"`
-	Notes  string `json:"notes,omitempty" text:"notes"`
+	From   string `json:"from" correctable:"false" text:"code"`
+	To     string `json:"to" correctable:"false" text:"code"`
+	Reason string `json:"reason,omitempty" personal:"true" text:"reason"`
+	Notes  string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // EscortDeparted records the escort leaving with the person; the case is in
 // transit until the handover.
 type EscortDeparted struct {
-	From      string   `json:"from" text:"code"`
-	To        string   `json:"to" text:"code"`
+	From      string   `json:"from" correctable:"false" text:"code"`
+	To        string   `json:"to" correctable:"false" text:"code"`
 	Escorts   []string `json:"escorts" text:"name"`
 	Transport string   `json:"transport,omitempty" text:"line"`
-	Notes     string   `json:"notes,omitempty" text:"notes"`
+	Notes     string   `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // HandedOver records the receiving station taking the person in; from then
 // on the case belongs to To.
 type HandedOver struct {
-	From       string `json:"from" text:"code"`
-	To         string `json:"to" text:"code"`
+	From       string `json:"from" correctable:"false" text:"code"`
+	To         string `json:"to" correctable:"false" text:"code"`
 	ReceivedBy string `json:"received_by" text:"name"`
-	Notes      string `json:"notes,omitempty" text:"notes"`
+	Notes      string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // LeftVoluntarily is a voluntary leave, with the signed declaration and any
@@ -353,7 +353,7 @@ type LeftVoluntarily struct {
 	DeclarationRef string `json:"declaration_ref" text:"ref"`
 	CashYuan       int    `json:"cash_yuan,omitempty"`
 	ReceiptRef     string `json:"receipt_ref,omitempty" text:"ref"`
-	Notes          string `json:"notes,omitempty" text:"notes"`
+	Notes          string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Collector is who picks a person up.
@@ -366,59 +366,59 @@ type Collector struct {
 
 // PickedUp is a pickup by relatives or a guardian, with the collector's ID.
 type PickedUp struct {
-	Collector Collector `json:"collector"`
-	Notes     string    `json:"notes,omitempty" text:"notes"`
+	Collector Collector `json:"collector" personal:"true"`
+	Notes     string    `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // EscortedReturn is a return home with escorts (护送返乡).
 type EscortedReturn struct {
-	Destination string   `json:"destination" text:"line"`
+	Destination string   `json:"destination" personal:"true" text:"line"`
 	Escorts     []string `json:"escorts,omitempty" text:"name"`
 	Transport   string   `json:"transport,omitempty" text:"line"`
-	ReceivedBy  string   `json:"received_by,omitempty" text:"name"`
-	Notes       string   `json:"notes,omitempty" text:"notes"`
+	ReceivedBy  string   `json:"received_by,omitempty" personal:"true" text:"name"`
+	Notes       string   `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Absconded records that the person left without notice.
 type Absconded struct {
-	LastSeen string `json:"last_seen,omitempty" text:"line"`
-	Notes    string `json:"notes,omitempty" text:"notes"`
+	LastSeen string `json:"last_seen,omitempty" personal:"true" text:"line"`
+	Notes    string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Terminated ends assistance for a stated reason (for example the person
 // no longer qualifies or breaks the station's rules).
 type Terminated struct {
-	Reason string `json:"reason" text:"reason"`
-	Notes  string `json:"notes,omitempty" text:"notes"`
+	Reason string `json:"reason" personal:"true" text:"reason"`
+	Notes  string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // DeathChecklist is what must be done after a death. A nil field is not
 // done or not known yet.
 type DeathChecklist struct {
-	CertifiedBy       string `json:"certified_by,omitempty" text:"name" doc:"Who certified the death (hospital or doctor)."`
+	CertifiedBy       string `json:"certified_by,omitempty" personal:"true" text:"name" doc:"Who certified the death (hospital or doctor)."`
 	PoliceNotified    *bool  `json:"police_notified,omitempty" doc:"Whether the police have been told of the death."`
 	RelativesNotified *bool  `json:"relatives_notified,omitempty" doc:"Whether the relatives have been told of the death."`
-	PublicNotice      string `json:"public_notice,omitempty" text:"line" doc:"Reference of the public notice of the death, for a person whose relatives are not known."`
-	BodyDisposition   string `json:"body_disposition,omitempty" text:"line" doc:"What was done with the body (e.g. cremated at, handed to the family)."`
+	PublicNotice      string `json:"public_notice,omitempty" personal:"true" text:"line" doc:"Reference of the public notice of the death, for a person whose relatives are not known."`
+	BodyDisposition   string `json:"body_disposition,omitempty" personal:"true" text:"line" doc:"What was done with the body (e.g. cremated at, handed to the family)."`
 }
 
 // Died records a death and the checklist items known at the time.
 type Died struct {
-	Place string `json:"place" text:"line"`
+	Place string `json:"place" personal:"true" text:"line"`
 	DeathChecklist
-	Notes string `json:"notes,omitempty" text:"notes"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // DeathChecklistUpdated records checklist items done after the death.
 type DeathChecklistUpdated struct {
 	DeathChecklist
-	Notes string `json:"notes,omitempty" text:"notes"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // CaseClosed closes an exited or refused case; nothing but corrections and
 // late paperwork follows.
 type CaseClosed struct {
-	Notes string `json:"notes,omitempty" text:"notes"`
+	Notes string `json:"notes,omitempty" personal:"true" text:"notes"`
 }
 
 // Corrected fixes a recorded fact without editing history: it names the
@@ -432,7 +432,7 @@ type Corrected struct {
 	Field         string          `json:"field" text:"line"`
 	Old           json.RawMessage `json:"old"`
 	New           json.RawMessage `json:"new"`
-	Reason        string          `json:"reason" text:"reason"`
+	Reason        string          `json:"reason" personal:"true" text:"reason"`
 }
 
 // ZoneBeds is one zone of a station with its numbered beds: Beds permanent

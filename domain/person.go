@@ -137,20 +137,20 @@ type Contact struct {
 // verified or corrected. Age is either BirthDate or EstimatedAge (an age in
 // years estimated on AgeEstimatedOn, the intake's date when not given).
 type Person struct {
-	Name             string    `json:"name,omitempty" text:"name" doc:"The person's name, or the alias they give; leave it out when unknown."`
+	Name             string    `json:"name,omitempty" personal:"true" text:"name" doc:"The person's name, or the alias they give; leave it out when unknown."`
 	Sex              Sex       `json:"sex" doc:"The person's sex: male or female."`
-	BirthDate        Date      `json:"birth_date,omitzero" doc:"Date of birth (YYYY-MM-DD); give this or estimated_age."`
+	BirthDate        Date      `json:"birth_date,omitzero" personal:"true" doc:"Date of birth (YYYY-MM-DD); give this or estimated_age."`
 	EstimatedAge     *int      `json:"estimated_age,omitempty" doc:"Estimated age in whole years (0 to 120) when the date of birth is not known."`
 	AgeEstimatedOn   Date      `json:"age_estimated_on,omitzero" doc:"The date the age was estimated on; the intake's date when left out."`
 	IDType           IDType    `json:"id_type,omitempty" doc:"Kind of identity document: resident_id (mainland ID card, the default when a number is given), passport, hk_macao_permit, taiwan_permit or other."`
-	IDNumber         string    `json:"id_number,omitempty" text:"ref" doc:"Number of the identity document; a resident ID number is checked, check digit included, and must agree with birth_date."`
-	HukouPlace       string    `json:"hukou_place,omitempty" text:"line" doc:"Place of household registration (户籍地), as the person states it or their papers show."`
-	Dialect          string    `json:"dialect,omitempty" text:"line" doc:"Dialect or language the person speaks, for finding their home."`
+	IDNumber         string    `json:"id_number,omitempty" personal:"true" text:"ref" doc:"Number of the identity document; a resident ID number is checked, check digit included, and must agree with birth_date."`
+	HukouPlace       string    `json:"hukou_place,omitempty" personal:"true" text:"line" doc:"Place of household registration (户籍地), as the person states it or their papers show."`
+	Dialect          string    `json:"dialect,omitempty" personal:"true" text:"line" doc:"Dialect or language the person speaks, for finding their home."`
 	CanStateIdentity *bool     `json:"can_state_identity,omitempty" doc:"Whether the person can state who they are; false for people who cannot (elderly, children, the ill or disabled)."`
-	StreetReason     string    `json:"street_reason,omitempty" text:"reason" doc:"How the person came to be on the street, in their words or the staff's."`
-	PhotoRef         string    `json:"photo_ref,omitempty" text:"ref" doc:"Reference of the photo taken at registration (where it is filed, not the image)."`
-	FingerprintRef   string    `json:"fingerprint_ref,omitempty" text:"ref" doc:"Reference of the fingerprint record taken at registration."`
-	Contacts         []Contact `json:"contacts,omitempty" max:"10" doc:"Relatives or others the person names, up to 10."`
+	StreetReason     string    `json:"street_reason,omitempty" personal:"true" text:"reason" doc:"How the person came to be on the street, in their words or the staff's."`
+	PhotoRef         string    `json:"photo_ref,omitempty" personal:"true" text:"ref" doc:"Reference of the photo taken at registration (where it is filed, not the image)."`
+	FingerprintRef   string    `json:"fingerprint_ref,omitempty" personal:"true" text:"ref" doc:"Reference of the fingerprint record taken at registration."`
+	Contacts         []Contact `json:"contacts,omitempty" personal:"true" max:"10" doc:"Relatives or others the person names, up to 10."`
 }
 
 // MaxAge is the highest age in years the model accepts.

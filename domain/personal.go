@@ -5,10 +5,11 @@ import (
 	"strings"
 )
 
-// This file declares, as data, which values of each stored event are
-// personal data (PIPL): the event store encrypts them with the data key of
-// the case they belong to, and destroying that key erases them
-// (docs/privacy.md). It is pure data; the sealing itself is eventstore/sealed's.
+// Which values of each stored event are personal data (PIPL) is declared
+// by the personal:"true" tags of the event structs (eventFields): the event
+// store encrypts them with the data key of the case they belong to, and
+// destroying that key erases them (docs/privacy.md). The sealing itself is
+// eventstore/sealed's.
 //
 // What stays in clear, and why it is not identifying on its own: sex, the
 // estimated age and the date it was estimated on, the ID document's type,
@@ -38,55 +39,6 @@ import (
 // and its trigger another; free text is refused, so that no one can write
 // "at the request of <name>" into a record that can never be erased.
 
-// notes is the free-text field most events carry.
-const notes = "notes"
-
-// personalFields is the dotted JSON paths of the personal values of each
-// event type. A path names a whole value (string, object or array); a
-// missing path in an event is simply absent. Stored contract: removing a
-// path only stops new events from being sealed.
-var personalFields = map[string][]string{
-	TypeIntakeRegistered: {
-		"person.name", "person.birth_date", "person.id_number", "person.hukou_place",
-		"person.dialect", "person.street_reason", "person.photo_ref", "person.fingerprint_ref",
-		"person.contacts", "referral.form_no", "referral.referred_by", "referral.found_at",
-		"inspection", notes,
-	},
-	TypeEligibilityDecided:       {"reason", notes},
-	TypeSecurityChecked:          {notes},
-	TypeBelongingsDeposited:      {notes},
-	TypeBelongingsReturned:       {notes},
-	TypeIdentityQueried:          {"result", "reference", notes},
-	TypeIdentityVerified:         {"name", "id_number", "birth_date", "hukou_place", "reference", notes},
-	TypeFamilySearchNoticePosted: {"reference", notes},
-	TypeDNARequested:             {"sample_ref", notes},
-	TypeDNAResultReceived:        {"matched", "reference", notes},
-	TypeRelativesContacted:       {"relationship", "outcome", notes},
-	TypeMedicalReferred:          {"hospital", "reason", notes},
-	TypeHospitalAdmitted:         {"hospital", notes},
-	TypeHospitalDischarged:       {"hospital", notes},
-	TypeMedicalReturned:          {notes},
-	TypeStayExtended:             {"reason", notes},
-	TypeLongStayStarted:          {"place", notes},
-	TypeSettlementRecorded:       {"place", "reference", notes},
-	TypeGuardianshipTaken:        {"guardian", notes},
-	TypePoliceReportFiled:        {"reason", "report_no", notes},
-	TypeTransferRequested:        {"reason", notes},
-	TypeTransferAccepted:         {notes},
-	TypeTransferDeclined:         {"reason", notes},
-	TypeEscortDeparted:           {notes},
-	TypeHandedOver:               {notes},
-	TypeLeftVoluntarily:          {notes},
-	TypePickedUp:                 {"collector", notes},
-	TypeEscortedReturn:           {"destination", "received_by", notes},
-	TypeAbsconded:                {"last_seen", notes},
-	TypeTerminated:               {"reason", notes},
-	TypeDied:                     {"place", "certified_by", "public_notice", "body_disposition", notes},
-	TypeDeathChecklistUpdated:    {"certified_by", "public_notice", "body_disposition", notes},
-	TypeCaseClosed:               {notes},
-	TypeCorrected:                {"reason"},
-}
-
 // clearCorrections is the corrected fields whose old and new values stay
 // in clear when a correction does not name the corrected event's type
 // (recorded before event_type was kept): the statistical facts kept in
@@ -98,8 +50,10 @@ var clearCorrections = map[string]bool{
 }
 
 // PersonalPaths returns the dotted JSON paths of the personal values of
-// one stored event: those its type declares (none for station, access and
-// erasure events, see above), plus, for a correction, its old and new values unless
+// one stored event: those its type's struct tags declare (none for
+// station, access and erasure events, see above); a path names a whole
+// value (string, object or array) and a missing one is simply absent;
+// plus, for a correction, its old and new values unless
 // the corrected field is kept in clear: a field of the corrected event's
 // type (event_type) that is neither a personal path of that type nor below
 // one, or occurred_at; for corrections recorded without event_type, one of
@@ -107,7 +61,7 @@ var clearCorrections = map[string]bool{
 // read is treated as personal. It is the policy the sealed store applies
 // on every append. The caller must not modify the result.
 func PersonalPaths(eventType string, data []byte) []string {
-	paths := personalFields[eventType]
+	paths := Events.types[eventType].fields.personal
 	if eventType != TypeCorrected {
 		return paths
 	}
@@ -130,8 +84,8 @@ func correctionInClear(typ, field string) bool {
 	if field == OccurredAtField {
 		return true
 	}
-	personal, known := personalFields[typ]
-	if !known || field == "" {
+	personal := Events.types[typ].fields.personal
+	if len(personal) == 0 || field == "" {
 		return false
 	}
 	for _, p := range personal {

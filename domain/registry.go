@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -11,8 +12,10 @@ import (
 	"waystation/eventstore"
 )
 
-// Stream names. A case stream is "case-<uuid>", a station stream
-// "station-<code>", and tokens live in the single "access" stream.
+// Stream names. A case stream "case-<uuid>" holds one case (it moves with
+// the person between stations), a station stream "station-<code>" a
+// station's registration, zones and the allocation of every bed, and the
+// single "access" stream the access tokens.
 const (
 	CaseStreamPrefix    = "case-"
 	StationStreamPrefix = "station-"
@@ -83,6 +86,7 @@ type eventType struct {
 	version int
 	decode  func([]byte) (Event, error)
 	fast    func([]byte) (Event, bool) // nil, or a fast path that decode equals
+	fields  eventFields                // what the struct's tags declare
 }
 
 // decodePayload decodes a payload of the current schema version: by the
@@ -114,8 +118,10 @@ func NewRegistry() *Registry {
 	return &Registry{types: map[string]eventType{}, upcasters: map[upcastKey]Upcaster{}}
 }
 
-// Register adds event type T at schema version (1 or more). It refuses a
-// name that is already registered.
+// Register adds event type T at schema version (1 or more), under its
+// stored name (T's EventType), with what T's struct tags declare of its
+// fields (personal, correctable). It refuses a name that is already
+// registered.
 func Register[T Event](r *Registry, version int) error {
 	var zero T
 	name := zero.EventType()
@@ -125,13 +131,14 @@ func Register[T Event](r *Registry, version int) error {
 	if _, dup := r.types[name]; dup {
 		return fmt.Errorf("domain: event type %q registered twice", name)
 	}
-	t := eventType{version: version, decode: func(b []byte) (Event, error) {
+	t := eventType{version: version, fields: fieldsOf(name, reflect.TypeFor[T]())}
+	t.decode = func(b []byte) (Event, error) {
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
 			return nil, err
 		}
 		return v, nil
-	}}
+	}
 	// The fast decoder of the name is used only when it makes a T.
 	if f := fastDecoders[name]; f != nil {
 		if ev, ok := f([]byte("{}")); ok {
@@ -192,7 +199,9 @@ func (r *Registry) Decode(rec eventstore.RecordedEvent) (Envelope, error) {
 // nil Event and no error, without reading the payload. An unknown type or
 // bad metadata is an error whatever keep would say.
 func (r *Registry) DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bool) (Envelope, error) {
-	env := Envelope{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt}
+	env := Envelope{
+		Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt,
+	}
 	t, ok := r.types[rec.Type]
 	if !ok {
 		return env, fmt.Errorf("domain: unknown event type %q at %s", rec.Type, rec.Position)
@@ -225,7 +234,8 @@ func (r *Registry) DecodeIf(rec eventstore.RecordedEvent, keep func(Envelope) bo
 		}
 	}
 	if v > t.version {
-		return env, fmt.Errorf("domain: %s at %s has schema version %d, newer than this program's %d", rec.Type, rec.Position, v, t.version)
+		return env, fmt.Errorf("domain: %s at %s has schema version %d, newer than this program's %d",
+			rec.Type, rec.Position, v, t.version)
 	}
 	env.Meta.SchemaVersion = t.version
 	ev, err := t.decodePayload(data)

@@ -6,7 +6,9 @@ import "time"
 // person's age, condition and sex before the rooms that take others too
 // (the mother-and-child room takes every adult woman, isolation and
 // observation anyone).
-var zoneOrder = []Zone{ZoneMinors, ZoneCare, ZoneAdultFemale, ZoneAdultMale, ZoneMotherChild, ZoneIsolation, ZoneObservation}
+var zoneOrder = []Zone{
+	ZoneMinors, ZoneCare, ZoneAdultFemale, ZoneAdultMale, ZoneMotherChild, ZoneIsolation, ZoneObservation,
+}
 
 // FittingZones returns every zone that the placement rules let case c's
 // person be given a bed in on at (the rules a bed step is refused by, rule
