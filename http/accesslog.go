@@ -281,20 +281,14 @@ type accessLog struct {
 
 // listAccessLog lists recorded case reads, oldest first, filtered by case
 // and reader: GET /v1/access-log (admins).
-func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) error {
 	after, err := uintParam(r, "after", 0, 1<<62)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	limit, err := limitParam(r, 100, 1000)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	caseFilter, reader := r.URL.Query().Get("case"), r.URL.Query().Get("reader")
 	out := accessLog{Items: []accessEntry{}}
@@ -303,13 +297,11 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		env, err := domain.Decode(rec)
 		if err != nil {
-			s.Error(w, r, domain.Internal(err, "an access log entry could not be read"))
-			return
+			return domain.Internal(err, "an access log entry could not be read")
 		}
 		cr, ok := env.Event.(domain.CaseRead)
 		if !ok || (caseFilter != "" && cr.CaseID != caseFilter) || (reader != "" && cr.Reader != reader) {
@@ -322,4 +314,5 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) {
 		out.Items = append(out.Items, accessEntry{Seq: rec.Revision + 1, At: env.Meta.OccurredAt, CaseID: cr.CaseID, Reader: cr.Reader, Role: cr.Role, Route: cr.Route})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }

@@ -14,23 +14,21 @@ import (
 
 // safetyBoard lists the safety alerts of a station or region, now or at a
 // time: GET /v1/safety.
-func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) {
+func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) error {
 	asOf, err := asOfParams(r, "at")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	f, err := s.scopeParams(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Views.Safety(r.Context(), f, asOf)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // scopeParams returns the filter that the query's station= or region=
@@ -56,7 +54,7 @@ var transferStates = append(slices.Clone(projections.TransferStates), "in_flight
 // the ones from or to their own station, whichever region they ask
 // (the board of their station). station= narrows the board to one
 // station's transfers, state= to one state (or in_flight, ended).
-func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) error {
 	region := mux.Vars(r)["region"]
 	q := r.URL.Query()
 	station := q.Get("station")
@@ -64,23 +62,19 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
 	case a.Role == domain.RoleStaff:
 		if a.Station == "" || station != "" && station != a.Station {
-			s.Error(w, r, domain.Forbidden("staff see the transfers of their own station only"))
-			return
+			return domain.Forbidden("staff see the transfers of their own station only")
 		}
 		station = a.Station
 	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
 		if region != a.Region {
-			s.Error(w, r, domain.Forbidden("the region is outside the token's scope"))
-			return
+			return domain.Forbidden("the region is outside the token's scope")
 		}
 	default:
-		s.Error(w, r, domain.Forbidden("unknown role"))
-		return
+		return domain.Forbidden("unknown role")
 	}
 	asOf, err := asOfParams(r, "at")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	tq := projections.TransferQuery{Region: region, Station: station}
 	switch state := q.Get("state"); state {
@@ -91,25 +85,23 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 		tq.States = slices.Clone(projections.TransferStates[3:])
 	default:
 		if !slices.Contains(transferStates, state) {
-			s.Error(w, r, errorf(domain.CodeInvalid, "state", "state must be one of "+strings.Join(transferStates, ", ")))
-			return
+			return errorf(domain.CodeInvalid, "state", "state must be one of "+strings.Join(transferStates, ", "))
 		}
 		tq.States = []string{state}
 	}
 	since, kind, err := civilParam(r, "since")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if kind != noValue {
 		tq.Since = &since
 	}
 	out, err := s.cfg.Views.Transfers(r.Context(), tq, asOf)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // statsDays is the length of the default statistics window: the civil
@@ -123,16 +115,14 @@ const statsDays = 30
 // no to, the period ends with today; with no from, it begins 29 days
 // before its last date, so that it is 30 dates long (or on
 // projections.Earliest).
-func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) statistics(w http.ResponseWriter, r *http.Request) error {
 	from, fromKind, err := civilParam(r, "from")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	to, toKind, err := civilParam(r, "to")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var p projections.Period
 	switch toKind {
@@ -159,15 +149,14 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Views.Stats(r.Context(), f, p)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // The kinds of value civilParam reads.

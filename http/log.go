@@ -42,13 +42,10 @@ func logEventOf(e eventstore.RecordedEvent) logEvent {
 		Type: e.Type, RecordedAt: e.RecordedAt, Data: raw(e.Data), Metadata: raw(e.Metadata)}
 }
 
-// requireLogReader admits admins and inspectors of every region: the global
-// log spans all regions and carries personal data, so an inspector bound to
-// one region may not read it whole.
-func requireLogReader(r *http.Request) error {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
-		return err
-	}
+// requireEveryRegion refuses an inspector bound to one region: the global
+// log spans all regions and carries personal data, so only inspectors of
+// every region (and admins, as the route's roles say) may read it whole.
+func requireEveryRegion(r *http.Request) error {
 	if a := actorOf(r); a.Role == domain.RoleInspector && a.Region != "" {
 		return domain.Forbidden("the global log spans every region; it is for inspectors of all regions")
 	}
@@ -64,27 +61,23 @@ type eventPage struct {
 // listEvents pages through the global log: GET /v1/events (admins,
 // inspectors of every region). The page is a read of every case whose
 // events it shows, logged in the access log before it is sent.
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	if err := requireLogReader(r); err != nil {
-		s.Error(w, r, err)
-		return
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	if err := requireEveryRegion(r); err != nil {
+		return err
 	}
 	after, err := positionParam(r, "after")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	limit, err := limitParam(r, 100, 1000)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out := eventPage{Items: []logEvent{}}
 	var read caseReads
 	for e, err := range s.cfg.Store.ReadAll(r.Context(), eventstore.ReadAllOptions{From: after, Limit: int(limit)}) {
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		read.add(e.Stream)
 		out.Items = append(out.Items, logEventOf(e))
@@ -95,10 +88,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	// The page shows the cases' events, personal values opened: it is a
 	// read of each of those cases.
 	if err := s.recordReads(r, read.take()); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // streamEvents sends the global log as server-sent events, from the
@@ -125,32 +118,27 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 // queued behind it, refused or never written is not recorded, so a socket
 // that never reads is recorded as reading only what the server wrote to
 // it. A stream whose reads cannot be recorded ends.
-func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
-	if err := requireLogReader(r); err != nil {
-		s.Error(w, r, err)
-		return
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
+	if err := requireEveryRegion(r); err != nil {
+		return err
 	}
 	after, err := positionParam(r, "after")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if last := strings.TrimSpace(r.Header.Get("Last-Event-ID")); last != "" {
 		if after, err = eventstore.ParsePosition(last); err != nil {
-			s.Error(w, r, errorf(domain.CodeInvalid, "Last-Event-ID", "Last-Event-ID must be a log position"))
-			return
+			return errorf(domain.CodeInvalid, "Last-Event-ID", "Last-Event-ID must be a log position")
 		}
 	}
 	principal := actorOf(r).ID
 	session, err := s.sessions.start(r.Context(), principal)
 	if errors.Is(err, errTooManySessions) {
 		w.Header().Set("Retry-After", "5")
-		s.Error(w, r, errorf(CodeTooManyRequests, "", fmt.Sprintf("this token already holds %d open streams of the log, the most it may; close one and retry", s.sessions.limit)))
-		return
+		return errorf(CodeTooManyRequests, "", fmt.Sprintf("this token already holds %d open streams of the log, the most it may; close one and retry", s.sessions.limit))
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	defer session.close()
 	ctx := session.ctx
@@ -227,14 +215,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	if !valid() {
 		// Revoked after it was authenticated, before its session was
 		// registered, where end could not reach it.
-		s.Error(w, r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked"))
-		return
+		return errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked")
 	}
 	w.WriteHeader(http.StatusOK)
 	buf.WriteString("retry: 2000\n\n")
 	if err := deliver(nil); err != nil {
 		ended(err)
-		return
+		return nil
 	}
 
 	msgs := make(chan eventstore.Message)
@@ -261,18 +248,18 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			ended(nil)
-			return
+			return nil
 		case <-keepAlive.C:
 			buf.WriteString(": keep-alive\n\n")
 			if err := deliver(nil); err != nil {
 				ended(err)
-				return
+				return nil
 			}
 		case m, ok := <-msgs:
 			if !ok {
 				if ctx.Err() != nil { // the subscription ended with the session
 					ended(nil)
-					return
+					return nil
 				}
 				select {
 				case err := <-errc:
@@ -281,7 +268,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 					}
 				default:
 				}
-				return
+				return nil
 			}
 			// Take what else has arrived, up to streamBatch messages or
 			// streamBatchBytes, into one delivery.
@@ -298,12 +285,11 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 					cancel()
 					if err != nil {
 						ended(err)
-						return
+						return nil
 					}
 				}
 				if err := appendMessage(&buf, m); err != nil {
-					s.logger.ErrorContext(r.Context(), "event stream ended: an event could not be encoded", append(logAttrs(r), "err", err)...)
-					return
+					return fmt.Errorf("http: encoding an event of the stream: %w", err)
 				}
 				if m.Event != nil {
 					read.add(m.Event.Stream)
@@ -323,7 +309,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			if err := deliver(read.take()); err != nil {
 				ended(err)
-				return
+				return nil
 			}
 		}
 	}
@@ -390,21 +376,16 @@ type checkpoint struct {
 
 // auditCheckpoint answers the signed tree head of the log:
 // GET /v1/audit/checkpoint (admins, inspectors).
-func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Audit == nil {
-		s.Error(w, r, domain.NotFound("this store keeps no Merkle tree"))
-		return
+		return domain.NotFound("this store keeps no Merkle tree")
 	}
 	h, err := s.cfg.Audit.TreeHead(r.Context())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, checkpoint{Size: h.Size, Root: base64.StdEncoding.EncodeToString(h.Root[:]), Note: string(h.Note), VerifierKey: s.cfg.Audit.VerifierKey()})
+	return nil
 }
 
 // inclusion is the answer of GET /v1/audit/proof.
@@ -436,65 +417,49 @@ func (s *Server) leafIndex(ctx context.Context, pos eventstore.Position) (int64,
 
 // auditProof answers the inclusion proof of the event at position in the
 // tree of the first size events: GET /v1/audit/proof (admins, inspectors).
-func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Audit == nil {
-		s.Error(w, r, domain.NotFound("this store keeps no Merkle tree"))
-		return
+		return domain.NotFound("this store keeps no Merkle tree")
 	}
 	pos, err := positionParam(r, "position")
 	if err != nil || pos.IsZero() {
-		s.Error(w, r, errorf(domain.CodeInvalid, "position", "position must be a log position from 1"))
-		return
+		return errorf(domain.CodeInvalid, "position", "position must be a log position from 1")
 	}
 	size, err := uintParam(r, "size", 0, 1<<62)
 	if err != nil || size == 0 {
-		s.Error(w, r, errorf(domain.CodeInvalid, "size", "size must be a tree size from 1"))
-		return
+		return errorf(domain.CodeInvalid, "size", "size must be a tree size from 1")
 	}
 	leaf, err := s.leafIndex(r.Context(), pos)
 	if errors.Is(err, eventstore.ErrInvalid) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "position", "no event at this position has been indexed"))
-		return
+		return errorf(domain.CodeInvalid, "position", "no event at this position has been indexed")
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if uint64(leaf) >= size {
-		s.Error(w, r, errorf(domain.CodeInvalid, "position", "position must not be beyond size"))
-		return
+		return errorf(domain.CodeInvalid, "position", "position must not be beyond size")
 	}
 	proof, err := s.cfg.Audit.InclusionProof(r.Context(), pos, int64(size))
 	if errors.Is(err, eventstore.ErrInvalid) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "size", "the log is not that long yet"))
-		return
+		return errorf(domain.CodeInvalid, "size", "the log is not that long yet")
 	}
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out := inclusion{Position: pos.String(), Leaf: leaf, Size: int64(size), Proof: make([]string, len(proof))}
 	for i, h := range proof {
 		out.Proof[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // backup streams a consistent backup as Config.Backup writes it (the
 // service writes a tar archive of the events store, the key store and the
 // signing key): POST /v1/admin/backup (admins).
-func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Backup == nil {
-		s.Error(w, r, domain.NotFound("this store is backed up elsewhere"))
-		return
+		return domain.NotFound("this store is backed up elsewhere")
 	}
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -502,14 +467,14 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if n, err := s.cfg.Backup(r.Context(), w); err != nil {
 		if n == 0 {
 			w.Header().Del("Content-Disposition")
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		s.logger.ErrorContext(r.Context(), "backup failed", append(logAttrs(r), "err", err)...)
 		// The 200 is out: break the connection so that the client sees a
 		// broken stream, not a whole backup.
 		panic(http.ErrAbortHandler)
 	}
+	return nil
 }
 
 // health is the answer of GET /healthz ("ok") and GET /readyz ("ready").
@@ -518,22 +483,22 @@ type health struct {
 }
 
 // healthz answers 200 while the process is alive: GET /healthz.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, health{Status: "ok"})
+	return nil
 }
 
 // readyz answers 200 when the store is open and the projections have
 // caught up, else 503: GET /readyz.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(); err != nil {
-			s.Error(w, r, &domain.Error{Code: CodeUnavailable, Message: "not ready", Err: err})
-			return
+			return &domain.Error{Code: CodeUnavailable, Message: "not ready", Err: err}
 		}
 	}
 	if _, err := s.cfg.Store.Head(r.Context()); err != nil {
-		s.Error(w, r, &domain.Error{Code: CodeUnavailable, Message: "the store is not open", Err: err})
-		return
+		return &domain.Error{Code: CodeUnavailable, Message: "the store is not open", Err: err}
 	}
 	s.writeJSON(w, r, http.StatusOK, health{Status: "ready"})
+	return nil
 }

@@ -124,8 +124,9 @@ func openAPIDocumentSchema() map[string]any {
 }
 
 // openAPI serves the description: GET /openapi.json.
-func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, s.OpenAPI())
+	return nil
 }
 
 func paramSchema(p param) map[string]any {

@@ -174,11 +174,7 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	s.router.Use(routeName)
 	for _, rt := range matchOrder(s.routes) {
-		h := http.Handler(rt.handle)
-		if !rt.Public {
-			h = s.authenticated(h)
-		}
-		s.router.Handle(rt.Path, h).Methods(rt.Method)
+		s.router.Handle(rt.Path, s.serve(rt)).Methods(rt.Method)
 	}
 	s.handler = s.outer(s.router)
 	return s, nil
@@ -287,7 +283,7 @@ type param struct {
 type route struct {
 	Method, Path, ID, Summary string
 	Public                    bool          // no bearer token needed
-	Roles                     []domain.Role // who may call it (documentation; the handler checks scope)
+	Roles                     []domain.Role // who may call it; serve refuses the others
 	Params                    []param
 	Body                      reflect.Type // request body, nil for none
 	Status                    int
@@ -295,14 +291,18 @@ type route struct {
 	ReplySchema               func() map[string]any // schema of an answer no Go type describes
 	ReplyMedia                string                // answer media type when not application/json
 	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
-	handle                    http.HandlerFunc
+	handle                    handlerFunc
 }
 
-func (s *Server) metricsHandler() http.HandlerFunc {
+// metricsHandler serves the metrics of Config.Gatherer: GET /metrics.
+func (s *Server) metricsHandler() handlerFunc {
 	g := s.cfg.Gatherer
 	if g == nil {
 		g = prometheus.DefaultGatherer
 	}
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	return h.ServeHTTP
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }
