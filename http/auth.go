@@ -217,36 +217,3 @@ func actorOf(r *http.Request) domain.Actor {
 	a, _ := r.Context().Value(keyActor).(domain.Actor)
 	return a
 }
-
-// regions caches each station's region (it never changes once registered),
-// read from the first event of the station's stream.
-type regions struct {
-	store  eventstore.Store
-	mu     sync.RWMutex
-	byCode map[string]string // guarded by mu
-}
-
-func (g *regions) regionOf(ctx context.Context, code string) (string, bool) {
-	g.mu.RLock()
-	r, ok := g.byCode[code]
-	g.mu.RUnlock()
-	if ok {
-		return r, true
-	}
-	for rec, err := range g.store.ReadStream(ctx, domain.StationStream(code), eventstore.ReadStreamOptions{Limit: 1}) {
-		if err != nil {
-			return "", false
-		}
-		env, err := domain.Decode(rec)
-		if err != nil {
-			return "", false
-		}
-		if reg, ok := env.Event.(domain.StationRegistered); ok {
-			g.mu.Lock()
-			g.byCode[code] = reg.Region
-			g.mu.Unlock()
-			return reg.Region, true
-		}
-	}
-	return "", false
-}

@@ -31,16 +31,6 @@ func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// scopeParams returns the filter that the query's station= or region=
-// (not both) asks for, narrowed to the token's scope as scope decides.
-func (s *Server) scopeParams(r *http.Request) (Filter, error) {
-	q := r.URL.Query()
-	if q.Get("station") != "" && q.Get("region") != "" {
-		return Filter{}, errorf(domain.CodeInvalid, "station", "give station or region, not both")
-	}
-	return s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
-}
-
 // transferStates are the values of a transfer board's state= filter:
 // one state of projections.TransferStates, or in_flight or ended for all
 // the states of a transfer in flight or of an ended one.

@@ -221,34 +221,3 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) error {
 }
 
 func validStatus(st domain.Status) bool { return slices.Contains(statuses, string(st)) }
-
-// scope narrows a requested station/region filter to the actor's scope:
-// staff see their station, coordinators and bound inspectors their region,
-// admins and unbound inspectors what they ask for. A request outside the
-// scope is forbidden.
-func (s *Server) scope(r *http.Request, want Filter) (Filter, error) {
-	a := actorOf(r)
-	ctx := r.Context()
-	switch {
-	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
-		return want, nil
-	case a.Role == domain.RoleStaff:
-		if (want.Station != "" && want.Station != a.Station) || want.Region != "" {
-			return Filter{}, domain.Forbidden("staff see their own station only")
-		}
-		return Filter{Station: a.Station}, nil
-	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
-		if want.Region != "" && want.Region != a.Region {
-			return Filter{}, domain.Forbidden("the region is outside the token's scope")
-		}
-		if want.Station != "" {
-			reg, ok := s.regions.regionOf(ctx, want.Station)
-			if !ok || reg != a.Region {
-				return Filter{}, domain.Forbidden("the station is outside the token's region")
-			}
-			return Filter{Station: want.Station, Region: a.Region}, nil
-		}
-		return Filter{Region: a.Region}, nil
-	}
-	return Filter{}, domain.Forbidden("unknown role")
-}

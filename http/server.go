@@ -7,14 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"waystation/domain"
 	"waystation/eventstore"
@@ -270,39 +268,3 @@ func (s *Server) Routes() [][2]string {
 // Router returns the gorilla/mux router, for walking the routes it really
 // serves.
 func (s *Server) Router() *mux.Router { return s.router }
-
-// param is a path or query parameter of a route.
-type param struct {
-	Name, In, Desc string
-	Format         string // "date-time", "integer", or "" for a string
-	Enum           []string
-}
-
-// route is one entry of the route table: the router and the OpenAPI
-// description are both generated from it.
-type route struct {
-	Method, Path, ID, Summary string
-	Public                    bool          // no bearer token needed
-	Roles                     []domain.Role // who may call it; serve refuses the others
-	Params                    []param
-	Body                      reflect.Type // request body, nil for none
-	Status                    int
-	Reply                     reflect.Type          // answer body; nil is a free-form object
-	ReplySchema               func() map[string]any // schema of an answer no Go type describes
-	ReplyMedia                string                // answer media type when not application/json
-	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
-	handle                    handlerFunc
-}
-
-// metricsHandler serves the metrics of Config.Gatherer: GET /metrics.
-func (s *Server) metricsHandler() handlerFunc {
-	g := s.cfg.Gatherer
-	if g == nil {
-		g = prometheus.DefaultGatherer
-	}
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	return func(w http.ResponseWriter, r *http.Request) error {
-		h.ServeHTTP(w, r)
-		return nil
-	}
-}
