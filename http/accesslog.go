@@ -38,7 +38,8 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	caseFilter, reader := r.URL.Query().Get("case"), r.URL.Query().Get("reader")
 	out := accessLog{Items: []accessEntry{}}
-	for rec, err := range s.cfg.Store.ReadStream(r.Context(), domain.CaseReadsStream, eventstore.ReadStreamOptions{From: after}) {
+	entries := s.cfg.Store.ReadStream(r.Context(), domain.CaseReadsStream, eventstore.ReadStreamOptions{From: after})
+	for rec, err := range entries {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			break
 		}
@@ -57,7 +58,10 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) error {
 			out.Next = uitoa(out.Items[len(out.Items)-1].Seq)
 			break
 		}
-		out.Items = append(out.Items, accessEntry{Seq: rec.Revision + 1, At: env.Meta.OccurredAt, CaseID: cr.CaseID, Reader: cr.Reader, Role: cr.Role, Route: cr.Route})
+		out.Items = append(out.Items, accessEntry{
+			Seq: rec.Revision + 1, At: env.Meta.OccurredAt,
+			CaseID: cr.CaseID, Reader: cr.Reader, Role: cr.Role, Route: cr.Route,
+		})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil

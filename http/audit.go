@@ -28,7 +28,10 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, checkpoint{Size: h.Size, Root: base64.StdEncoding.EncodeToString(h.Root[:]), Note: string(h.Note), VerifierKey: s.cfg.Audit.VerifierKey()})
+	s.writeJSON(w, r, http.StatusOK, checkpoint{
+		Size: h.Size, Root: base64.StdEncoding.EncodeToString(h.Root[:]),
+		Note: string(h.Note), VerifierKey: s.cfg.Audit.VerifierKey(),
+	})
 	return nil
 }
 

@@ -171,5 +171,6 @@ func civilParam(r *http.Request, name string) (time.Time, int, error) {
 	} else if t, err := timeParam(r, name); err == nil {
 		return t, timeValue, nil
 	}
-	return time.Time{}, noValue, errorf(domain.CodeInvalid, name, name+" must be a date such as 2026-11-01 (Beijing time) or an RFC 3339 time with a zone such as 2026-11-01T08:00:00+08:00")
+	return time.Time{}, noValue, errorf(domain.CodeInvalid, name, name+" must be a date such as 2026-11-01 "+
+		"(Beijing time) or an RFC 3339 time with a zone such as 2026-11-01T08:00:00+08:00")
 }

@@ -126,7 +126,9 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("ETag", etag(c.Version))
-	s.writeJSON(w, r, http.StatusOK, caseState{Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased()})
+	s.writeJSON(w, r, http.StatusOK, caseState{
+		Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased(),
+	})
 	return nil
 }
 
@@ -195,7 +197,10 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cq := CaseQuery{Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")), Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor")}
+	cq := CaseQuery{
+		Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")),
+		Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor"),
+	}
 	if cq.Status != "" && !validStatus(cq.Status) {
 		return errorf(domain.CodeInvalid, "status", "status must be one of "+strings.Join(statuses, ", "))
 	}

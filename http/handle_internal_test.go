@@ -49,8 +49,9 @@ func TestServeAnswersAnErrorOnlyBeforeTheAnswerBegan(t *testing.T) {
 			rec := serve(func(w http.ResponseWriter, r *http.Request) error {
 				return domain.NotFound("nothing here")
 			})
-			if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(rec.Body.String(), "nothing here") {
-				t.Fatalf("an error before the answer: %d %q %s, want a 404 problem", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			ct := rec.Header().Get("Content-Type")
+			if rec.Code != 404 || ct != "application/problem+json" || !strings.Contains(rec.Body.String(), "nothing here") {
+				t.Fatalf("an error before the answer: %d %q %s, want a 404 problem", rec.Code, ct, rec.Body)
 			}
 
 			rec = serve(func(w http.ResponseWriter, r *http.Request) error {
@@ -59,10 +60,12 @@ func TestServeAnswersAnErrorOnlyBeforeTheAnswerBegan(t *testing.T) {
 				_, _ = w.Write([]byte("data: 1\n\n"))
 				return errors.New("the subscription broke")
 			})
-			if rec.Code != 200 || rec.Body.String() != "data: 1\n\n" || rec.Header().Get("Content-Type") != "text/event-stream" {
-				t.Fatalf("an error after the answer began: %d %q %q, want the stream alone", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			ct = rec.Header().Get("Content-Type")
+			if rec.Code != 200 || rec.Body.String() != "data: 1\n\n" || ct != "text/event-stream" {
+				t.Fatalf("an error after the answer began: %d %q %q, want the stream alone", rec.Code, ct, rec.Body)
 			}
-			if !strings.Contains(logs.String(), "error after the answer began") || !strings.Contains(logs.String(), "the subscription broke") {
+			l := logs.String()
+			if !strings.Contains(l, "error after the answer began") || !strings.Contains(l, "the subscription broke") {
 				t.Fatalf("the error after the answer began is not logged: %s", logs.String())
 			}
 

@@ -45,7 +45,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		streamsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waystation_event_streams_ended_total",
-			Help: "Live streams of the log the server ended, by reason: revoked (the token was revoked), slow_client (a write was not taken in time).",
+			Help: "Live streams of the log the server ended, by reason: revoked (the token was revoked), " +
+				"slow_client (a write was not taken in time).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {

@@ -166,7 +166,8 @@ func (s *Server) outer(next http.Handler) http.Handler {
 // made-up methods cannot grow the metrics without limit.
 func methodLabel(m string) string {
 	switch m {
-	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions:
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch,
+		http.MethodHead, http.MethodOptions:
 		return m
 	}
 	return "other"

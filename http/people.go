@@ -101,7 +101,8 @@ func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.cfg.Views.RepeatVisitors(r.Context(), RepeatVisitorQuery{Filter: f, Limit: int(limit), Cursor: r.URL.Query().Get("cursor")})
+	q := RepeatVisitorQuery{Filter: f, Limit: int(limit), Cursor: r.URL.Query().Get("cursor")}
+	page, err := s.cfg.Views.RepeatVisitors(r.Context(), q)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,8 @@ func (s *Server) erasePerson(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &body); err != nil {
 		return err
 	}
-	out, err := s.cfg.Privacy.ErasePerson(r.Context(), actorOf(r), id, domain.Erasure{Reason: body.Reason, Trigger: domain.ErasureOnRequest})
+	req := domain.Erasure{Reason: body.Reason, Trigger: domain.ErasureOnRequest}
+	out, err := s.cfg.Privacy.ErasePerson(r.Context(), actorOf(r), id, req)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,9 @@ func (s *Server) recordReads(r *http.Request, ids []uuid.UUID) error {
 
 // appendReads appends one entry per case of ids and returns how many of
 // ids it wrote (all, unless it fails).
-func (s *Server) appendReads(r *http.Request, a domain.Actor, route string, now time.Time, ids []uuid.UUID) (int, error) {
+func (s *Server) appendReads(
+	r *http.Request, a domain.Actor, route string, now time.Time, ids []uuid.UUID,
+) (int, error) {
 	meta := domain.Metadata{
 		OccurredAt: now, RecordedAt: now, Actor: a.ID, Role: a.Role, Region: a.Region,
 		CorrelationID: requestIDOf(r.Context()), LegalBasis: domain.BasisStatutoryDuty,
@@ -187,7 +189,9 @@ func newReadMemory(window time.Duration, max int) *readMemory {
 // caller is to record (marked as being written by the flight it returns)
 // and those whose entry another call is writing; the rest are recorded
 // within the window already.
-func (m *readMemory) claim(reader, route string, ids []uuid.UUID, now time.Time) (mine []uuid.UUID, f *readFlight, waits []readWait) {
+func (m *readMemory) claim(
+	reader, route string, ids []uuid.UUID, now time.Time,
+) (mine []uuid.UUID, f *readFlight, waits []readWait) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {

@@ -37,7 +37,10 @@ func etag(version uint64) string { return `"` + strconv.FormatUint(version, 10) 
 
 // requestOptions reads Idempotency-Key and If-Match.
 func requestOptions(r *http.Request) (Options, error) {
-	o := Options{IdempotencyKey: strings.TrimSpace(r.Header.Get("Idempotency-Key")), CorrelationID: requestIDOf(r.Context())}
+	o := Options{
+		IdempotencyKey: strings.TrimSpace(r.Header.Get("Idempotency-Key")),
+		CorrelationID:  requestIDOf(r.Context()),
+	}
 	if len(o.IdempotencyKey) > 200 {
 		return o, errorf(domain.CodeInvalid, "Idempotency-Key", "Idempotency-Key is longer than 200 characters")
 	}
@@ -144,7 +147,8 @@ func (s *Server) waitForViews(r *http.Request, pos eventstore.Position) {
 		cancel()
 	}
 	if err != nil {
-		s.logger.WarnContext(r.Context(), "views did not reach a write in time", append(logAttrs(r), "position", pos.String(), "err", err)...)
+		s.logger.WarnContext(r.Context(), "views did not reach a write in time",
+			append(logAttrs(r), "position", pos.String(), "err", err)...)
 	}
 }
 

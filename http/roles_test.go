@@ -98,7 +98,8 @@ func TestOpenAPIDocumentIsPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("/openapi.json differs from %s (run with -update if the change is meant):\n%s", golden, firstDiff(got.String(), string(want)))
+		t.Fatalf("/openapi.json differs from %s (run with -update if the change is meant):\n%s",
+			golden, firstDiff(got.String(), string(want)))
 	}
 }
 

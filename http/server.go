@@ -117,7 +117,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.Views == nil || cfg.Store == nil {
 		return nil, errors.New("http: Config needs Service, Views and Store")
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout, accessLogBatch: accessLogBatch}
+	s := &Server{
+		cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout,
+		accessLogBatch: accessLogBatch,
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -184,7 +187,8 @@ func (s *Server) catchUpTokens() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var want uint64
-	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}) {
+	last := eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}
+	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, last) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil
 		}
@@ -236,7 +240,7 @@ func (s *Server) Close() {
 // matchOrder returns routes in the order the router tries them: the case
 // routes, which carry nearly every request, first, the others after them,
 // each group in table order. The router runs each route's path pattern in
-// turn until one matches, so a case step no longer pays for the patterns of
+// turn until one matches, so a case step does not pay for the patterns of
 // the health, token and station routes. No two routes match the same method
 // and path, so the order changes no answer.
 func matchOrder(routes []route) []route {

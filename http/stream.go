@@ -59,7 +59,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	session, err := s.sessions.start(r.Context(), principal)
 	if errors.Is(err, errTooManySessions) {
 		w.Header().Set("Retry-After", "5")
-		return errorf(CodeTooManyRequests, "", fmt.Sprintf("this token already holds %d open streams of the log, the most it may; close one and retry", s.sessions.limit))
+		return errorf(CodeTooManyRequests, "", fmt.Sprintf("this token already holds %d open streams of the log, "+
+			"the most it may; close one and retry", s.sessions.limit))
 	}
 	if err != nil {
 		return err
@@ -118,7 +119,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.wait)
 			defer cancel()
 			if err := s.recordReads(r.WithContext(rctx), cases); err != nil {
-				s.logger.ErrorContext(r.Context(), "event stream ended: the access log refused reads already sent", append(logAttrs(r), "reader", principal, "cases", len(cases), "err", err)...)
+				s.logger.ErrorContext(r.Context(), "event stream ended: the access log refused reads already sent",
+					append(logAttrs(r), "reader", principal, "cases", len(cases), "err", err)...)
 				return err
 			}
 			return werr

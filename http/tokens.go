@@ -33,14 +33,17 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 	if opts.IdempotencyKey != "" {
 		// The token is shown once and never stored, so a repeated request
 		// could not return the first answer.
-		return errorf(domain.CodeInvalid, "Idempotency-Key", "tokens are not issued idempotently: the token is shown only once")
+		return errorf(domain.CodeInvalid, "Idempotency-Key",
+			"tokens are not issued idempotently: the token is shown only once")
 	}
 	var req tokenRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	token, id := newToken()
-	cmd := domain.IssueToken{ID: id, Name: req.Name, Role: req.Role, Station: req.Station, Region: req.Region, Hash: HashToken(token)}
+	cmd := domain.IssueToken{
+		ID: id, Name: req.Name, Role: req.Role, Station: req.Station, Region: req.Region, Hash: HashToken(token),
+	}
 	res, err := s.cfg.Service.IssueToken(r.Context(), actorOf(r), &cmd, opts)
 	if err != nil {
 		return err
