@@ -148,29 +148,3 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
 }
-
-// The kinds of value civilParam reads.
-const (
-	noValue = iota
-	dateValue
-	timeValue
-)
-
-// civilParam reads an optional query parameter that takes a civil date
-// (2026-11-01, its start in Beijing time, domain.CivilZone) or an RFC 3339
-// time with a zone, and says which it was given (noValue when absent).
-func civilParam(r *http.Request, name string) (time.Time, int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return time.Time{}, noValue, nil
-	}
-	if len(v) == len(time.DateOnly) {
-		if d, err := domain.ParseDate(v); err == nil {
-			return d.Time(), dateValue, nil
-		}
-	} else if t, err := timeParam(r, name); err == nil {
-		return t, timeValue, nil
-	}
-	return time.Time{}, noValue, errorf(domain.CodeInvalid, name, name+" must be a date such as 2026-11-01 "+
-		"(Beijing time) or an RFC 3339 time with a zone such as 2026-11-01T08:00:00+08:00")
-}

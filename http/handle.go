@@ -27,7 +27,7 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 		if !ok { // served by the router alone, without the outer middleware
 			rec = &recorder{ResponseWriter: w}
 		}
-		err := s.run(rt, refused, rec, r)
+		err := s.run(&rt, refused, rec, r)
 		switch {
 		case err == nil:
 		case rec.status == 0:
@@ -40,7 +40,7 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 
 // run authenticates r and checks its role as rt asks, then runs rt's
 // handler.
-func (s *Server) run(rt route, refused string, w http.ResponseWriter, r *http.Request) error {
+func (s *Server) run(rt *route, refused string, w http.ResponseWriter, r *http.Request) error {
 	if !rt.Public {
 		var err error
 		if r, err = s.authenticate(r); err != nil {
