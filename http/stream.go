@@ -42,6 +42,12 @@ import (
 // queued behind it, refused or never written is not recorded, so a socket
 // that never reads is recorded as reading only what the server wrote to
 // it. A stream whose reads cannot be recorded ends.
+//
+// Refusals (role, region, parameters, the token's limit of streams) are
+// answered as problems before the stream begins. Once it has begun, the
+// stream ends without a further answer: it returns nil when the client,
+// the session or the subscription ends it, and the error when an event
+// cannot be encoded, which serve then only logs.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := requireEveryRegion(r); err != nil {
 		return err
