@@ -188,31 +188,24 @@ func (t *tokens) token(id string) (domain.Token, bool) {
 	return t.access.Token(id)
 }
 
-// authenticated is the router's middleware for every /v1 route: it reads
-// the bearer token and puts its actor in the request's context, or answers
-// 401.
-func (s *Server) authenticated(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		scheme, token, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			s.Error(w, r, errorf(domain.CodeUnauthorized, "", "send Authorization: Bearer <token>"))
-			return
-		}
-		actor, ok := s.tokens.actor(strings.TrimSpace(token))
-		if !ok {
-			s.Error(w, r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked"))
-			return
-		}
-		if in, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
-			// The outer middleware's record of the request carries the
-			// actor, which spares a copy of the request.
-			in.actor, in.authenticated = actor, true
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyActor, actor)))
-	})
+// authenticate reads the bearer token of r and returns r carrying its
+// actor (see actorOf), or an unauthorized error.
+func (s *Server) authenticate(r *http.Request) (*http.Request, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return r, errorf(domain.CodeUnauthorized, "", "send Authorization: Bearer <token>")
+	}
+	actor, ok := s.tokens.actor(strings.TrimSpace(token))
+	if !ok {
+		return r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked")
+	}
+	if in, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
+		// The outer middleware's record of the request carries the actor,
+		// which spares a copy of the request.
+		in.actor, in.authenticated = actor, true
+		return r, nil
+	}
+	return r.WithContext(context.WithValue(r.Context(), keyActor, actor)), nil
 }
 
 // actorOf returns the authenticated actor of r.
@@ -223,56 +216,4 @@ func actorOf(r *http.Request) domain.Actor {
 	}
 	a, _ := r.Context().Value(keyActor).(domain.Actor)
 	return a
-}
-
-// requireRole answers 403 unless the actor has one of roles.
-func requireRole(r *http.Request, roles ...domain.Role) error {
-	a := actorOf(r)
-	for _, role := range roles {
-		if a.Role == role {
-			return nil
-		}
-	}
-	return domain.Forbidden("this route is for %s tokens", joinRoles(roles))
-}
-
-func joinRoles(roles []domain.Role) string {
-	s := make([]string, len(roles))
-	for i, r := range roles {
-		s[i] = string(r)
-	}
-	return strings.Join(s, " or ")
-}
-
-// regions caches each station's region (it never changes once registered),
-// read from the first event of the station's stream.
-type regions struct {
-	store  eventstore.Store
-	mu     sync.RWMutex
-	byCode map[string]string // guarded by mu
-}
-
-func (g *regions) regionOf(ctx context.Context, code string) (string, bool) {
-	g.mu.RLock()
-	r, ok := g.byCode[code]
-	g.mu.RUnlock()
-	if ok {
-		return r, true
-	}
-	for rec, err := range g.store.ReadStream(ctx, domain.StationStream(code), eventstore.ReadStreamOptions{Limit: 1}) {
-		if err != nil {
-			return "", false
-		}
-		env, err := domain.Decode(rec)
-		if err != nil {
-			return "", false
-		}
-		if reg, ok := env.Event.(domain.StationRegistered); ok {
-			g.mu.Lock()
-			g.byCode[code] = reg.Region
-			g.mu.Unlock()
-			return reg.Region, true
-		}
-	}
-	return "", false
 }

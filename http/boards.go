@@ -14,33 +14,21 @@ import (
 
 // safetyBoard lists the safety alerts of a station or region, now or at a
 // time: GET /v1/safety.
-func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) {
+func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) error {
 	asOf, err := asOfParams(r, "at")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	f, err := s.scopeParams(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Views.Safety(r.Context(), f, asOf)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
-}
-
-// scopeParams returns the filter that the query's station= or region=
-// (not both) asks for, narrowed to the token's scope as scope decides.
-func (s *Server) scopeParams(r *http.Request) (Filter, error) {
-	q := r.URL.Query()
-	if q.Get("station") != "" && q.Get("region") != "" {
-		return Filter{}, errorf(domain.CodeInvalid, "station", "give station or region, not both")
-	}
-	return s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
+	return nil
 }
 
 // transferStates are the values of a transfer board's state= filter:
@@ -56,7 +44,7 @@ var transferStates = append(slices.Clone(projections.TransferStates), "in_flight
 // the ones from or to their own station, whichever region they ask
 // (the board of their station). station= narrows the board to one
 // station's transfers, state= to one state (or in_flight, ended).
-func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) error {
 	region := mux.Vars(r)["region"]
 	q := r.URL.Query()
 	station := q.Get("station")
@@ -64,23 +52,19 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
 	case a.Role == domain.RoleStaff:
 		if a.Station == "" || station != "" && station != a.Station {
-			s.Error(w, r, domain.Forbidden("staff see the transfers of their own station only"))
-			return
+			return domain.Forbidden("staff see the transfers of their own station only")
 		}
 		station = a.Station
 	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
 		if region != a.Region {
-			s.Error(w, r, domain.Forbidden("the region is outside the token's scope"))
-			return
+			return domain.Forbidden("the region is outside the token's scope")
 		}
 	default:
-		s.Error(w, r, domain.Forbidden("unknown role"))
-		return
+		return domain.Forbidden("unknown role")
 	}
 	asOf, err := asOfParams(r, "at")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	tq := projections.TransferQuery{Region: region, Station: station}
 	switch state := q.Get("state"); state {
@@ -91,25 +75,23 @@ func (s *Server) regionTransfers(w http.ResponseWriter, r *http.Request) {
 		tq.States = slices.Clone(projections.TransferStates[3:])
 	default:
 		if !slices.Contains(transferStates, state) {
-			s.Error(w, r, errorf(domain.CodeInvalid, "state", "state must be one of "+strings.Join(transferStates, ", ")))
-			return
+			return errorf(domain.CodeInvalid, "state", "state must be one of "+strings.Join(transferStates, ", "))
 		}
 		tq.States = []string{state}
 	}
 	since, kind, err := civilParam(r, "since")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if kind != noValue {
 		tq.Since = &since
 	}
 	out, err := s.cfg.Views.Transfers(r.Context(), tq, asOf)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // statsDays is the length of the default statistics window: the civil
@@ -123,16 +105,14 @@ const statsDays = 30
 // no to, the period ends with today; with no from, it begins 29 days
 // before its last date, so that it is 30 dates long (or on
 // projections.Earliest).
-func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) statistics(w http.ResponseWriter, r *http.Request) error {
 	from, fromKind, err := civilParam(r, "from")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	to, toKind, err := civilParam(r, "to")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var p projections.Period
 	switch toKind {
@@ -159,38 +139,12 @@ func (s *Server) statistics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f, err := s.scope(r, Filter{Station: q.Get("station"), Region: q.Get("region")})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Views.Stats(r.Context(), f, p)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
-}
-
-// The kinds of value civilParam reads.
-const (
-	noValue = iota
-	dateValue
-	timeValue
-)
-
-// civilParam reads an optional query parameter that takes a civil date
-// (2026-11-01, its start in Beijing time, domain.CivilZone) or an RFC 3339
-// time with a zone, and says which it was given (noValue when absent).
-func civilParam(r *http.Request, name string) (time.Time, int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return time.Time{}, noValue, nil
-	}
-	if len(v) == len(time.DateOnly) {
-		if d, err := domain.ParseDate(v); err == nil {
-			return d.Time(), dateValue, nil
-		}
-	} else if t, err := timeParam(r, name); err == nil {
-		return t, timeValue, nil
-	}
-	return time.Time{}, noValue, errorf(domain.CodeInvalid, name, name+" must be a date such as 2026-11-01 (Beijing time) or an RFC 3339 time with a zone such as 2026-11-01T08:00:00+08:00")
+	return nil
 }

@@ -29,26 +29,21 @@ type caseState struct {
 }
 
 // createCase records an intake: POST /v1/cases.
-func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleStaff, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) createCase(w http.ResponseWriter, r *http.Request) error {
 	var cmd domain.Intake
 	opts, err := s.readCommand(w, r, &cmd)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	res, err := s.cfg.Service.Intake(r.Context(), actorOf(r), &cmd, opts)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.waitForViews(r, res.Position)
 	w.Header().Set("Location", "/v1/cases/"+res.ID)
 	w.Header().Set("ETag", etag(res.Version))
 	s.writeJSON(w, r, http.StatusCreated, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+	return nil
 }
 
 // readCommand reads what every write carries: the request's options
@@ -80,35 +75,28 @@ func caseID(r *http.Request) (uuid.UUID, error) {
 }
 
 // caseStep returns the handler of POST /v1/cases/{id}/<step>.
-func (s *Server) caseStep(step domain.Step) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := requireRole(r, domain.RoleStaff, domain.RoleCoordinator, domain.RoleAdmin); err != nil {
-			s.Error(w, r, err)
-			return
-		}
+func (s *Server) caseStep(step domain.Step) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := caseID(r)
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		cmd, ok := domain.NewCommand(step)
 		if !ok {
-			s.Error(w, r, domain.NotFound("no such step"))
-			return
+			return domain.NotFound("no such step")
 		}
 		opts, err := s.readCommand(w, r, cmd)
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		res, err := s.cfg.Service.Execute(r.Context(), actorOf(r), id, cmd, opts)
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return err
 		}
 		s.waitForViews(r, res.Position)
 		w.Header().Set("ETag", etag(res.Version))
 		s.writeJSON(w, r, http.StatusOK, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+		return nil
 	}
 }
 
@@ -125,23 +113,23 @@ func (s *Server) readableCase(r *http.Request, id uuid.UUID) (domain.Case, error
 }
 
 // getCase answers a case's current state: GET /v1/cases/{id}.
-func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	c, err := s.readableCase(r, id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if err := s.recordRead(r, id); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(c.Version))
-	s.writeJSON(w, r, http.StatusOK, caseState{Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased()})
+	s.writeJSON(w, r, http.StatusOK, caseState{
+		Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased(),
+	})
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -154,50 +142,42 @@ func nonNil(s []string) []string {
 // caseHistory answers a case's history, as of a time, a log position or a
 // version: GET /v1/cases/{id}/history. The read is logged once the history
 // is built: a refused or failed one is not.
-func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	asOf, err := asOfParams(r, "as_of")
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	version, err := uintParam(r, "version", 0, 1<<62)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if version > 0 && !asOf.At.IsZero() {
-		s.Error(w, r, errorf(domain.CodeInvalid, "version", "give as_of or version, not both"))
-		return
+		return errorf(domain.CodeInvalid, "version", "give as_of or version, not both")
 	}
 	if version > 0 && !asOf.Position.IsZero() {
-		s.Error(w, r, errorf(domain.CodeInvalid, "version", "give position or version, not both"))
-		return
+		return errorf(domain.CodeInvalid, "version", "give position or version, not both")
 	}
 	c, err := s.readableCase(r, id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if version > c.Version {
-		s.Error(w, r, errorf(domain.CodeInvalid, "version", "version must be at most the case's version, "+uitoa(c.Version)))
-		return
+		return errorf(domain.CodeInvalid, "version", "version must be at most the case's version, "+uitoa(c.Version))
 	}
 	h, err := s.cfg.Views.History(r.Context(), id, asOf, version)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if err := s.recordRead(r, id); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", etag(c.Version))
 	s.writeJSON(w, r, http.StatusOK, h)
+	return nil
 }
 
 // Page sizes of the listings of cases and people (GET /v1/cases,
@@ -211,28 +191,27 @@ const (
 // searchCases lists cases in the actor's scope: GET /v1/cases. Every case
 // of the page answered is a read: by an inspector, coordinator or admin it
 // is written to the access log (one entry per case shown).
-func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
+func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := limitParam(r, defaultPageSize, maxPageSize)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
-	cq := CaseQuery{Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")), Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor")}
+	cq := CaseQuery{
+		Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")),
+		Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor"),
+	}
 	if cq.Status != "" && !validStatus(cq.Status) {
-		s.Error(w, r, errorf(domain.CodeInvalid, "status", "status must be one of "+strings.Join(statuses, ", ")))
-		return
+		return errorf(domain.CodeInvalid, "status", "status must be one of "+strings.Join(statuses, ", "))
 	}
 	f, err := s.scope(r, Filter{Station: cq.Station, Region: cq.Region})
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	cq.Station, cq.Region = f.Station, f.Region
 	out, err := s.cfg.Views.SearchCases(r.Context(), cq)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	// A hit shows the person's name, sex and age: it is a read of the case.
 	ids := make([]uuid.UUID, len(out.Items))
@@ -240,41 +219,10 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) {
 		ids[i] = it.ID
 	}
 	if err := s.recordReads(r, ids); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 func validStatus(st domain.Status) bool { return slices.Contains(statuses, string(st)) }
-
-// scope narrows a requested station/region filter to the actor's scope:
-// staff see their station, coordinators and bound inspectors their region,
-// admins and unbound inspectors what they ask for. A request outside the
-// scope is forbidden.
-func (s *Server) scope(r *http.Request, want Filter) (Filter, error) {
-	a := actorOf(r)
-	ctx := r.Context()
-	switch {
-	case a.Role == domain.RoleAdmin, a.Role == domain.RoleInspector && a.Region == "":
-		return want, nil
-	case a.Role == domain.RoleStaff:
-		if (want.Station != "" && want.Station != a.Station) || want.Region != "" {
-			return Filter{}, domain.Forbidden("staff see their own station only")
-		}
-		return Filter{Station: a.Station}, nil
-	case a.Role == domain.RoleCoordinator, a.Role == domain.RoleInspector:
-		if want.Region != "" && want.Region != a.Region {
-			return Filter{}, domain.Forbidden("the region is outside the token's scope")
-		}
-		if want.Station != "" {
-			reg, ok := s.regions.regionOf(ctx, want.Station)
-			if !ok || reg != a.Region {
-				return Filter{}, domain.Forbidden("the station is outside the token's region")
-			}
-			return Filter{Station: want.Station, Region: a.Region}, nil
-		}
-		return Filter{Region: a.Region}, nil
-	}
-	return Filter{}, domain.Forbidden("unknown role")
-}

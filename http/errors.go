@@ -86,9 +86,11 @@ func problemOf(err error) *domain.Error {
 	case errors.As(err, &de):
 		return de
 	case errors.Is(err, eventstore.ErrWrongExpectedVersion):
-		return &domain.Error{Code: domain.CodeConflict, Message: "the case changed while the step was being recorded; retry", Err: err}
+		return &domain.Error{Code: domain.CodeConflict, Err: err,
+			Message: "the case changed while the step was being recorded; retry"}
 	case errors.Is(err, eventstore.ErrIdempotencyConflict):
-		return &domain.Error{Code: domain.CodeRuleViolation, Rule: domain.RuleIdempotencyKeyReused, Message: "the idempotency key was used for another request", Err: err}
+		return &domain.Error{Code: domain.CodeRuleViolation, Rule: domain.RuleIdempotencyKeyReused, Err: err,
+			Message: "the idempotency key was used for another request"}
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, eventstore.ErrStreamDeleted):
 		return &domain.Error{Code: domain.CodeNotFound, Message: "not found", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

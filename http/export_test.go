@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 	"reflect"
+
+	"waystation/domain"
 )
 
 // Test hooks for the external test package.
@@ -87,5 +89,23 @@ func UndocumentedFields(s *Server) []string {
 		}
 	}
 	walk(reflect.TypeFor[Problem]())
+	return out
+}
+
+// RouteRoles is a route that needs a token and the roles its entry in the
+// route table admits.
+type RouteRoles struct {
+	Method, Path string
+	Roles        []domain.Role
+}
+
+// TokenRoutes lists every route of s that needs a token, in table order.
+func TokenRoutes(s *Server) []RouteRoles {
+	var out []RouteRoles
+	for _, rt := range s.routes {
+		if !rt.Public {
+			out = append(out, RouteRoles{Method: rt.Method, Path: rt.Path, Roles: rt.Roles})
+		}
+	}
 	return out
 }

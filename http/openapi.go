@@ -34,18 +34,27 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		var params []any
 		for _, p := range rt.Params {
-			params = append(params, map[string]any{"name": p.Name, "in": p.In, "required": p.In == "path", "description": p.Desc, "schema": paramSchema(p)})
+			params = append(params, map[string]any{
+				"name": p.Name, "in": p.In, "required": p.In == "path", "description": p.Desc, "schema": paramSchema(p),
+			})
 		}
 		if rt.Idempotent {
-			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200},
-				"description": "The same request again returns the first answer and writes nothing; the same key with another body is 422."})
+			params = append(params, map[string]any{
+				"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200},
+				"description": "The same request again returns the first answer and writes nothing; " +
+					"the same key with another body is 422.",
+			})
 			switch {
 			case strings.HasPrefix(rt.Path, "/v1/cases/{id}/"):
-				params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
-					"description": `The case version the client saw ("3"); 412 when the case has moved on.`})
+				params = append(params, map[string]any{
+					"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
+					"description": `The case version the client saw ("3"); 412 when the case has moved on.`,
+				})
 			case strings.HasPrefix(rt.Path, "/v1/stations/{code}/"):
-				params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
-					"description": `The station version the client saw ("3"); 412 when the station has changed since.`})
+				params = append(params, map[string]any{
+					"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"},
+					"description": `The station version the client saw ("3"); 412 when the station has changed since.`,
+				})
 			}
 		}
 		if params != nil {
@@ -69,7 +78,10 @@ func (s *Server) OpenAPI() map[string]any {
 		case rt.ReplySchema != nil:
 			schema = rt.ReplySchema()
 		}
-		ok := map[string]any{"description": http.StatusText(rt.Status), "content": map[string]any{media: map[string]any{"schema": schema}}}
+		ok := map[string]any{
+			"description": http.StatusText(rt.Status),
+			"content":     map[string]any{media: map[string]any{"schema": schema}},
+		}
 		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
 			ok["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}
 		}
@@ -88,15 +100,20 @@ func (s *Server) OpenAPI() map[string]any {
 		paths[rt.Path][strings.ToLower(rt.Method)] = op
 	}
 	return map[string]any{
-		"openapi":  "3.1.0",
-		"info":     map[string]any{"title": "Waystation", "version": "1", "description": "Case management for assistance stations (docs/api.md)."},
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title": "Waystation", "version": "1",
+			"description": "Case management for assistance stations (docs/api.md).",
+		},
 		"paths":    paths,
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 			"responses": map[string]any{"Problem": map[string]any{
 				"description": "A problem document.",
-				"content":     map[string]any{"application/problem+json": map[string]any{"schema": replySchema(reflect.TypeFor[Problem]())}},
+				"content": map[string]any{
+					"application/problem+json": map[string]any{"schema": replySchema(reflect.TypeFor[Problem]())},
+				},
 			}},
 		},
 	}
@@ -114,18 +131,24 @@ func openAPIDocumentSchema() map[string]any {
 		"type": "object", "description": "An OpenAPI 3.1 description of this API.",
 		"required": []string{"openapi", "info", "paths"},
 		"properties": map[string]any{
-			"openapi":    map[string]any{"type": "string", "pattern": `^3\.1\.[0-9]+$`, "description": "The version of OpenAPI the description follows."},
-			"info":       object("The API's title, version and summary."),
-			"paths":      object("Every route, by path and method."),
-			"security":   map[string]any{"type": "array", "description": "The authentication the routes need unless they say otherwise."},
+			"openapi": map[string]any{
+				"type": "string", "pattern": `^3\.1\.[0-9]+$`,
+				"description": "The version of OpenAPI the description follows.",
+			},
+			"info":  object("The API's title, version and summary."),
+			"paths": object("Every route, by path and method."),
+			"security": map[string]any{
+				"type": "array", "description": "The authentication the routes need unless they say otherwise.",
+			},
 			"components": object("The problem answer and the security scheme the routes share."),
 		},
 	}
 }
 
 // openAPI serves the description: GET /openapi.json.
-func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, s.OpenAPI())
+	return nil
 }
 
 func paramSchema(p param) map[string]any {

@@ -42,16 +42,14 @@ type repeatVisitorList struct {
 // bound inspectors: their region's), the others only counted. Reads by
 // inspectors, coordinators and admins are logged, one entry per case
 // shown and one for {id}.
-func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) {
+func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.readableCaseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.cfg.Views.Person(r.Context(), id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	others := make([]projections.PersonCase, 0, len(list))
 	for _, pc := range list {
@@ -65,10 +63,10 @@ func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) {
 		read = append(read, pc.CaseID)
 	}
 	if err := s.recordReads(r, read); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, personAnswer{CaseID: id, Cases: shown, OutsideScope: hidden})
+	return nil
 }
 
 // readableCaseID returns the case {id} of the route once the token is
@@ -94,21 +92,19 @@ func (s *Server) readableCaseID(r *http.Request) (uuid.UUID, error) {
 // GET /v1/cases/{id}/person, and a person none of whose cases the token
 // may read is left out of the page. Reads by inspectors, coordinators and
 // admins are logged, one entry per case shown.
-func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) {
+func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.scopeParams(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	limit, err := limitParam(r, defaultPageSize, maxPageSize)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
-	page, err := s.cfg.Views.RepeatVisitors(r.Context(), RepeatVisitorQuery{Filter: f, Limit: int(limit), Cursor: r.URL.Query().Get("cursor")})
+	q := RepeatVisitorQuery{Filter: f, Limit: int(limit), Cursor: r.URL.Query().Get("cursor")}
+	page, err := s.cfg.Views.RepeatVisitors(r.Context(), q)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out := repeatVisitorList{Items: make([]repeatVisitor, 0, len(page.Items)), NextCursor: page.NextCursor}
 	var read []uuid.UUID
@@ -123,10 +119,10 @@ func (s *Server) repeatVisitors(w http.ResponseWriter, r *http.Request) {
 		out.Items = append(out.Items, repeatVisitor{LatestCase: rv.LatestCase, Cases: shown, OutsideScope: hidden})
 	}
 	if err := s.recordReads(r, read); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // readableOf splits list into the cases the actor may read, as

@@ -74,79 +74,61 @@ type eraseBody struct {
 // erasePerson erases a person's personal data:
 // POST /v1/people/{id}/erase (admins), where {id} is the ID of one of the
 // person's cases.
-func (s *Server) erasePerson(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) erasePerson(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Privacy == nil {
-		s.Error(w, r, domain.NotFound("this server keeps no personal-data keys"))
-		return
+		return domain.NotFound("this server keeps no personal-data keys")
 	}
 	id, err := caseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	var body eraseBody
 	if err := s.decode(w, r, &body); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
-	out, err := s.cfg.Privacy.ErasePerson(r.Context(), actorOf(r), id, domain.Erasure{Reason: body.Reason, Trigger: domain.ErasureOnRequest})
+	req := domain.Erasure{Reason: body.Reason, Trigger: domain.ErasureOnRequest}
+	out, err := s.cfg.Privacy.ErasePerson(r.Context(), actorOf(r), id, req)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // dueForErasure lists the cases due for erasure:
 // GET /v1/people/due-for-erasure (admins).
-func (s *Server) dueForErasure(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) dueForErasure(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Privacy == nil {
-		s.Error(w, r, domain.NotFound("this server keeps no personal-data keys"))
-		return
+		return domain.NotFound("this server keeps no personal-data keys")
 	}
 	out, err := s.cfg.Privacy.DueForErasure(r.Context(), s.now())
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
 // exportCase answers an inspector's bundle of a case, checkable offline
 // with `waystation verify-export`: GET /v1/cases/{id}/export (inspectors,
 // admins). The read is written to the access log once the bundle is built,
 // before it is sent.
-func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin, domain.RoleInspector); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) exportCase(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Privacy == nil {
-		s.Error(w, r, domain.NotFound("this server cannot export proofs"))
-		return
+		return domain.NotFound("this server cannot export proofs")
 	}
 	id, err := s.readableCaseID(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	out, err := s.cfg.Privacy.Export(r.Context(), id)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if err := s.recordRead(r, id); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="case-`+id.String()+`-export.json"`)
 	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
 }

@@ -7,14 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"waystation/domain"
 	"waystation/eventstore"
@@ -119,7 +117,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.Views == nil || cfg.Store == nil {
 		return nil, errors.New("http: Config needs Service, Views and Store")
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout, accessLogBatch: accessLogBatch}
+	s := &Server{
+		cfg: cfg, logger: cfg.Logger, now: cfg.Now, wait: cfg.ReadYourWritesTimeout,
+		accessLogBatch: accessLogBatch,
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -174,11 +175,7 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	s.router.Use(routeName)
 	for _, rt := range matchOrder(s.routes) {
-		h := http.Handler(rt.handle)
-		if !rt.Public {
-			h = s.authenticated(h)
-		}
-		s.router.Handle(rt.Path, h).Methods(rt.Method)
+		s.router.Handle(rt.Path, s.serve(rt)).Methods(rt.Method)
 	}
 	s.handler = s.outer(s.router)
 	return s, nil
@@ -190,7 +187,8 @@ func (s *Server) catchUpTokens() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var want uint64
-	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}) {
+	last := eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}
+	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, last) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil
 		}
@@ -242,7 +240,7 @@ func (s *Server) Close() {
 // matchOrder returns routes in the order the router tries them: the case
 // routes, which carry nearly every request, first, the others after them,
 // each group in table order. The router runs each route's path pattern in
-// turn until one matches, so a case step no longer pays for the patterns of
+// turn until one matches, so a case step does not pay for the patterns of
 // the health, token and station routes. No two routes match the same method
 // and path, so the order changes no answer.
 func matchOrder(routes []route) []route {
@@ -274,35 +272,3 @@ func (s *Server) Routes() [][2]string {
 // Router returns the gorilla/mux router, for walking the routes it really
 // serves.
 func (s *Server) Router() *mux.Router { return s.router }
-
-// param is a path or query parameter of a route.
-type param struct {
-	Name, In, Desc string
-	Format         string // "date-time", "integer", or "" for a string
-	Enum           []string
-}
-
-// route is one entry of the route table: the router and the OpenAPI
-// description are both generated from it.
-type route struct {
-	Method, Path, ID, Summary string
-	Public                    bool          // no bearer token needed
-	Roles                     []domain.Role // who may call it (documentation; the handler checks scope)
-	Params                    []param
-	Body                      reflect.Type // request body, nil for none
-	Status                    int
-	Reply                     reflect.Type          // answer body; nil is a free-form object
-	ReplySchema               func() map[string]any // schema of an answer no Go type describes
-	ReplyMedia                string                // answer media type when not application/json
-	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
-	handle                    http.HandlerFunc
-}
-
-func (s *Server) metricsHandler() http.HandlerFunc {
-	g := s.cfg.Gatherer
-	if g == nil {
-		g = prometheus.DefaultGatherer
-	}
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	return h.ServeHTTP
-}

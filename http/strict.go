@@ -149,7 +149,10 @@ func addPlanFields(p *plan, t reflect.Type, index []int, building map[reflect.Ty
 		if _, ok := p.fields[name]; ok {
 			continue
 		}
-		pf := &planField{name: name, key: []byte(name), index: append(append([]int(nil), index...), i), bit: len(p.list), plan: buildPlan(f.Type, f.Tag, building)}
+		pf := &planField{
+			name: name, key: []byte(name), index: append(append([]int(nil), index...), i),
+			bit: len(p.list), plan: buildPlan(f.Type, f.Tag, building),
+		}
 		p.fields[name] = pf
 		p.folded[strings.ToLower(name)] = name
 		p.list = append(p.list, pf)

@@ -11,10 +11,10 @@ import (
 
 // TestTimesAreBoundedToWhatTheDomainAllows sends the times a careless
 // client really sends: an intake "in 1900" (which would raise alerts since
-// 1900), the zero time as occurred_at (which used to be read as "now"
-// while one second later was refused), the zero time as a board's or a
-// history's moment (which used to answer the present), and an extension
-// to 9999 (which switched the overdue alert off for good).
+// 1900), the zero time as occurred_at (which must not read as "now"
+// while one second later is refused), the zero time as a board's or a
+// history's moment (which must not answer the present), and an extension
+// to 9999 (which would switch the overdue alert off for good).
 func TestTimesAreBoundedToWhatTheDomainAllows(t *testing.T) {
 	w := newWorld(t)
 	t.Run("an intake in 1900 is invalid, naming occurred_at", func(t *testing.T) {

@@ -25,40 +25,35 @@ type issuedToken struct {
 
 // issueToken issues an access token: POST /v1/tokens (admins). Only the
 // token's hash is recorded, on the access stream.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 	opts, err := requestOptions(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if opts.IdempotencyKey != "" {
 		// The token is shown once and never stored, so a repeated request
 		// could not return the first answer.
-		s.Error(w, r, errorf(domain.CodeInvalid, "Idempotency-Key", "tokens are not issued idempotently: the token is shown only once"))
-		return
+		return errorf(domain.CodeInvalid, "Idempotency-Key",
+			"tokens are not issued idempotently: the token is shown only once")
 	}
 	var req tokenRequest
 	if err := s.decode(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	token, id := newToken()
-	cmd := domain.IssueToken{ID: id, Name: req.Name, Role: req.Role, Station: req.Station, Region: req.Region, Hash: HashToken(token)}
+	cmd := domain.IssueToken{
+		ID: id, Name: req.Name, Role: req.Role, Station: req.Station, Region: req.Region, Hash: HashToken(token),
+	}
 	res, err := s.cfg.Service.IssueToken(r.Context(), actorOf(r), &cmd, opts)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/v1/tokens/"+id)
 	s.writeJSON(w, r, http.StatusCreated, issuedToken{ID: id, Token: token})
+	return nil
 }
 
 // waitForTokens waits, bounded, until the token index holds version
@@ -70,32 +65,25 @@ func (s *Server) waitForTokens(ctx context.Context, version uint64) error {
 }
 
 // revokeToken revokes a token: DELETE /v1/tokens/{id} (admins).
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	opts, err := requestOptions(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	id := mux.Vars(r)["id"]
 	if _, ok := s.tokens.token(id); !ok {
-		s.Error(w, r, domain.NotFound("no such token"))
-		return
+		return domain.NotFound("no such token")
 	}
 	res, err := s.cfg.Service.RevokeToken(r.Context(), actorOf(r), &domain.RevokeToken{ID: id}, opts)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
-		s.Error(w, r, err)
-		return
+		return err
 	}
 	t, _ := s.tokens.token(id)
 	s.writeJSON(w, r, http.StatusOK, t)
+	return nil
 }
 
 // tokenList is the answer of GET /v1/tokens.
@@ -105,10 +93,7 @@ type tokenList struct {
 
 // listTokens lists every token issued, without secrets or hashes:
 // GET /v1/tokens (admins).
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		s.Error(w, r, err)
-		return
-	}
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	s.writeJSON(w, r, http.StatusOK, tokenList{Items: s.tokens.list()})
+	return nil
 }

@@ -26,7 +26,8 @@ const catchUpWait = 5 * time.Second
 // with the log since the start, and answers unavailable when they have not.
 func (v RunnerViews) caughtUp(ctx context.Context) error {
 	if err := v.Runner.WaitReady(ctx, catchUpWait); err != nil {
-		return &domain.Error{Code: CodeUnavailable, Message: "the views are still catching up with the log after a start; retry shortly", Err: err}
+		return &domain.Error{Code: CodeUnavailable, Err: err,
+			Message: "the views are still catching up with the log after a start; retry shortly"}
 	}
 	return nil
 }
@@ -108,7 +109,9 @@ func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (projections.
 	if err := v.caughtUp(ctx); err != nil {
 		return projections.CasePage{}, err
 	}
-	return v.Runner.SearchCases(projections.CaseQuery{Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor})
+	return v.Runner.SearchCases(projections.CaseQuery{
+		Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor,
+	})
 }
 
 // Stats answers the statistics of f over p.
@@ -141,5 +144,7 @@ func (v RunnerViews) RepeatVisitors(ctx context.Context, q RepeatVisitorQuery) (
 	if err := v.caughtUp(ctx); err != nil {
 		return projections.RepeatVisitorPage{}, err
 	}
-	return v.Runner.RepeatVisitors(projections.RepeatVisitorQuery{Filter: filter(q.Filter), Limit: q.Limit, Cursor: q.Cursor})
+	return v.Runner.RepeatVisitors(projections.RepeatVisitorQuery{
+		Filter: filter(q.Filter), Limit: q.Limit, Cursor: q.Cursor,
+	})
 }
