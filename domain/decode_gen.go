@@ -350,7 +350,7 @@ func fastTokenRevoked(b []byte) (Event, bool) {
 func (s *scan) readMetadata(p *Metadata) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "schema_version":
 			o.set(0, integer(s, &p.SchemaVersion))
 		case "occurred_at":
@@ -360,7 +360,7 @@ func (s *scan) readMetadata(p *Metadata) bool {
 		case "actor":
 			o.set(3, token(s, &p.Actor))
 		case "role":
-			o.set(4, token(s, &p.Role))
+			o.set(4, enum(s, &p.Role, enumRole))
 		case "station":
 			o.set(5, token(s, &p.Station))
 		case "region":
@@ -370,7 +370,7 @@ func (s *scan) readMetadata(p *Metadata) bool {
 		case "causation_id":
 			o.set(8, str(s, &p.CausationID))
 		case "legal_basis":
-			o.set(9, token(s, &p.LegalBasis))
+			o.set(9, enum(s, &p.LegalBasis, enumLegalBasis))
 		case "request_hash":
 			o.set(10, str(s, &p.RequestHash))
 		default:
@@ -380,16 +380,22 @@ func (s *scan) readMetadata(p *Metadata) bool {
 	return o.ok
 }
 
+var enumRole = []Role{RoleAdmin, RoleStaff, RoleCoordinator, RoleInspector}
+
+var enumLegalBasis = []LegalBasis{BasisStatutoryDuty, BasisConsent, BasisGuardianConsent,
+	BasisVitalInterests,
+}
+
 func (s *scan) readCaseRead(p *CaseRead) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "case_id":
 			o.set(0, str(s, &p.CaseID))
 		case "reader":
 			o.set(1, token(s, &p.Reader))
 		case "role":
-			o.set(2, token(s, &p.Role))
+			o.set(2, enum(s, &p.Role, enumRole))
 		case "route":
 			o.set(3, token(s, &p.Route))
 		default:
@@ -402,7 +408,7 @@ func (s *scan) readCaseRead(p *CaseRead) bool {
 func (s *scan) readPersonalDataErased(p *PersonalDataErased) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "reason":
 			o.set(0, token(s, &p.Reason))
 		case "trigger":
@@ -438,7 +444,7 @@ func (s *scan) readStringList(p *[]string) bool {
 func (s *scan) readIntakeRegistered(p *IntakeRegistered) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "case_id":
 			o.set(0, s.id(&p.CaseID))
 		case "station":
@@ -463,9 +469,9 @@ func (s *scan) readIntakeRegistered(p *IntakeRegistered) bool {
 func (s *scan) readReferral(p *Referral) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "source":
-			o.set(0, token(s, &p.Source))
+			o.set(0, enum(s, &p.Source, enumReferralSource))
 		case "form_no":
 			o.set(1, str(s, &p.FormNo))
 		case "referred_by":
@@ -479,14 +485,18 @@ func (s *scan) readReferral(p *Referral) bool {
 	return o.ok
 }
 
+var enumReferralSource = []ReferralSource{SourceWalkIn, SourceHotline, SourcePoliceEscort, SourceUrbanManagement,
+	SourceHospital, SourceOutreach, SourcePublicReport, SourceOther,
+}
+
 func (s *scan) readPerson(p *Person) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "name":
 			o.set(0, str(s, &p.Name))
 		case "sex":
-			o.set(1, token(s, &p.Sex))
+			o.set(1, enum(s, &p.Sex, enumSex))
 		case "birth_date":
 			o.set(2, s.date(&p.BirthDate))
 		case "estimated_age":
@@ -494,7 +504,7 @@ func (s *scan) readPerson(p *Person) bool {
 		case "age_estimated_on":
 			o.set(4, s.date(&p.AgeEstimatedOn))
 		case "id_type":
-			o.set(5, token(s, &p.IDType))
+			o.set(5, enum(s, &p.IDType, enumIDType))
 		case "id_number":
 			o.set(6, str(s, &p.IDNumber))
 		case "hukou_place":
@@ -518,6 +528,10 @@ func (s *scan) readPerson(p *Person) bool {
 	return o.ok
 }
 
+var enumSex = []Sex{Male, Female}
+
+var enumIDType = []IDType{IDResidentCard, IDPassport, IDHKMacao, IDTaiwan, IDOther}
+
 func (s *scan) readBoolPtr(p **bool) bool {
 	*p = new(bool)
 	return boolean(s, *p)
@@ -538,7 +552,7 @@ func (s *scan) readContactList(p *[]Contact) bool {
 func (s *scan) readContact(p *Contact) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "name":
 			o.set(0, str(s, &p.Name))
 		case "relationship":
@@ -555,7 +569,7 @@ func (s *scan) readContact(p *Contact) bool {
 func (s *scan) readInspection(p *Inspection) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "injuries":
 			o.set(0, boolean(s, &p.Injuries))
 		case "intoxicated":
@@ -590,7 +604,7 @@ func (s *scan) readInspection(p *Inspection) bool {
 func (s *scan) readEligibilityDecided(p *EligibilityDecided) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "eligible":
 			o.set(0, boolean(s, &p.Eligible))
 		case "assist_first":
@@ -611,7 +625,7 @@ func (s *scan) readEligibilityDecided(p *EligibilityDecided) bool {
 func (s *scan) readSecurityChecked(p *SecurityChecked) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "checked_by":
 			o.set(0, s.readChecker(&p.CheckedBy))
 		case "refused":
@@ -630,11 +644,11 @@ func (s *scan) readSecurityChecked(p *SecurityChecked) bool {
 func (s *scan) readChecker(p *Checker) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "staff_id":
 			o.set(0, str(s, &p.StaffID))
 		case "sex":
-			o.set(1, token(s, &p.Sex))
+			o.set(1, enum(s, &p.Sex, enumSex))
 		default:
 			return false
 		}
@@ -645,7 +659,7 @@ func (s *scan) readChecker(p *Checker) bool {
 func (s *scan) readBelongingsDeposited(p *BelongingsDeposited) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "items":
 			o.set(0, s.readItemList(&p.Items))
 		case "notes":
@@ -672,7 +686,7 @@ func (s *scan) readItemList(p *[]Item) bool {
 func (s *scan) readItem(p *Item) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "item":
 			o.set(0, str(s, &p.Item))
 		case "qty":
@@ -687,7 +701,7 @@ func (s *scan) readItem(p *Item) bool {
 func (s *scan) readBelongingsReturned(p *BelongingsReturned) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "items":
 			o.set(0, s.readStringList(&p.Items))
 		case "notes":
@@ -702,11 +716,11 @@ func (s *scan) readBelongingsReturned(p *BelongingsReturned) bool {
 func (s *scan) readIdentityQueried(p *IdentityQueried) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "channel":
-			o.set(0, token(s, &p.Channel))
+			o.set(0, enum(s, &p.Channel, enumQueryChannel))
 		case "result":
-			o.set(1, token(s, &p.Result))
+			o.set(1, enum(s, &p.Result, enumQueryResult))
 		case "reference":
 			o.set(2, str(s, &p.Reference))
 		case "notes":
@@ -718,16 +732,20 @@ func (s *scan) readIdentityQueried(p *IdentityQueried) bool {
 	return o.ok
 }
 
+var enumQueryChannel = []QueryChannel{QueryQuick, QueryPolice, QueryFaceMatch, QueryOther}
+
+var enumQueryResult = []QueryResult{QueryMatched, QueryNoMatch, QueryPending}
+
 func (s *scan) readIdentityVerified(p *IdentityVerified) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "method":
-			o.set(0, token(s, &p.Method))
+			o.set(0, enum(s, &p.Method, enumVerificationMethod))
 		case "name":
 			o.set(1, str(s, &p.Name))
 		case "id_type":
-			o.set(2, token(s, &p.IDType))
+			o.set(2, enum(s, &p.IDType, enumIDType))
 		case "id_number":
 			o.set(3, str(s, &p.IDNumber))
 		case "birth_date":
@@ -745,10 +763,14 @@ func (s *scan) readIdentityVerified(p *IdentityVerified) bool {
 	return o.ok
 }
 
+var enumVerificationMethod = []VerificationMethod{VerifiedByPolice, VerifiedByDNA, VerifiedByRelatives,
+	VerifiedByDocuments, VerifiedByFaceMatch, VerifiedBySelf,
+}
+
 func (s *scan) readFamilySearchNoticePublished(p *FamilySearchNoticePublished) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "channel":
 			o.set(0, token(s, &p.Channel))
 		case "reference":
@@ -765,7 +787,7 @@ func (s *scan) readFamilySearchNoticePublished(p *FamilySearchNoticePublished) b
 func (s *scan) readDNARequested(p *DNARequested) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "sample_ref":
 			o.set(0, str(s, &p.SampleRef))
 		case "lab":
@@ -782,7 +804,7 @@ func (s *scan) readDNARequested(p *DNARequested) bool {
 func (s *scan) readDNAResultReceived(p *DNAResultReceived) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "matched":
 			o.set(0, boolean(s, &p.Matched))
 		case "reference":
@@ -799,7 +821,7 @@ func (s *scan) readDNAResultReceived(p *DNAResultReceived) bool {
 func (s *scan) readRelativesContacted(p *RelativesContacted) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "relationship":
 			o.set(0, token(s, &p.Relationship))
 		case "channel":
@@ -818,7 +840,7 @@ func (s *scan) readRelativesContacted(p *RelativesContacted) bool {
 func (s *scan) readMedicalReferred(p *MedicalReferred) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "hospital":
 			o.set(0, token(s, &p.Hospital))
 		case "reason":
@@ -835,7 +857,7 @@ func (s *scan) readMedicalReferred(p *MedicalReferred) bool {
 func (s *scan) readHospitalAdmitted(p *HospitalAdmitted) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "hospital":
 			o.set(0, token(s, &p.Hospital))
 		case "notes":
@@ -850,7 +872,7 @@ func (s *scan) readHospitalAdmitted(p *HospitalAdmitted) bool {
 func (s *scan) readHospitalDischarged(p *HospitalDischarged) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "hospital":
 			o.set(0, token(s, &p.Hospital))
 		case "notes":
@@ -865,7 +887,7 @@ func (s *scan) readHospitalDischarged(p *HospitalDischarged) bool {
 func (s *scan) readMedicalReturned(p *MedicalReturned) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "notes":
 			o.set(0, str(s, &p.Notes))
 		default:
@@ -878,7 +900,7 @@ func (s *scan) readMedicalReturned(p *MedicalReturned) bool {
 func (s *scan) readStayExtended(p *StayExtended) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "until":
 			o.set(0, s.time(&p.Until))
 		case "approved_by":
@@ -897,9 +919,9 @@ func (s *scan) readStayExtended(p *StayExtended) bool {
 func (s *scan) readLongStayStarted(p *LongStayStarted) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "kind":
-			o.set(0, token(s, &p.Kind))
+			o.set(0, enum(s, &p.Kind, enumLongStayKind))
 		case "place":
 			o.set(1, str(s, &p.Place))
 		case "notes":
@@ -911,12 +933,14 @@ func (s *scan) readLongStayStarted(p *LongStayStarted) bool {
 	return o.ok
 }
 
+var enumLongStayKind = []LongStayKind{LongStayInStation, LongStayOffSite, LongStayPoverty}
+
 func (s *scan) readSettlementRecorded(p *SettlementRecorded) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "stage":
-			o.set(0, token(s, &p.Stage))
+			o.set(0, enum(s, &p.Stage, enumSettlementStage))
 		case "place":
 			o.set(1, str(s, &p.Place))
 		case "reference":
@@ -930,10 +954,12 @@ func (s *scan) readSettlementRecorded(p *SettlementRecorded) bool {
 	return o.ok
 }
 
+var enumSettlementStage = []SettlementStage{SettlementApplied, SettlementSettled}
+
 func (s *scan) readGuardianshipTaken(p *GuardianshipTaken) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "basis":
 			o.set(0, token(s, &p.Basis))
 		case "guardian":
@@ -950,9 +976,9 @@ func (s *scan) readGuardianshipTaken(p *GuardianshipTaken) bool {
 func (s *scan) readPoliceReportFiled(p *PoliceReportFiled) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "reason":
-			o.set(0, token(s, &p.Reason))
+			o.set(0, enum(s, &p.Reason, enumReportReason))
 		case "report_no":
 			o.set(1, str(s, &p.ReportNo))
 		case "agency":
@@ -966,10 +992,15 @@ func (s *scan) readPoliceReportFiled(p *PoliceReportFiled) bool {
 	return o.ok
 }
 
+var enumReportReason = []ReportReason{ReportHarmToMinor, ReportSuspectedTrafficked, ReportSuspectedLost,
+	ReportAbandoned, ReportDangerousItems, ReportAbsconding, ReportDeath,
+	ReportOther,
+}
+
 func (s *scan) readTransferRequested(p *TransferRequested) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "from":
 			o.set(0, token(s, &p.From))
 		case "to":
@@ -988,7 +1019,7 @@ func (s *scan) readTransferRequested(p *TransferRequested) bool {
 func (s *scan) readTransferAccepted(p *TransferAccepted) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "from":
 			o.set(0, token(s, &p.From))
 		case "to":
@@ -1005,7 +1036,7 @@ func (s *scan) readTransferAccepted(p *TransferAccepted) bool {
 func (s *scan) readTransferDeclined(p *TransferDeclined) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "from":
 			o.set(0, token(s, &p.From))
 		case "to":
@@ -1024,7 +1055,7 @@ func (s *scan) readTransferDeclined(p *TransferDeclined) bool {
 func (s *scan) readEscortDeparted(p *EscortDeparted) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "from":
 			o.set(0, token(s, &p.From))
 		case "to":
@@ -1045,7 +1076,7 @@ func (s *scan) readEscortDeparted(p *EscortDeparted) bool {
 func (s *scan) readHandedOver(p *HandedOver) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "from":
 			o.set(0, token(s, &p.From))
 		case "to":
@@ -1064,7 +1095,7 @@ func (s *scan) readHandedOver(p *HandedOver) bool {
 func (s *scan) readLeftVoluntarily(p *LeftVoluntarily) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "declaration_ref":
 			o.set(0, str(s, &p.DeclarationRef))
 		case "cash_yuan":
@@ -1083,7 +1114,7 @@ func (s *scan) readLeftVoluntarily(p *LeftVoluntarily) bool {
 func (s *scan) readPickedUp(p *PickedUp) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "collector":
 			o.set(0, s.readCollector(&p.Collector))
 		case "notes":
@@ -1098,11 +1129,11 @@ func (s *scan) readPickedUp(p *PickedUp) bool {
 func (s *scan) readCollector(p *Collector) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "name":
 			o.set(0, str(s, &p.Name))
 		case "id_type":
-			o.set(1, token(s, &p.IDType))
+			o.set(1, enum(s, &p.IDType, enumIDType))
 		case "id_number":
 			o.set(2, str(s, &p.IDNumber))
 		case "relationship":
@@ -1117,7 +1148,7 @@ func (s *scan) readCollector(p *Collector) bool {
 func (s *scan) readEscortedReturn(p *EscortedReturn) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "destination":
 			o.set(0, str(s, &p.Destination))
 		case "escorts":
@@ -1138,7 +1169,7 @@ func (s *scan) readEscortedReturn(p *EscortedReturn) bool {
 func (s *scan) readAbsconded(p *Absconded) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "last_seen":
 			o.set(0, str(s, &p.LastSeen))
 		case "notes":
@@ -1153,7 +1184,7 @@ func (s *scan) readAbsconded(p *Absconded) bool {
 func (s *scan) readTerminated(p *Terminated) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "reason":
 			o.set(0, str(s, &p.Reason))
 		case "notes":
@@ -1168,7 +1199,7 @@ func (s *scan) readTerminated(p *Terminated) bool {
 func (s *scan) readDied(p *Died) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "place":
 			o.set(0, str(s, &p.Place))
 		case "certified_by":
@@ -1193,7 +1224,7 @@ func (s *scan) readDied(p *Died) bool {
 func (s *scan) readDeathChecklistUpdated(p *DeathChecklistUpdated) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "certified_by":
 			o.set(0, str(s, &p.DeathChecklist.CertifiedBy))
 		case "police_notified":
@@ -1216,7 +1247,7 @@ func (s *scan) readDeathChecklistUpdated(p *DeathChecklistUpdated) bool {
 func (s *scan) readCaseClosed(p *CaseClosed) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "notes":
 			o.set(0, str(s, &p.Notes))
 		default:
@@ -1229,7 +1260,7 @@ func (s *scan) readCaseClosed(p *CaseClosed) bool {
 func (s *scan) readStationRegistered(p *StationRegistered) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "code":
 			o.set(0, token(s, &p.Code))
 		case "name":
@@ -1237,7 +1268,7 @@ func (s *scan) readStationRegistered(p *StationRegistered) bool {
 		case "region":
 			o.set(2, token(s, &p.Region))
 		case "kind":
-			o.set(3, token(s, &p.Kind))
+			o.set(3, enum(s, &p.Kind, enumStationKind))
 		case "zones":
 			o.set(4, s.readZoneBedsList(&p.Zones))
 		default:
@@ -1246,6 +1277,8 @@ func (s *scan) readStationRegistered(p *StationRegistered) bool {
 	}
 	return o.ok
 }
+
+var enumStationKind = []StationKind{KindStation, KindRegionalCenter, KindMinorsCenter}
 
 func (s *scan) readZoneBedsList(p *[]ZoneBeds) bool {
 	var l elements
@@ -1262,9 +1295,9 @@ func (s *scan) readZoneBedsList(p *[]ZoneBeds) bool {
 func (s *scan) readZoneBeds(p *ZoneBeds) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "zone":
-			o.set(0, token(s, &p.Zone))
+			o.set(0, enum(s, &p.Zone, enumZone))
 		case "beds":
 			o.set(1, integer(s, &p.Beds))
 		case "seasonal":
@@ -1276,10 +1309,14 @@ func (s *scan) readZoneBeds(p *ZoneBeds) bool {
 	return o.ok
 }
 
+var enumZone = []Zone{ZoneAdultMale, ZoneAdultFemale, ZoneMinors, ZoneMotherChild, ZoneCare,
+	ZoneObservation, ZoneIsolation,
+}
+
 func (s *scan) readZonesChanged(p *ZonesChanged) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "zones":
 			o.set(0, s.readZoneBedsList(&p.Zones))
 		default:
@@ -1292,11 +1329,11 @@ func (s *scan) readZonesChanged(p *ZonesChanged) bool {
 func (s *scan) readBedAssigned(p *BedAssigned) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "case_id":
 			o.set(0, s.id(&p.CaseID))
 		case "zone":
-			o.set(1, token(s, &p.Zone))
+			o.set(1, enum(s, &p.Zone, enumZone))
 		case "bed":
 			o.set(2, token(s, &p.Bed))
 		case "mother_case_id":
@@ -1311,11 +1348,11 @@ func (s *scan) readBedAssigned(p *BedAssigned) bool {
 func (s *scan) readBedReleased(p *BedReleased) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "case_id":
 			o.set(0, s.id(&p.CaseID))
 		case "zone":
-			o.set(1, token(s, &p.Zone))
+			o.set(1, enum(s, &p.Zone, enumZone))
 		case "bed":
 			o.set(2, token(s, &p.Bed))
 		case "reason":
@@ -1332,13 +1369,13 @@ func (s *scan) readBedReleased(p *BedReleased) bool {
 func (s *scan) readTokenIssued(p *TokenIssued) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "id":
 			o.set(0, str(s, &p.ID))
 		case "name":
 			o.set(1, str(s, &p.Name))
 		case "role":
-			o.set(2, token(s, &p.Role))
+			o.set(2, enum(s, &p.Role, enumRole))
 		case "station":
 			o.set(3, token(s, &p.Station))
 		case "region":
@@ -1355,7 +1392,7 @@ func (s *scan) readTokenIssued(p *TokenIssued) bool {
 func (s *scan) readTokenRevoked(p *TokenRevoked) bool {
 	var o object
 	for o.next(s) {
-		switch string(o.key) {
+		switch string(o.key(s)) {
 		case "id":
 			o.set(0, str(s, &p.ID))
 		default:

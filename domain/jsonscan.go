@@ -53,12 +53,15 @@ func (s *scan) end() bool { return skipSpace(s.b, s.i) == len(s.b) }
 // well-formed object. The reader of the value reports to set, and a value that did not
 // read, or a key read twice, ends the walk with ok false.
 type object struct {
-	key     []byte
-	seen    uint64 // the bits of set
-	started bool
-	ok      bool
-	failed  bool
+	start, end int    // the key is s.b[start:end]
+	seen       uint64 // the bits of set
+	started    bool
+	ok         bool
+	failed     bool
 }
+
+// key returns the key whose value s is at.
+func (o *object) key(s *scan) []byte { return s.b[o.start:o.end] }
 
 // set records that the value of the key numbered bit (below 64) was read, and whether it
 // read.
@@ -106,12 +109,12 @@ func (o *object) next(s *scan) bool {
 	if !ok {
 		return false
 	}
+	o.start, o.end = s.i+1, s.i+1+len(key)
 	s.i = skipSpace(s.b, next)
 	if s.i >= len(s.b) || s.b[s.i] != ':' {
 		return false
 	}
 	s.i = skipSpace(s.b, s.i+1)
-	o.key = key
 	return true
 }
 
@@ -204,8 +207,12 @@ func (s *scan) text() ([]byte, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, false
 	}
+	j := s.i + 1
+	for j < len(s.b) && plainByte[s.b[j]] {
+		j++
+	}
 	ascii := true
-	for j := s.i + 1; j < len(s.b); j++ {
+	for ; j < len(s.b); j++ {
 		switch c := s.b[j]; {
 		case c == '"':
 			v := s.b[s.i+1 : j]
@@ -241,6 +248,23 @@ func token[T ~string](s *scan, p *T) bool {
 		*p = T(tokens.get(v))
 	}
 	return ok
+}
+
+// enum reads a string into p that is one of values, the constants of its type, or else
+// a shared string (token).
+func enum[T ~string](s *scan, p *T, values []T) bool {
+	v, ok := s.text()
+	if !ok {
+		return false
+	}
+	for _, c := range values {
+		if string(c) == string(v) {
+			*p = c
+			return true
+		}
+	}
+	*p = T(tokens.get(v))
+	return true
 }
 
 // tokens holds the shared strings of token, up to maxTokens of them.

@@ -61,6 +61,7 @@ var values = map[string]string{
 type pkg struct {
 	types   map[string]ast.Expr        // type name -> its declared type
 	methods map[string]map[string]bool // type name -> its method names
+	consts  map[string][]string        // named string type -> its constants, in order
 	events  []event                    // in the order of their EventType methods
 	imports map[string]string          // import name -> path
 }
@@ -150,7 +151,8 @@ func load(dir string) (*pkg, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pkg{types: map[string]ast.Expr{}, methods: map[string]map[string]bool{}, imports: map[string]string{}}
+	p := &pkg{types: map[string]ast.Expr{}, methods: map[string]map[string]bool{}, consts: map[string][]string{},
+		imports: map[string]string{}}
 	fset := token.NewFileSet()
 	for _, name := range names {
 		if strings.HasSuffix(name, "_test.go") || filepath.Base(name) == Output {
@@ -168,8 +170,17 @@ func load(dir string) (*pkg, error) {
 			switch d := d.(type) {
 			case *ast.GenDecl:
 				for _, s := range d.Specs {
-					if ts, ok := s.(*ast.TypeSpec); ok && ts.TypeParams == nil {
-						p.types[ts.Name.Name] = ts.Type
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						if s.TypeParams == nil {
+							p.types[s.Name.Name] = s.Type
+						}
+					case *ast.ValueSpec:
+						if id, ok := s.Type.(*ast.Ident); ok && d.Tok == token.CONST {
+							for _, n := range s.Names {
+								p.consts[id.Name] = append(p.consts[id.Name], n.Name)
+							}
+						}
 					}
 				}
 			case *ast.FuncDecl:
@@ -283,7 +294,7 @@ func (w *writer) read(t ast.Expr, ptr string, share bool) (string, error) {
 			return "s.read" + t.Name + "(" + ptr + ")", w.structReader(t.Name, st)
 		}
 		if id, ok := decl.(*ast.Ident); ok && id.Name == "string" {
-			return "token(s, " + ptr + ")", nil // an enum: a closed vocabulary
+			return w.enum(t.Name, ptr), nil
 		}
 		if id, ok := decl.(*ast.Ident); ok && (id.Name == "bool" || id.Name == "int") {
 			return w.read(id, ptr, false)
@@ -302,6 +313,31 @@ func (w *writer) read(t ast.Expr, ptr string, share bool) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("gendecode: type %s is not supported", types.ExprString(t))
+}
+
+// enum returns the reader of a value of the named string type name, one of a closed
+// vocabulary: its constants, kept as a list, or else a shared string.
+func (w *writer) enum(name, ptr string) string {
+	if len(w.consts[name]) == 0 {
+		return "token(s, " + ptr + ")"
+	}
+	list := "enum" + name
+	if at, ok := w.reserve(list); ok {
+		var b strings.Builder
+		fmt.Fprintf(&b, "\nvar %s = []%s{", list, name)
+		line := 0
+		for _, c := range w.consts[name] {
+			if line+len(c) > 70 {
+				b.WriteString("\n")
+				line = 0
+			}
+			b.WriteString(c + ", ")
+			line += len(c) + 2
+		}
+		b.WriteString("\n}\n")
+		w.funcs[at] = b.String()
+	}
+	return "enum(s, " + ptr + ", " + list + ")"
 }
 
 const ptrReader = `
@@ -368,7 +404,7 @@ func (w *writer) structReader(name string, st *ast.StructType) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nfunc (s *scan) read%s(p *%s) bool {\n", name, name)
-	b.WriteString("\tvar o object\n\tfor o.next(s) {\n\t\tswitch string(o.key) {\n")
+	b.WriteString("\tvar o object\n\tfor o.next(s) {\n\t\tswitch string(o.key(s)) {\n")
 	for i, f := range fields {
 		read, err := w.read(f.typ, "&"+f.path, f.share)
 		if err != nil {
