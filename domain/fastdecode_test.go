@@ -1,13 +1,17 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"waystation/domain/internal/gendecode"
 )
 
 // fullEvents has one event of every type with a fast decoder, with every
@@ -15,7 +19,7 @@ import (
 func fullEvents() []Event {
 	id := uuid.MustParse("018cc251-f400-7400-8000-00000000002a")
 	other := uuid.MustParse("018cc2f6-bf80-7400-8000-00000000003d")
-	age, yes := 40, true
+	age, yes, no := 40, true, false
 	at := time.Date(2026, 1, 10, 8, 0, 0, 0, time.UTC)
 	return []Event{
 		IntakeRegistered{CaseID: id, Station: "S01",
@@ -56,6 +60,20 @@ func fullEvents() []Event {
 		CaseClosed{Notes: "n"},
 		BedAssigned{CaseID: id, Zone: ZoneMinors, Bed: "minors-1", MotherCaseID: other},
 		BedReleased{CaseID: id, Zone: ZoneMinors, Bed: "minors-1", Reason: ReleaseExit, Cause: other},
+		PoliceReportFiled{Reason: ReportSuspectedLost, ReportNo: "P-1", Agency: "派出所", Notes: "n"},
+		TransferDeclined{From: "S01", To: "S02", Reason: "full", Notes: "n"},
+		Terminated{Reason: "rules", Notes: "n"},
+		Died{Place: "p", DeathChecklist: DeathChecklist{CertifiedBy: "h", PoliceNotified: &yes, RelativesNotified: &no,
+			PublicNotice: "N", BodyDisposition: "d"}, Notes: "n"},
+		DeathChecklistUpdated{DeathChecklist: DeathChecklist{CertifiedBy: "h", PoliceNotified: &yes, RelativesNotified: &no,
+			PublicNotice: "N", BodyDisposition: "d"}, Notes: "n"},
+		StationRegistered{Code: "S01", Name: "站", Region: "R1", Kind: KindStation,
+			Zones: []ZoneBeds{{Zone: ZoneMinors, Beds: 4, Seasonal: 2}, {Zone: ZoneCare, Beds: 1}}},
+		ZonesChanged{Zones: []ZoneBeds{{Zone: ZoneAdultMale, Beds: 10, Seasonal: 5}}},
+		TokenIssued{ID: "tok-1", Name: "desk", Role: RoleStaff, Station: "S01", Region: "R1", Hash: "ab"},
+		TokenRevoked{ID: "tok-1"},
+		CaseRead{CaseID: id.String(), Reader: "tok-1", Role: RoleInspector, Route: "/v1/cases/{id}"},
+		PersonalDataErased{Reason: "retention", Trigger: "exit", AgeAtIntake: &age, DeathChecklistDone: []string{"police_notified"}},
 	}
 }
 
@@ -161,5 +179,43 @@ func TestFastDecodeFallsBack(t *testing.T) {
 				t.Fatalf("got %#v, want %#v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeGenIsCurrent checks that decode_gen.go is what gendecode makes of the struct
+// declarations today, so that no decoder falls behind its struct.
+func TestDecodeGenIsCurrent(t *testing.T) {
+	want, err := gendecode.Generate(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(gendecode.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not what the struct declarations make: run go generate ./domain", gendecode.Output)
+	}
+}
+
+// TestEveryEventTypeHasADecoder checks that each registered event type has a generated
+// fast decoder, which the registry uses, or is on gendecode's skip list.
+func TestEveryEventTypeHasADecoder(t *testing.T) {
+	for _, name := range Events.Types() {
+		_, fast := fastDecoders[name]
+		_, slow := slowDecoded[name]
+		switch {
+		case fast && slow:
+			t.Errorf("%s has a fast decoder and is on the skip list", name)
+		case !fast && !slow:
+			t.Errorf("%s has no fast decoder and is not on gendecode's skip list", name)
+		case fast && Events.types[name].fast == nil:
+			t.Errorf("%s: the Events registry does not use its fast decoder", name)
+		}
+	}
+	for name := range slowDecoded {
+		if _, ok := Events.Version(name); !ok {
+			t.Errorf("%s is on the skip list but not registered", name)
+		}
 	}
 }
