@@ -71,18 +71,3 @@ func TestClientAnswersTheBodyOrTheProblem(t *testing.T) {
 		}
 	})
 }
-
-func TestRunLoadRecordsCasesWithoutFailures(t *testing.T) {
-	e := newEnv(t)
-	c := serveEnv(t, e)
-	rep, err := wshttp.RunLoad(context.Background(), wshttp.LoadConfig{BaseURL: c.BaseURL, AdminToken: adminToken, Writers: 2, Requests: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Errors != 0 || rep.Requests != 40 {
-		t.Fatalf("got %d requests with %d errors (first: %s), want 40 without errors", rep.Requests, rep.Errors, rep.FirstFailure)
-	}
-	if rep.P50Ms <= 0 || rep.P99Ms < rep.P50Ms || rep.MaxMs < rep.P99Ms {
-		t.Errorf("got p50 %v, p99 %v, max %v ms, want 0 < p50 <= p99 <= max", rep.P50Ms, rep.P99Ms, rep.MaxMs)
-	}
-}

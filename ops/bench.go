@@ -2,269 +2,139 @@ package ops
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
-	"runtime/metrics"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
-	"unsafe"
+	"runtime/pprof"
 
-	"github.com/google/uuid"
-
-	"waystation/eventstore"
-	"waystation/eventstore/bolt"
-	wshttp "waystation/http"
+	"waystation/internal/bench"
 )
 
-// BenchResult is what `waystation bench append` prints, as one JSON object.
-type BenchResult struct {
-	Writers        int     `json:"writers"`
-	Events         int     `json:"events"`
-	Seconds        float64 `json:"seconds"`
-	EventsPerSec   float64 `json:"events_per_sec,omitempty"`
-	RequestsPerSec float64 `json:"requests_per_sec,omitempty"`
-	// P50Ms, P99Ms and MaxMs are latencies, from call to answer (of an
-	// append, or of an HTTP request), by nearest rank on every latency
-	// recorded (wshttp.SummarizeLatencies); for a rebuild, of applying one
-	// batch of events to the views.
-	P50Ms float64 `json:"p50_ms"`
-	P99Ms float64 `json:"p99_ms"`
-	MaxMs float64 `json:"max_ms"`
-	// FsyncPerSec is the disk's own rate of 512-byte append + fsync,
-	// measured in the same folder just before the run; RatioToFsync is
-	// EventsPerSec divided by it, the gain from group commit.
-	FsyncPerSec  float64 `json:"fsync_per_sec"`
-	RatioToFsync float64 `json:"ratio_to_fsync"`
-	// HeapMB is the largest live heap sampled during the run, in MiB; for
-	// append, less the benchmark's own record of latencies (8 bytes an
-	// event), so that it is the store's.
-	HeapMB float64 `json:"heap_mb"`
-	// Batches is how many transactions the writer committed;
-	// EventsPerBatch is the mean group-commit size.
-	Batches        int     `json:"batches,omitempty"`
-	EventsPerBatch float64 `json:"events_per_batch,omitempty"`
-}
-
-// ReadBenchResult is what a read-all benchmark reports.
-type ReadBenchResult struct {
-	Events       int     `json:"events"`
-	Seconds      float64 `json:"seconds"`
-	EventsPerSec float64 `json:"events_per_sec"`
-	HeapMB       float64 `json:"heap_mb"`
-}
-
-// fsyncProbe is how long FsyncRate measures before a benchmark.
-const fsyncProbe = time.Second
-
-// FsyncRate measures how many 512-byte appends, each followed by fsync, the
-// disk under dir completes per second, for d. It writes a scratch file in
-// dir and removes it.
-func FsyncRate(dir string, d time.Duration) (float64, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, fmt.Errorf("fsync probe: %w", err)
+// runBench runs `waystation bench append|rebuild|http|sealing|readall`
+// (package internal/bench). Without --data it works in a fresh temporary
+// folder that it removes afterwards; readall first appends --events events
+// when the folder holds no store.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: bench: which one? append, rebuild, http, sealing or readall", ErrUsage)
 	}
-	f, err := os.CreateTemp(dir, "fsync-probe-*")
-	if err != nil {
-		return 0, fmt.Errorf("fsync probe: %w", err)
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "usage: waystation bench append|rebuild|http|sealing|readall [flags]"+
+			"  (waystation bench <kind> -h for the flags)")
+		return nil
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	block := make([]byte, 512)
-	n := 0
-	start := time.Now()
-	for n == 0 || time.Since(start) < d {
-		if _, err := f.Write(block); err != nil {
-			return 0, fmt.Errorf("fsync probe: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			return 0, fmt.Errorf("fsync probe: %w", err)
-		}
-		n++
+	kind := args[0]
+	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", "folder for the benchmark's store (default: a temporary folder, removed afterwards)")
+	writers := fs.Int("writers", 64, "concurrent writers (append) or clients (http)")
+	events := fs.Int("events", 100000, "events (append, rebuild, readall's log when it must write one, "+
+		"and each of sealing's two runs) or requests (http)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
-}
-
-// benchPayload is a 256-byte JSON document, the size of a typical case
-// event; it carries no personal data.
-var benchPayload = func() []byte {
-	b := []byte(`{"note":"`)
-	for len(b) < 254 {
-		b = append(b, byte('a'+len(b)%26))
+	if *writers < 1 || *events < 1 {
+		return fmt.Errorf("%w: bench: --writers and --events must be at least 1", ErrUsage)
 	}
-	return append(b, `"}`...)
-}()
-
-// BenchAppend measures appends to a real embedded store in dir, with fsync
-// on: writers goroutines append events events in all, one event per
-// append, each writer to its own stream with an exact expected revision.
-// It measures the disk's fsync rate first, and samples the heap
-// throughout.
-func BenchAppend(ctx context.Context, dir string, writers, events int) (BenchResult, error) {
-	if writers < 1 || events < 1 {
-		return BenchResult{}, errors.New("bench: writers and events must be at least 1")
+	run, ok := benchmarks[kind]
+	if !ok {
+		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http, sealing or readall)", ErrUsage, kind)
 	}
-	fsync, err := FsyncRate(dir, fsyncProbe)
-	if err != nil {
-		return BenchResult{}, err
-	}
-	batches := &batchCount{}
-	store, err := bolt.Open(dir, bolt.Options{Observer: batches})
-	if err != nil {
-		return BenchResult{}, err
-	}
-	defer store.Close()
-
-	run := uuid.NewString()[:8]
-	lat, elapsed, peak, err := appendLoad(ctx, store, writers, events,
-		func(w, _ int) string { return "bench-" + run + "-" + strconv.Itoa(w) },
-		eventstore.EventData{Type: "bench.appended", Data: benchPayload, Metadata: []byte(`{"schema":1}`)})
-	if err != nil {
-		return BenchResult{}, err
-	}
-	r := BenchResult{
-		Writers:        writers,
-		Events:         events,
-		Seconds:        elapsed.Seconds(),
-		EventsPerSec:   float64(events) / elapsed.Seconds(),
-		RequestsPerSec: float64(events) / elapsed.Seconds(),
-		P50Ms:          lat.P50Ms,
-		P99Ms:          lat.P99Ms,
-		MaxMs:          lat.MaxMs,
-		FsyncPerSec:    fsync,
-		HeapMB:         float64(peak) / (1 << 20),
-	}
-	r.RatioToFsync = r.EventsPerSec / fsync
-	if b, e := batches.get(); b > 0 {
-		r.Batches, r.EventsPerBatch = b, float64(e)/float64(b)
-	}
-	return r, nil
-}
-
-// appendLoad has writers goroutines append events events in all to store,
-// one event per append with an exact expected revision: writer w's i-th
-// append goes to stream(w, i), a name it has not used before starting a new
-// stream, and is ev with a fresh ID. It returns the appends' latencies
-// (wshttp.SummarizeLatencies), the wall time and the peak heap sampled
-// meanwhile, less the latencies' own record of 8 bytes an event.
-func appendLoad(ctx context.Context, store eventstore.Store, writers, events int, stream func(w, i int) string, ev eventstore.EventData) (wshttp.Latencies, time.Duration, uint64, error) {
-	// One record allocated up front, each writer filling its own part:
-	// 8 MB for a million events, which the heap figure leaves out.
-	recorded := make([]time.Duration, events)
-	own := uint64(cap(recorded)) * uint64(unsafe.Sizeof(time.Duration(0)))
-	heap := startHeapSampler()
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	next := 0
-	for w := range writers {
-		n := events / writers
-		if w < events%writers {
-			n++
-		}
-		mine := recorded[next : next+n]
-		next += n
-		wg.Go(func() {
-			var name string
-			var expected eventstore.ExpectedRevision
-			for i := range n {
-				if s := stream(w, i); s != name {
-					name, expected = s, eventstore.NoStream
-				}
-				id, err := uuid.NewV7()
-				if err != nil {
-					errs <- err
-					return
-				}
-				e := ev
-				e.ID = id
-				began := time.Now()
-				res, err := store.Append(ctx, name, expected, e)
-				if err != nil {
-					errs <- err
-					return
-				}
-				mine[i] = time.Since(began)
-				expected = eventstore.Exact(res.NextExpectedRevision)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	peak := heap.stop()
-	close(errs)
-	if err := <-errs; err != nil {
-		return wshttp.Latencies{}, 0, 0, fmt.Errorf("bench: append: %w", err)
-	}
-	return wshttp.SummarizeLatencies(recorded), elapsed, peak - min(peak, own), nil
-}
-
-// BenchReadAll reads the whole global log of the embedded store in dir
-// forwards and reports the rate.
-func BenchReadAll(ctx context.Context, dir string) (ReadBenchResult, error) {
-	store, err := bolt.Open(dir, bolt.Options{})
-	if err != nil {
-		return ReadBenchResult{}, err
-	}
-	defer store.Close()
-	heap := startHeapSampler()
-	start := time.Now()
-	n := 0
-	for _, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "waystation-bench-")
 		if err != nil {
-			heap.stop()
-			return ReadBenchResult{}, fmt.Errorf("bench: read all: %w", err)
+			return err
 		}
-		n++
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	elapsed := time.Since(start)
-	peak := heap.stop()
-	return ReadBenchResult{
-		Events: n, Seconds: elapsed.Seconds(), EventsPerSec: float64(n) / elapsed.Seconds(),
-		HeapMB: float64(peak) / (1 << 20),
-	}, nil
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := run(ctx, dir, *writers, *events)
+	if err != nil {
+		return err
+	}
+	return printBench(stdout, kind, *asJSON, res)
 }
 
-// batchCount is a bolt.Observer that counts batches and events.
-type batchCount struct{ batches, events atomic.Int64 }
-
-func (b *batchCount) ObserveBatch(events, requests int, fsync, total time.Duration) {
-	b.batches.Add(1)
-	b.events.Add(int64(events))
-}
-
-func (b *batchCount) get() (int, int64) { return int(b.batches.Load()), b.events.Load() }
-
-// heapSampler records the largest live heap seen every few milliseconds.
-type heapSampler struct {
-	done chan struct{}
-	peak chan uint64
-}
-
-func startHeapSampler() *heapSampler {
-	h := &heapSampler{done: make(chan struct{}), peak: make(chan uint64, 1)}
-	go func() {
-		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		var peak uint64
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(sample)
-			peak = max(peak, sample[0].Value.Uint64())
-			select {
-			case <-h.done:
-				h.peak <- peak
-				return
-			case <-tick.C:
+// benchmarks runs each benchmark of `waystation bench` by its name.
+var benchmarks = map[string]func(ctx context.Context, dir string, writers, events int) (any, error){
+	"append": func(ctx context.Context, dir string, writers, events int) (any, error) {
+		return bench.Append(ctx, dir, writers, events)
+	},
+	"rebuild": func(ctx context.Context, dir string, _, events int) (any, error) {
+		return bench.Rebuild(ctx, dir, events)
+	},
+	"readall": func(ctx context.Context, dir string, writers, events int) (any, error) {
+		if requireStore(dir) != nil {
+			if _, err := bench.Append(ctx, dir, writers, events); err != nil {
+				return nil, err
 			}
 		}
-	}()
-	return h
+		return bench.ReadAll(ctx, dir)
+	},
+	"sealing": func(ctx context.Context, dir string, writers, events int) (any, error) {
+		return bench.Sealing(ctx, dir, writers, events, events)
+	},
+	"http": func(ctx context.Context, dir string, clients, requests int) (any, error) {
+		tuneGC() // as serve runs
+		return bench.HTTP(ctx, dir, clients, requests, serveForBench)
+	},
 }
 
-func (h *heapSampler) stop() uint64 {
-	close(h.done)
-	return <-h.peak
+// serveForBench is bench.Serve over Main: the whole service in dir on a
+// loopback port, logging nowhere. It returns Run's error when Run ends
+// before it listens.
+func serveForBench(ctx context.Context, dir, token string) (string, func(), error) {
+	cfg := DefaultConfig()
+	cfg.Data = dir
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = token
+	m := NewMain(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runCtx, cancel := context.WithCancel(ctx)
+	listening, served := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		err := serve(runCtx, m)
+		served()
+		done <- err
+	}()
+	addr := m.Addr(listening)
+	if addr == "" {
+		cancel()
+		if err := <-done; err != nil {
+			return "", nil, err
+		}
+		return "", nil, ctx.Err()
+	}
+	return addr, func() { cancel(); <-done; served() }, nil
+}
+
+// printBench prints the result of benchmark kind: with asJSON one JSON
+// object on one line, else a title line and the object indented.
+func printBench(stdout io.Writer, kind string, asJSON bool, res any) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "bench %s\n%s\n", kind, b)
+	return err
 }

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"waystation/domain"
 	"waystation/eventstore/audit"
-	"waystation/ops"
 )
 
 // folderOrigin is the origin an inspector computes from the verifier key
@@ -63,7 +63,7 @@ func TestTheCheckpointNamesItsOwnLog(t *testing.T) {
 	if firstLine(e.TreeHead.Note) != origin {
 		t.Fatalf("export tree head %q, want it to begin with %s", e.TreeHead.Note, origin)
 	}
-	if _, err := ops.VerifyExport(bundle, vkey); err != nil {
+	if _, err := audit.VerifyBundle(bundle, vkey, domain.CaseStream); err != nil {
 		t.Fatalf("the export does not verify against the pinned key: %v", err)
 	}
 
@@ -117,7 +117,7 @@ func TestAnExportWithAnOldFormTreeHeadStillVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(unsigned)
-	e.Signature = sign(ops.ExportFormat + "\ncase " + e.CaseID.String() + "\nsha256 " + hex.EncodeToString(sum[:]) + "\n")
+	e.Signature = sign(audit.BundleFormat + "\ncase " + e.CaseID.String() + "\nsha256 " + hex.EncodeToString(sum[:]) + "\n")
 	old, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestAnExportWithAnOldFormTreeHeadStillVerifies(t *testing.T) {
 	if !strings.HasPrefix(e.TreeHead.Note, "go.sum database tree\n") {
 		t.Fatalf("test bundle's tree head %q is not in the old form", e.TreeHead.Note)
 	}
-	rep, err := ops.VerifyExport(old, vkey)
+	rep, err := audit.VerifyBundle(old, vkey, domain.CaseStream)
 	if err != nil || rep.TreeSize != head.Size || !rep.KeyPinned {
 		t.Fatalf("an old-form bundle: %+v, %v; want it verified at tree size %d against the pinned key", rep, err, head.Size)
 	}

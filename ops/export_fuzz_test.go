@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"waystation/domain"
+	"waystation/eventstore/audit"
 	"waystation/ops"
 )
 
@@ -28,7 +30,7 @@ func FuzzVerifyExport(f *testing.F) {
 		f.Fatal(err)
 	}
 	key := e.VerifierKey
-	want, err := ops.VerifyExport(bundle, key)
+	want, err := audit.VerifyBundle(bundle, key, domain.CaseStream)
 	if err != nil {
 		f.Fatalf("the intact export does not verify: %v", err)
 	}
@@ -38,9 +40,9 @@ func FuzzVerifyExport(f *testing.F) {
 	f.Add(bundle[:len(bundle)/2])
 
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := ops.VerifyExport(b, key)
+		got, err := audit.VerifyBundle(b, key, domain.CaseStream)
 		if err != nil {
-			if !errors.Is(err, ops.ErrExportInvalid) {
+			if !errors.Is(err, audit.ErrBundleInvalid) {
 				t.Fatalf("refusal does not wrap ErrExportInvalid: %v", err)
 			}
 			return

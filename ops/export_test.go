@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"waystation/domain"
 	"waystation/eventstore/audit"
 	"waystation/ops"
 )
@@ -30,14 +31,14 @@ func TestVerifyExportRefusesDuplicateMembers(t *testing.T) {
 	id := r.must(t, 201, staff, "POST", "/v1/cases", intake("Duplicate Person", time.Now().Add(-time.Hour)))["id"].(string)
 	bundle, e := r.export(t, id)
 	key := e.VerifierKey
-	if _, err := ops.VerifyExport(bundle, key); err != nil {
+	if _, err := audit.VerifyBundle(bundle, key, domain.CaseStream); err != nil {
 		t.Fatalf("the intact export does not verify: %v", err)
 	}
 	var indented bytes.Buffer
 	if err := json.Indent(&indented, bundle, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ops.VerifyExport(indented.Bytes(), key); err != nil {
+	if _, err := audit.VerifyBundle(indented.Bytes(), key, domain.CaseStream); err != nil {
 		t.Errorf("the export indented does not verify: %v", err)
 	}
 	forged := `[{"position":"1/1","type":"case.intake_registered","data":{"person":{"name":"Forged Name"}}}]`
@@ -56,7 +57,7 @@ func TestVerifyExportRefusesDuplicateMembers(t *testing.T) {
 			if !json.Valid(changed) {
 				t.Fatalf("the changed bundle is not JSON: %s", changed[:min(len(changed), 300)])
 			}
-			if _, err := ops.VerifyExport(changed, key); !errors.Is(err, ops.ErrExportInvalid) {
+			if _, err := audit.VerifyBundle(changed, key, domain.CaseStream); !errors.Is(err, audit.ErrBundleInvalid) {
 				t.Errorf("VerifyExport err = %v, want ErrExportInvalid", err)
 			}
 		})
@@ -155,7 +156,7 @@ func TestVerifyExportNumbersTheCaseByTheAPIsVersions(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, err := verifyExport(t, f, key)
-			if !errors.Is(err, ops.ErrExportInvalid) {
+			if !errors.Is(err, audit.ErrBundleInvalid) {
 				t.Fatalf("verify-export of a bundle without version %d: err %v, want ErrExportInvalid: %s", tt.version, err, out)
 			}
 			if !strings.Contains(out, tt.want) || strings.Contains(out, "revision") {
@@ -174,7 +175,7 @@ func resignedWithout(t testing.TB, bundle []byte, dir, id string, version uint64
 	if err := json.Unmarshal(bundle, &e); err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(e.Events, func(ev ops.ExportedEvent) bool {
+	i := slices.IndexFunc(e.Events, func(ev audit.BundleEvent) bool {
 		return ev.Stream == "case-"+id && ev.Revision+1 == version
 	})
 	if i < 0 {
@@ -196,7 +197,7 @@ func resignedWithout(t testing.TB, bundle []byte, dir, id string, version uint64
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := note.Sign(&note.Note{Text: ops.ExportFormat + "\ncase " + id + "\nsha256 " + hex.EncodeToString(sum[:]) + "\n"}, signer)
+	msg, err := note.Sign(&note.Note{Text: audit.BundleFormat + "\ncase " + id + "\nsha256 " + hex.EncodeToString(sum[:]) + "\n"}, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

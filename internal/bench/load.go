@@ -1,4 +1,4 @@
-package http
+package bench
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	wshttp "waystation/http"
 )
 
 // LoadConfig says how to drive a running server for `waystation bench
@@ -66,7 +66,7 @@ var caseRound = []struct {
 // error; the run stops at the first transport failure.
 func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	if cfg.Writers < 1 || cfg.Requests < 1 {
-		return LoadReport{}, errors.New("http: load needs at least one writer and one request")
+		return LoadReport{}, errors.New("bench: load needs at least one writer and one request")
 	}
 	client := cfg.Client
 	if client == nil {
@@ -77,21 +77,21 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	code := "B" + strings.ToUpper(hex.EncodeToString(suffix[:]))
-	api := &Client{BaseURL: cfg.BaseURL, HTTP: client}
+	api := &wshttp.Client{BaseURL: cfg.BaseURL, HTTP: client}
 	do := func(token, path, body string, want int) ([]byte, error) {
 		return api.Do(ctx, token, http.MethodPost, path, []byte(body), want)
 	}
 	station := fmt.Sprintf(`{"code":%q,"name":"bench","region":"BENCH","kind":"station","zones":[{"zone":"adult_male","beds":100}]}`, code)
 	if _, err := do(cfg.AdminToken, "/v1/stations", station, http.StatusCreated); err != nil {
-		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+		return LoadReport{}, fmt.Errorf("bench: load setup: %w", err)
 	}
 	b, err := do(cfg.AdminToken, "/v1/tokens", fmt.Sprintf(`{"name":"bench","role":"staff","station":%q}`, code), http.StatusCreated)
 	if err != nil {
-		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+		return LoadReport{}, fmt.Errorf("bench: load setup: %w", err)
 	}
 	var tok struct{ Token string }
 	if err := json.Unmarshal(b, &tok); err != nil {
-		return LoadReport{}, fmt.Errorf("http: load setup: %w", err)
+		return LoadReport{}, fmt.Errorf("bench: load setup: %w", err)
 	}
 	intake := fmt.Sprintf(`{"station":%q,"referral":{"source":"walk_in"},"person":{"sex":"male","estimated_age":40}}`, code)
 
@@ -127,7 +127,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 				mine = append(mine, time.Since(t0))
 				if err != nil {
 					failures.Add(1)
-					var refused *ClientError
+					var refused *wshttp.ClientError
 					if !errors.As(err, &refused) { // transport failure: stop the run
 						mu.Lock()
 						if firstErr == nil {
@@ -160,7 +160,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	if firstErr != nil {
-		return LoadReport{}, fmt.Errorf("http: load: %w", firstErr)
+		return LoadReport{}, fmt.Errorf("bench: load: %w", firstErr)
 	}
 	lat := SummarizeLatencies(latencies)
 	return LoadReport{
@@ -169,43 +169,4 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 		RequestsPerSec: float64(len(latencies)) / elapsed.Seconds(),
 		P50Ms:          lat.P50Ms, P99Ms: lat.P99Ms, MaxMs: lat.MaxMs, FirstFailure: firstFailure,
 	}, nil
-}
-
-// Latencies is the summary every benchmark prints of the latencies it
-// recorded, in milliseconds.
-type Latencies struct {
-	P50Ms float64 `json:"p50_ms"`
-	P99Ms float64 `json:"p99_ms"`
-	MaxMs float64 `json:"max_ms"`
-}
-
-// SummarizeLatencies sorts recorded in place and returns its 50th and 99th
-// percentiles and its maximum, by nearest rank (see NearestRank), so every
-// figure is a latency that was actually recorded. No latencies give zeros.
-// Both `waystation bench append` and `bench http` report through here, so
-// their figures compare.
-func SummarizeLatencies(recorded []time.Duration) Latencies {
-	if len(recorded) == 0 {
-		return Latencies{}
-	}
-	slices.Sort(recorded)
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return Latencies{
-		P50Ms: ms(NearestRank(recorded, 0.50)),
-		P99Ms: ms(NearestRank(recorded, 0.99)),
-		MaxMs: ms(recorded[len(recorded)-1]),
-	}
-}
-
-// NearestRank returns the q-quantile of sorted, ascending latencies by
-// nearest rank: the ceil(q × n)-th smallest of n, the smallest latency that
-// at least a share q of all are at most. A q of 0 or less gives the
-// smallest, 1 or more the largest, and no latencies give 0.
-func NearestRank(sorted []time.Duration, q float64) time.Duration {
-	n := len(sorted)
-	if n == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(q * float64(n)))
-	return sorted[min(max(rank, 1), n)-1]
 }

@@ -1,17 +1,17 @@
-package ops_test
+package bench_test
 
 import (
 	"context"
 	"testing"
 
-	"waystation/ops"
+	"waystation/internal/bench"
 )
 
 func TestBenchSealingRunsBothSidesOnTheSameWork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes and rebuilds four stores")
 	}
-	got, err := ops.BenchSealing(context.Background(), t.TempDir(), 4, 200, 2000)
+	got, err := bench.Sealing(context.Background(), t.TempDir(), 4, 200, 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestBenchSealingRunsBothSidesOnTheSameWork(t *testing.T) {
 	if got.RebuildPlain.Events == 0 || got.RebuildSealed.Events == 0 || got.RebuildPlain.Cases == 0 || got.RebuildSealed.Cases == 0 {
 		t.Errorf("rebuild sides: plain %+v, sealed %+v", got.RebuildPlain, got.RebuildSealed)
 	}
-	if _, err := ops.BenchSealing(context.Background(), t.TempDir(), 0, 10, 10); err == nil {
-		t.Error("BenchSealing accepted zero writers")
+	if _, err := bench.Sealing(context.Background(), t.TempDir(), 0, 10, 10); err == nil {
+		t.Error("Sealing accepted zero writers")
 	}
 }

@@ -1,4 +1,4 @@
-package ops
+package bench
 
 import (
 	"context"
@@ -25,8 +25,8 @@ import (
 // times (the rebuild five times after generating), alternating, and the
 // best run counts, to damp the noise of a shared machine.
 type SealingCost struct {
-	AppendPlain  BenchResult `json:"append_plain"`
-	AppendSealed BenchResult `json:"append_sealed"`
+	AppendPlain  Result `json:"append_plain"`
+	AppendSealed Result `json:"append_sealed"`
 	// AppendCost is plain events/s over sealed events/s, minus one;
 	// AppendCPUCost the same by the process's CPU time per event, which
 	// other programs on the machine disturb less.
@@ -39,9 +39,9 @@ type SealingCost struct {
 	Notes         map[string]any `json:"notes,omitempty"`
 }
 
-// openBench opens a bolt store in dir, sealed when seal is set (with a
+// openStore opens a bolt store in dir, sealed when seal is set (with a
 // fixed master key: the data is disposable).
-func openBench(dir string, opts bolt.Options, seal bool) (eventstore.Store, *bolt.Store, error) {
+func openStore(dir string, opts bolt.Options, seal bool) (eventstore.Store, *bolt.Store, error) {
 	s, err := bolt.Open(dir, opts)
 	if err != nil {
 		return nil, nil, err
@@ -57,9 +57,9 @@ func openBench(dir string, opts bolt.Options, seal bool) (eventstore.Store, *bol
 	return sealed.New(s, ks, domain.PersonalPaths, domain.DataSubject), s, nil
 }
 
-// benchCasePayload is an intake with every kind of personal value, as the
+// casePayload is an intake with every kind of personal value, as the
 // service writes it.
-var benchCasePayload = func() []byte {
+var casePayload = func() []byte {
 	age := 34
 	ev := domain.IntakeRegistered{
 		CaseID: uuid.MustParse("01940000-0000-7000-8000-000000000001"), Station: "S01",
@@ -77,13 +77,13 @@ var benchCasePayload = func() []byte {
 	return d.Data
 }()
 
-// benchAppendCases is BenchAppend with case events carrying personal
+// appendCases is Append with case events carrying personal
 // values: each writer appends to a new case stream every 10 events (so
 // data keys are created as a station would), with fsync on.
-func benchAppendCases(ctx context.Context, dir string, writers, events int, seal bool) (BenchResult, error) {
-	store, _, err := openBench(dir, bolt.Options{}, seal)
+func appendCases(ctx context.Context, dir string, writers, events int, seal bool) (Result, error) {
+	store, _, err := openStore(dir, bolt.Options{}, seal)
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	defer store.Close()
 	streams := make([]string, writers) // per writer: its current case stream
@@ -94,19 +94,19 @@ func benchAppendCases(ctx context.Context, dir string, writers, events int, seal
 			}
 			return streams[w]
 		},
-		eventstore.EventData{Type: domain.TypeIntakeRegistered, Data: benchCasePayload, Metadata: []byte(`{"schema_version":2}`)})
+		eventstore.EventData{Type: domain.TypeIntakeRegistered, Data: casePayload, Metadata: []byte(`{"schema_version":2}`)})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
-	return BenchResult{
+	return Result{
 		Writers: writers, Events: events, Seconds: elapsed.Seconds(), EventsPerSec: float64(events) / elapsed.Seconds(),
 		P50Ms: lat.P50Ms, P99Ms: lat.P99Ms, MaxMs: lat.MaxMs, HeapMB: float64(peak) / (1 << 20),
 	}, nil
 }
 
-// BenchSealing measures the cost of sealing personal values on the append
+// Sealing measures the cost of sealing personal values on the append
 // and rebuild benchmarks, in subfolders of dir.
-func BenchSealing(ctx context.Context, dir string, writers, appendEvents, rebuildEvents int) (SealingCost, error) {
+func Sealing(ctx context.Context, dir string, writers, appendEvents, rebuildEvents int) (SealingCost, error) {
 	if writers < 1 || appendEvents < 1 || rebuildEvents < 1 {
 		return SealingCost{}, errors.New("bench: writers and events must be at least 1")
 	}
@@ -116,7 +116,7 @@ func BenchSealing(ctx context.Context, dir string, writers, appendEvents, rebuil
 		for k, seal := range []bool{false, true} {
 			sub := filepath.Join(dir, "append-"+strconv.FormatBool(seal)+"-"+strconv.Itoa(round))
 			c0 := loggen.CPUTime()
-			r, err := benchAppendCases(ctx, sub, writers, appendEvents, seal)
+			r, err := appendCases(ctx, sub, writers, appendEvents, seal)
 			if err != nil {
 				return out, err
 			}
@@ -138,7 +138,7 @@ func BenchSealing(ctx context.Context, dir string, writers, appendEvents, rebuil
 	}
 	for round := range 6 {
 		for _, seal := range []bool{false, true} {
-			store, raw, err := openBench(filepath.Join(dir, "rebuild-"+strconv.FormatBool(seal)), bolt.Options{NoSync: true}, seal)
+			store, raw, err := openStore(filepath.Join(dir, "rebuild-"+strconv.FormatBool(seal)), bolt.Options{NoSync: true}, seal)
 			if err != nil {
 				return out, err
 			}
