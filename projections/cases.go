@@ -26,7 +26,9 @@ type CaseView struct {
 }
 
 func caseView(m *model, ce *caseEntry, at time.Time) CaseView {
-	v := CaseView{Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at), PersonalDataErased: ce.c.PersonalDataErased()}
+	v := CaseView{
+		Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at), PersonalDataErased: ce.c.PersonalDataErased(),
+	}
 	v.Bed = nil
 	if ce.bed != nil {
 		v.Bed = &domain.Bed{Zone: ce.bed.Zone, Bed: ce.bed.Bed}

@@ -43,7 +43,9 @@ func TestRestartMidStreamLosesAndRepeatsNothing(t *testing.T) {
 	w := newWorld(t)
 	w.station("S01", "R1", stdZones...)
 	p := &positions{version: 1}
-	opts := projections.Options{Logger: slog.New(slog.DiscardHandler), CheckpointEvery: 7, Projections: []projections.Projection{p}}
+	opts := projections.Options{
+		Logger: slog.New(slog.DiscardHandler), CheckpointEvery: 7, Projections: []projections.Projection{p},
+	}
 	write := func(n int) {
 		for i := range n {
 			w.intake("S01", t0.Add(time.Duration(i)*time.Minute), man, domain.Inspection{})

@@ -12,13 +12,17 @@ import (
 // onUndecodable logs and counts an event that does not decode.
 func (r *Runner) onUndecodable(rec eventstore.RecordedEvent, err error) {
 	r.undec.Add(1)
-	r.log.Warn("projections: skipping an undecodable event", "type", rec.Type, "position", rec.Position.String(), "err", err)
+	r.log.Warn(
+		"projections: skipping an undecodable event", "type", rec.Type, "position", rec.Position.String(), "err", err,
+	)
 }
 
 // follow subscribes after from and hands decoded events to apply in order:
 // in batches while catching up, one at a time once live. caughtUp is called
 // at the subscription's caught-up marker, after the history is applied.
-func (r *Runner) follow(ctx context.Context, from eventstore.Position, apply func([]domain.Envelope) error, caughtUp func() error) error {
+func (r *Runner) follow(
+	ctx context.Context, from eventstore.Position, apply func([]domain.Envelope) error, caughtUp func() error,
+) error {
 	d := newDecoder(r.onUndecodable, nil)
 	applied := make(chan error, 1)
 	marker := &batch{done: make(chan struct{}), marker: true}

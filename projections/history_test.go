@@ -54,7 +54,10 @@ func TestCaseViewAndHistory(t *testing.T) {
 	var bed domain.BedAssigned
 	if err := json.Unmarshal(h.Events[2].Data, &bed); err != nil || bed.CaseID != id || bed.Bed != "adult_male-2" ||
 		h.Events[2].Stream != domain.StationStream("S01") || h.Events[2].OccurredAt.IsZero() {
-		t.Errorf("bed assignment in the history: %+v (%v), stream %s, occurred %v", bed, err, h.Events[2].Stream, h.Events[2].OccurredAt)
+		t.Errorf(
+			"bed assignment in the history: %+v (%v), stream %s, occurred %v", bed, err, h.Events[2].Stream,
+			h.Events[2].OccurredAt,
+		)
 	}
 
 	// At version 3 (the transfer request), the case held its bed at S01.
@@ -62,8 +65,12 @@ func TestCaseViewAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v3.Version != 3 || v3.State.Station != "S01" || v3.State.Bed == nil || v3.State.Bed.Bed != "adult_male-2" || v3.State.Transfer == nil {
-		t.Errorf("version 3: got version %d station %s bed %v transfer %v", v3.Version, v3.State.Station, v3.State.Bed, v3.State.Transfer)
+	if v3.Version != 3 || v3.State.Station != "S01" || v3.State.Bed == nil ||
+		v3.State.Bed.Bed != "adult_male-2" || v3.State.Transfer == nil {
+		t.Errorf(
+			"version 3: got version %d station %s bed %v transfer %v", v3.Version, v3.State.Station,
+			v3.State.Bed, v3.State.Transfer,
+		)
 	}
 	// As of 55 hours in, the person was in transit.
 	mid, err := r.History(id, projections.AsOf{At: t0.Add(55 * time.Hour)}, 0)
@@ -77,7 +84,9 @@ func TestCaseViewAndHistory(t *testing.T) {
 		t.Errorf("before the intake: got %v, want not_found", err)
 	}
 	var de *domain.Error
-	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &de) || de.Field != "version" {
+	if _, err := r.History(
+		id, projections.AsOf{}, 7,
+	); !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &de) || de.Field != "version" {
 		t.Errorf("version 7 of 6: got %v, want invalid naming version", err)
 	}
 }

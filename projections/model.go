@@ -162,7 +162,9 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
 		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
 		ce.closeHold(at)
-		ce.holds = append(ce.holds, hold{station: strings.TrimPrefix(s.stream, domain.StationStreamPrefix), span: span{from: at.UnixNano()}})
+		ce.holds = append(
+			ce.holds, hold{station: strings.TrimPrefix(s.stream, domain.StationStreamPrefix), span: span{from: at.UnixNano()}},
+		)
 	case domain.BedReleased:
 		ce := m.caseFor(e.CaseID)
 		if ce.bed != nil && ce.bed.Station == code && ce.bed.Bed == e.Bed {

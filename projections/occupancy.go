@@ -59,7 +59,9 @@ func occupancy(m *model, s *stationEntry, at time.Time) Occupancy {
 	o := Occupancy{Station: s.st.Code, At: at, Zones: []ZoneOccupancy{}, Residents: []Resident{}}
 	for _, z := range s.st.Occupancy() {
 		zb, _ := s.st.ZoneBeds(z.Zone)
-		o.Zones = append(o.Zones, ZoneOccupancy{Zone: z.Zone, Beds: z.Beds, Seasonal: zb.Seasonal, Occupied: z.Occupied, Free: z.Free})
+		o.Zones = append(
+			o.Zones, ZoneOccupancy{Zone: z.Zone, Beds: z.Beds, Seasonal: zb.Seasonal, Occupied: z.Occupied, Free: z.Free},
+		)
 	}
 	placements := s.st.Placements()
 	zoneIndex := func(z domain.Zone) int {

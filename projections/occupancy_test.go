@@ -47,7 +47,9 @@ func TestOccupancyCountsBedsHospitalAndTransit(t *testing.T) {
 	if got.InHospital != 1 || got.InTransit != 1 {
 		t.Errorf("in hospital %d, in transit %d; want 1 and 1", got.InHospital, got.InTransit)
 	}
-	if len(got.Residents) != 2 || got.Residents[0].CaseID != a || got.Residents[0].Bed != "adult_male-5" || got.Residents[1].CaseID != b {
+	if len(
+		got.Residents,
+	) != 2 || got.Residents[0].CaseID != a || got.Residents[0].Bed != "adult_male-5" || got.Residents[1].CaseID != b {
 		t.Errorf("residents: got %+v", got.Residents)
 	}
 

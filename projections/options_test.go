@@ -58,7 +58,9 @@ func TestObserveBatchSeesEveryFoldedEvent(t *testing.T) {
 	}
 	total := int(head.Commit)
 	var seen batches
-	r := projections.NewRunner(w.store, w.store, projections.Options{Logger: slog.New(slog.DiscardHandler), ObserveBatch: seen.observe})
+	r := projections.NewRunner(
+		w.store, w.store, projections.Options{Logger: slog.New(slog.DiscardHandler), ObserveBatch: seen.observe},
+	)
 
 	if err := r.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
@@ -76,7 +78,9 @@ func TestObserveBatchSeesEveryFoldedEvent(t *testing.T) {
 
 	// Following the log from the start, with events arriving meanwhile.
 	var live batches
-	follower := projections.NewRunner(w.store, w.store, projections.Options{Logger: slog.New(slog.DiscardHandler), ObserveBatch: live.observe})
+	follower := projections.NewRunner(
+		w.store, w.store, projections.Options{Logger: slog.New(slog.DiscardHandler), ObserveBatch: live.observe},
+	)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- follower.Run(ctx) }()

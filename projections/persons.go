@@ -58,7 +58,14 @@ func (m *model) linked(ce *caseEntry) []*caseEntry {
 func personCases(list []*caseEntry) []PersonCase {
 	out := make([]PersonCase, 0, len(list))
 	for _, p := range list {
-		pc := PersonCase{CaseID: p.c.ID, Station: p.c.Station, Status: p.c.Status, OpenedAt: p.c.OpenedAt, ExitedAt: p.c.ExitedAt, ExitType: p.c.ExitType}
+		pc := PersonCase{
+			CaseID:   p.c.ID,
+			Station:  p.c.Station,
+			Status:   p.c.Status,
+			OpenedAt: p.c.OpenedAt,
+			ExitedAt: p.c.ExitedAt,
+			ExitType: p.c.ExitType,
+		}
 		if p.c.Transfer != nil {
 			pc.TransferTo = p.c.Transfer.To
 		}

@@ -26,7 +26,9 @@ func (r *Runner) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("projections: views rebuilt", "position", pos.String(), "events", fresh.applied, "took", time.Since(start).String())
+	r.log.Info(
+		"projections: views rebuilt", "position", pos.String(), "events", fresh.applied, "took", time.Since(start).String(),
+	)
 	r.setPosition(pos)
 	return nil
 }

@@ -154,7 +154,10 @@ func TestRebuildEqualsFollowingLiveAndAsOfEqualsLiveThen(t *testing.T) {
 	total := 0
 	next := start
 	for stage := range 3 {
-		res, err := loggen.Generate(context.Background(), w.store, loggen.Options{Events: total + 700, Stations: 6, Regions: 2, Writers: 1, Start: next, Seed: uint64(stage)})
+		res, err := loggen.Generate(
+			context.Background(), w.store,
+			loggen.Options{Events: total + 700, Stations: 6, Regions: 2, Writers: 1, Start: next, Seed: uint64(stage)},
+		)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +186,9 @@ func TestRebuildEqualsFollowingLiveAndAsOfEqualsLiveThen(t *testing.T) {
 	}
 	sameViews(t, "after the rebuild", everything(t, r, from, to), live)
 	for i, s := range snaps {
-		sameViews(t, fmt.Sprintf("stage %d as of %s (known then)", i, s.at), then(t, r, projections.AsOf{At: s.at, Known: true}), s.views)
+		sameViews(
+			t, fmt.Sprintf("stage %d as of %s (known then)", i, s.at),
+			then(t, r, projections.AsOf{At: s.at, Known: true}), s.views,
+		)
 	}
 }

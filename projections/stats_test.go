@@ -85,7 +85,9 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 	}
 	// A period given in UTC is counted from its instant, shown in Beijing
 	// time with the civil dates it covers.
-	s01, err := r.Stats(projections.Filter{Station: "S01"}, projections.Period{From: cst(0, 10, 0).UTC(), To: cst(6, 0, 0).UTC()})
+	s01, err := r.Stats(
+		projections.Filter{Station: "S01"}, projections.Period{From: cst(0, 10, 0).UTC(), To: cst(6, 0, 0).UTC()},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,9 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 		"2026-03-02T10:00:00+08:00 2026-03-08T00:00:00+08:00 2026-03-02 2026-03-07"; got != want || s01.ToInclusive {
 		t.Errorf("range: got %s (to inclusive %v), want %s, to exclusive", got, s01.ToInclusive, want)
 	}
-	if got, want := dates(s01), []string{"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"}; !slices.Equal(got, want) {
+	if got, want := dates(s01), []string{
+		"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05",
+	}; !slices.Equal(got, want) {
 		t.Errorf("census dates: got %v, want %v (completed nights only)", got, want)
 	}
 	if got, want := census(s01), []int{2, 2, 2, 0}; !slices.Equal(got, want) {
@@ -130,14 +134,16 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 	}
 	st1, st2 := all.Stations[0], all.Stations[1]
 	if st1.Station != "S01" || st1.Region != "R1" || st1.BedNights != 6 || st1.Intakes != 5 || st1.Exits != 3 ||
-		st1.IntakesBySex["female"] != 1 || st1.IntakesByAgeBand["60+"] != 1 || st1.ExitsByAgeBand["60+"] != 1 || st1.ExitsBySex["male"] != 2 {
+		st1.IntakesBySex["female"] != 1 || st1.IntakesByAgeBand["60+"] != 1 ||
+		st1.ExitsByAgeBand["60+"] != 1 || st1.ExitsBySex["male"] != 2 {
 		t.Errorf("S01's row: %+v", st1)
 	}
 	if st2.Station != "S02" || st2.Region != "R2" || st2.BedNights != 2 || st2.Intakes != 0 || st2.Exits != 0 {
 		t.Errorf("S02's row: %+v", st2)
 	}
 	r1, r2 := all.Regions[0], all.Regions[1]
-	if r1.Region != "R1" || r1.BedNights != 6 || r1.Intakes != 5 || r1.Exits != 3 || r1.ExitsByType["death"] != 1 || r1.IntakesBySex["male"] != 4 {
+	if r1.Region != "R1" || r1.BedNights != 6 || r1.Intakes != 5 || r1.Exits != 3 ||
+		r1.ExitsByType["death"] != 1 || r1.IntakesBySex["male"] != 4 {
 		t.Errorf("R1's row: %+v", r1)
 	}
 	if r2.Region != "R2" || r2.BedNights != 2 || r2.Intakes != 0 {
@@ -150,7 +156,10 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 	}
 	if got, want := census(region), []int{0, 0, 1, 1}; !slices.Equal(got, want) ||
 		len(region.Stations) != 1 || len(region.Regions) != 1 || region.Regions[0].BedNights != 2 {
-		t.Errorf("region R2: census %v, stations %+v, regions %+v; want %v with one row each", got, region.Stations, region.Regions, want)
+		t.Errorf(
+			"region R2: census %v, stations %+v, regions %+v; want %v with one row each", got,
+			region.Stations, region.Regions, want,
+		)
 	}
 
 	// The days are Beijing's: e arrived on 4 March there (3 March in UTC).
@@ -163,7 +172,10 @@ func TestStatsCountCivilDaysAndBedNightsInBeijing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if before.Intakes != 4 || day2.Intakes != 1 || day2.Exits != 1 || day2.ExitsByType["voluntary_leave"] != 1 {
-		t.Errorf("intakes on 2-3 March %d (want 4), on 4 March %d (want 1), exits on 4 March %v (want c's)", before.Intakes, day2.Intakes, day2.ExitsByType)
+		t.Errorf(
+			"intakes on 2-3 March %d (want 4), on 4 March %d (want 1), exits on 4 March %v (want c's)",
+			before.Intakes, day2.Intakes, day2.ExitsByType,
+		)
 	}
 	if got := census(before); !slices.Equal(got, []int{2, 2}) {
 		t.Errorf("census of 2-3 March: got %v, want [2 2]", got)
@@ -214,15 +226,21 @@ func TestStatsCountThePeriodUpToItsEnd(t *testing.T) {
 	}{
 		{"day 1, a date: the whole date and its night", days(1, 1), 3, []string{"2026-03-03"}, "2026-03-03",
 			"2026-03-03T00:00:00+08:00 2026-03-04T00:00:00+08:00 false"},
-		{"to 23:59:59 on day 1: that instant included, not the night that ends at midnight", projections.Period{From: cst(1, 0, 0), To: last, ToInclusive: true}, 2, []string{}, "2026-03-03",
+		{"to 23:59:59 on day 1: that instant included, not the night that ends at midnight",
+			projections.Period{From: cst(1, 0, 0), To: last, ToInclusive: true}, 2, []string{}, "2026-03-03",
 			"2026-03-03T00:00:00+08:00 2026-03-03T23:59:59+08:00 true"},
-		{"to midnight, inclusive: the night of day 1 and the intake at midnight", projections.Period{From: cst(1, 0, 0), To: cst(2, 0, 0), ToInclusive: true}, 4, []string{"2026-03-03"}, "2026-03-04",
+		{"to midnight, inclusive: the night of day 1 and the intake at midnight",
+			projections.Period{From: cst(1, 0, 0), To: cst(2, 0, 0), ToInclusive: true},
+			4, []string{"2026-03-03"}, "2026-03-04",
 			"2026-03-03T00:00:00+08:00 2026-03-04T00:00:00+08:00 true"},
-		{"from 09:00:01 on day 1: the intake at 09:00 left out, the night in", projections.Period{From: cst(1, 9, 0).Add(time.Second), To: cst(2, 0, 0)}, 2, []string{"2026-03-03"}, "2026-03-03",
+		{"from 09:00:01 on day 1: the intake at 09:00 left out, the night in",
+			projections.Period{From: cst(1, 9, 0).Add(time.Second), To: cst(2, 0, 0)},
+			2, []string{"2026-03-03"}, "2026-03-03",
 			"2026-03-03T09:00:01+08:00 2026-03-04T00:00:00+08:00 false"},
 		{"one instant", projections.Period{From: last, To: last, ToInclusive: true}, 1, []string{}, "2026-03-03",
 			"2026-03-03T23:59:59+08:00 2026-03-03T23:59:59+08:00 true"},
-		{"days 0 to 9: the nights that have passed", days(0, 9), 5, []string{"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"}, "2026-03-11",
+		{"days 0 to 9: the nights that have passed", days(0, 9), 5,
+			[]string{"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"}, "2026-03-11",
 			"2026-03-02T00:00:00+08:00 2026-03-12T00:00:00+08:00 false"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,11 +254,18 @@ func TestStatsCountThePeriodUpToItsEnd(t *testing.T) {
 				census = append(census, d.Date)
 				nights += d.Count
 			}
-			if got := s.From.Format(time.RFC3339) + " " + s.To.Format(time.RFC3339) + " " + fmt.Sprint(s.ToInclusive); got != tt.interval {
+			if got := s.From.Format(time.RFC3339) + " " + s.To.Format(time.RFC3339) + " " + fmt.Sprint(
+				s.ToInclusive,
+			); got != tt.interval {
 				t.Errorf("interval %s, want %s", got, tt.interval)
 			}
-			if s.Intakes != tt.intakes || !slices.Equal(census, tt.census) && len(census)+len(tt.census) > 0 || s.BedNights != nights || s.ToDate != tt.toDate {
-				t.Errorf("intakes %d, census %v, bed nights %d, to_date %s; want %d, %v, the census' sum, %s", s.Intakes, census, s.BedNights, s.ToDate, tt.intakes, tt.census, tt.toDate)
+			if s.Intakes != tt.intakes || !slices.Equal(
+				census, tt.census,
+			) && len(census)+len(tt.census) > 0 || s.BedNights != nights || s.ToDate != tt.toDate {
+				t.Errorf(
+					"intakes %d, census %v, bed nights %d, to_date %s; want %d, %v, the census' sum, %s",
+					s.Intakes, census, s.BedNights, s.ToDate, tt.intakes, tt.census, tt.toDate,
+				)
 			}
 		})
 	}
@@ -251,10 +276,25 @@ func TestStatsCountThePeriodUpToItsEnd(t *testing.T) {
 	}{
 		{"from after to", "from", projections.Period{From: cst(2, 0, 0), To: cst(1, 0, 0), ToInclusive: true}},
 		{"from at an exclusive to", "from", projections.Period{From: cst(1, 0, 0), To: cst(1, 0, 0)}},
-		{"3661 days", "to", projections.DatesPeriod(domain.Date{Year: 2016, Month: 2, Day: 27}, domain.Date{Year: 2026, Month: 3, Day: 6})},
-		{"40 years", "to", projections.DatesPeriod(domain.Date{Year: 1986, Month: 3, Day: 1}, domain.Date{Year: 2026, Month: 3, Day: 1})},
+		{
+			"3661 days",
+			"to",
+			projections.DatesPeriod(domain.Date{Year: 2016, Month: 2, Day: 27}, domain.Date{Year: 2026, Month: 3, Day: 6}),
+		},
+		{
+			"40 years",
+			"to",
+			projections.DatesPeriod(domain.Date{Year: 1986, Month: 3, Day: 1}, domain.Date{Year: 2026, Month: 3, Day: 1}),
+		},
 		{"from in the future", "from", projections.Period{From: cst(4, 12, 1), To: cst(5, 0, 0)}},
-		{"before 1900", "from", projections.Period{From: time.Date(1899, 12, 31, 0, 0, 0, 0, domain.CivilZone), To: time.Date(1900, 1, 2, 0, 0, 0, 0, domain.CivilZone)}},
+		{
+			"before 1900",
+			"from",
+			projections.Period{
+				From: time.Date(1899, 12, 31, 0, 0, 0, 0, domain.CivilZone),
+				To:   time.Date(1900, 1, 2, 0, 0, 0, 0, domain.CivilZone),
+			},
+		},
 		{"the zero time", "from", projections.Period{To: cst(1, 0, 0)}},
 	} {
 		t.Run("refused: "+tt.name, func(t *testing.T) {
@@ -263,7 +303,10 @@ func TestStatsCountThePeriodUpToItsEnd(t *testing.T) {
 			}
 		})
 	}
-	if _, err := r.Stats(projections.Filter{}, projections.DatesPeriod(domain.Date{Year: 2016, Month: 2, Day: 28}, domain.Date{Year: 2026, Month: 3, Day: 6})); err != nil {
+	if _, err := r.Stats(
+		projections.Filter{},
+		projections.DatesPeriod(domain.Date{Year: 2016, Month: 2, Day: 28}, domain.Date{Year: 2026, Month: 3, Day: 6}),
+	); err != nil {
 		t.Errorf("3660 days: %v", err)
 	}
 }

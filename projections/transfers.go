@@ -72,10 +72,12 @@ type TransferEntry struct {
 	// AnswerDue is 48 hours after the request while it is unanswered;
 	// HandoverDue is 72 hours after the escort left while the person is
 	// in transit.
-	AnswerDue       time.Time `json:"answer_due,omitzero" doc:"While unanswered: 48 hours after the request."`
-	HandoverDue     time.Time `json:"handover_due,omitzero" doc:"While in transit: 72 hours after the escort left."`
-	Unanswered      bool      `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`            // requested and unanswered past 48 h
-	HandoverOverdue bool      `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."` // departed and not handed over past 72 h
+	AnswerDue   time.Time `json:"answer_due,omitzero" doc:"While unanswered: 48 hours after the request."`
+	HandoverDue time.Time `json:"handover_due,omitzero" doc:"While in transit: 72 hours after the escort left."`
+	// requested and unanswered past 48 h
+	Unanswered bool `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`
+	// departed and not handed over past 72 h
+	HandoverOverdue bool `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."`
 }
 
 // TransferQuery selects the transfers of a board.
@@ -125,7 +127,14 @@ func (r *Runner) Transfers(q TransferQuery, asOf AsOf) (TransferBoard, error) {
 		if q.Since != nil {
 			since = *q.Since
 		}
-		out = TransferBoard{Region: q.Region, Station: q.Station, At: at, Known: asOf.Known && !asOf.At.IsZero(), Since: since, Transfers: []TransferEntry{}}
+		out = TransferBoard{
+			Region:    q.Region,
+			Station:   q.Station,
+			At:        at,
+			Known:     asOf.Known && !asOf.At.IsZero(),
+			Since:     since,
+			Transfers: []TransferEntry{},
+		}
 		for _, ce := range m.order {
 			for i := range ce.transfers {
 				t := &ce.transfers[i]

@@ -17,7 +17,9 @@ import (
 
 // transfers reads the transfer board q selects as of asOf, failing the
 // test on an error.
-func transfers(tb testing.TB, r *projections.Runner, q projections.TransferQuery, asOf projections.AsOf) projections.TransferBoard {
+func transfers(
+	tb testing.TB, r *projections.Runner, q projections.TransferQuery, asOf projections.AsOf,
+) projections.TransferBoard {
 	tb.Helper()
 	b, err := r.Transfers(q, asOf)
 	if err != nil {
@@ -78,17 +80,24 @@ func TestTransferBoardShowsAgeAgainstTheMarks(t *testing.T) {
 		t.Errorf("second's age: %d s, %v h; want %d s, 74.0 h", second.AgeSeconds, second.AgeHours, 74*3600+60)
 	}
 	if first.FromRegion != "R1" || first.ToRegion != "R2" || first.Direction != "" {
-		t.Errorf("first's regions %q to %q, direction %q; want R1 to R2 and no direction on a region's board", first.FromRegion, first.ToRegion, first.Direction)
+		t.Errorf(
+			"first's regions %q to %q, direction %q; want R1 to R2 and no direction on a region's board",
+			first.FromRegion, first.ToRegion, first.Direction,
+		)
 	}
 	// As of 40 hours in, nothing was past its mark yet.
 	then := transfers(t, r, projections.TransferQuery{Region: "R1"}, projections.AsOf{At: t0.Add(40 * time.Hour)})
-	if got, want := caseIDs(then), []string{a.String() + " requested", b.String() + " departed", c.String() + " declined"}; !slices.Equal(got, want) {
+	if got, want := caseIDs(then), []string{
+		a.String() + " requested", b.String() + " departed", c.String() + " declined",
+	}; !slices.Equal(got, want) {
 		t.Fatalf("R1 as of +40h: got %v, want %v", got, want)
 	}
 	if then.Transfers[0].Unanswered || then.Transfers[1].HandoverOverdue {
 		t.Errorf("as of +40h: got %+v", then.Transfers)
 	}
-	if d := then.Transfers[2]; d.DeclineReason != "full" || !d.EndedAt.Equal(t0.Add(2*time.Hour)) || d.AgeSeconds != 3600 || d.Unanswered {
+	if d := then.Transfers[2]; d.DeclineReason != "full" || !d.EndedAt.Equal(
+		t0.Add(2*time.Hour),
+	) || d.AgeSeconds != 3600 || d.Unanswered {
 		t.Errorf("the declined transfer: got %+v, want declined for \"full\" at +2h after an hour", d)
 	}
 }
@@ -117,7 +126,12 @@ func TestTransferBoardKeepsEndedTransfersForThirtyDays(t *testing.T) {
 	w.step(open, day(2), domain.TransferRequested{From: "S01", To: "S02", Reason: "hometown"})
 	clk := newClock(day(31))
 	r := w.runner(clk.now)
-	all := []string{open.String() + " requested", gone.String() + " case_exited", declined.String() + " declined", handed.String() + " handed_over"}
+	all := []string{
+		open.String() + " requested",
+		gone.String() + " case_exited",
+		declined.String() + " declined",
+		handed.String() + " handed_over",
+	}
 
 	for _, tt := range []struct {
 		name string
@@ -125,12 +139,39 @@ func TestTransferBoardKeepsEndedTransfersForThirtyDays(t *testing.T) {
 		q    projections.TransferQuery
 		want []string
 	}{
-		{"30 days after they ended they are still there, the one in flight first", day(31), projections.TransferQuery{Region: "R1"}, all},
+		{
+			"30 days after they ended they are still there, the one in flight first",
+			day(31),
+			projections.TransferQuery{Region: "R1"},
+			all,
+		},
 		{"a day later they are gone", day(32).Add(3 * time.Hour), projections.TransferQuery{Region: "R1"}, all[:1]},
-		{"since brings them back", day(32).Add(3 * time.Hour), projections.TransferQuery{Region: "R1", Since: ptr(day(1))}, all},
-		{"since keeps those that ended at or after it", day(32).Add(3 * time.Hour), projections.TransferQuery{Region: "R1", Since: ptr(day(1).Add(time.Hour))}, all[:3]},
-		{"one state", day(31), projections.TransferQuery{Region: "R1", States: []string{projections.TransferHandedOver}}, all[3:]},
-		{"two states", day(31), projections.TransferQuery{Region: "R1", States: []string{projections.TransferDeclined, domain.TransferStateRequested}}, []string{all[0], all[2]}},
+		{
+			"since brings them back",
+			day(32).Add(3 * time.Hour),
+			projections.TransferQuery{Region: "R1", Since: ptr(day(1))},
+			all,
+		},
+		{
+			"since keeps those that ended at or after it",
+			day(32).Add(3 * time.Hour),
+			projections.TransferQuery{Region: "R1", Since: ptr(day(1).Add(time.Hour))},
+			all[:3],
+		},
+		{
+			"one state",
+			day(31),
+			projections.TransferQuery{Region: "R1", States: []string{projections.TransferHandedOver}},
+			all[3:],
+		},
+		{
+			"two states",
+			day(31),
+			projections.TransferQuery{
+				Region: "R1", States: []string{projections.TransferDeclined, domain.TransferStateRequested},
+			},
+			[]string{all[0], all[2]},
+		},
 		{"the receiving station's board", day(31), projections.TransferQuery{Region: "R1", Station: "S02"}, all},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,13 +203,19 @@ func TestTransferBoardKeepsEndedTransfersForThirtyDays(t *testing.T) {
 	// As of day 1 at noon, the one handed over is ended and the others
 	// in flight but for the decline; the last had not been requested.
 	then := transfers(t, r, projections.TransferQuery{Region: "R1"}, projections.AsOf{At: day(1).Add(90 * time.Minute)})
-	if got, want := caseIDs(then), []string{gone.String() + " departed", declined.String() + " declined", handed.String() + " handed_over"}; !slices.Equal(got, want) {
+	if got, want := caseIDs(then), []string{
+		gone.String() + " departed", declined.String() + " declined", handed.String() + " handed_over",
+	}; !slices.Equal(got, want) {
 		t.Errorf("as of day 1, 01:30 later: got %v, want %v", got, want)
 	}
-	if _, err := r.Transfers(projections.TransferQuery{Region: "R1", States: []string{"done"}}, projections.AsOf{}); !isInvalid(err, "state") {
+	if _, err := r.Transfers(
+		projections.TransferQuery{Region: "R1", States: []string{"done"}}, projections.AsOf{},
+	); !isInvalid(err, "state") {
 		t.Errorf("an unknown state: got %v, want invalid state", err)
 	}
-	if _, err := r.Transfers(projections.TransferQuery{Region: "R1", Since: &time.Time{}}, projections.AsOf{}); !isInvalid(err, "since") {
+	if _, err := r.Transfers(
+		projections.TransferQuery{Region: "R1", Since: &time.Time{}}, projections.AsOf{},
+	); !isInvalid(err, "since") {
 		t.Errorf("since the zero time: got %v, want invalid since", err)
 	}
 }
@@ -196,15 +243,50 @@ func TestTransferBoardShowsWhatTheStationsNeedAndNoName(t *testing.T) {
 		fitting []domain.Zone
 		name    string
 	}{
-		{withID, domain.Inspection{}, domain.Male, "18-59", domain.ZoneAdultMale, []domain.Zone{domain.ZoneAdultMale, domain.ZoneIsolation, domain.ZoneObservation}, man.Name},
-		{woman, domain.Inspection{SuspectedInfectious: true}, domain.Female, "18-59", domain.ZoneIsolation, []domain.Zone{domain.ZoneIsolation}, woman.Name},
-		{boy, domain.Inspection{}, domain.Male, "6-13", domain.ZoneMinors, []domain.Zone{domain.ZoneMinors, domain.ZoneIsolation, domain.ZoneObservation}, boy.Name},
-		{old, domain.Inspection{}, domain.Male, "60+", domain.ZoneCare, []domain.Zone{domain.ZoneCare, domain.ZoneAdultMale, domain.ZoneIsolation, domain.ZoneObservation}, old.Name},
+		{
+			withID,
+			domain.Inspection{},
+			domain.Male,
+			"18-59",
+			domain.ZoneAdultMale,
+			[]domain.Zone{domain.ZoneAdultMale, domain.ZoneIsolation, domain.ZoneObservation},
+			man.Name,
+		},
+		{
+			woman,
+			domain.Inspection{SuspectedInfectious: true},
+			domain.Female,
+			"18-59",
+			domain.ZoneIsolation,
+			[]domain.Zone{domain.ZoneIsolation},
+			woman.Name,
+		},
+		{
+			boy,
+			domain.Inspection{},
+			domain.Male,
+			"6-13",
+			domain.ZoneMinors,
+			[]domain.Zone{domain.ZoneMinors, domain.ZoneIsolation, domain.ZoneObservation},
+			boy.Name,
+		},
+		{
+			old,
+			domain.Inspection{},
+			domain.Male,
+			"60+",
+			domain.ZoneCare,
+			[]domain.Zone{domain.ZoneCare, domain.ZoneAdultMale, domain.ZoneIsolation, domain.ZoneObservation},
+			old.Name,
+		},
 	}
 	ids := make([]uuid.UUID, len(people))
 	for i, p := range people {
 		ids[i] = admitted(w, p.p, p.in)
-		w.step(ids[i], t0.Add(time.Duration(i+1)*time.Hour), domain.TransferRequested{From: "S01", To: "S02", Reason: fmt.Sprintf("reason %d", i)})
+		w.step(
+			ids[i], t0.Add(time.Duration(i+1)*time.Hour),
+			domain.TransferRequested{From: "S01", To: "S02", Reason: fmt.Sprintf("reason %d", i)},
+		)
 	}
 	r := w.runner(newClock(t0.Add(10 * time.Hour)).now)
 
@@ -218,8 +300,12 @@ func TestTransferBoardShowsWhatTheStationsNeedAndNoName(t *testing.T) {
 	}
 	for i, p := range people {
 		e := b.Transfers[i]
-		if e.CaseID != ids[i] || e.Sex != p.sex || e.AgeBand != p.band || e.ZoneNeeded != p.needed || !slices.Equal(e.ZonesFitting, p.fitting) ||
-			e.Reason != fmt.Sprintf("reason %d", i) || e.Direction != "incoming" || !e.RequestedAt.Equal(t0.Add(time.Duration(i+1)*time.Hour)) {
+		if e.CaseID != ids[i] || e.Sex != p.sex || e.AgeBand != p.band || e.ZoneNeeded != p.needed || !slices.Equal(
+			e.ZonesFitting, p.fitting,
+		) ||
+			e.Reason != fmt.Sprintf("reason %d", i) || e.Direction != "incoming" || !e.RequestedAt.Equal(
+			t0.Add(time.Duration(i+1)*time.Hour),
+		) {
 			t.Errorf("transfer %d: got %+v, want %s, %s, zone %s of %v", i, e, p.sex, p.band, p.needed, p.fitting)
 		}
 	}
@@ -243,7 +329,9 @@ func TestTransferBoardShowsWhatTheStationsNeedAndNoName(t *testing.T) {
 	}
 	// Every hour figure is written with one decimal, never in exponent
 	// form, however young the transfer.
-	young := transfers(t, r, projections.TransferQuery{Station: "S02"}, projections.AsOf{At: t0.Add(time.Hour + time.Millisecond)})
+	young := transfers(
+		t, r, projections.TransferQuery{Station: "S02"}, projections.AsOf{At: t0.Add(time.Hour + time.Millisecond)},
+	)
 	raw, err = json.Marshal(young)
 	if err != nil {
 		t.Fatal(err)
@@ -270,20 +358,41 @@ func TestTransferBoardFollowsCorrectionsAndErasure(t *testing.T) {
 
 	// When the request's time and both reasons are corrected.
 	w.step(id, t0.Add(4*time.Hour), domain.Corrected{EventID: request, Field: domain.OccurredAtField,
-		Old: json.RawMessage(`"` + t0.Add(time.Hour).Format(time.RFC3339) + `"`), New: json.RawMessage(`"` + t0.Add(2*time.Hour).Format(time.RFC3339) + `"`), Reason: "typed late"})
-	w.step(id, t0.Add(4*time.Hour), domain.Corrected{EventID: request, Field: "reason", Old: json.RawMessage(`"hometwn"`), New: json.RawMessage(`"hometown"`), Reason: "typo"})
-	w.step(id, t0.Add(4*time.Hour), domain.Corrected{EventID: decline, Field: "reason", Old: json.RawMessage(`"ful"`), New: json.RawMessage(`"full"`), Reason: "typo"})
+		Old: json.RawMessage(`"` + t0.Add(time.Hour).Format(time.RFC3339) + `"`), New: json.RawMessage(
+			`"` + t0.Add(2*time.Hour).Format(time.RFC3339) + `"`,
+		), Reason: "typed late"})
+	w.step(
+		id, t0.Add(4*time.Hour),
+		domain.Corrected{
+			EventID: request,
+			Field:   "reason",
+			Old:     json.RawMessage(`"hometwn"`),
+			New:     json.RawMessage(`"hometown"`),
+			Reason:  "typo",
+		},
+	)
+	w.step(
+		id, t0.Add(4*time.Hour),
+		domain.Corrected{
+			EventID: decline, Field: "reason", Old: json.RawMessage(`"ful"`), New: json.RawMessage(`"full"`), Reason: "typo",
+		},
+	)
 	w.sync(r)
 
 	// Then the board shows the corrected values.
 	e := transfers(t, r, projections.TransferQuery{Region: "R1"}, projections.AsOf{}).Transfers[0]
-	if !e.RequestedAt.Equal(t0.Add(2*time.Hour)) || e.Reason != "hometown" || e.DeclineReason != "full" || e.AgeSeconds != 3600 {
+	if !e.RequestedAt.Equal(
+		t0.Add(2*time.Hour),
+	) || e.Reason != "hometown" || e.DeclineReason != "full" || e.AgeSeconds != 3600 {
 		t.Errorf("after the corrections: got %+v", e)
 	}
 
 	// And when the person's data is erased, the reasons go with it.
 	w.step(id, t0.Add(4*time.Hour), domain.Terminated{Reason: "done"})
-	w.step(id, t0.Add(4*time.Hour), domain.PersonalDataErased{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest})
+	w.step(
+		id, t0.Add(4*time.Hour),
+		domain.PersonalDataErased{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest},
+	)
 	w.sync(r)
 	e = transfers(t, r, projections.TransferQuery{Region: "R1"}, projections.AsOf{}).Transfers[0]
 	if e.Reason != "" || e.DeclineReason != "" || e.State != projections.TransferDeclined {

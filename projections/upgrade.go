@@ -85,7 +85,10 @@ func (r *Runner) runUpgrade(ctx context.Context, u Upgrade) error {
 		if err := r.cps.DeleteCheckpoint(context.WithoutCancel(ctx), old); err != nil {
 			return fmt.Errorf("projections: deleting checkpoint %s: %w", old, err)
 		}
-		r.log.Info("projections: projection upgraded", "projection", u.Next.Name(), "version", u.Next.Version(), "replaced", u.Current.Version())
+		r.log.Info(
+			"projections: projection upgraded", "projection", u.Next.Name(), "version", u.Next.Version(),
+			"replaced", u.Current.Version(),
+		)
 		return nil
 	})
 	if cerr := stopCurrent(); err == nil {

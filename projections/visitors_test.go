@@ -16,7 +16,9 @@ import (
 // allRepeatVisitors pages through the repeat visitors f selects, limit
 // at a time, and returns them in the order listed; it fails the test when
 // a page holds more than limit (50 when zero, at most 500).
-func allRepeatVisitors(tb testing.TB, r *projections.Runner, f projections.Filter, limit int) []projections.RepeatVisitor {
+func allRepeatVisitors(
+	tb testing.TB, r *projections.Runner, f projections.Filter, limit int,
+) []projections.RepeatVisitor {
 	tb.Helper()
 	want := min(limit, 500)
 	if want == 0 {
@@ -81,7 +83,12 @@ func TestRepeatVisitorsPageThroughEveryPersonOnce(t *testing.T) {
 		{name: "pages of one", limit: 1, want: newestFirst},
 		{name: "the default page holds them all", want: newestFirst},
 		{name: "a limit beyond the maximum is the maximum", limit: 100000, want: newestFirst},
-		{name: "a region's pages skip the people last seen elsewhere", f: projections.Filter{Region: "R1"}, limit: 2, want: inR1},
+		{
+			name:  "a region's pages skip the people last seen elsewhere",
+			f:     projections.Filter{Region: "R1"},
+			limit: 2,
+			want:  inR1,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []uuid.UUID
