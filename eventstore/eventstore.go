@@ -7,10 +7,7 @@ package eventstore
 
 import (
 	"context"
-	"fmt"
 	"iter"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,137 +33,6 @@ type RecordedEvent struct {
 	Data       []byte
 	Metadata   []byte
 	RecordedAt time.Time // when the store committed the event (UTC)
-}
-
-// Position is a place in the global log. On the embedded store Commit and
-// Prepare are equal and dense (1, 2, 3, ...); on EventStoreDB they are the
-// server's commit and prepare positions. Code outside a backend compares
-// positions and never does arithmetic on them. The zero Position is "before
-// the first event".
-type Position struct {
-	Commit  uint64
-	Prepare uint64
-}
-
-// Start is the position before the first event of the global log.
-var Start = Position{}
-
-// End is the position after the last event of the global log, for reading
-// backwards from the end.
-var End = Position{Commit: ^uint64(0), Prepare: ^uint64(0)}
-
-// At returns the position whose commit and prepare parts are both n, as the
-// embedded store assigns them.
-func At(n uint64) Position { return Position{Commit: n, Prepare: n} }
-
-// Compare returns -1, 0 or +1 as p is before, equal to or after q.
-func (p Position) Compare(q Position) int {
-	switch {
-	case p.Commit < q.Commit:
-		return -1
-	case p.Commit > q.Commit:
-		return 1
-	case p.Prepare < q.Prepare:
-		return -1
-	case p.Prepare > q.Prepare:
-		return 1
-	}
-	return 0
-}
-
-// Before reports whether p comes before q in the global log.
-func (p Position) Before(q Position) bool { return p.Compare(q) < 0 }
-
-// IsZero reports whether p is Start.
-func (p Position) IsZero() bool { return p == Start }
-
-// String renders p as "N" when commit and prepare agree, else "C/P". It is
-// the form clients see and hand back (ParsePosition reads it).
-func (p Position) String() string {
-	if p.Commit == p.Prepare {
-		return strconv.FormatUint(p.Commit, 10)
-	}
-	return strconv.FormatUint(p.Commit, 10) + "/" + strconv.FormatUint(p.Prepare, 10)
-}
-
-// ParsePosition reads the form that String writes.
-func ParsePosition(s string) (Position, error) {
-	c, p, two := strings.Cut(s, "/")
-	commit, err := strconv.ParseUint(c, 10, 64)
-	if err != nil {
-		return Position{}, fmt.Errorf("position %q: not a log position", s)
-	}
-	if !two {
-		return At(commit), nil
-	}
-	prepare, err := strconv.ParseUint(p, 10, 64)
-	if err != nil {
-		return Position{}, fmt.Errorf("position %q: not a log position", s)
-	}
-	return Position{Commit: commit, Prepare: prepare}, nil
-}
-
-// MarshalText implements encoding.TextMarshaler with String's form.
-func (p Position) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler with ParsePosition.
-func (p *Position) UnmarshalText(b []byte) error {
-	q, err := ParsePosition(string(b))
-	if err != nil {
-		return err
-	}
-	*p = q
-	return nil
-}
-
-// ExpectedRevision is the optimistic-concurrency condition of an append or a
-// delete: any state, no stream, an existing stream, or an exact revision
-// (the revision of the stream's last event).
-type ExpectedRevision struct {
-	kind     expectKind
-	revision uint64
-}
-
-type expectKind uint8
-
-const (
-	expectAny expectKind = iota
-	expectNoStream
-	expectStreamExists
-	expectExact
-)
-
-var (
-	// Any appends whatever the stream's state (except a tombstone).
-	Any = ExpectedRevision{kind: expectAny}
-	// NoStream appends only when the stream does not exist (or was soft-deleted).
-	NoStream = ExpectedRevision{kind: expectNoStream}
-	// StreamExists appends only when the stream has at least one live event.
-	StreamExists = ExpectedRevision{kind: expectStreamExists}
-)
-
-// Exact appends only when the stream's last event has revision r.
-func Exact(r uint64) ExpectedRevision { return ExpectedRevision{kind: expectExact, revision: r} }
-
-// IsAny, IsNoStream, IsStreamExists and Revision let backends inspect the
-// condition.
-func (e ExpectedRevision) IsAny() bool          { return e.kind == expectAny }
-func (e ExpectedRevision) IsNoStream() bool     { return e.kind == expectNoStream }
-func (e ExpectedRevision) IsStreamExists() bool { return e.kind == expectStreamExists }
-
-// Revision returns the exact revision and true, or false for the other kinds.
-func (e ExpectedRevision) Revision() (uint64, bool) { return e.revision, e.kind == expectExact }
-
-func (e ExpectedRevision) String() string {
-	switch e.kind {
-	case expectNoStream:
-		return "no stream"
-	case expectStreamExists:
-		return "stream exists"
-	case expectExact:
-		return "revision " + strconv.FormatUint(e.revision, 10)
-	}
-	return "any"
 }
 
 // AppendResult says where an append landed: the revision of the stream's

@@ -27,11 +27,16 @@ func TestAsOfBeforeTheStationWasRegistered(t *testing.T) {
 	w.write(domain.CaseStream(id), arrived, typed, domain.IntakeRegistered{
 		CaseID: id, Station: "S01", Referral: domain.Referral{Source: domain.SourceWalkIn}, Person: boy})
 	w.write(domain.CaseStream(id), arrived.Add(time.Minute), typed, domain.EligibilityDecided{Eligible: true})
-	w.write(domain.StationStream("S01"), arrived.Add(time.Hour), typed, domain.BedAssigned{CaseID: id, Zone: domain.ZoneMinors, Bed: domain.BedName(domain.ZoneMinors, 1)})
+	w.write(
+		domain.StationStream("S01"), arrived.Add(time.Hour), typed,
+		domain.BedAssigned{CaseID: id, Zone: domain.ZoneMinors, Bed: domain.BedName(domain.ZoneMinors, 1)},
+	)
 	// A care zone opened a day after the registration.
 	opened := registered.Add(24 * time.Hour)
 	w.write(domain.StationStream("S01"), opened, time.Time{},
-		domain.ZonesChanged{Zones: append(append([]domain.ZoneBeds{}, stdZones...), domain.ZoneBeds{Zone: domain.ZoneCare, Beds: 3})})
+		domain.ZonesChanged{
+			Zones: append(append([]domain.ZoneBeds{}, stdZones...), domain.ZoneBeds{Zone: domain.ZoneCare, Beds: 3}),
+		})
 	r := w.runner(newClock(registered.Add(48 * time.Hour)).now)
 
 	then := projections.AsOf{At: arrived.Add(30 * time.Hour)}
@@ -61,7 +66,10 @@ func TestAsOfBeforeTheStationWasRegistered(t *testing.T) {
 			t.Errorf("occupancy as of %s (known %v): %d residents", then.At, known, residents)
 		}
 		if len(occ.Zones) != len(stdZones) {
-			t.Errorf("occupancy as of %s (known %v): zones %+v, want the registered ones without the care zone", then.At, known, occ.Zones)
+			t.Errorf(
+				"occupancy as of %s (known %v): zones %+v, want the registered ones without the care zone",
+				then.At, known, occ.Zones,
+			)
 		}
 	}
 	later, err := r.Occupancy("S01", projections.AsOf{At: opened.Add(time.Hour)})

@@ -51,7 +51,9 @@ func newSealedCases(tb testing.TB) *sealedCases {
 	s := sealed.New(inner, ks, domain.PersonalPaths, domain.DataSubject)
 	c := &sealedCases{store: s, now: t0}
 	c.svc = domain.NewService(s, func() time.Time { return c.now })
-	c.r = projections.NewRunner(s, inner, projections.Options{Now: func() time.Time { return c.now }, Logger: slog.New(slog.DiscardHandler)})
+	c.r = projections.NewRunner(
+		s, inner, projections.Options{Now: func() time.Time { return c.now }, Logger: slog.New(slog.DiscardHandler)},
+	)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.r.Run(ctx) }()
@@ -74,8 +76,10 @@ func newSealedCases(tb testing.TB) *sealedCases {
 func (c *sealedCases) intake(tb testing.TB, p domain.Person) uuid.UUID {
 	tb.Helper()
 	c.now = c.now.Add(time.Hour)
-	res, err := c.svc.Intake(context.Background(), erasureStaff, &domain.Intake{Common: domain.Common{Notes: "came in from the rain"},
-		Station: "S01", Referral: domain.Referral{Source: domain.SourceWalkIn}, Person: p}, domain.Options{})
+	res, err := c.svc.Intake(context.Background(), erasureStaff, &domain.Intake{
+		Common:  domain.Common{Notes: "came in from the rain"},
+		Station: "S01", Referral: domain.Referral{Source: domain.SourceWalkIn}, Person: p,
+	}, domain.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -137,7 +141,9 @@ func (c *sealedCases) leave(tb testing.TB, id uuid.UUID) {
 // ones that were not recorded; a case that was not erased shows neither.
 func TestHistoryShowsErasedValuesAsErased(t *testing.T) {
 	c := newSealedCases(t)
-	person := domain.Person{Name: "Zhang San", Sex: domain.Male, BirthDate: domain.Date{Year: 1980, Month: 5, Day: 1}, HukouPlace: "Hunan"}
+	person := domain.Person{
+		Name: "Zhang San", Sex: domain.Male, BirthDate: domain.Date{Year: 1980, Month: 5, Day: 1}, HukouPlace: "Hunan",
+	}
 	erased := c.intake(t, person)
 	kept := c.intake(t, person)
 	c.leave(t, erased)
@@ -158,12 +164,14 @@ func TestHistoryShowsErasedValuesAsErased(t *testing.T) {
 		// wantErased is each event type's Erased list, in history order.
 		wantErased map[string][]string
 	}{
-		{name: "the whole history of an erased case marks it erased", id: erased, erased: true, wantErased: map[string][]string{
-			domain.TypeIntakeRegistered: intakeErased, domain.TypeEligibilityDecided: nil,
-			domain.TypeCorrected: {"old", "new", "reason"}, domain.TypeLeftVoluntarily: nil,
-			domain.TypePersonalDataErased: nil, domain.TypeCaseClosed: nil,
-		}},
-		{name: "an erased case as of a moment before its erasure is erased", id: erased, asOf: projections.AsOf{At: beforeErasure}, erased: true,
+		{name: "the whole history of an erased case marks it erased", id: erased, erased: true,
+			wantErased: map[string][]string{
+				domain.TypeIntakeRegistered: intakeErased, domain.TypeEligibilityDecided: nil,
+				domain.TypeCorrected: {"old", "new", "reason"}, domain.TypeLeftVoluntarily: nil,
+				domain.TypePersonalDataErased: nil, domain.TypeCaseClosed: nil,
+			}},
+		{name: "an erased case as of a moment before its erasure is erased", id: erased,
+			asOf: projections.AsOf{At: beforeErasure}, erased: true,
 			wantErased: map[string][]string{
 				domain.TypeIntakeRegistered: intakeErased, domain.TypeEligibilityDecided: nil,
 				domain.TypeCorrected: {"old", "new", "reason"}, domain.TypeLeftVoluntarily: nil,

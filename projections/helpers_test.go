@@ -50,7 +50,9 @@ func (w *world) write(stream string, at, rec time.Time, ev domain.Event) eventst
 		rec = at
 	}
 	id := uuid.MustParse(fmt.Sprintf("01950000-0000-7000-8000-%012d", w.seq.Add(1)))
-	meta := domain.Metadata{OccurredAt: at, RecordedAt: rec, Actor: "tok-staff", Role: domain.RoleStaff, LegalBasis: domain.BasisStatutoryDuty}
+	meta := domain.Metadata{
+		OccurredAt: at, RecordedAt: rec, Actor: "tok-staff", Role: domain.RoleStaff, LegalBasis: domain.BasisStatutoryDuty,
+	}
 	data, err := domain.Encode(id, ev, meta)
 	if err != nil {
 		w.tb.Fatal(err)
@@ -84,12 +86,20 @@ func (w *world) step(id uuid.UUID, at time.Time, ev domain.Event) eventstore.Pos
 
 func (w *world) bed(station string, id uuid.UUID, at time.Time, zone domain.Zone, n int) eventstore.Position {
 	w.tb.Helper()
-	return w.write(domain.StationStream(station), at, time.Time{}, domain.BedAssigned{CaseID: id, Zone: zone, Bed: domain.BedName(zone, n)})
+	return w.write(
+		domain.StationStream(station), at, time.Time{},
+		domain.BedAssigned{CaseID: id, Zone: zone, Bed: domain.BedName(zone, n)},
+	)
 }
 
-func (w *world) release(station string, id uuid.UUID, at time.Time, zone domain.Zone, n int, reason string) eventstore.Position {
+func (w *world) release(
+	station string, id uuid.UUID, at time.Time, zone domain.Zone, n int, reason string,
+) eventstore.Position {
 	w.tb.Helper()
-	return w.write(domain.StationStream(station), at, time.Time{}, domain.BedReleased{CaseID: id, Zone: zone, Bed: domain.BedName(zone, n), Reason: reason})
+	return w.write(
+		domain.StationStream(station), at, time.Time{},
+		domain.BedReleased{CaseID: id, Zone: zone, Bed: domain.BedName(zone, n), Reason: reason},
+	)
 }
 
 // clock is a settable clock for the runner's "now".
@@ -134,7 +144,9 @@ func (w *world) sync(r *projections.Runner) {
 func ptr[T any](v T) *T { return &v }
 
 var (
-	man   = domain.Person{Name: "Zhang San", Sex: domain.Male, BirthDate: domain.Date{Year: 1980, Month: 5, Day: 1}, HukouPlace: "Hunan"}
+	man = domain.Person{
+		Name: "Zhang San", Sex: domain.Male, BirthDate: domain.Date{Year: 1980, Month: 5, Day: 1}, HukouPlace: "Hunan",
+	}
 	woman = domain.Person{Name: "Li Si", Sex: domain.Female, BirthDate: domain.Date{Year: 1990, Month: 3, Day: 4}}
 	boy   = domain.Person{Name: "Wang Wu", Sex: domain.Male, BirthDate: domain.Date{Year: 2015, Month: 6, Day: 1}}
 	old   = domain.Person{Name: "Liu Liu", Sex: domain.Male, EstimatedAge: ptr(75)}

@@ -39,7 +39,9 @@ func (c *cutLog) Head(ctx context.Context) (eventstore.Position, error) {
 	return c.Store.Head(ctx)
 }
 
-func (c *cutLog) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (c *cutLog) ReadAll(
+	ctx context.Context, opts eventstore.ReadAllOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	cut := c.end()
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		for rec, err := range c.Store.ReadAll(ctx, opts) {
@@ -86,13 +88,18 @@ func BenchmarkLag(b *testing.B) {
 		b.Fatal(err)
 	}
 	if head.IsZero() {
-		if _, err := loggen.Generate(ctx, s, loggen.Options{Events: n, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Seed: 1}); err != nil {
+		if _, err := loggen.Generate(
+			ctx, s, loggen.Options{Events: n, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Seed: 1},
+		); err != nil {
 			b.Fatal(err)
 		}
 	}
 	// The positions of the last LagLimit+1 events, newest first.
 	var tail []eventstore.Position
-	for rec, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: projections.LagLimit + 1}) {
+	for rec, err := range s.ReadAll(
+		ctx,
+		eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: projections.LagLimit + 1},
+	) {
 		if err != nil {
 			b.Fatal(err)
 		}

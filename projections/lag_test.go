@@ -65,14 +65,20 @@ func TestLagCountsEvents(t *testing.T) {
 			appendEvents(t, s, "other-1", 5)
 			r := projections.NewRunner(s, openStore(t), projections.Options{Logger: slog.New(slog.DiscardHandler)})
 			if l := lagOf(t, r); l.Behind != 5 || l.BehindAtLeast || !l.Position.IsZero() {
-				t.Errorf("given 5 events and views that read none: behind %d (at least %v) at %s, want 5 at the start", l.Behind, l.BehindAtLeast, l.Position)
+				t.Errorf(
+					"given 5 events and views that read none: behind %d (at least %v) at %s, want 5 at the start",
+					l.Behind, l.BehindAtLeast, l.Position,
+				)
 			}
 			if err := r.Rebuild(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			l := lagOf(t, r)
 			if l.Behind != 0 || l.BehindAtLeast || l.Position != l.Head {
-				t.Errorf("after a rebuild: behind %d (at least %v), position %s, head %s; want 0 at the head", l.Behind, l.BehindAtLeast, l.Position, l.Head)
+				t.Errorf(
+					"after a rebuild: behind %d (at least %v), position %s, head %s; want 0 at the head", l.Behind,
+					l.BehindAtLeast, l.Position, l.Head,
+				)
 			}
 			appendEvents(t, s, "other-2", 3)
 			if l := lagOf(t, r); l.Behind != 3 || l.BehindAtLeast {
@@ -93,6 +99,9 @@ func TestLagStopsCountingAtTheLimit(t *testing.T) {
 	}
 	appendEvents(t, s, "other-1", 1)
 	if l := lagOf(t, r); l.Behind != projections.LagLimit || !l.BehindAtLeast {
-		t.Errorf("%d events behind: got behind %d, at least %v; want %d, at least", projections.LagLimit+1, l.Behind, l.BehindAtLeast, projections.LagLimit)
+		t.Errorf(
+			"%d events behind: got behind %d, at least %v; want %d, at least", projections.LagLimit+1,
+			l.Behind, l.BehindAtLeast, projections.LagLimit,
+		)
 	}
 }

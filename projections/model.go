@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/google/uuid"
 
@@ -163,7 +162,9 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
 		ce.beds = append(ce.beds, bedRef{s.stream, env.Revision})
 		ce.closeHold(at)
-		ce.holds = append(ce.holds, hold{station: strings.TrimPrefix(s.stream, domain.StationStreamPrefix), span: span{from: at.UnixNano()}})
+		ce.holds = append(
+			ce.holds, hold{station: strings.TrimPrefix(s.stream, domain.StationStreamPrefix), span: span{from: at.UnixNano()}},
+		)
 	case domain.BedReleased:
 		ce := m.caseFor(e.CaseID)
 		if ce.bed != nil && ce.bed.Station == code && ce.bed.Bed == e.Bed {
@@ -250,63 +251,3 @@ func (m *model) region(code string) string {
 
 // opened reports whether the entry is a case whose intake was applied.
 func (ce *caseEntry) opened() bool { return ce.seq >= 0 && ce.c.Exists() }
-
-// personKeys returns the keys that link cases of one person: the ID
-// number, and the normalised name with the birth date and household
-// registration place when all three are known.
-func personKeys(p domain.Person) []string {
-	var keys []string
-	if p.IDNumber != "" {
-		t := p.IDType
-		if t == "" {
-			t = domain.IDResidentCard
-		}
-		keys = append(keys, "id:"+string(t)+":"+strings.ToUpper(strings.TrimSpace(p.IDNumber)))
-	}
-	if born := birthDate(p); !born.IsZero() && p.Name != "" && p.HukouPlace != "" {
-		name, hukou := normalise(p.Name), normalise(p.HukouPlace)
-		if name != "" && hukou != "" {
-			keys = append(keys, "nb:"+name+"|"+born.String()+"|"+hukou)
-		}
-	}
-	return keys
-}
-
-// birthDate returns the person's exact birth date: the registered one, or
-// the one inside a resident ID number; zero when only an estimate is known.
-func birthDate(p domain.Person) domain.Date {
-	if !p.BirthDate.IsZero() {
-		return p.BirthDate
-	}
-	if p.IDNumber != "" && (p.IDType == "" || p.IDType == domain.IDResidentCard) {
-		if d, err := domain.CheckResidentID(p.IDNumber); err == nil {
-			return d
-		}
-	}
-	return domain.Date{}
-}
-
-// normalise folds full-width forms to ASCII, lower-cases, and drops spaces
-// and punctuation, so that "Zhang San", "zhang  san" and "ＺＨＡＮＧ·SAN"
-// compare equal.
-func normalise(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
-			b.WriteByte(byte(r))
-			continue
-		case 'A' <= r && r <= 'Z':
-			b.WriteByte(byte(r) + 'a' - 'A')
-			continue
-		case r >= 0xFF01 && r <= 0xFF5E:
-			r -= 0xFEE0
-		}
-		if unicode.IsSpace(r) || unicode.IsPunct(r) || r == '·' {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}

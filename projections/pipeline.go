@@ -77,7 +77,9 @@ func (d *decoder) decode(b *batch) {
 		if err != nil {
 			d.onError(rec, err)
 			// An undecodable event still moves the position on.
-			env = domain.Envelope{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt}
+			env = domain.Envelope{
+				Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, ID: rec.ID, RecordedAt: rec.RecordedAt,
+			}
 		}
 		b.envs[i] = env
 	}

@@ -225,7 +225,10 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 		if !c.Identity.Verified {
 			// Cleared by a notice, an identification or an exit.
 			if due := c.OpenedAt.Add(NoticeDue); c.Identity.NoticeAt.IsZero() && at.After(due) {
-				raise(RuleNoFamilySearchNotice, SeverityMedium, due, "not identified and no family-search notice 24 hours after registration")
+				raise(
+					RuleNoFamilySearchNotice, SeverityMedium, due,
+					"not identified and no family-search notice 24 hours after registration",
+				)
 			}
 			if due := c.OpenedAt.Add(DNARequestDue); c.Identity.DNARequestedAt.IsZero() && at.After(due) {
 				raise(RuleDNANotRequested, SeverityMedium, due, "not identified and no DNA request 7 days after registration")
@@ -267,7 +270,8 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 		// Back from hospital without a bed (the bed was released at the
 		// admission): raised at the return, cleared by a bed placement,
 		// another absence or an exit.
-		inStationCare := present || (c.Status == domain.StatusLongStay && c.LongStay != nil && c.LongStay.Kind == domain.LongStayInStation)
+		inStationCare := present || (c.Status == domain.StatusLongStay && c.LongStay != nil &&
+			c.LongStay.Kind == domain.LongStayInStation)
 		if inStationCare && ce.bed == nil && c.Medical.State == domain.MedicalStateReturned {
 			raise(RuleReturnedWithoutBed, SeverityMedium, c.Medical.ReturnedAt, "back from hospital with no bed")
 		}
@@ -311,7 +315,10 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 	// is recorded returned.
 	if c.Status == domain.StatusExited || c.Status == domain.StatusClosed {
 		if n := c.BelongingsDeposited(); n > 0 {
-			raise(RuleBelongingsNotReturned, SeverityMedium, c.ExitedAt, fmt.Sprintf("left with %d deposited item(s) not returned", n))
+			raise(
+				RuleBelongingsNotReturned, SeverityMedium, c.ExitedAt,
+				fmt.Sprintf("left with %d deposited item(s) not returned", n),
+			)
 		}
 	}
 	return out
@@ -322,12 +329,17 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 // hospital stay with no news of the case for 3 days (cleared by any step
 // on the case); a discharge not followed within 24 hours by the return or
 // an exit.
-func (m *model) medicalAlerts(raise func(rule, severity string, since time.Time, detail string), c *domain.Case, ce *caseEntry, at time.Time) {
+func (m *model) medicalAlerts(
+	raise func(rule, severity string, since time.Time, detail string), c *domain.Case, ce *caseEntry, at time.Time,
+) {
 	in := c.Inspection
 	switch c.Medical.State {
 	case "":
 		if in.SuspectedInfectious || in.SuspectedMentalDisorder {
-			raise(RulePendingMedical, SeverityHigh, c.OpenedAt, "suspected condition found at inspection and not referred to a hospital")
+			raise(
+				RulePendingMedical, SeverityHigh, c.OpenedAt,
+				"suspected condition found at inspection and not referred to a hospital",
+			)
 		}
 	case domain.MedicalStateAdmitted:
 		if due := ce.lastAt.Add(HospitalUpdateDue); at.After(due) {

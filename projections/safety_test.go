@@ -84,25 +84,31 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 	bday18 := time.Date(2026, 3, 20, 0, 0, 0, 0, domain.CivilZone)
 	signals := []signal{
 		{
-			name: "stay past 10 days, cleared by an extension", rule: projections.RuleOverdueStay, severity: projections.SeverityMedium,
+			name: "stay past 10 days, cleared by an extension",
+			rule: projections.RuleOverdueStay, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID { return admitted(w, man, domain.Inspection{}) },
 			due:   t0.Add(10 * 24 * time.Hour),
-			clear: step(domain.StayExtended{Until: t0.Add(20 * 24 * time.Hour), ApprovedBy: "head", Reason: "awaiting train"}), clearAt: t0.Add(10*24*time.Hour + time.Hour),
+			clear: step(
+				domain.StayExtended{Until: t0.Add(20 * 24 * time.Hour), ApprovedBy: "head", Reason: "awaiting train"},
+			), clearAt: t0.Add(10*24*time.Hour + time.Hour),
 		},
 		{
-			name: "no notice 24 hours after registration, cleared by a notice", rule: projections.RuleNoFamilySearchNotice, severity: projections.SeverityMedium,
+			name: "no notice 24 hours after registration, cleared by a notice",
+			rule: projections.RuleNoFamilySearchNotice, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID { return admitted(w, man, domain.Inspection{}) },
 			due:   t0.Add(24 * time.Hour),
 			clear: step(domain.FamilySearchNoticePublished{Channel: "national_platform"}), clearAt: t0.Add(25 * time.Hour),
 		},
 		{
-			name: "no DNA request after 7 days, cleared by the request", rule: projections.RuleDNANotRequested, severity: projections.SeverityMedium,
+			name: "no DNA request after 7 days, cleared by the request",
+			rule: projections.RuleDNANotRequested, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID { return admitted(w, man, domain.Inspection{}) },
 			due:   t0.Add(7 * 24 * time.Hour),
 			clear: step(domain.DNARequested{Lab: "police lab"}), clearAt: t0.Add(7*24*time.Hour + time.Hour),
 		},
 		{
-			name: "no DNA result a month after the request, cleared by the result", rule: projections.RuleDNAResultOverdue, severity: projections.SeverityMedium,
+			name: "no DNA result a month after the request, cleared by the result",
+			rule: projections.RuleDNAResultOverdue, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, man, domain.Inspection{})
 				w.step(id, t0.Add(time.Hour), domain.DNARequested{Lab: "police lab"})
@@ -112,13 +118,15 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.DNAResultReceived{Matched: false}), clearAt: t0.Add(time.Hour).AddDate(0, 1, 1),
 		},
 		{
-			name: "minor without guardianship after 24 hours, cleared by guardianship", rule: projections.RuleUnaccompaniedMinor, severity: projections.SeverityHigh,
+			name: "minor without guardianship after 24 hours, cleared by guardianship",
+			rule: projections.RuleUnaccompaniedMinor, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID { return admitted(w, boy, domain.Inspection{}) },
 			due:   t0.Add(24 * time.Hour),
 			clear: step(domain.GuardianshipTaken{Basis: "art. 92"}), clearAt: t0.Add(30 * time.Hour),
 		},
 		{
-			name: "minor placed in an adult zone, cleared by a move to the minors' zone", rule: projections.RuleMinorInAdultZone, severity: projections.SeverityHigh,
+			name: "minor placed in an adult zone, cleared by a move to the minors' zone",
+			rule: projections.RuleMinorInAdultZone, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, boy, domain.Inspection{})
 				w.bed("S01", id, t0.Add(time.Hour), domain.ZoneAdultMale, 1)
@@ -131,62 +139,83 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clearAt: t0.Add(2 * time.Hour),
 		},
 		{
-			name: "16th birthday within 7 days, cleared when it passes", rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
+			name: "16th birthday within 7 days, cleared when it passes",
+			rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
 			given:   boyBornOn(domain.Date{Year: 2010, Month: 3, Day: 12}),
 			due:     bday16.Add(-7 * 24 * time.Hour),
 			clearAt: bday16,
 		},
 		{
-			name: "18th birthday within 7 days, cleared when it passes", rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
+			name: "18th birthday within 7 days, cleared when it passes",
+			rule: projections.RuleMinorBirthday, severity: projections.SeverityLow,
 			given:   boyBornOn(domain.Date{Year: 2008, Month: 3, Day: 20}),
 			due:     bday18.Add(-7 * 24 * time.Hour),
 			clearAt: bday18,
 		},
 		{
-			name: "suspected infectious disease not referred, cleared by a referral", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
+			name: "suspected infectious disease not referred, cleared by a referral",
+			rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID { return admitted(w, man, domain.Inspection{SuspectedInfectious: true}) },
 			due:   t0,
 			clear: step(domain.MedicalReferred{Hospital: "designated"}), clearAt: t0.Add(2 * time.Hour),
 		},
 		{
-			name: "in hospital with no update for 3 days, cleared by the discharge", rule: projections.RulePendingMedical, severity: projections.SeverityMedium,
+			name: "in hospital with no update for 3 days, cleared by the discharge",
+			rule: projections.RulePendingMedical, severity: projections.SeverityMedium,
 			given: inHospital,
 			due:   t0.Add(time.Hour + 3*24*time.Hour),
 			clear: step(domain.HospitalDischarged{}), clearAt: t0.Add(2*time.Hour + 3*24*time.Hour),
 		},
 		{
-			name: "discharged and not back in 24 hours, cleared by the return", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
+			name: "discharged and not back in 24 hours, cleared by the return",
+			rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
 			given: discharged,
 			due:   t0.Add(26 * time.Hour),
 			clear: step(domain.MedicalReturned{}), clearAt: t0.Add(27 * time.Hour),
 		},
 		{
-			name: "discharged and not back in 24 hours, cleared by an exit", rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
+			name: "discharged and not back in 24 hours, cleared by an exit",
+			rule: projections.RulePendingMedical, severity: projections.SeverityHigh,
 			given: discharged,
 			due:   t0.Add(26 * time.Hour),
-			clear: step(domain.PickedUp{Collector: domain.Collector{Name: "Zhang Yi", Relationship: "brother"}}), clearAt: t0.Add(27 * time.Hour),
+			clear: step(
+				domain.PickedUp{Collector: domain.Collector{Name: "Zhang Yi", Relationship: "brother"}},
+			), clearAt: t0.Add(27 * time.Hour),
 		},
 		{
-			name: "back from hospital without a bed, raised at the return and cleared by a bed", rule: projections.RuleReturnedWithoutBed, severity: projections.SeverityMedium,
+			name: "back from hospital without a bed, raised at the return and cleared by a bed",
+			rule: projections.RuleReturnedWithoutBed, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := discharged(w)
 				w.step(id, t0.Add(3*time.Hour), domain.MedicalReturned{})
 				return id
 			},
-			due:   t0.Add(3 * time.Hour),
-			clear: func(w *world, id uuid.UUID, at time.Time) { w.bed("S01", id, at, domain.ZoneAdultMale, 1) }, clearAt: t0.Add(4 * time.Hour),
+			due: t0.Add(3 * time.Hour),
+			clear: func(w *world, id uuid.UUID, at time.Time) {
+				w.bed("S01", id, at, domain.ZoneAdultMale, 1)
+			},
+			clearAt: t0.Add(4 * time.Hour),
 		},
-		absconding("an elderly person absconds (high), cleared by closure", old, domain.Inspection{}, projections.SeverityHigh),
-		absconding("an adult with an intellectual disability absconds (high), cleared by closure", man, domain.Inspection{IntellectualDisability: true}, projections.SeverityHigh),
-		absconding("an adult with a suspected mental disorder absconds (high), cleared by closure", man, domain.Inspection{SuspectedMentalDisorder: true}, projections.SeverityHigh,
+		absconding("an elderly person absconds (high), cleared by closure", old,
+			domain.Inspection{}, projections.SeverityHigh),
+		absconding("an adult with an intellectual disability absconds (high), cleared by closure", man,
+			domain.Inspection{IntellectualDisability: true}, projections.SeverityHigh),
+		absconding("an adult with a suspected mental disorder absconds (high), cleared by closure", man,
+			domain.Inspection{SuspectedMentalDisorder: true}, projections.SeverityHigh,
 			domain.MedicalReferred{Hospital: "designated"}),
 		absconding("a minor absconds (high), cleared by closure", boy, domain.Inspection{}, projections.SeverityHigh),
 		absconding("an adult absconds (medium), cleared by closure", man, domain.Inspection{}, projections.SeverityMedium),
 		{
-			name: "death with the checklist incomplete, cleared by completing it", rule: projections.RuleDeathChecklist, severity: projections.SeverityHigh,
+			name: "death with the checklist incomplete, cleared by completing it",
+			rule: projections.RuleDeathChecklist, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, old, domain.Inspection{})
-				w.step(id, t0.Add(5*time.Hour), domain.Died{Place: "station", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)}})
+				w.step(
+					id, t0.Add(5*time.Hour),
+					domain.Died{
+						Place: "station", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)},
+					},
+				)
 				return id
 			},
 			due: t0.Add(5 * time.Hour),
@@ -195,7 +224,8 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clearAt: t0.Add(30 * time.Hour),
 		},
 		{
-			name: "over 3 months unidentified, cleared by a settlement application", rule: projections.RuleLongStayNoSettlement, severity: projections.SeverityMedium,
+			name: "over 3 months unidentified, cleared by a settlement application",
+			rule: projections.RuleLongStayNoSettlement, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, old, domain.Inspection{})
 				w.step(id, t0.Add(11*24*time.Hour), domain.LongStayStarted{Kind: domain.LongStayInStation})
@@ -205,7 +235,8 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.SettlementRecorded{Stage: domain.SettlementApplied}), clearAt: t0.Add(91 * 24 * time.Hour),
 		},
 		{
-			name: "transfer unanswered for 48 hours, cleared by the answer", rule: projections.RuleTransferUnanswered, severity: projections.SeverityMedium,
+			name: "transfer unanswered for 48 hours, cleared by the answer",
+			rule: projections.RuleTransferUnanswered, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, man, domain.Inspection{})
 				w.step(id, t0.Add(time.Hour), domain.TransferRequested{From: "S01", To: "S02", Reason: "hometown"})
@@ -215,7 +246,8 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.TransferAccepted{From: "S01", To: "S02"}), clearAt: t0.Add(50 * time.Hour),
 		},
 		{
-			name: "no handover 72 hours after departure, cleared by the handover", rule: projections.RuleHandoverOverdue, severity: projections.SeverityHigh,
+			name: "no handover 72 hours after departure, cleared by the handover",
+			rule: projections.RuleHandoverOverdue, severity: projections.SeverityHigh,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, man, domain.Inspection{})
 				w.step(id, t0.Add(time.Hour), domain.TransferRequested{From: "S01", To: "S02", Reason: "hometown"})
@@ -227,7 +259,8 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.HandedOver{From: "S01", To: "S02", ReceivedBy: "s2"}), clearAt: t0.Add(76 * time.Hour),
 		},
 		{
-			name: "absconded with belongings deposited, raised at the exit and cleared by returning them", rule: projections.RuleBelongingsNotReturned, severity: projections.SeverityMedium,
+			name: "absconded with belongings deposited, raised at the exit and cleared by returning them",
+			rule: projections.RuleBelongingsNotReturned, severity: projections.SeverityMedium,
 			given: func(w *world) uuid.UUID {
 				id := admitted(w, man, domain.Inspection{})
 				w.step(id, t0.Add(2*time.Minute), domain.BelongingsDeposited{Items: []domain.Item{{Item: "phone", Qty: 1}}})
@@ -239,7 +272,8 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 			clear: step(domain.BelongingsReturned{Items: []string{"phone"}}), clearAt: t0.Add(4 * time.Hour),
 		},
 		{
-			name: "admitted again within 30 days, cleared by the exit", rule: projections.RuleRepeatVisitor, severity: projections.SeverityLow,
+			name: "admitted again within 30 days, cleared by the exit",
+			rule: projections.RuleRepeatVisitor, severity: projections.SeverityLow,
 			given: func(w *world) uuid.UUID {
 				first := admitted(w, man, domain.Inspection{})
 				w.step(first, t0.Add(24*time.Hour), domain.LeftVoluntarily{DeclarationRef: "D-1"})
@@ -272,7 +306,10 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 				t.Fatalf("live a minute after %s: not raised", s.due)
 			}
 			if !a.Since.Equal(s.due) || a.Severity != s.severity || a.Station != "S01" || a.Detail == "" {
-				t.Errorf("alert: got since %s severity %s station %s detail %q; want since %s severity %s", a.Since, a.Severity, a.Station, a.Detail, s.due, s.severity)
+				t.Errorf(
+					"alert: got since %s severity %s station %s detail %q; want since %s severity %s", a.Since,
+					a.Severity, a.Station, a.Detail, s.due, s.severity,
+				)
 			}
 			if a := alertOf(t, r, projections.AsOf{At: s.due.Add(time.Minute)}, s.rule, id); a == nil {
 				t.Errorf("as of a minute after: not raised")
@@ -294,7 +331,9 @@ func TestSafetySignalsRaiseOnTimeAndClear(t *testing.T) {
 
 // alertOf returns the alert of rule on case id on the board of station
 // S01 as of asOf, or nil.
-func alertOf(tb testing.TB, r *projections.Runner, asOf projections.AsOf, rule string, id uuid.UUID) *projections.Alert {
+func alertOf(
+	tb testing.TB, r *projections.Runner, asOf projections.AsOf, rule string, id uuid.UUID,
+) *projections.Alert {
 	tb.Helper()
 	b, err := r.Safety(projections.Filter{Station: "S01"}, asOf)
 	if err != nil {

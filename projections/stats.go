@@ -150,7 +150,10 @@ func (r *Runner) Stats(f Filter, p Period) (Stats, error) {
 	last := end.Add(-time.Nanosecond)
 	firstDate, lastDate := dayStart(from), dayStart(last)
 	if days := int(lastDate.Sub(firstDate)/Day) + 1; days > MaxStatsDays {
-		return Stats{}, domain.Invalid("to", "from %s to %s is %d days: at most %d at once", firstDate.Format(time.DateOnly), lastDate.Format(time.DateOnly), days, MaxStatsDays)
+		return Stats{}, domain.Invalid(
+			"to", "from %s to %s is %d days: at most %d at once", firstDate.Format(time.DateOnly),
+			lastDate.Format(time.DateOnly), days, MaxStatsDays,
+		)
 	}
 	now := r.opts.Now().In(domain.CivilZone)
 	if from.After(now) {
@@ -215,7 +218,9 @@ func (r *Runner) Stats(f Filter, p Period) (Stats, error) {
 			}
 		}
 		if !c.ExitedAt.IsZero() && in(c.ExitedAt) && m.selects(f, c.Station) {
-			typ, sex, band, stay := string(c.ExitType), string(c.Person.Sex), ageBand(c.Person, c.ExitedAt), stayBand(c.ExitedAt.Sub(c.OpenedAt))
+			typ, sex, band, stay := string(c.ExitType), string(c.Person.Sex), ageBand(c.Person, c.ExitedAt), stayBand(
+				c.ExitedAt.Sub(c.OpenedAt),
+			)
 			for _, b := range rows(c.Station) {
 				if b != nil {
 					b.Exits++

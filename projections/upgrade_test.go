@@ -163,13 +163,19 @@ func TestUpgradeFoldsTheNewVersionApartAndSwapsWhenCaughtUp(t *testing.T) {
 	close(gate)
 	eventually(t, "the swap", func() bool { return swaps.Load() == 1 })
 	if serving.Load() != v2 || serving.Load().Intakes() != 35 {
-		t.Errorf("after the swap: version %d answers %d intakes, want version 2 with 35", serving.Load().version, serving.Load().Intakes())
+		t.Errorf(
+			"after the swap: version %d answers %d intakes, want version 2 with 35", serving.Load().version,
+			serving.Load().Intakes(),
+		)
 	}
 	if !inOrderOnce(v2.positions(), head()) {
 		t.Errorf("version 2: positions %v, want 1 to %d once each", v2.positions(), head())
 	}
 	if hasCheckpoint(1) || !hasCheckpoint(2) {
-		t.Errorf("checkpoints after the swap: version 1 %v (want dropped), version 2 %v (want saved)", hasCheckpoint(1), hasCheckpoint(2))
+		t.Errorf(
+			"checkpoints after the swap: version 1 %v (want dropped), version 2 %v (want saved)",
+			hasCheckpoint(1), hasCheckpoint(2),
+		)
 	}
 	before := len(v1.positions())
 	intakes(3)
@@ -186,7 +192,10 @@ func TestUpgradeFoldsTheNewVersionApartAndSwapsWhenCaughtUp(t *testing.T) {
 	eventually(t, "version 2 to resume", func() bool { return v2.Intakes() == 40 })
 	stop()
 	if swaps.Load() != 2 || !inOrderOnce(v2.positions(), head()) {
-		t.Errorf("after a restart: %d swaps (want 2), version 2 positions %v (want 1 to %d once each)", swaps.Load(), v2.positions(), head())
+		t.Errorf(
+			"after a restart: %d swaps (want 2), version 2 positions %v (want 1 to %d once each)",
+			swaps.Load(), v2.positions(), head(),
+		)
 	}
 	if n := len(v1.positions()); n != before {
 		t.Errorf("version 1 folded %d events after a restart, want none", n-before)

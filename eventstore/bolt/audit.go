@@ -43,7 +43,9 @@ func (s *Store) TreeHead(ctx context.Context) (audit.SignedTreeHead, error) {
 		return s.signer.Sign(tlog.Tree{Hash: empty.Root()})
 	}
 	if msg == nil {
-		return audit.SignedTreeHead{}, fmt.Errorf("eventstore/bolt: %w: no signed tree head for %d events", audit.ErrTampered, size)
+		return audit.SignedTreeHead{}, fmt.Errorf(
+			"eventstore/bolt: %w: no signed tree head for %d events", audit.ErrTampered, size,
+		)
 	}
 	return audit.OpenTreeHead(msg, s.verifierKeys()...)
 }
@@ -71,7 +73,10 @@ func (s *Store) InclusionProof(ctx context.Context, pos eventstore.Position, tre
 		return nil, err
 	}
 	if pos.Commit == 0 || int64(pos.Commit) > treeSize || uint64(treeSize) > s.head.Load() {
-		return nil, fmt.Errorf("%w: position %s is not in a tree of size %d (log holds %d events)", eventstore.ErrInvalid, pos, treeSize, s.head.Load())
+		return nil, fmt.Errorf(
+			"%w: position %s is not in a tree of size %d (log holds %d events)", eventstore.ErrInvalid, pos,
+			treeSize, s.head.Load(),
+		)
 	}
 	var proof tlog.RecordProof
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -90,7 +95,10 @@ func (s *Store) ConsistencyProof(ctx context.Context, oldSize, newSize int64) (t
 		return nil, err
 	}
 	if oldSize < 0 || oldSize > newSize || uint64(newSize) > s.head.Load() {
-		return nil, fmt.Errorf("%w: no consistency proof from size %d to %d (log holds %d events)", eventstore.ErrInvalid, oldSize, newSize, s.head.Load())
+		return nil, fmt.Errorf(
+			"%w: no consistency proof from size %d to %d (log holds %d events)", eventstore.ErrInvalid,
+			oldSize, newSize, s.head.Load(),
+		)
 	}
 	var proof tlog.TreeProof
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -142,7 +150,9 @@ func (s *Store) verify(ctx context.Context, keys []string) (VerifyReport, error)
 		return VerifyReport{Problem: headErr.Error()}, fmt.Errorf("eventstore/bolt: %w: %v", audit.ErrTampered, headErr)
 	}
 	if size > 0 && len(heads) == 0 {
-		return VerifyReport{Problem: "no signed tree head"}, fmt.Errorf("eventstore/bolt: %w: no signed tree head", audit.ErrTampered)
+		return VerifyReport{Problem: "no signed tree head"}, fmt.Errorf(
+			"eventstore/bolt: %w: no signed tree head", audit.ErrTampered,
+		)
 	}
 	var v *audit.Verifier
 	for next := uint64(1); next <= size; {

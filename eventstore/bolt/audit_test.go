@@ -146,7 +146,9 @@ func TestProofsCheckOffline(t *testing.T) {
 		altered := e
 		altered.Data = append([]byte(nil), e.Data...)
 		altered.Data[0] ^= 1
-		if err := audit.CheckInclusion(p, newer.Tree(), int64(e.Position.Commit-1), audit.LeafOf(altered)); !errors.Is(err, audit.ErrProof) {
+		if err := audit.CheckInclusion(
+			p, newer.Tree(), int64(e.Position.Commit-1), audit.LeafOf(altered),
+		); !errors.Is(err, audit.ErrProof) {
 			t.Fatalf("altered event %s: got %v, want ErrProof", e.Position, err)
 		}
 	}
@@ -262,7 +264,9 @@ func TestHeadsSignedInTheOldFormStillVerify(t *testing.T) {
 	s := openAt(t, dir, bolt.Options{NoSync: true})
 	vkey := s.VerifierKey()
 	for i := range 82 {
-		if _, err := s.Append(ctx, "case-"+strconv.Itoa(i%5), eventstore.Any, storetest.Events("case.note_added", 100)...); err != nil {
+		if _, err := s.Append(
+			ctx, "case-"+strconv.Itoa(i%5), eventstore.Any, storetest.Events("case.note_added", 100)...,
+		); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -284,7 +288,9 @@ func TestHeadsSignedInTheOldFormStillVerify(t *testing.T) {
 		t.Fatalf("tree head of a folder of old-form heads: %v", err)
 	}
 	if old.Size != 8200 || old.Origin != "" || !strings.HasPrefix(string(old.Note), "go.sum database tree\n") {
-		t.Fatalf("stored head: size %d, origin %q, note %q; want the old-form head of 8200 events", old.Size, old.Origin, old.Note)
+		t.Fatalf(
+			"stored head: size %d, origin %q, note %q; want the old-form head of 8200 events", old.Size, old.Origin, old.Note,
+		)
 	}
 
 	fill(t, s, 5)

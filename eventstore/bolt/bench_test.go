@@ -24,7 +24,9 @@ func make256() []byte {
 }
 
 func benchEvent() eventstore.EventData {
-	return eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "case.note_added", Data: payload, Metadata: []byte(`{"schema":1}`)}
+	return eventstore.EventData{
+		ID: uuid.Must(uuid.NewV7()), Type: "case.note_added", Data: payload, Metadata: []byte(`{"schema":1}`),
+	}
 }
 
 // BenchmarkAppend appends one event per call from 1 to 256 concurrent

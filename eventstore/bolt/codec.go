@@ -18,7 +18,16 @@ var (
 	bucketTreeHeads   = []byte("tree_heads")  // tree size (8, BE) → signed note
 	bucketCheckpoints = []byte("checkpoints") // projection name → commit (8, BE), prepare (8, BE)
 	bucketMeta        = []byte("meta")        // see keys below
-	allBuckets        = [][]byte{bucketLog, bucketStreams, bucketStreamRuns, bucketEventIDs, bucketTree, bucketTreeHeads, bucketCheckpoints, bucketMeta}
+	allBuckets        = [][]byte{
+		bucketLog,
+		bucketStreams,
+		bucketStreamRuns,
+		bucketEventIDs,
+		bucketTree,
+		bucketTreeHeads,
+		bucketCheckpoints,
+		bucketMeta,
+	}
 )
 
 // Keys of bucketMeta. Persisted: never rename or reuse.

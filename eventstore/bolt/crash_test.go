@@ -99,7 +99,9 @@ func TestCrashKeepsEveryAcknowledgedAppend(t *testing.T) {
 					t.Fatalf("run %d: read stream %d: %v", run, g, err)
 				}
 				if e.Revision != rev || stored[e.ID] != e.Position.Commit {
-					t.Fatalf("run %d: stream %d: revision %d at %s, want revision %d at %d", run, g, e.Revision, e.Position, rev, stored[e.ID])
+					t.Fatalf(
+						"run %d: stream %d: revision %d at %s, want revision %d at %d", run, g, e.Revision, e.Position, rev, stored[e.ID],
+					)
 				}
 				rev++
 			}

@@ -22,7 +22,9 @@ const pageSize = 512
 var errEndOfStream = errors.New("end of stream")
 
 // ReadStream implements eventstore.Store.
-func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadStream(
+	ctx context.Context, stream string, opts eventstore.ReadStreamOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		if err := validateStream(stream); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
@@ -69,7 +71,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // (inclusive) in direction dir. more reports whether events may follow.
 // A missing stream is ErrStreamNotFound on the first page and
 // errEndOfStream after.
-func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction, n int, first bool) (page []eventstore.RecordedEvent, more bool, err error) {
+func (s *Store) streamPage(
+	stream string, from uint64, dir eventstore.Direction, n int, first bool,
+) (page []eventstore.RecordedEvent, more bool, err error) {
 	err = s.view(func(tx *bbolt.Tx) error {
 		st, err := loadStream(tx, stream)
 		if err != nil {
@@ -106,7 +110,9 @@ func (s *Store) streamPage(stream string, from uint64, dir eventstore.Direction,
 }
 
 // ReadAll implements eventstore.Store.
-func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadAll(
+	ctx context.Context, opts eventstore.ReadAllOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		after, remaining := opts.From.Commit, opts.Limit
 		// Events are yielded by value, so one page's slice serves them all.
@@ -143,7 +149,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 // allPage appends to page up to n events of the global log after position
 // after (exclusive) in direction dir. The page grows as events are found
 // rather than up front: a live subscription wakes for one or a few events.
-func (s *Store) allPage(page []eventstore.RecordedEvent, after uint64, dir eventstore.Direction, n int) ([]eventstore.RecordedEvent, error) {
+func (s *Store) allPage(
+	page []eventstore.RecordedEvent, after uint64, dir eventstore.Direction, n int,
+) ([]eventstore.RecordedEvent, error) {
 	var pr pageReader
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
@@ -250,82 +258,4 @@ func typeName(b []byte) string {
 	}
 	typeNames.Unlock()
 	return s
-}
-
-// SubscribeToAll implements eventstore.Store.
-func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Message, error] {
-	return func(yield func(eventstore.Message, error) bool) {
-		pos := after.Commit
-		s.follow(ctx, yield, func() ([]eventstore.RecordedEvent, bool, error) {
-			page, err := s.allPage(nil, pos, eventstore.Forwards, pageSize)
-			if len(page) > 0 {
-				pos = page[len(page)-1].Position.Commit
-			}
-			return page, len(page) == pageSize, err
-		})
-	}
-}
-
-// SubscribeToStream implements eventstore.Store.
-func (s *Store) SubscribeToStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.Message, error] {
-	return func(yield func(eventstore.Message, error) bool) {
-		if err := validateStream(stream); err != nil {
-			yield(eventstore.Message{}, err)
-			return
-		}
-		next := from
-		s.follow(ctx, yield, func() ([]eventstore.RecordedEvent, bool, error) {
-			page, more, err := s.streamPage(stream, next, eventstore.Forwards, pageSize, false)
-			if errors.Is(err, errEndOfStream) {
-				return nil, false, nil
-			}
-			if len(page) > 0 {
-				next = page[len(page)-1].Revision + 1
-			}
-			return page, more, err
-		})
-	}
-}
-
-// follow runs a catch-up subscription over next, which returns the next
-// page of events and whether more are known to follow.
-func (s *Store) follow(ctx context.Context, yield func(eventstore.Message, error) bool, next func() ([]eventstore.RecordedEvent, bool, error)) {
-	caughtUp := false
-	for {
-		if ctx.Err() != nil {
-			return
-		}
-		if s.isClosed() {
-			yield(eventstore.Message{}, eventstore.ErrClosed)
-			return
-		}
-		changed := s.changed()
-		page, more, err := next()
-		if err != nil {
-			if ctx.Err() == nil {
-				yield(eventstore.Message{}, err)
-			}
-			return
-		}
-		for i := range page {
-			if !yield(eventstore.Message{Event: &page[i]}, nil) {
-				return
-			}
-		}
-		if more {
-			continue
-		}
-		if !caughtUp {
-			caughtUp = true
-			if !yield(eventstore.Message{CaughtUp: true}, nil) {
-				return
-			}
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return
-		case <-s.closing:
-		}
-	}
 }

@@ -18,9 +18,24 @@ import (
 func TestPageReaderEqualsDecodeRecord(t *testing.T) {
 	at := time.Date(2026, 1, 10, 8, 0, 0, 5, time.UTC)
 	events := []eventstore.RecordedEvent{
-		{ID: uuid.New(), Stream: "case-1", Revision: 3, Type: "case.closed", Data: []byte(`{}`), Metadata: []byte(`{"actor":"a"}`), RecordedAt: at},
+		{
+			ID:         uuid.New(),
+			Stream:     "case-1",
+			Revision:   3,
+			Type:       "case.closed",
+			Data:       []byte(`{}`),
+			Metadata:   []byte(`{"actor":"a"}`),
+			RecordedAt: at,
+		},
 		{ID: uuid.New(), Stream: "station-S01", Type: "station.bed_assigned", Data: []byte(`{"bed":"b"}`), RecordedAt: at},
-		{ID: uuid.New(), Stream: "s", Type: "big", Data: bytes.Repeat([]byte("x"), maxArena+1), Metadata: []byte(`{}`), RecordedAt: at},
+		{
+			ID:         uuid.New(),
+			Stream:     "s",
+			Type:       "big",
+			Data:       bytes.Repeat([]byte("x"), maxArena+1),
+			Metadata:   []byte(`{}`),
+			RecordedAt: at,
+		},
 		{ID: uuid.New(), Stream: "s", Type: "case.closed", RecordedAt: at},
 	}
 	var pr pageReader

@@ -119,7 +119,9 @@ func TestObserverHearsEveryEvent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 25 {
-				if _, err := s.Append(ctx, "case-"+string(rune('a'+w)), eventstore.Any, storetest.Event("case.note_added", i)); err != nil {
+				if _, err := s.Append(
+					ctx, "case-"+string(rune('a'+w)), eventstore.Any, storetest.Event("case.note_added", i),
+				); err != nil {
 					t.Error(err)
 					return
 				}

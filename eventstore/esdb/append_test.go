@@ -51,11 +51,35 @@ func TestAppendReadsOnlyWhatItNeeds(t *testing.T) {
 		maxRead  int64
 	}{
 		{"exact", func() eventstore.ExpectedRevision { return eventstore.Exact(res.NextExpectedRevision) }, 1, nil, 0},
-		{"exact, three events", func() eventstore.ExpectedRevision { return eventstore.Exact(res.NextExpectedRevision) }, 3, nil, 0},
+		{
+			"exact, three events",
+			func() eventstore.ExpectedRevision { return eventstore.Exact(res.NextExpectedRevision) },
+			3,
+			nil,
+			0,
+		},
 		{"any", func() eventstore.ExpectedRevision { return eventstore.Any }, 1, nil, esdb.RetryWindow},
-		{"stream exists, two events", func() eventstore.ExpectedRevision { return eventstore.StreamExists }, 2, nil, esdb.RetryWindow + 1},
-		{"stale exact", func() eventstore.ExpectedRevision { return eventstore.Exact(10) }, 2, eventstore.ErrWrongExpectedVersion, 2 + 1},
-		{"no stream on an existing stream", func() eventstore.ExpectedRevision { return eventstore.NoStream }, 1, eventstore.ErrWrongExpectedVersion, 1 + 1},
+		{
+			"stream exists, two events",
+			func() eventstore.ExpectedRevision { return eventstore.StreamExists },
+			2,
+			nil,
+			esdb.RetryWindow + 1,
+		},
+		{
+			"stale exact",
+			func() eventstore.ExpectedRevision { return eventstore.Exact(10) },
+			2,
+			eventstore.ErrWrongExpectedVersion,
+			2 + 1,
+		},
+		{
+			"no stream on an existing stream",
+			func() eventstore.ExpectedRevision { return eventstore.NoStream },
+			1,
+			eventstore.ErrWrongExpectedVersion,
+			1 + 1,
+		},
 	}
 	for _, c := range cases {
 		before := srv.EventsRead()
@@ -68,7 +92,10 @@ func TestAppendReadsOnlyWhatItNeeds(t *testing.T) {
 			res = r
 		}
 		if read > c.maxRead {
-			t.Errorf("%s: the append read %d events of a stream of %d, want at most %d", c.name, read, res.NextExpectedRevision+1, c.maxRead)
+			t.Errorf(
+				"%s: the append read %d events of a stream of %d, want at most %d", c.name, read,
+				res.NextExpectedRevision+1, c.maxRead,
+			)
 		}
 	}
 }
@@ -104,15 +131,31 @@ func TestRetriesAreRecognisedWhereTheyLand(t *testing.T) {
 			evs := events(0, 2)
 			appendEvents(t, st, stream, eventstore.NoStream, event(9))
 			appendEvents(t, st, stream, eventstore.Exact(0), evs[0])
-			return check{expected: eventstore.Exact(0), events: []eventstore.EventData{evs[0], event(11)}, wantErr: eventstore.ErrIdempotencyConflict}
+			return check{
+				expected: eventstore.Exact(0),
+				events:   []eventstore.EventData{evs[0], event(11)},
+				wantErr:  eventstore.ErrIdempotencyConflict,
+			}
 		}},
 		{"exact, stale with new events", func(stream string) check {
 			appendEvents(t, st, stream, eventstore.NoStream, events(0, 4)...)
-			return check{expected: eventstore.Exact(1), events: events(4, 3), wantErr: eventstore.ErrWrongExpectedVersion, actual: 3, exists: true}
+			return check{
+				expected: eventstore.Exact(1),
+				events:   events(4, 3),
+				wantErr:  eventstore.ErrWrongExpectedVersion,
+				actual:   3,
+				exists:   true,
+			}
 		}},
 		{"exact, stale, the stream ending inside the retry's place", func(stream string) check {
 			appendEvents(t, st, stream, eventstore.NoStream, events(0, 4)...)
-			return check{expected: eventstore.Exact(2), events: events(4, 3), wantErr: eventstore.ErrWrongExpectedVersion, actual: 3, exists: true}
+			return check{
+				expected: eventstore.Exact(2),
+				events:   events(4, 3),
+				wantErr:  eventstore.ErrWrongExpectedVersion,
+				actual:   3,
+				exists:   true,
+			}
 		}},
 		{"no stream retry after the stream moved on", func(stream string) check {
 			evs := events(0, 3)
@@ -123,7 +166,11 @@ func TestRetriesAreRecognisedWhereTheyLand(t *testing.T) {
 		{"no stream, the first event stored and the second new", func(stream string) check {
 			evs := events(0, 2)
 			appendEvents(t, st, stream, eventstore.NoStream, evs...)
-			return check{expected: eventstore.NoStream, events: []eventstore.EventData{evs[0], event(5)}, wantErr: eventstore.ErrIdempotencyConflict}
+			return check{
+				expected: eventstore.NoStream,
+				events:   []eventstore.EventData{evs[0], event(5)},
+				wantErr:  eventstore.ErrIdempotencyConflict,
+			}
 		}},
 		{"any retry whose first events have left the window", func(stream string) check {
 			evs := events(0, 3)
@@ -141,7 +188,11 @@ func TestRetriesAreRecognisedWhereTheyLand(t *testing.T) {
 		{"any, stored events in another order", func(stream string) check {
 			evs := events(0, 3)
 			appendEvents(t, st, stream, eventstore.Any, evs...)
-			return check{expected: eventstore.Any, events: []eventstore.EventData{evs[1], evs[0]}, wantErr: eventstore.ErrIdempotencyConflict}
+			return check{
+				expected: eventstore.Any,
+				events:   []eventstore.EventData{evs[1], evs[0]},
+				wantErr:  eventstore.ErrIdempotencyConflict,
+			}
 		}},
 		{"stream exists on a missing stream", func(stream string) check {
 			return check{expected: eventstore.StreamExists, events: events(0, 1), wantErr: eventstore.ErrWrongExpectedVersion}
@@ -205,7 +256,9 @@ func TestObserverHearsEveryAppendThatWrote(t *testing.T) {
 	appendEvents(t, st, "access-log", eventstore.Any, evs...)
 	appendEvents(t, st, "access-log", eventstore.Any, evs...) // a retry
 	appendEvents(t, st, "access-log", eventstore.Exact(2))    // empty
-	if _, err := st.Append(ctx, "access-log", eventstore.Exact(0), event(3)); !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+	if _, err := st.Append(
+		ctx, "access-log", eventstore.Exact(0), event(3),
+	); !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
 		t.Fatalf("stale append: %v, want a wrong expected version", err)
 	}
 	appendEvents(t, st, "access-log", eventstore.Exact(2), event(4))

@@ -35,7 +35,8 @@ func TestContract(t *testing.T) {
 func TestContractOnARealServer(t *testing.T) {
 	url := os.Getenv("WAYSTATION_ESDB_URL")
 	if url == "" {
-		t.Skip("WAYSTATION_ESDB_URL is not set: skipping the contract suite against a real EventStoreDB / KurrentDB server (see eventstore/esdb/README.md)")
+		t.Skip("WAYSTATION_ESDB_URL is not set: skipping the contract suite against a real " +
+			"EventStoreDB / KurrentDB server (see eventstore/esdb/README.md)")
 	}
 	storetest.RunWith(t, func(tb testing.TB) eventstore.Store {
 		tb.Helper()

@@ -37,7 +37,10 @@ func event(n int) eventstore.EventData {
 	}
 }
 
-func appendEvents(tb testing.TB, st eventstore.Store, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) eventstore.AppendResult {
+func appendEvents(
+	tb testing.TB, st eventstore.Store, stream string, expected eventstore.ExpectedRevision,
+	events ...eventstore.EventData,
+) eventstore.AppendResult {
 	tb.Helper()
 	res, err := st.Append(context.Background(), stream, expected, events...)
 	if err != nil {
@@ -96,7 +99,9 @@ func followAll(tb testing.TB, st eventstore.Store, stored int) func(n int) []int
 	}
 }
 
-func follow(tb testing.TB, seq func(context.Context) func(func(eventstore.Message, error) bool)) (<-chan eventstore.Message, <-chan error) {
+func follow(
+	tb testing.TB, seq func(context.Context) func(func(eventstore.Message, error) bool),
+) (<-chan eventstore.Message, <-chan error) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	msgs, errs, done := make(chan eventstore.Message), make(chan error, 1), make(chan struct{})
@@ -126,7 +131,10 @@ func TestOpenFailsClearlyWhenTheClusterCannotBeReached(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 
-	_, err = esdb.Open(context.Background(), "esdb://admin:secret-password@"+addr+"?tls=false&maxDiscoverAttempts=2", esdb.Options{ConnectTimeout: time.Second})
+	_, err = esdb.Open(
+		context.Background(), "esdb://admin:secret-password@"+addr+"?tls=false&maxDiscoverAttempts=2",
+		esdb.Options{ConnectTimeout: time.Second},
+	)
 	if err == nil {
 		t.Fatal("open succeeded with no server")
 	}
@@ -186,7 +194,9 @@ func TestReadAllLeavesOutTheServersBookkeeping(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = appendEvents(t, st, "case-tombstoned", eventstore.NoStream, event(0))
-	if err := st.Tombstone(context.Background(), "case-tombstoned", eventstore.Exact(res.NextExpectedRevision)); err != nil {
+	if err := st.Tombstone(
+		context.Background(), "case-tombstoned", eventstore.Exact(res.NextExpectedRevision),
+	); err != nil {
 		t.Fatal(err)
 	}
 	var streams []string

@@ -24,12 +24,11 @@ type MigrateOptions struct {
 // deleted just before its first live event, so that reads answer as they
 // did on the source.
 //
-// It is safe to rerun, after a failure or to pick up events written to
-// the source since: it first reads the IDs of every event already in the
-// cluster's log (16 bytes of memory per event) and skips those (they do
-// not count in copied), and deletions already made are left alone. The
-// cluster is expected to hold nothing but an earlier copy of this source. The recorded times and global positions are the
-// cluster's own; the source's recorded times stay in no field.
+// It is safe to rerun, after a failure or to pick up events written to the source since: it first
+// reads the IDs of every event already in the cluster's log (16 bytes of memory per event) and
+// skips those (they do not count in copied), and deletions already made are left alone. The cluster
+// is expected to hold nothing but an earlier copy of this source. The recorded times and global
+// positions are the cluster's own; the source's recorded times stay in no field.
 //
 // opts.Seal, when set, turns each event into the form the cluster stores
 // before it is written (a sealed.Store's Seal: personal values read opened
@@ -144,7 +143,11 @@ func Migrate(ctx context.Context, from eventstore.Store, to *Store, opts Migrate
 			return copied, err
 		}
 		deletedBefore := !src.missing && !src.tombstoned && e.Revision == src.firstLive && e.Revision > 0
-		if len(batch) > 0 && (batch[0].Stream != e.Stream || batch[len(batch)-1].Revision+1 != e.Revision || len(batch) >= 256 || deletedBefore) {
+		if len(
+			batch,
+		) > 0 && (batch[0].Stream != e.Stream || batch[len(
+			batch,
+		)-1].Revision+1 != e.Revision || len(batch) >= 256 || deletedBefore) {
 			if err := flush(); err != nil {
 				return copied, err
 			}

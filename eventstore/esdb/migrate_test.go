@@ -82,7 +82,9 @@ func TestMigrateCopiesEverythingInOrderAndCanBeRerun(t *testing.T) {
 		t.Fatalf("cluster log after rerun:\n got %q\nwant %q", got, want)
 	}
 
-	for stream, wantErr := range map[string]error{"case-gone": eventstore.ErrStreamNotFound, "case-erased": eventstore.ErrStreamDeleted} {
+	for stream, wantErr := range map[string]error{
+		"case-gone": eventstore.ErrStreamNotFound, "case-erased": eventstore.ErrStreamDeleted,
+	} {
 		for _, err := range to.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
 			if !errors.Is(err, wantErr) {
 				t.Errorf("reading %s on the cluster: got %v, want %v", stream, err, wantErr)

@@ -18,7 +18,9 @@ const pageSize = 512
 // ReadStream implements eventstore.Store. A missing or soft-deleted stream
 // yields ErrStreamNotFound, a tombstoned one ErrStreamDeleted; the server
 // reports either on the first receive, which is where they are mapped.
-func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadStream(
+	ctx context.Context, stream string, opts eventstore.ReadStreamOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		if err := validStream(stream); err != nil {
 			yield(eventstore.RecordedEvent{}, err)
@@ -80,7 +82,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // ReadAll implements eventstore.Store by paging through $all, leaving out
 // the server's own bookkeeping events. From is exclusive in both
 // directions, whatever the server does with a position it is handed.
-func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadAll(
+	ctx context.Context, opts eventstore.ReadAllOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		client, release, err := s.conn()
 		if err != nil {
@@ -95,7 +99,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 		from := opts.From
 		yielded := 0
 		for {
-			read := esdb.ReadAllOptions{Direction: esdb.Forwards, From: esdb.Position{Commit: from.Commit, Prepare: from.Prepare}}
+			read := esdb.ReadAllOptions{
+				Direction: esdb.Forwards, From: esdb.Position{Commit: from.Commit, Prepare: from.Prepare},
+			}
 			switch {
 			case backwards && from == eventstore.End:
 				read.Direction, read.From = esdb.Backwards, esdb.End{}
@@ -147,4 +153,63 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 			from = next
 		}
 	}
+}
+
+// readRange reads at most n live events of stream forwards from revision
+// from. A missing stream reads as no events; a tombstoned one is
+// ErrStreamDeleted.
+func (s *Store) readRange(
+	ctx context.Context, client *esdb.Client, stream string, from uint64, n int,
+) ([]eventstore.RecordedEvent, error) {
+	return s.readSome(ctx, client, stream, esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Revision(from)}, n)
+}
+
+// readBack reads at most n live events of stream backwards from its end,
+// newest first.
+func (s *Store) readBack(
+	ctx context.Context, client *esdb.Client, stream string, n int,
+) ([]eventstore.RecordedEvent, error) {
+	return s.readSome(ctx, client, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, n)
+}
+
+// readSome reads at most n live events of stream as opts say.
+func (s *Store) readSome(
+	ctx context.Context, client *esdb.Client, stream string, opts esdb.ReadStreamOptions, n int,
+) ([]eventstore.RecordedEvent, error) {
+	rs, err := client.ReadStream(ctx, stream, opts, uint64(n))
+	if err != nil {
+		return nil, s.fail(ctx, client, "read", err)
+	}
+	defer rs.Close()
+	var out []eventstore.RecordedEvent
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			err = s.fail(ctx, client, "read", err)
+			if errors.Is(err, eventstore.ErrStreamNotFound) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		e := ev.OriginalEvent()
+		if e != nil && e.EventType == "$streamDeleted" {
+			return nil, eventstore.ErrStreamDeleted
+		}
+		if e != nil && !system(e) {
+			out = append(out, toRecorded(e))
+		}
+	}
+}
+
+// last reads the last live event of a stream: false when it is missing,
+// ErrStreamDeleted when it was tombstoned.
+func (s *Store) last(ctx context.Context, client *esdb.Client, stream string) (eventstore.RecordedEvent, bool, error) {
+	evs, err := s.readSome(ctx, client, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	if err != nil || len(evs) == 0 {
+		return eventstore.RecordedEvent{}, false, err
+	}
+	return evs[0], true, nil
 }

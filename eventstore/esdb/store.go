@@ -12,7 +12,6 @@ package esdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,8 +19,6 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"waystation/eventstore"
 )
@@ -97,13 +94,17 @@ var _ eventstore.Store = (*Store)(nil)
 // with a clear error, naming the hosts but never the credentials, when the
 // cluster cannot be reached within opts.ConnectTimeout.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	if rest, ok := strings.CutPrefix(url, "kurrentdb"); ok && (strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, "+discover://")) {
+	if rest, ok := strings.CutPrefix(url, "kurrentdb"); ok && (strings.HasPrefix(rest, "://") || strings.HasPrefix(
+		rest, "+discover://",
+	)) {
 		url = "esdb" + rest // the client library knows the scheme by its older name only
 	}
 	config, err := esdb.ParseConnectionString(url)
 	if err != nil {
 		// The parser's message may quote the string, credentials included.
-		return nil, fmt.Errorf("esdb: connection string is not valid (expected esdb://host:port?tls=false or esdb://user:pass@host1,host2,host3)")
+		return nil, fmt.Errorf(
+			"esdb: connection string is not valid (expected esdb://host:port?tls=false or esdb://user:pass@host1,host2,host3)",
+		)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -222,204 +223,12 @@ func (s *Store) Close() error {
 
 func (s *Store) isClosed() bool { return s.closed.Err() != nil }
 
-// conn returns the current client and a release to call when done with
-// it, or ErrClosed after Close.
-func (s *Store) conn() (*esdb.Client, func(), error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client == nil || s.isClosed() {
-		return nil, nil, eventstore.ErrClosed
-	}
-	s.calls.Add(1)
-	return s.client, s.calls.Done, nil
-}
-
-// renew replaces client when the library has closed it for good (its
-// connection state machine stops after a failed discovery), so that the
-// next call and every resubscription discover the cluster afresh.
-func (s *Store) renew(client *esdb.Client) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client != client || s.isClosed() {
-		return
-	}
-	fresh, err := esdb.NewClient(s.config)
-	if err != nil {
-		return
-	}
-	// The old client is not closed: its connection loop has already
-	// ended, and closing it would panic calls still holding it.
-	s.client = fresh
-	s.logger.Warn("esdb: connection lost, rediscovering the cluster", "target", s.target)
-}
-
-// call derives a context for one operation that is cancelled when either
-// ctx is or the store closes.
-func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(s.closed, cancel)
-	return ctx, func() { stop(); cancel() }
-}
-
-// fail turns an error of the client library into the eventstore contract:
-// ErrClosed after Close, the caller's context error when it was
-// cancelled, the shared sentinels for what the server reported, and a
-// wrapped error otherwise. It never uses esdb.FromError, whose flag is
-// true only for a nil error.
-func (s *Store) fail(ctx context.Context, client *esdb.Client, op string, err error) error {
-	if s.isClosed() {
-		return eventstore.ErrClosed
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("esdb: %s: %w", op, ctx.Err())
-	}
-	var e *esdb.Error
-	if errors.As(err, &e) {
-		switch e.Code() {
-		case esdb.ErrorCodeStreamDeleted:
-			return eventstore.ErrStreamDeleted
-		case esdb.ErrorCodeResourceNotFound:
-			return eventstore.ErrStreamNotFound
-		case esdb.ErrorCodeConnectionClosed:
-			if client != nil {
-				s.renew(client)
-			}
-		}
-	}
-	return fmt.Errorf("esdb: %s: %w", op, err)
-}
-
-// transient reports whether err may go away by retrying: the node is
-// unavailable, not the leader, or the connection was lost.
-func transient(err error) bool {
-	var e *esdb.Error
-	if errors.As(err, &e) {
-		switch e.Code() {
-		case esdb.ErrorUnavailable, esdb.ErrorCodeNotLeader, esdb.ErrorCodeConnectionClosed,
-			esdb.ErrorCodeDeadlineExceeded, esdb.ErrorAborted:
-			return true
-		case esdb.ErrorCodeUnknown:
-			c := status.Code(e.Err())
-			return c == codes.Unavailable || c == codes.Canceled || c == codes.Internal || c == codes.Unknown
-		}
-		return false
-	}
-	c := status.Code(err)
-	return c == codes.Unavailable || c == codes.Internal
-}
-
-// wrongExpected reports whether err is the server refusing a delete or a
-// tombstone because of the expected revision: the client library passes
-// that on only as a FailedPrecondition status.
-func wrongExpected(err error) bool {
-	var e *esdb.Error
-	if errors.As(err, &e) && e.Code() == esdb.ErrorCodeWrongExpectedVersion {
-		return true
-	}
-	return status.Code(err) == codes.FailedPrecondition
-}
-
-func toExpected(e eventstore.ExpectedRevision) esdb.ExpectedRevision {
-	switch {
-	case e.IsNoStream():
-		return esdb.NoStream{}
-	case e.IsStreamExists():
-		return esdb.StreamExists{}
-	}
-	if r, ok := e.Revision(); ok {
-		return esdb.Revision(r)
-	}
-	return esdb.Any{}
-}
-
-func fromPosition(p esdb.Position) eventstore.Position {
-	return eventstore.Position{Commit: p.Commit, Prepare: p.Prepare}
-}
-
-// system reports whether an event is the server's own bookkeeping (stream
-// metadata, tombstones, links, statistics), which Waystation never wrote
-// and the contract's global log does not contain.
-func system(e *esdb.RecordedEvent) bool {
-	return strings.HasPrefix(e.StreamID, "$") || strings.HasPrefix(e.EventType, "$")
-}
-
-func toRecorded(e *esdb.RecordedEvent) eventstore.RecordedEvent {
-	return eventstore.RecordedEvent{
-		ID:         e.EventID,
-		Stream:     e.StreamID,
-		Revision:   e.EventNumber,
-		Position:   fromPosition(e.Position),
-		Type:       e.EventType,
-		Data:       e.Data,
-		Metadata:   e.UserMetadata,
-		RecordedAt: e.CreatedDate.UTC(),
-	}
-}
-
-func validStream(stream string) error {
-	if stream == "" {
-		return fmt.Errorf("%w: empty stream name", eventstore.ErrInvalid)
-	}
-	if strings.HasPrefix(stream, "$") {
-		return fmt.Errorf("%w: stream names starting with $ belong to the server", eventstore.ErrInvalid)
-	}
-	return nil
-}
-
-// Delete implements eventstore.Store with the server's soft delete: reads
-// then say not found, and an append continues the revisions.
-func (s *Store) Delete(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
-	return s.remove(ctx, "delete", stream, expected)
-}
-
-// Tombstone implements eventstore.Store with the server's hard delete: the
-// stream name can never be used again.
-func (s *Store) Tombstone(ctx context.Context, stream string, expected eventstore.ExpectedRevision) error {
-	return s.remove(ctx, "tombstone", stream, expected)
-}
-
-func (s *Store) remove(ctx context.Context, op, stream string, expected eventstore.ExpectedRevision) error {
-	if err := validStream(stream); err != nil {
-		return err
-	}
-	client, release, err := s.conn()
-	if err != nil {
-		return err
-	}
-	defer release()
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-	if op == "delete" {
-		// The server accepts deleting a stream that does not exist.
-		if _, ok, err := s.last(ctx, client, stream); err != nil {
-			return err
-		} else if !ok {
-			if _, exact := expected.Revision(); exact || expected.IsStreamExists() {
-				return wrongVersion(stream, expected, eventstore.RecordedEvent{}, false)
-			}
-			return fmt.Errorf("%w: %s", eventstore.ErrStreamNotFound, stream)
-		}
-		_, err = client.DeleteStream(ctx, stream, esdb.DeleteStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
-	} else {
-		_, err = client.TombstoneStream(ctx, stream, esdb.TombstoneStreamOptions{ExpectedRevision: toExpected(expected), RequiresLeader: true})
-	}
-	if err == nil {
-		return nil
-	}
-	if wrongExpected(err) && !s.isClosed() && ctx.Err() == nil {
-		last, ok, lerr := s.last(ctx, client, stream)
-		if lerr != nil {
-			return lerr
-		}
-		return wrongVersion(stream, expected, last, ok)
-	}
-	return s.fail(ctx, client, op, err)
-}
-
 // Head implements eventstore.Store: the position of the last event that
 // Waystation wrote (the server's own bookkeeping events are skipped).
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
-	for ev, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1}) {
+	for ev, err := range s.ReadAll(
+		ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1},
+	) {
 		if err != nil {
 			return eventstore.Position{}, err
 		}

@@ -52,7 +52,9 @@ func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) i
 // server's start is exclusive). A stream that does not exist yet is
 // waited for; a tombstoned one yields ErrStreamDeleted, also when it is
 // tombstoned while followed.
-func (s *Store) SubscribeToStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.Message, error] {
+func (s *Store) SubscribeToStream(
+	ctx context.Context, stream string, from uint64,
+) iter.Seq2[eventstore.Message, error] {
 	return func(yield func(eventstore.Message, error) bool) {
 		if err := validStream(stream); err != nil {
 			yield(eventstore.Message{}, err)
@@ -193,7 +195,10 @@ func (s *Store) once(ctx context.Context, client *esdb.Client, what string,
 
 // receive passes one subscription's deliveries on until it drops (the
 // drop's error is returned) or the consumer stops (nil).
-func (s *Store) receive(sub *esdb.Subscription, deliver func(*esdb.RecordedEvent) (bool, error), caughtUp *bool, pause *time.Duration, yield func(eventstore.Message, error) bool) error {
+func (s *Store) receive(
+	sub *esdb.Subscription, deliver func(*esdb.RecordedEvent) (bool, error), caughtUp *bool,
+	pause *time.Duration, yield func(eventstore.Message, error) bool,
+) error {
 	for {
 		ev := sub.Recv()
 		switch {

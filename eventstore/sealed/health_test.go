@@ -87,8 +87,12 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 	}
 	flags := domain.Inspection{Injuries: true, Intoxicated: true, SuspectedInfectious: true, SuspectedMentalDisorder: true,
 		IntellectualDisability: true, SeriouslyIll: true, SignsOfHarm: true, SuspectedTrafficked: true, Notes: inspectionNote}
-	r, err := h.svc.Intake(ctx, healthStaff, &domain.Intake{Station: "S01", Referral: domain.Referral{Source: domain.SourceWalkIn},
-		Person: domain.Person{Name: name, Sex: domain.Male, BirthDate: mustDate(t, "1970-02-03")}, Inspection: flags}, domain.Options{})
+	r, err := h.svc.Intake(ctx, healthStaff, &domain.Intake{
+		Station:    "S01",
+		Referral:   domain.Referral{Source: domain.SourceWalkIn},
+		Person:     domain.Person{Name: name, Sex: domain.Male, BirthDate: mustDate(t, "1970-02-03")},
+		Inspection: flags,
+	}, domain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +114,9 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 		if !c.Disabled() {
 			t.Errorf("an open case with a suspected mental disorder is not in a special group")
 		}
-		for _, f := range []string{domain.FlagSuspectedInfectious, domain.FlagSuspectedMentalDisorder, domain.FlagIntellectualDisability} {
+		for _, f := range []string{
+			domain.FlagSuspectedInfectious, domain.FlagSuspectedMentalDisorder, domain.FlagIntellectualDisability,
+		} {
 			if !c.HasFlag(f, h.now) {
 				t.Errorf("open case lacks flag %s: %v", f, c.Flags(h.now))
 			}
@@ -130,15 +136,32 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 	intakeID := readCase(t, s, id)[0].ID
 	h.do(t, id, &domain.Correct{EventID: intakeID, Field: "inspection.intoxicated",
 		Old: json.RawMessage(`true`), New: json.RawMessage(`false`), Reason: "misread at the gate"})
-	h.do(t, id, &domain.DeathCmd{Place: "the station's care room", DeathChecklist: domain.DeathChecklist{CertifiedBy: certifier, PoliceNotified: &yes}})
-	h.do(t, id, &domain.DeathCmd{DeathChecklist: domain.DeathChecklist{RelativesNotified: &yes, PublicNotice: publicNotice, BodyDisposition: bodyDisposition}})
+	h.do(
+		t, id,
+		&domain.DeathCmd{
+			Place:          "the station's care room",
+			DeathChecklist: domain.DeathChecklist{CertifiedBy: certifier, PoliceNotified: &yes},
+		},
+	)
+	h.do(
+		t, id,
+		&domain.DeathCmd{
+			DeathChecklist: domain.DeathChecklist{
+				RelativesNotified: &yes, PublicNotice: publicNotice, BodyDisposition: bodyDisposition,
+			},
+		},
+	)
 
 	before, err := h.svc.Case(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before.Death == nil || !before.Death.ChecklistComplete() || !before.Identity.DNAMatched || before.Medical.Hospital != hospital {
-		t.Fatalf("before erasure: death %+v, DNA matched %v, hospital %q", before.Death, before.Identity.DNAMatched, before.Medical.Hospital)
+	if before.Death == nil || !before.Death.ChecklistComplete() || !before.Identity.DNAMatched ||
+		before.Medical.Hospital != hospital {
+		t.Fatalf(
+			"before erasure: death %+v, DNA matched %v, hospital %q", before.Death,
+			before.Identity.DNAMatched, before.Medical.Hospital,
+		)
 	}
 
 	t.Run("no health detail is stored in clear", func(t *testing.T) {
@@ -155,7 +178,9 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 	})
 
 	h.now = h.now.Add(time.Hour)
-	if _, err := h.svc.ErasePersonalData(ctx, healthAdmin, id, domain.Erasure{Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest},
+	if _, err := h.svc.ErasePersonalData(ctx, healthAdmin, id, domain.Erasure{
+		Reason: domain.ErasureSubjectRequest, Trigger: domain.ErasureOnRequest,
+	},
 		func(ctx context.Context, subject string) error { return s.Erase(ctx, subject) }); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +206,12 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 				t.Errorf("erased health details still read: inspection %+v, DNA matched %v, hospital %q",
 					c.Inspection, c.Identity.DNAMatched, c.Medical.Hospital)
 			}
-			for _, f := range []string{domain.FlagSuspectedInfectious, domain.FlagSuspectedMentalDisorder, domain.FlagIntellectualDisability, domain.FlagPoliceReportDue} {
+			for _, f := range []string{
+				domain.FlagSuspectedInfectious,
+				domain.FlagSuspectedMentalDisorder,
+				domain.FlagIntellectualDisability,
+				domain.FlagPoliceReportDue,
+			} {
 				if c.HasFlag(f, h.now) {
 					t.Errorf("an erased flag reads as raised: %s in %v", f, c.Flags(h.now))
 				}
@@ -193,7 +223,9 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 			if !d.ChecklistComplete() {
 				t.Errorf("a complete death checklist became incomplete by erasure: missing %v", d.Missing())
 			}
-			if age, ok := c.AgeOn(c.OpenedAt); !ok || age != 56 || c.Person.Sex != domain.Male || c.ExitType != domain.ExitDeath {
+			if age, ok := c.AgeOn(
+				c.OpenedAt,
+			); !ok || age != 56 || c.Person.Sex != domain.Male || c.ExitType != domain.ExitDeath {
 				t.Errorf("statistics facts lost: age %d (%v), sex %s, exit %s", age, ok, c.Person.Sex, c.ExitType)
 			}
 			for _, r := range c.PoliceReports {
@@ -221,7 +253,9 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 			}
 		}
 		if !sawIntake || !sawDNA || !sawDeath {
-			t.Errorf("erased values read back: inspection erased %v, DNA erased %v, death erased %v", sawIntake, sawDNA, sawDeath)
+			t.Errorf(
+				"erased values read back: inspection erased %v, DNA erased %v, death erased %v", sawIntake, sawDNA, sawDeath,
+			)
 		}
 		for rec, err := range s.ReadStream(ctx, domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
 			if err != nil {

@@ -124,7 +124,9 @@ func TestKeysContract(t *testing.T) {
 						t.Errorf("stored event of %s holds personal data in clear", rec.Stream)
 					}
 				}
-				if got := readCase(t, s, id)[0].Event.(domain.IntakeRegistered); got.Person.Name != name || got.Person.IDNumber != idNumber {
+				if got := readCase(
+					t, s, id,
+				)[0].Event.(domain.IntakeRegistered); got.Person.Name != name || got.Person.IDNumber != idNumber {
 					t.Errorf("read back name %q, ID number %q; want the ones written", got.Person.Name, got.Person.IDNumber)
 				}
 			})
@@ -234,13 +236,17 @@ func TestKeysContract(t *testing.T) {
 				if err := s.Erase(ctx, domain.CaseStream(id)); err != nil {
 					t.Fatal(err)
 				}
-				if got := readCase(t, s, id)[0].Event.(domain.IntakeRegistered); got.Person.Name != "" || got.Person.Sex != domain.Male {
+				if got := readCase(
+					t, s, id,
+				)[0].Event.(domain.IntakeRegistered); got.Person.Name != "" || got.Person.Sex != domain.Male {
 					t.Errorf("erased case reads name %q, sex %q; want none, male", got.Person.Name, got.Person.Sex)
 				}
 				if got := readCase(t, s, other)[0].Event.(domain.IntakeRegistered); got.Person.Name != name {
 					t.Errorf("another case reads name %q", got.Person.Name)
 				}
-				if _, err := s.Append(ctx, domain.CaseStream(id), eventstore.Any, intake(t, id)); !errors.Is(err, eventstore.ErrInvalid) {
+				if _, err := s.Append(
+					ctx, domain.CaseStream(id), eventstore.Any, intake(t, id),
+				); !errors.Is(err, eventstore.ErrInvalid) {
 					t.Errorf("personal data for an erased case: err = %v, want ErrInvalid", err)
 				}
 			})
@@ -271,7 +277,10 @@ func TestContractWithStreamKeys(t *testing.T) {
 				return sealed.New(inner, keys,
 					func(string, []byte) []string { return []string{"n"} },
 					func(stream string) (string, bool) { return stream, true })
-			}, storetest.Limits{EventIDsPerStream: strings.Contains(kb.name, "esdb"), RetriesOnlyWhereTheyLand: strings.Contains(kb.name, "esdb")})
+			}, storetest.Limits{
+				EventIDsPerStream:        strings.Contains(kb.name, "esdb"),
+				RetriesOnlyWhereTheyLand: strings.Contains(kb.name, "esdb"),
+			})
 		})
 	}
 }

@@ -77,7 +77,9 @@ func TestTwoReplicasShareKeysAndErasures(t *testing.T) {
 			t.Errorf("replica %s reads another case's name %q", r, got.Person.Name)
 		}
 	}
-	if _, err := b.store.Append(ctx, domain.CaseStream(id), eventstore.Any, intake(t, id)); !errors.Is(err, eventstore.ErrInvalid) {
+	if _, err := b.store.Append(
+		ctx, domain.CaseStream(id), eventstore.Any, intake(t, id),
+	); !errors.Is(err, eventstore.ErrInvalid) {
 		t.Errorf("replica B appending personal data to the case erased on A: err = %v, want ErrInvalid", err)
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -35,9 +33,6 @@ var (
 	escapedPrefix = []byte(`"\u0077s1:`)
 	nullJSON      = []byte("null")
 )
-
-// span is the byte range of one JSON value inside a document.
-type span struct{ start, end int }
 
 // seal returns data with the values at paths (dotted JSON paths into
 // objects) sealed under key, bound to the event id. Paths that are absent,
@@ -239,190 +234,6 @@ func openValues(values [][]byte, raw []byte, key cipher.AEAD, id uuid.UUID) ([][
 		return nil, errors.New("sealed: malformed sealed value")
 	}
 	return values, nil
-}
-
-// pathTree is a set of dotted paths split at the dots: the member names
-// of one object level, each either a personal value itself (leaf) or an
-// object with personal values below (sub).
-type pathTree struct {
-	src   []string // the paths it was built from (root only)
-	names []string
-	leaf  []bool
-	sub   []*pathTree
-}
-
-// newPathTree builds the tree of paths.
-func newPathTree(paths []string) *pathTree {
-	t := &pathTree{src: paths}
-	for _, p := range paths {
-		t.add(p)
-	}
-	return t
-}
-
-func (t *pathTree) add(p string) {
-	head, rest, deep := strings.Cut(p, ".")
-	i := slices.Index(t.names, head)
-	if i < 0 {
-		t.names, t.leaf, t.sub = append(t.names, head), append(t.leaf, false), append(t.sub, nil)
-		i = len(t.names) - 1
-	}
-	if !deep {
-		t.leaf[i] = true
-		return
-	}
-	if t.sub[i] == nil {
-		t.sub[i] = &pathTree{}
-	}
-	t.sub[i].add(rest)
-}
-
-// collect appends to spans the values at the paths of t inside the object
-// at sp (null values and absent paths are skipped), reading the object
-// once.
-func collect(data []byte, sp span, t *pathTree, spans []span) ([]span, error) {
-	i := skipSpace(data, sp.start)
-	if i >= sp.end || data[i] != '{' {
-		return spans, nil
-	}
-	i++
-	for {
-		i = skipSpace(data, i)
-		if i >= sp.end {
-			return nil, errMalformed
-		}
-		switch data[i] {
-		case '}':
-			return spans, nil
-		case ',':
-			i++
-			continue
-		case '"':
-		default:
-			return nil, errMalformed
-		}
-		kEnd, err := skipString(data, i)
-		if err != nil {
-			return nil, err
-		}
-		key := data[i+1 : kEnd-1]
-		i = skipSpace(data, kEnd)
-		if i >= sp.end || data[i] != ':' {
-			return nil, errMalformed
-		}
-		vStart := skipSpace(data, i+1)
-		vEnd, err := skipValue(data, vStart)
-		if err != nil {
-			return nil, err
-		}
-		for n, name := range t.names {
-			if name != string(key) {
-				continue
-			}
-			if t.leaf[n] {
-				if !bytes.Equal(data[vStart:vEnd], nullJSON) {
-					spans = append(spans, span{vStart, vEnd})
-				}
-			} else if t.sub[n] != nil {
-				if spans, err = collect(data, span{vStart, vEnd}, t.sub[n], spans); err != nil {
-					return nil, err
-				}
-			}
-			break
-		}
-		i = vEnd
-	}
-}
-
-var errMalformed = errors.New("sealed: event data is not a JSON object")
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string that starts at b[i].
-func skipString(b []byte, i int) (int, error) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return 0, errMalformed
-		}
-		j += k
-		// The quote ends the string unless an odd run of backslashes
-		// escapes it.
-		n := 0
-		for m := j - 1; m > i && b[m] == '\\'; m-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j + 1, nil
-		}
-		j++
-	}
-}
-
-// skipValue returns the index after the JSON value that starts at b[i].
-func skipValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errMalformed
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := skipString(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errMalformed
-	}
-	j := i
-loop:
-	for ; j < len(b); j++ {
-		switch b[j] {
-		case ',', '}', ']', ' ', '\n', '\t', '\r':
-			break loop
-		}
-	}
-	if j == i {
-		return 0, fmt.Errorf("%w at byte %d", errMalformed, i)
-	}
-	return j, nil
-}
-
-// indexPrefix returns the index of the first sealed value in b, or -1. It
-// looks for the rarer "ws1:" and checks the quote before it, since quotes
-// are everywhere in JSON.
-func indexPrefix(b []byte) int {
-	off := 0
-	for {
-		i := bytes.Index(b[off:], prefixBytes[1:])
-		if i < 0 {
-			return -1
-		}
-		if j := off + i; j > 0 && b[j-1] == '"' {
-			return j - 1
-		}
-		off += i + 1
-	}
 }
 
 // escape rewrites every literal "ws1: in data as "\u0077s1:, the same JSON,

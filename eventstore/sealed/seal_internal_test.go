@@ -43,7 +43,11 @@ func TestOpenInPlace(t *testing.T) {
 		name, data, want string
 	}{
 		{"as sealed", string(sealedForm), `{"a":"x","b":"` + long + `","c":"y",` + tail},
-		{"repeated long value", repeated, `{"a":"x","d":"` + long + `","e":"` + long + `","f":"` + long + `","b":"` + long + `","c":"y",` + tail},
+		{
+			"repeated long value",
+			repeated,
+			`{"a":"x","d":"` + long + `","e":"` + long + `","f":"` + long + `","b":"` + long + `","c":"y",` + tail,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			copied, err := open([]byte(tc.data), resolve, id, false)

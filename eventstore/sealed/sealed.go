@@ -47,35 +47,6 @@ type Store struct {
 	cached  atomic.Int64 // trees stored in trees
 }
 
-// treeKey identifies a path list by its backing array, so that the fixed
-// lists a policy returns are split once.
-type treeKey struct {
-	first *string
-	n     int
-}
-
-// tree returns the path tree of paths, from the cache when the same list
-// was seen before. Lists that a policy builds per event (not the same
-// backing array) are split each time and not cached.
-func (s *Store) tree(paths []string) *pathTree {
-	k := treeKey{&paths[0], len(paths)}
-	if t, ok := s.trees.Load(k); ok {
-		t := t.(*pathTree)
-		if slices.Equal(t.src, paths) {
-			return t
-		}
-	}
-	t := newPathTree(paths)
-	if s.cached.Add(1) <= maxTrees {
-		s.trees.Store(k, t)
-	}
-	return t
-}
-
-// maxTrees bounds the path trees cached (a policy has one list per event
-// type).
-const maxTrees = 256
-
 var _ eventstore.Store = (*Store)(nil)
 
 // New wraps inner: events of streams that subject accepts have the values
@@ -176,7 +147,9 @@ func (s *Store) open(rec eventstore.RecordedEvent, inPlace bool) (eventstore.Rec
 }
 
 // Append seals the personal values of events and appends them.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+func (s *Store) Append(
+	ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData,
+) (eventstore.AppendResult, error) {
 	var out []eventstore.EventData
 	for i, ev := range events {
 		sealed, err := s.Seal(stream, ev)
@@ -226,7 +199,9 @@ func (s *Store) openMessages(seq iter.Seq2[eventstore.Message, error]) iter.Seq2
 }
 
 // ReadStream reads one stream with its personal values opened.
-func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadStream(
+	ctx context.Context, stream string, opts eventstore.ReadStreamOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return s.openSeq(s.inner.ReadStream(ctx, stream, opts))
 }
 
@@ -243,7 +218,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // The key streams are left out, and opts.Limit counts only the events
 // yielded: the wrapped store is read without a limit and the read stops
 // after opts.Limit events, so that a page is short only at the log's end.
-func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.RecordedEvent, error] {
+func (s *Store) ReadAll(
+	ctx context.Context, opts eventstore.ReadAllOptions,
+) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		limit := opts.Limit
 		opts.Limit = 0
@@ -282,7 +259,9 @@ func (s *Store) SubscribeToAll(ctx context.Context, after eventstore.Position) i
 }
 
 // SubscribeToStream follows one stream with personal values opened.
-func (s *Store) SubscribeToStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.Message, error] {
+func (s *Store) SubscribeToStream(
+	ctx context.Context, stream string, from uint64,
+) iter.Seq2[eventstore.Message, error] {
 	return s.openMessages(s.inner.SubscribeToStream(ctx, stream, from))
 }
 
@@ -304,7 +283,9 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	from := eventstore.End
 	for {
 		n := 0
-		for rec, err := range s.inner.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: from, Limit: headPage}) {
+		for rec, err := range s.inner.ReadAll(
+			ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: from, Limit: headPage},
+		) {
 			if err != nil {
 				return eventstore.Position{}, err
 			}

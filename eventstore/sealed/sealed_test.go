@@ -71,13 +71,18 @@ const (
 func intake(tb testing.TB, id uuid.UUID) eventstore.EventData {
 	tb.Helper()
 	ev := domain.IntakeRegistered{
-		CaseID: id, Station: "S01", Referral: domain.Referral{Source: domain.ReferralSource("police_escort"), FoundAt: "under the Jiefang bridge"},
+		CaseID: id, Station: "S01", Referral: domain.Referral{
+			Source: domain.ReferralSource("police_escort"), FoundAt: "under the Jiefang bridge",
+		},
 		Person: domain.Person{Name: name, Sex: domain.Male, IDNumber: idNumber, HukouPlace: "Xicheng, Beijing",
 			Contacts: []domain.Contact{{Name: "Li Si", Phone: "13800138000"}}},
 		Inspection: domain.Inspection{Injuries: true, Notes: "cut on left hand"},
 		Notes:      `quotes "ws1:not-sealed" and \ backslash`,
 	}
-	d, err := domain.Encode(uuid.New(), ev, domain.Metadata{OccurredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "t1", Role: domain.RoleStaff})
+	d, err := domain.Encode(
+		uuid.New(), ev,
+		domain.Metadata{OccurredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "t1", Role: domain.RoleStaff},
+	)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -112,13 +117,17 @@ func TestPersonalValuesAreSealedAtRestAndOpenOnRead(t *testing.T) {
 	// the inspection (its flags and notes) is in the stored bytes; sex stays
 	// in clear.
 	var raw []byte
-	for rec, err := range s.Inner().ReadStream(context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
+	for rec, err := range s.Inner().ReadStream(
+		context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{},
+	) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		raw = rec.Data
 	}
-	for _, secret := range []string{name, idNumber, "Xicheng", "Li Si", "13800138000", "Jiefang", "cut on left hand", "injuries"} {
+	for _, secret := range []string{
+		name, idNumber, "Xicheng", "Li Si", "13800138000", "Jiefang", "cut on left hand", "injuries",
+	} {
 		if bytes.Contains(raw, []byte(secret)) {
 			t.Errorf("stored data holds %q in clear: %s", secret, raw)
 		}
@@ -187,7 +196,9 @@ func TestEraseShowsNullsEverywhereAndLeavesNoKeyInTheFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Stream == domain.CaseStream(id) && (bytes.Contains(rec.Data, []byte(name)) || !bytes.Contains(rec.Data, []byte(`"name":null`))) {
+			if rec.Stream == domain.CaseStream(id) && (bytes.Contains(rec.Data, []byte(name)) || !bytes.Contains(
+				rec.Data, []byte(`"name":null`),
+			)) {
 				t.Errorf("read all: %s", rec.Data)
 			}
 		}
@@ -465,7 +476,9 @@ func TestAppendAfterErasure(t *testing.T) {
 		t.Fatalf("erase: %v", err)
 	}
 	returned := func(data string) eventstore.EventData {
-		return eventstore.EventData{ID: uuid.New(), Type: domain.TypeBelongingsReturned, Data: []byte(data), Metadata: []byte(`{}`)}
+		return eventstore.EventData{
+			ID: uuid.New(), Type: domain.TypeBelongingsReturned, Data: []byte(data), Metadata: []byte(`{}`),
+		}
 	}
 	_, err := s.Append(ctx, stream, eventstore.Any, returned(`{"items":["phone"],"notes":"given back at the gate"}`))
 	if !errors.Is(err, eventstore.ErrInvalid) {

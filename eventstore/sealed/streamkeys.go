@@ -3,51 +3,14 @@ package sealed
 import (
 	"context"
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
-	"time"
-
-	"github.com/google/uuid"
 
 	"waystation/eventstore"
 )
-
-// KeyStreamPrefix begins the name of every stream StreamKeys writes. The
-// rule "a stream whose name begins with KeyStreamPrefix is a key stream"
-// is the one place that says which streams are the key store's records
-// and not case records: Store leaves them out of the global log it shows,
-// and the esdb audit index leaves them out of its Merkle tree (a scavenge
-// removes erased keys from the cluster, which must not look like
-// tampering). No domain stream begins with it.
-const KeyStreamPrefix = "waystation-key"
-
-// IsKeyStream reports whether stream is one of the key store's streams.
-func IsKeyStream(stream string) bool { return strings.HasPrefix(stream, KeyStreamPrefix) }
-
-// Stored names of the key streams and their event types. Never rename or
-// reuse: replicas and stored keys depend on them.
-const (
-	keyStreamPrefix   = KeyStreamPrefix + "-"        // + subject: the subject's wrapped data key
-	keyIDStreamPrefix = KeyStreamPrefix + "id-"      // + key ID (decimal): the subject the key was given to
-	erasureStream     = KeyStreamPrefix + "s-erased" // one event per Destroy: what every replica evicts
-	checkStream       = KeyStreamPrefix + "s-check"  // the check text, wrapped by the master key
-
-	typeDataKey       = "waystation.data_key"
-	typeDataKeyID     = "waystation.data_key_id"
-	typeKeysDestroyed = "waystation.data_keys_destroyed"
-	typeMasterCheck   = "waystation.master_key_check"
-)
-
-// streamOpTimeout bounds one read or write of the key streams, which the
-// Keys methods make without a context of the caller's.
-const streamOpTimeout = 30 * time.Second
 
 // StreamKeys keeps one AES-256 data key per data subject in the event
 // store itself, so that every replica of a cluster seals and opens with
@@ -116,18 +79,6 @@ type streamKey struct {
 	aead    cipher.AEAD
 }
 
-// dataKeyEvent is the data of a key stream's event.
-type dataKeyEvent struct {
-	KeyID   string `json:"key_id"`
-	Wrapped string `json:"wrapped"`
-}
-
-// keysDestroyedEvent is the data of an erasure event.
-type keysDestroyedEvent struct {
-	Subjects []string `json:"subjects"`
-	KeyIDs   []string `json:"key_ids"`
-}
-
 // OpenStreamKeys opens the key store kept in store with master, a 32-byte
 // key that every replica sharing store must be given. The first replica
 // writes a check value; a master key that does not open it is
@@ -174,7 +125,9 @@ func (ks *StreamKeys) checkMaster(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			_, err = ks.store.Append(ctx, checkStream, eventstore.NoStream, newEvent(typeMasterCheck, map[string]string{"check": string(w)}))
+			_, err = ks.store.Append(
+				ctx, checkStream, eventstore.NoStream, newEvent(typeMasterCheck, map[string]string{"check": string(w)}),
+			)
 			if err != nil && !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
 				return fmt.Errorf("sealed: key streams: writing the master key check: %w", err)
 			}
@@ -195,132 +148,6 @@ func (ks *StreamKeys) checkMaster(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("sealed: key streams: the master key check could not be written")
-}
-
-// follow subscribes to the erasure events from revision from and evicts
-// what each names; live is closed at the first caught-up marker. While the
-// subscription is down nothing is cached. It returns when Close cancels
-// ks.ctx.
-func (ks *StreamKeys) follow(from uint64, live chan struct{}) {
-	defer close(ks.done)
-	pause := 100 * time.Millisecond
-	for ks.ctx.Err() == nil {
-		for m, err := range ks.store.SubscribeToStream(ks.ctx, erasureStream, from) {
-			if err != nil {
-				break
-			}
-			if m.CaughtUp {
-				ks.mu.Lock()
-				ks.following = true
-				ks.mu.Unlock()
-				if live != nil {
-					close(live)
-					live = nil
-				}
-				pause = 100 * time.Millisecond
-				continue
-			}
-			if m.Event == nil {
-				continue
-			}
-			from = m.Event.Revision + 1
-			var ev keysDestroyedEvent
-			if json.Unmarshal(m.Event.Data, &ev) != nil {
-				continue
-			}
-			ids := make([]uint64, 0, len(ev.KeyIDs))
-			for _, s := range ev.KeyIDs {
-				if id, err := strconv.ParseUint(s, 10, 64); err == nil {
-					ids = append(ids, id)
-				}
-			}
-			ks.evict(ev.Subjects, ids)
-		}
-		// The subscription ended: until it is live again, erasures made
-		// elsewhere would go unseen, so forget every key and cache none.
-		ks.mu.Lock()
-		ks.following = false
-		ks.forgetAll()
-		ks.mu.Unlock()
-		select {
-		case <-ks.ctx.Done():
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 5*time.Second)
-	}
-}
-
-// forgetAll empties the caches; the caller holds mu.
-func (ks *StreamKeys) forgetAll() {
-	ks.bySubject = map[string]*streamKey{}
-	ks.byID = map[uint64]*streamKey{}
-	ks.epoch++
-}
-
-// evict forgets the keys of subjects and the keys numbered ids, and
-// remembers the subjects as erased.
-func (ks *StreamKeys) evict(subjects []string, ids []uint64) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	ks.epoch++
-	for _, s := range subjects {
-		if k := ks.bySubject[s]; k != nil {
-			delete(ks.byID, k.id)
-			delete(ks.bySubject, s)
-		}
-		if len(ks.erased) >= maxCached {
-			ks.erased = map[string]bool{}
-		}
-		ks.erased[s] = true
-		for _, w := range ks.waiters[s] {
-			close(w)
-		}
-		delete(ks.waiters, s)
-	}
-	for _, id := range ids {
-		if k := ks.byID[id]; k != nil {
-			delete(ks.bySubject, k.subject)
-			delete(ks.byID, id)
-		}
-	}
-}
-
-// cache keeps k when no eviction happened since epoch was read and the
-// follower is live, and reports whether no eviction happened (when one
-// did, the caller reads the key again: it may have been the one erased).
-func (ks *StreamKeys) cache(k *streamKey, epoch uint64) (bool, error) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	switch {
-	case ks.closed:
-		return false, eventstore.ErrClosed
-	case ks.epoch != epoch:
-		return false, nil
-	case !ks.following:
-		return true, nil // fresh from the store: usable once, not kept
-	}
-	if len(ks.byID) >= maxCached {
-		// Emptied for room: nothing erased is involved, so no new epoch.
-		ks.bySubject = map[string]*streamKey{}
-		ks.byID = map[uint64]*streamKey{}
-	}
-	ks.byID[k.id] = k
-	ks.bySubject[k.subject] = k
-	return true, nil
-}
-
-// cached returns the cached key of subject (or of id, when subject is
-// empty), the eviction epoch, and whether subject is known to be erased.
-func (ks *StreamKeys) cached(subject string, id uint64) (k *streamKey, epoch uint64, erased bool, err error) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	if ks.closed {
-		return nil, 0, false, eventstore.ErrClosed
-	}
-	if subject != "" {
-		return ks.bySubject[subject], ks.epoch, ks.erased[subject], nil
-	}
-	return ks.byID[id], ks.epoch, false, nil
 }
 
 // SubjectKey implements Keys. A key not cached is read from the store;
@@ -364,94 +191,6 @@ func (ks *StreamKeys) SubjectKey(subject string, create bool) (uint64, cipher.AE
 		}
 		_, epoch, _, _ = ks.cached(subject, 0)
 	}
-}
-
-// errLostRace: another replica gave the subject a key first.
-var errLostRace = errors.New("sealed: another replica created the key first")
-
-// readSubject reads and opens subject's key from its stream: ErrErased
-// when the stream is tombstoned, ErrNoKey when there is none.
-func (ks *StreamKeys) readSubject(ctx context.Context, subject string) (*streamKey, error) {
-	rec, err := firstEvent(ctx, ks.store, keyStreamPrefix+subject)
-	switch {
-	case errors.Is(err, eventstore.ErrStreamDeleted):
-		return nil, ErrErased
-	case errors.Is(err, eventstore.ErrStreamNotFound):
-		return nil, ErrNoKey
-	case err != nil:
-		return nil, fmt.Errorf("sealed: reading a data key: %w", err)
-	}
-	var ev dataKeyEvent
-	if err := json.Unmarshal(rec.Data, &ev); err != nil {
-		return nil, fmt.Errorf("sealed: a data key event is malformed: %w", err)
-	}
-	id, err := strconv.ParseUint(ev.KeyID, 10, 64)
-	if err != nil {
-		return nil, errors.New("sealed: a data key event is malformed")
-	}
-	raw, err := unwrapWith(ks.master, []byte(ev.Wrapped), streamKeyLabel(id, subject))
-	if err != nil {
-		return nil, err
-	}
-	defer clear(raw)
-	aead, err := newAEAD(raw)
-	if err != nil {
-		return nil, err
-	}
-	return &streamKey{id: id, subject: subject, aead: aead}, nil
-}
-
-// create gives subject a fresh key: it claims a random ID, then writes the
-// key stream. errLostRace means another replica wrote it first.
-func (ks *StreamKeys) create(ctx context.Context, subject string) (*streamKey, error) {
-	var id uint64
-	for attempt := 0; ; attempt++ {
-		if attempt == 8 {
-			return nil, errors.New("sealed: no free data key ID after 8 draws")
-		}
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
-		}
-		if id = binary.BigEndian.Uint64(b[:]) >> 1; id == 0 {
-			continue
-		}
-		_, err := ks.store.Append(ctx, keyIDStream(id), eventstore.NoStream, newEvent(typeDataKeyID, map[string]string{"subject": subject}))
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, eventstore.ErrWrongExpectedVersion) && !errors.Is(err, eventstore.ErrStreamDeleted) {
-			return nil, fmt.Errorf("sealed: claiming a data key ID: %w", err)
-		}
-	}
-	raw := make([]byte, 32)
-	defer clear(raw)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	w, err := wrapWith(ks.master, raw, streamKeyLabel(id, subject))
-	if err != nil {
-		return nil, err
-	}
-	_, err = ks.store.Append(ctx, keyStreamPrefix+subject, eventstore.NoStream,
-		newEvent(typeDataKey, dataKeyEvent{KeyID: strconv.FormatUint(id, 10), Wrapped: string(w)}))
-	switch {
-	case errors.Is(err, eventstore.ErrWrongExpectedVersion):
-		// The claimed ID seals nothing: release it (a failure leaves a
-		// harmless claim).
-		_ = ks.store.Tombstone(ctx, keyIDStream(id), eventstore.Any)
-		return nil, errLostRace
-	case errors.Is(err, eventstore.ErrStreamDeleted):
-		_ = ks.store.Tombstone(ctx, keyIDStream(id), eventstore.Any)
-		return nil, ErrErased
-	case err != nil:
-		return nil, fmt.Errorf("sealed: writing a data key: %w", err)
-	}
-	aead, err := newAEAD(raw)
-	if err != nil {
-		return nil, err
-	}
-	return &streamKey{id: id, subject: subject, aead: aead}, nil
 }
 
 // KeyByID implements Keys: a key not cached is found through the stream
@@ -697,82 +436,4 @@ func (ks *StreamKeys) closedOr(err error) error {
 		return eventstore.ErrClosed
 	}
 	return err
-}
-
-// streamKeyLabel binds a wrapped key to its ID and subject.
-func streamKeyLabel(id uint64, subject string) string {
-	return "key:" + strconv.FormatUint(id, 10) + ":" + subject
-}
-
-func keyIDStream(id uint64) string { return keyIDStreamPrefix + strconv.FormatUint(id, 10) }
-
-// newEvent returns an event of type typ whose data is v as JSON.
-func newEvent(typ string, v any) eventstore.EventData {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // v is one of this file's own types
-	}
-	return eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: typ, Data: data, Metadata: []byte(`{}`)}
-}
-
-// firstEvent returns the first event of stream, or the store's error
-// (eventstore.ErrStreamNotFound, eventstore.ErrStreamDeleted, ...).
-func firstEvent(ctx context.Context, store eventstore.Store, stream string) (eventstore.RecordedEvent, error) {
-	for rec, err := range store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Limit: 1}) {
-		return rec, err
-	}
-	return eventstore.RecordedEvent{}, eventstore.ErrStreamNotFound
-}
-
-// nextRevision returns the revision after the last event of stream (0
-// when it has none).
-func nextRevision(ctx context.Context, store eventstore.Store, stream string) (uint64, error) {
-	for rec, err := range store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		return rec.Revision + 1, nil
-	}
-	return 0, nil
-}
-
-// tombstone tombstones stream whatever its state; one already tombstoned
-// is not an error.
-func tombstone(ctx context.Context, store eventstore.Store, stream string) error {
-	err := store.Tombstone(ctx, stream, eventstore.Any)
-	if err == nil || errors.Is(err, eventstore.ErrStreamDeleted) {
-		return nil
-	}
-	return fmt.Errorf("sealed: destroying a data key: %w", err)
-}
-
-// wrapWith seals plain under master, bound to label, and returns it as
-// base64 (nonce then sealed bytes).
-func wrapWith(master cipher.AEAD, plain []byte, label string) ([]byte, error) {
-	nonce := make([]byte, master.NonceSize(), master.NonceSize()+len(plain)+master.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	sealed := master.Seal(nonce, nonce, plain, []byte(label))
-	out := make([]byte, base64.RawStdEncoding.EncodedLen(len(sealed)))
-	base64.RawStdEncoding.Encode(out, sealed)
-	return out, nil
-}
-
-// unwrapWith opens what wrapWith returned; any failure is ErrMasterKey.
-func unwrapWith(master cipher.AEAD, enc []byte, label string) ([]byte, error) {
-	raw := make([]byte, base64.RawStdEncoding.DecodedLen(len(enc)))
-	n, err := base64.RawStdEncoding.Decode(raw, enc)
-	if err != nil || n < master.NonceSize() {
-		return nil, ErrMasterKey
-	}
-	ns := master.NonceSize()
-	plain, err := master.Open(nil, raw[:ns], raw[ns:n], []byte(label))
-	if err != nil {
-		return nil, ErrMasterKey
-	}
-	return plain, nil
 }

@@ -148,14 +148,19 @@ func (s *suite) appendResult(t *testing.T) {
 	first := mustAppend(t, s.store, st, eventstore.NoStream, Events("test.a", 3)...)
 	second := mustAppend(t, s.store, st, eventstore.Exact(2), Event("test.b", 3))
 	if first.NextExpectedRevision != 2 || second.NextExpectedRevision != 3 {
-		t.Fatalf("next expected revisions: got %d then %d, want 2 then 3", first.NextExpectedRevision, second.NextExpectedRevision)
+		t.Fatalf(
+			"next expected revisions: got %d then %d, want 2 then 3", first.NextExpectedRevision, second.NextExpectedRevision,
+		)
 	}
 	if !first.Position.Before(second.Position) {
 		t.Fatalf("positions: %s is not before %s", first.Position, second.Position)
 	}
 	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
 	if got[2].Position != first.Position || got[3].Position != second.Position {
-		t.Fatalf("append results %s, %s differ from stored positions %s, %s", first.Position, second.Position, got[2].Position, got[3].Position)
+		t.Fatalf(
+			"append results %s, %s differ from stored positions %s, %s", first.Position, second.Position,
+			got[2].Position, got[3].Position,
+		)
 	}
 	for i := 1; i < len(got); i++ {
 		if !got[i-1].Position.Before(got[i].Position) {
@@ -177,7 +182,9 @@ func (s *suite) idempotentFull(t *testing.T) {
 	if n := len(readStream(t, s.store, st, eventstore.ReadStreamOptions{})); n != 4 {
 		t.Fatalf("stream has %d events, want 4", n)
 	}
-	if got := readAllOf(t, s.store, st, eventstore.ReadAllOptions{From: before}); len(got) != 1 || got[0].Position != next.Position {
+	if got := readAllOf(
+		t, s.store, st, eventstore.ReadAllOptions{From: before},
+	); len(got) != 1 || got[0].Position != next.Position {
 		t.Fatalf("global log after the retry holds %d events of the stream, want only the next append", len(got))
 	}
 }
@@ -199,7 +206,8 @@ func (s *suite) idempotentAny(t *testing.T) {
 
 func (s *suite) idempotentElsewhere(t *testing.T) {
 	if s.limits.RetriesOnlyWhereTheyLand {
-		t.Skip("the backend declares Limits.RetriesOnlyWhereTheyLand: stored event IDs are looked for only where a retry of the same append lands")
+		t.Skip("the backend declares Limits.RetriesOnlyWhereTheyLand: " +
+			"stored event IDs are looked for only where a retry of the same append lands")
 	}
 	st := s.stream(t, "retry-elsewhere")
 	evs := Events("test.a", 2)
@@ -265,7 +273,9 @@ func (s *suite) emptyAppend(t *testing.T) {
 		t.Fatalf("empty append to a missing stream with NoStream: %v", err)
 	}
 	wantErr(t, firstErr(s.store.ReadStream(ctx, missing, eventstore.ReadStreamOptions{})), eventstore.ErrStreamNotFound)
-	if h := head(t, s.store); h != before && len(readAllOf(t, s.store, s.prefix+"empty", eventstore.ReadAllOptions{From: before})) != 0 {
+	if h := head(t, s.store); h != before && len(
+		readAllOf(t, s.store, s.prefix+"empty", eventstore.ReadAllOptions{From: before}),
+	) != 0 {
 		t.Fatal("empty append wrote events")
 	}
 	res := mustAppend(t, s.store, st, eventstore.NoStream, Events("test.a", 2)...)
@@ -316,7 +326,9 @@ func (s *suite) readBackwards(t *testing.T) {
 	st := s.stream(t, "backwards")
 	evs := Events("test.a", 4)
 	mustAppend(t, s.store, st, eventstore.NoStream, evs...)
-	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd})
+	got := readStream(
+		t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd},
+	)
 	wantIDs(t, got, []uuid.UUID{evs[3].ID, evs[2].ID, evs[1].ID, evs[0].ID})
 	got = readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: 1})
 	wantIDs(t, got, []uuid.UUID{evs[1].ID, evs[0].ID})
@@ -341,7 +353,9 @@ func (s *suite) readStreamPaging(t *testing.T) {
 	wantIDs(t, forwards, dataIDs(evs))
 	var backwards []eventstore.RecordedEvent
 	for from := eventstore.StreamEnd; ; {
-		page := readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: from, Limit: 4})
+		page := readStream(
+			t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: from, Limit: 4},
+		)
 		if len(page) > 4 {
 			t.Fatalf("page of %d events, limit 4", len(page))
 		}
@@ -402,9 +416,13 @@ func (s *suite) readAllBackwards(t *testing.T) {
 	for i, e := range evs {
 		results = append(results, mustAppend(t, s.store, prefix+"-"+string(rune('a'+i)), eventstore.NoStream, e))
 	}
-	got := readAllOf(t, s.store, prefix, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 0})
+	got := readAllOf(
+		t, s.store, prefix, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 0},
+	)
 	wantIDs(t, got, []uuid.UUID{evs[3].ID, evs[2].ID, evs[1].ID, evs[0].ID})
-	got = readAllOf(t, s.store, prefix, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: results[2].Position})
+	got = readAllOf(
+		t, s.store, prefix, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: results[2].Position},
+	)
 	wantIDs(t, got, []uuid.UUID{evs[1].ID, evs[0].ID})
 }
 
@@ -427,7 +445,9 @@ func (s *suite) readAllPaging(t *testing.T) {
 			break
 		}
 		if short >= 0 {
-			t.Fatalf("a page of %d events, limit 3, was followed by %d more: a short page must be the end of the log", short, len(page))
+			t.Fatalf(
+				"a page of %d events, limit 3, was followed by %d more: a short page must be the end of the log", short, len(page),
+			)
 		}
 		if len(page) < 3 {
 			short = len(page)
@@ -442,7 +462,9 @@ func (s *suite) readAllPaging(t *testing.T) {
 	wantIDs(t, got, dataIDs(evs))
 	var back []eventstore.RecordedEvent
 	for from := eventstore.End; len(back) < len(evs); {
-		page, err := Collect(s.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: from, Limit: 2}))
+		page, err := Collect(
+			s.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: eventstore.Backwards, From: from, Limit: 2}),
+		)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -710,7 +732,9 @@ func (s *suite) readLongStream(t *testing.T) {
 	mustAppend(t, s.store, st, eventstore.Any, big...)
 	all = append(all, dataIDs(big)...)
 	last := uint64(len(all) - 1)
-	for _, from := range []uint64{0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, 250, 300, last - 64, last - 63, last - 1, last} {
+	for _, from := range []uint64{
+		0, 1, 2, 30, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, 250, 300, last - 64, last - 63, last - 1, last,
+	} {
 		got := readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from})
 		wantIDs(t, got, all[from:])
 		got = readStream(t, s.store, st, eventstore.ReadStreamOptions{From: from, Limit: 7})
@@ -727,7 +751,9 @@ func (s *suite) readLongStream(t *testing.T) {
 			}
 		}
 	}
-	back := readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd})
+	back := readStream(
+		t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd},
+	)
 	if len(back) != len(all) || back[0].ID != all[last] || back[len(back)-1].ID != all[0] {
 		t.Fatalf("backwards from the end: got %d events, want %d, newest first", len(back), len(all))
 	}
@@ -737,5 +763,9 @@ func (s *suite) readLongStream(t *testing.T) {
 	evs := Events("test.b", 2)
 	mustAppend(t, s.store, st, eventstore.NoStream, evs...)
 	wantIDs(t, readStream(t, s.store, st, eventstore.ReadStreamOptions{}), dataIDs(evs))
-	wantIDs(t, readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd}), []uuid.UUID{evs[1].ID, evs[0].ID})
+	wantIDs(
+		t,
+		readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd}),
+		[]uuid.UUID{evs[1].ID, evs[0].ID},
+	)
 }

@@ -36,7 +36,9 @@ func (s *suite) softDeleteRecreate(t *testing.T) {
 	if got[0].Revision != 2 {
 		t.Fatalf("first revision after recreation: got %d, want 2", got[0].Revision)
 	}
-	back := readStream(t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd})
+	back := readStream(
+		t, s.store, st, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd},
+	)
 	if len(back) != 2 {
 		t.Fatalf("backwards read after recreation: got %d events, want 2", len(back))
 	}
@@ -64,7 +66,10 @@ func (s *suite) softDeleteRecreateLong(t *testing.T) {
 
 	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
 	if len(got) != 150 || got[0].Revision != 10 {
-		t.Fatalf("forward read after recreation: got %d events from revision %v, want 150 from 10", len(got), revisions(got[:min(1, len(got))]))
+		t.Fatalf(
+			"forward read after recreation: got %d events from revision %v, want 150 from 10", len(got),
+			revisions(got[:min(1, len(got))]),
+		)
 	}
 	wantIDs(t, got, dataIDs(evs))
 	for from := range uint64(165) {

@@ -168,7 +168,9 @@ func (r *modelRun) fail(format string, args ...any) {
 	for i, p := range parts {
 		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	r.t.Fatalf("the store differs from the model of the contract: %s\n\nseed %d; rerun with %s=%d go test -run '%s' in the backend's package\noperations (the last one failed; streams are s0, s1, ...):\n%s",
+	r.t.Fatalf("the store differs from the model of the contract: %s\n\n"+
+		"seed %d; rerun with %s=%d go test -run '%s' in the backend's package\n"+
+		"operations (the last one failed; streams are s0, s1, ...):\n%s",
 		fmt.Sprintf(format, args...), r.seed, SeedVariable, r.seed, strings.Join(parts, "/"), strings.Join(r.ops, "\n"))
 }
 
@@ -199,7 +201,9 @@ func (r *modelRun) pick() string {
 // the kinds, the right exact revision most often, wrong ones sometimes.
 func (r *modelRun) expected(ms *modelStream) eventstore.ExpectedRevision {
 	next := ms.next()
-	c := []eventstore.ExpectedRevision{eventstore.Any, eventstore.NoStream, eventstore.StreamExists, eventstore.Exact(next), eventstore.Exact(0)}
+	c := []eventstore.ExpectedRevision{
+		eventstore.Any, eventstore.NoStream, eventstore.StreamExists, eventstore.Exact(next), eventstore.Exact(0),
+	}
 	if !ms.exists() {
 		c = append(c, eventstore.NoStream, eventstore.NoStream, eventstore.Any)
 	}
@@ -324,8 +328,12 @@ func (r *modelRun) outcome(err error, want outcome, name string, exp eventstore.
 	if !errors.As(err, &wev) {
 		r.fail("got error %v, want a *WrongExpectedVersionError: %s", err, want)
 	}
-	if wev.Stream != name || wev.Expected != exp || wev.ActualExists != want.actualExists || (want.actualExists && wev.Actual != want.actual) {
-		r.fail("got %v (stream %s, expected %s, actual %d, exists %v), want %s", err, wev.Stream, wev.Expected, wev.Actual, wev.ActualExists, want)
+	if wev.Stream != name || wev.Expected != exp || wev.ActualExists != want.actualExists ||
+		(want.actualExists && wev.Actual != want.actual) {
+		r.fail(
+			"got %v (stream %s, expected %s, actual %d, exists %v), want %s", err, wev.Stream, wev.Expected,
+			wev.Actual, wev.ActualExists, want,
+		)
 	}
 }
 
@@ -429,17 +437,23 @@ func (r *modelRun) readStream(name string, every bool) {
 		}
 	}
 	r.checkRead(name, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd})
-	r.checkRead(name, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: r.limit()})
+	r.checkRead(
+		name, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: r.limit()},
+	)
 }
 
 func (r *modelRun) checkRead(name string, opts eventstore.ReadStreamOptions) {
 	r.t.Helper()
 	want, wantErr := r.m.readStream(name, opts)
 	got, err := Collect(r.store.ReadStream(ctx, name, opts))
-	what := fmt.Sprintf("read %s %s from %s, limit %d", r.short[name], direction(opts.Direction), revision(opts.From), opts.Limit)
+	what := fmt.Sprintf(
+		"read %s %s from %s, limit %d", r.short[name], direction(opts.Direction), revision(opts.From), opts.Limit,
+	)
 	if wantErr != nil {
 		if !errors.Is(err, wantErr) || len(got) > 0 {
-			r.fail("%s: got %d events (%s) and error %v, want only %v", what, len(got), revisionRanges(revisions(got)), err, wantErr)
+			r.fail(
+				"%s: got %d events (%s) and error %v, want only %v", what, len(got), revisionRanges(revisions(got)), err, wantErr,
+			)
 		}
 		return
 	}
@@ -514,7 +528,9 @@ func (r *modelRun) allLimit() int {
 // of limit events (0: one read), each page starting at the last position
 // seen, and returns the events of the run. Backwards, it stops at the
 // position the run started after.
-func (r *modelRun) readAllPaged(dir eventstore.Direction, from eventstore.Position, limit int) []eventstore.RecordedEvent {
+func (r *modelRun) readAllPaged(
+	dir eventstore.Direction, from eventstore.Position, limit int,
+) []eventstore.RecordedEvent {
 	var out []eventstore.RecordedEvent
 	for {
 		page, err := Collect(r.store.ReadAll(ctx, eventstore.ReadAllOptions{Direction: dir, From: from, Limit: limit}))

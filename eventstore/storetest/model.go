@@ -124,7 +124,9 @@ func (s *modelStream) check(expected eventstore.ExpectedRevision) outcome {
 // store must answer. For a written append, the result's position is left
 // zero: the store picks it (after every earlier one). An empty append
 // answers the stream's current state.
-func (m *model) append(name string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (outcome, eventstore.AppendResult) {
+func (m *model) append(
+	name string, expected eventstore.ExpectedRevision, events []eventstore.EventData,
+) (outcome, eventstore.AppendResult) {
 	s := m.stream(name)
 	if s.tombstoned {
 		return outcome{err: eventstore.ErrStreamDeleted}, eventstore.AppendResult{}
@@ -243,14 +245,24 @@ func (m *model) lastPosition() eventstore.Position {
 func (m *model) learn(got eventstore.RecordedEvent, want *modelEvent) error {
 	switch {
 	case got.ID != want.data.ID || got.Stream != want.stream || got.Revision != want.revision:
-		return fmt.Errorf("got event %s %s@%d, want %s %s@%d", got.ID, m.name(got.Stream), got.Revision, want.data.ID, m.name(want.stream), want.revision)
-	case got.Type != want.data.Type || string(got.Data) != string(want.data.Data) || string(got.Metadata) != string(want.data.Metadata):
-		return fmt.Errorf("event %s %s@%d: got type %q data %q metadata %q, want %q %q %q", got.ID, m.name(got.Stream), got.Revision,
+		return fmt.Errorf(
+			"got event %s %s@%d, want %s %s@%d", got.ID, m.name(got.Stream), got.Revision, want.data.ID,
+			m.name(want.stream), want.revision,
+		)
+	case got.Type != want.data.Type || string(got.Data) != string(want.data.Data) || string(got.Metadata) != string(
+		want.data.Metadata,
+	):
+		return fmt.Errorf("event %s %s@%d: got type %q data %q metadata %q, want %q %q %q", got.ID, m.name(
+			got.Stream,
+		), got.Revision,
 			got.Type, got.Data, got.Metadata, want.data.Type, want.data.Data, want.data.Metadata)
 	case got.RecordedAt.IsZero() || got.Position.IsZero():
 		return fmt.Errorf("event %s %s@%d has no recorded time or position", got.ID, m.name(got.Stream), got.Revision)
 	case !want.position.IsZero() && got.Position != want.position:
-		return fmt.Errorf("event %s %s@%d: position %s, shown before as %s", got.ID, m.name(got.Stream), got.Revision, got.Position, want.position)
+		return fmt.Errorf(
+			"event %s %s@%d: position %s, shown before as %s", got.ID, m.name(got.Stream), got.Revision,
+			got.Position, want.position,
+		)
 	}
 	if want.position.IsZero() {
 		return m.place(want, got.Position)
@@ -266,8 +278,9 @@ func (m *model) place(e *modelEvent, p eventstore.Position) error {
 			continue
 		}
 		if c := cmp.Compare(o.index, e.index); c != o.position.Compare(p) {
+			order := map[int]string{-1: "before", 1: "after"}[c]
 			return fmt.Errorf("event %s %s@%d at position %s, but %s %s@%d (appended %s it) is at %s",
-				e.data.ID, m.name(e.stream), e.revision, p, o.data.ID, m.name(o.stream), o.revision, map[int]string{-1: "before", 1: "after"}[c], o.position)
+				e.data.ID, m.name(e.stream), e.revision, p, o.data.ID, m.name(o.stream), o.revision, order, o.position)
 		}
 	}
 	e.position = p

@@ -120,7 +120,9 @@ func Collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	return out, nil
 }
 
-func mustAppend(t testing.TB, st eventstore.Store, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) eventstore.AppendResult {
+func mustAppend(
+	t testing.TB, st eventstore.Store, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData,
+) eventstore.AppendResult {
 	t.Helper()
 	res, err := st.Append(context.Background(), stream, expected, events...)
 	if err != nil {
@@ -129,7 +131,9 @@ func mustAppend(t testing.TB, st eventstore.Store, stream string, expected event
 	return res
 }
 
-func readStream(t testing.TB, st eventstore.Store, stream string, opts eventstore.ReadStreamOptions) []eventstore.RecordedEvent {
+func readStream(
+	t testing.TB, st eventstore.Store, stream string, opts eventstore.ReadStreamOptions,
+) []eventstore.RecordedEvent {
 	t.Helper()
 	got, err := Collect(st.ReadStream(context.Background(), stream, opts))
 	if err != nil {
@@ -140,7 +144,9 @@ func readStream(t testing.TB, st eventstore.Store, stream string, opts eventstor
 
 // readAllOf reads the global log with opts and keeps the events of streams
 // with the given prefix.
-func readAllOf(t testing.TB, st eventstore.Store, prefix string, opts eventstore.ReadAllOptions) []eventstore.RecordedEvent {
+func readAllOf(
+	t testing.TB, st eventstore.Store, prefix string, opts eventstore.ReadAllOptions,
+) []eventstore.RecordedEvent {
 	t.Helper()
 	var out []eventstore.RecordedEvent
 	for e, err := range st.ReadAll(context.Background(), opts) {
@@ -234,7 +240,9 @@ type subscription struct {
 func subscribe(t testing.TB, seq func(ctx context.Context) iter.Seq2[eventstore.Message, error]) *subscription {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sub := &subscription{msgs: make(chan eventstore.Message), errs: make(chan error, 1), ended: make(chan struct{}), cancel: cancel}
+	sub := &subscription{
+		msgs: make(chan eventstore.Message), errs: make(chan error, 1), ended: make(chan struct{}), cancel: cancel,
+	}
 	go func() {
 		defer close(sub.ended)
 		for m, err := range seq(ctx) {

@@ -38,7 +38,9 @@ type Report struct {
 // RebuildBenchmark writes a log of about events events to store unless it
 // holds one, rebuilds every projection from the start, measures the
 // safety board as of a past moment, and the heap that the live views take.
-func RebuildBenchmark(ctx context.Context, store eventstore.Store, cps eventstore.CheckpointStore, events int) (Report, error) {
+func RebuildBenchmark(
+	ctx context.Context, store eventstore.Store, cps eventstore.CheckpointStore, events int,
+) (Report, error) {
 	var rep Report
 	head, err := store.Head(ctx)
 	if err != nil {

@@ -90,7 +90,12 @@ func Generate(ctx context.Context, store eventstore.Store, opts Options) (Result
 	if err := <-errs; err != nil {
 		return Result{}, err
 	}
-	return Result{Events: int(g.events.Load()), Cases: int(g.cases.Load()), Stations: opts.Stations, End: time.Unix(0, g.end.Load()).UTC()}, nil
+	return Result{
+		Events:   int(g.events.Load()),
+		Cases:    int(g.cases.Load()),
+		Stations: opts.Stations,
+		End:      time.Unix(0, g.end.Load()).UTC(),
+	}, nil
 }
 
 var zones = []domain.ZoneBeds{
@@ -125,7 +130,13 @@ func (g *gen) newID(writer int, at time.Time) uuid.UUID {
 
 func (g *gen) append(ctx context.Context, writer int, stream string, at time.Time, ev domain.Event) error {
 	rec := at.Add(time.Duration(writer%7+1) * time.Minute)
-	meta := domain.Metadata{OccurredAt: at, RecordedAt: rec, Actor: fmt.Sprintf("tok-w%d", writer), Role: domain.RoleStaff, LegalBasis: domain.BasisStatutoryDuty}
+	meta := domain.Metadata{
+		OccurredAt: at,
+		RecordedAt: rec,
+		Actor:      fmt.Sprintf("tok-w%d", writer),
+		Role:       domain.RoleStaff,
+		LegalBasis: domain.BasisStatutoryDuty,
+	}
 	data, err := domain.Encode(g.newID(writer, at), ev, meta)
 	if err != nil {
 		return err
@@ -197,7 +208,13 @@ func (s *sim) at(t time.Time, c *simCase, do func(s *sim) error) {
 }
 
 func (g *gen) run(ctx context.Context, writer int, stations []string) error {
-	s := &sim{g: g, ctx: ctx, writer: writer, rnd: rand.New(rand.NewPCG(g.opts.Seed, uint64(writer))), beds: map[string]map[string]bool{}}
+	s := &sim{
+		g:      g,
+		ctx:    ctx,
+		writer: writer,
+		rnd:    rand.New(rand.NewPCG(g.opts.Seed, uint64(writer))),
+		beds:   map[string]map[string]bool{},
+	}
 	for _, st := range stations {
 		s.beds[st] = map[string]bool{}
 	}
@@ -250,7 +267,12 @@ func (s *sim) person() domain.Person {
 		age = 3 + s.rnd.IntN(15)
 	}
 	born := s.g.opts.Start.AddDate(-age, 0, -s.rnd.IntN(365))
-	p := domain.Person{Name: fmt.Sprintf("P%d-%d", s.writer, len(s.people)), Sex: sex, BirthDate: domain.DateOf(born), HukouPlace: fmt.Sprintf("County %d", s.rnd.IntN(300))}
+	p := domain.Person{
+		Name:       fmt.Sprintf("P%d-%d", s.writer, len(s.people)),
+		Sex:        sex,
+		BirthDate:  domain.DateOf(born),
+		HukouPlace: fmt.Sprintf("County %d", s.rnd.IntN(300)),
+	}
 	if s.rnd.IntN(3) == 0 {
 		first := fmt.Sprintf("%06d%s%03d", 110000+s.rnd.IntN(500000), born.Format("20060102"), s.rnd.IntN(1000))
 		if ch, err := domain.ResidentIDCheckChar(first); err == nil {
@@ -279,7 +301,9 @@ func (s *sim) takeBed(c *simCase, t time.Time) error {
 			if !taken[b] {
 				taken[b] = true
 				c.bed, c.bedAt = b, c.station
-				return s.g.append(s.ctx, s.writer, domain.StationStream(c.station), t, domain.BedAssigned{CaseID: c.id, Zone: c.zone, Bed: b})
+				return s.g.append(
+					s.ctx, s.writer, domain.StationStream(c.station), t, domain.BedAssigned{CaseID: c.id, Zone: c.zone, Bed: b},
+				)
 			}
 		}
 	}
@@ -293,7 +317,9 @@ func (s *sim) freeBed(c *simCase, t time.Time, reason string) error {
 	delete(s.beds[c.bedAt], c.bed)
 	b, at := c.bed, c.bedAt
 	c.bed, c.bedAt = "", ""
-	return s.g.append(s.ctx, s.writer, domain.StationStream(at), t, domain.BedReleased{CaseID: c.id, Zone: c.zone, Bed: b, Reason: reason})
+	return s.g.append(
+		s.ctx, s.writer, domain.StationStream(at), t, domain.BedReleased{CaseID: c.id, Zone: c.zone, Bed: b, Reason: reason},
+	)
 }
 
 // intake opens a case and schedules its whole story.
@@ -329,7 +355,9 @@ func (s *sim) intake(station string, t time.Time) error {
 	h := time.Hour
 	if s.rnd.IntN(40) == 0 {
 		s.at(t.Add(10*time.Minute), c, func(s *sim) error {
-			if err := s.caseEvent(c, t.Add(10*time.Minute), domain.EligibilityDecided{Eligible: false, Reason: "has means", NoticeNo: "N"}); err != nil {
+			if err := s.caseEvent(
+				c, t.Add(10*time.Minute), domain.EligibilityDecided{Eligible: false, Reason: "has means", NoticeNo: "N"},
+			); err != nil {
 				return err
 			}
 			return s.caseEvent(c, t.Add(20*time.Minute), domain.CaseClosed{})
@@ -344,7 +372,9 @@ func (s *sim) intake(station string, t time.Time) error {
 		if err := s.caseEvent(c, t.Add(15*time.Minute), domain.SecurityChecked{CheckedBy: checker}); err != nil {
 			return err
 		}
-		if err := s.caseEvent(c, t.Add(20*time.Minute), domain.BelongingsDeposited{Items: []domain.Item{{Item: "bag", Qty: 1}}}); err != nil {
+		if err := s.caseEvent(
+			c, t.Add(20*time.Minute), domain.BelongingsDeposited{Items: []domain.Item{{Item: "bag", Qty: 1}}},
+		); err != nil {
 			return err
 		}
 		return s.takeBed(c, t.Add(30*time.Minute))
@@ -378,7 +408,9 @@ func (s *sim) intake(station string, t time.Time) error {
 		})
 		stay = time.Duration(11+s.rnd.IntN(120)) * 24 * h
 		s.at(t.Add(9*24*h), c, func(s *sim) error {
-			return s.caseEvent(c, t.Add(9*24*h), domain.StayExtended{Until: t.Add(stay + 24*h), ApprovedBy: "head", Reason: "unidentified"})
+			return s.caseEvent(
+				c, t.Add(9*24*h), domain.StayExtended{Until: t.Add(stay + 24*h), ApprovedBy: "head", Reason: "unidentified"},
+			)
 		})
 		if stay > 11*24*h {
 			s.at(t.Add(11*24*h), c, func(s *sim) error {
@@ -452,7 +484,9 @@ func (s *sim) exit(c *simCase, t time.Time, identified bool) error {
 	case n < 2:
 		ev = domain.Absconded{LastSeen: "gate"}
 	case n < 3:
-		ev = domain.Died{Place: "hospital", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)}}
+		ev = domain.Died{
+			Place: "hospital", DeathChecklist: domain.DeathChecklist{CertifiedBy: "hospital", PoliceNotified: ptr(true)},
+		}
 	case c.minor || n < 30:
 		ev = domain.PickedUp{Collector: domain.Collector{Name: "relative", IDNumber: "x", Relationship: "parent"}}
 	case n < 55:

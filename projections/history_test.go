@@ -14,62 +14,6 @@ import (
 	"waystation/projections"
 )
 
-func TestOccupancyCountsBedsHospitalAndTransit(t *testing.T) {
-	w := newWorld(t)
-	w.station("S01", "R1", stdZones...)
-	w.station("S02", "R1", stdZones...)
-	a := w.intake("S01", t0, man, domain.Inspection{})
-	b := w.intake("S01", t0.Add(time.Minute), woman, domain.Inspection{})
-	c := w.intake("S01", t0.Add(2*time.Minute), man, domain.Inspection{})
-	d := w.intake("S01", t0.Add(3*time.Minute), man, domain.Inspection{})
-	w.bed("S01", a, t0.Add(10*time.Minute), domain.ZoneAdultMale, 5)
-	w.bed("S01", b, t0.Add(11*time.Minute), domain.ZoneAdultFemale, 1)
-	w.bed("S01", c, t0.Add(12*time.Minute), domain.ZoneAdultMale, 1)
-	w.step(c, t0.Add(time.Hour), domain.HospitalAdmitted{Hospital: "City No. 1"})
-	w.release("S01", c, t0.Add(time.Hour), domain.ZoneAdultMale, 1, domain.ReleaseHospital)
-	w.step(d, t0.Add(time.Hour), domain.TransferRequested{From: "S01", To: "S02", Reason: "dialect"})
-	w.step(d, t0.Add(2*time.Hour), domain.TransferAccepted{From: "S01", To: "S02"})
-	w.step(d, t0.Add(3*time.Hour), domain.EscortDeparted{From: "S01", To: "S02", Escorts: []string{"e1"}})
-	r := w.runner(newClock(t0.Add(4 * time.Hour)).now)
-
-	got, err := r.Occupancy("S01", projections.AsOf{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []projections.ZoneOccupancy{
-		{Zone: domain.ZoneAdultMale, Beds: 6, Seasonal: 2, Occupied: 1, Free: 5},
-		{Zone: domain.ZoneAdultFemale, Beds: 2, Occupied: 1, Free: 1},
-		{Zone: domain.ZoneMinors, Beds: 2, Occupied: 0, Free: 2},
-	}
-	if len(got.Zones) != len(want) {
-		t.Fatalf("zones: got %+v, want %+v", got.Zones, want)
-	}
-	for i := range want {
-		if got.Zones[i] != want[i] {
-			t.Errorf("zone %d: got %+v, want %+v", i, got.Zones[i], want[i])
-		}
-	}
-	if got.InHospital != 1 || got.InTransit != 1 {
-		t.Errorf("in hospital %d, in transit %d; want 1 and 1", got.InHospital, got.InTransit)
-	}
-	if len(got.Residents) != 2 || got.Residents[0].CaseID != a || got.Residents[0].Bed != "adult_male-5" || got.Residents[1].CaseID != b {
-		t.Errorf("residents: got %+v", got.Residents)
-	}
-
-	// As of before the hospital admission, case c was still in bed 1.
-	then, err := r.Occupancy("S01", projections.AsOf{At: t0.Add(30 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if then.Zones[0].Occupied != 2 || then.InHospital != 0 || then.InTransit != 0 {
-		t.Errorf("as of 08:30: got %+v", then)
-	}
-
-	if _, err := r.Occupancy("S99", projections.AsOf{}); !errors.Is(err, domain.ErrNotFound) {
-		t.Errorf("unknown station: got %v, want not_found", err)
-	}
-}
-
 func TestCaseViewAndHistory(t *testing.T) {
 	w := newWorld(t)
 	w.station("S01", "R1", stdZones...)
@@ -110,7 +54,10 @@ func TestCaseViewAndHistory(t *testing.T) {
 	var bed domain.BedAssigned
 	if err := json.Unmarshal(h.Events[2].Data, &bed); err != nil || bed.CaseID != id || bed.Bed != "adult_male-2" ||
 		h.Events[2].Stream != domain.StationStream("S01") || h.Events[2].OccurredAt.IsZero() {
-		t.Errorf("bed assignment in the history: %+v (%v), stream %s, occurred %v", bed, err, h.Events[2].Stream, h.Events[2].OccurredAt)
+		t.Errorf(
+			"bed assignment in the history: %+v (%v), stream %s, occurred %v", bed, err, h.Events[2].Stream,
+			h.Events[2].OccurredAt,
+		)
 	}
 
 	// At version 3 (the transfer request), the case held its bed at S01.
@@ -118,8 +65,12 @@ func TestCaseViewAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v3.Version != 3 || v3.State.Station != "S01" || v3.State.Bed == nil || v3.State.Bed.Bed != "adult_male-2" || v3.State.Transfer == nil {
-		t.Errorf("version 3: got version %d station %s bed %v transfer %v", v3.Version, v3.State.Station, v3.State.Bed, v3.State.Transfer)
+	if v3.Version != 3 || v3.State.Station != "S01" || v3.State.Bed == nil ||
+		v3.State.Bed.Bed != "adult_male-2" || v3.State.Transfer == nil {
+		t.Errorf(
+			"version 3: got version %d station %s bed %v transfer %v", v3.Version, v3.State.Station,
+			v3.State.Bed, v3.State.Transfer,
+		)
 	}
 	// As of 55 hours in, the person was in transit.
 	mid, err := r.History(id, projections.AsOf{At: t0.Add(55 * time.Hour)}, 0)
@@ -133,68 +84,10 @@ func TestCaseViewAndHistory(t *testing.T) {
 		t.Errorf("before the intake: got %v, want not_found", err)
 	}
 	var de *domain.Error
-	if _, err := r.History(id, projections.AsOf{}, 7); !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &de) || de.Field != "version" {
+	if _, err := r.History(
+		id, projections.AsOf{}, 7,
+	); !errors.Is(err, domain.ErrInvalid) || !errors.As(err, &de) || de.Field != "version" {
 		t.Errorf("version 7 of 6: got %v, want invalid naming version", err)
-	}
-}
-
-func TestSearchCasesPagesNewestFirst(t *testing.T) {
-	w := newWorld(t)
-	w.station("S01", "R1", stdZones...)
-	w.station("S02", "R2", stdZones...)
-	var ids []string
-	for i := range 7 {
-		st := "S01"
-		if i%2 == 1 {
-			st = "S02"
-		}
-		p := man
-		if i == 3 {
-			p = woman
-		}
-		ids = append(ids, w.intake(st, t0.Add(time.Duration(i)*time.Minute), p, domain.Inspection{}).String())
-	}
-	r := w.runner(newClock(t0.Add(time.Hour)).now)
-
-	var got []string
-	cursor := ""
-	for range 10 {
-		page, err := r.SearchCases(projections.CaseQuery{Station: "S01", Limit: 2, Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range page.Items {
-			got = append(got, it.ID.String())
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
-	}
-	want := []string{ids[6], ids[4], ids[2], ids[0]}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("item %d: got %s, want %s", i, got[i], want[i])
-		}
-	}
-	byName, err := r.SearchCases(projections.CaseQuery{Q: "li si"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(byName.Items) != 1 || byName.Items[0].ID.String() != ids[3] {
-		t.Errorf("search by name: got %+v", byName.Items)
-	}
-	byRegion, err := r.SearchCases(projections.CaseQuery{Region: "R2", Status: "received"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(byRegion.Items) != 3 {
-		t.Errorf("region R2: got %d cases, want 3", len(byRegion.Items))
-	}
-	if _, err := r.SearchCases(projections.CaseQuery{Status: "asleep"}); !errors.Is(err, domain.ErrInvalid) {
-		t.Errorf("unknown status: got %v, want invalid", err)
 	}
 }
 

@@ -2,10 +2,7 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,18 +28,6 @@ var TransferStates = []string{domain.TransferStateRequested, domain.TransferStat
 // TransferKept is how long an ended transfer stays on a board when
 // TransferQuery.Since is not set: until this long after it ended.
 const TransferKept = 30 * Day
-
-// Hours is a duration in hours, rounded to one decimal. It is written as a
-// JSON number with one decimal, never in exponent form.
-type Hours float64
-
-// HoursOf returns d in hours, rounded to one decimal.
-func HoursOf(d time.Duration) Hours { return Hours(math.Round(d.Hours()*10) / 10) }
-
-// MarshalJSON writes h with one decimal: 3.3, 0.0, 76.1.
-func (h Hours) MarshalJSON() ([]byte, error) {
-	return strconv.AppendFloat(nil, float64(h), 'f', 1, 64), nil
-}
 
 // TransferEntry is one transfer on a transfer board: the two stations, its
 // state, what the stations need to decide on it (the person's sex and age
@@ -87,10 +72,12 @@ type TransferEntry struct {
 	// AnswerDue is 48 hours after the request while it is unanswered;
 	// HandoverDue is 72 hours after the escort left while the person is
 	// in transit.
-	AnswerDue       time.Time `json:"answer_due,omitzero" doc:"While unanswered: 48 hours after the request."`
-	HandoverDue     time.Time `json:"handover_due,omitzero" doc:"While in transit: 72 hours after the escort left."`
-	Unanswered      bool      `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`            // requested and unanswered past 48 h
-	HandoverOverdue bool      `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."` // departed and not handed over past 72 h
+	AnswerDue   time.Time `json:"answer_due,omitzero" doc:"While unanswered: 48 hours after the request."`
+	HandoverDue time.Time `json:"handover_due,omitzero" doc:"While in transit: 72 hours after the escort left."`
+	// requested and unanswered past 48 h
+	Unanswered bool `json:"unanswered" doc:"Requested and not answered for more than 48 hours."`
+	// departed and not handed over past 72 h
+	HandoverOverdue bool `json:"handover_overdue" doc:"Escort departed and no handover for more than 72 hours."`
 }
 
 // TransferQuery selects the transfers of a board.
@@ -140,7 +127,14 @@ func (r *Runner) Transfers(q TransferQuery, asOf AsOf) (TransferBoard, error) {
 		if q.Since != nil {
 			since = *q.Since
 		}
-		out = TransferBoard{Region: q.Region, Station: q.Station, At: at, Known: asOf.Known && !asOf.At.IsZero(), Since: since, Transfers: []TransferEntry{}}
+		out = TransferBoard{
+			Region:    q.Region,
+			Station:   q.Station,
+			At:        at,
+			Known:     asOf.Known && !asOf.At.IsZero(),
+			Since:     since,
+			Transfers: []TransferEntry{},
+		}
 		for _, ce := range m.order {
 			for i := range ce.transfers {
 				t := &ce.transfers[i]
@@ -216,225 +210,4 @@ func (m *model) transferEntry(ce *caseEntry, t *transferRecord, station string, 
 		e.HandoverOverdue = at.After(e.HandoverDue)
 	}
 	return e
-}
-
-// transferRecord is one transfer of a case, from its request to its end
-// and after: the domain's case keeps only the one in flight.
-type transferRecord struct {
-	From, To              string
-	Reason, DeclineReason string
-	State                 string // one of TransferStates
-	RequestedAt           time.Time
-	AcceptedAt            time.Time
-	DepartedAt            time.Time
-	EndedAt               time.Time
-	// events are the IDs of the events that requested, accepted, sent off
-	// (the escort's departure) and ended the transfer, for corrections.
-	events [4]uuid.UUID
-}
-
-func (t *transferRecord) ended() bool { return !t.EndedAt.IsZero() }
-
-// end ends t in state at at, by the event id.
-func (t *transferRecord) end(state string, at time.Time, id uuid.UUID) {
-	t.State, t.EndedAt, t.events[3] = state, at, id
-}
-
-// foldTransfer follows the case's transfers through env, which ce.c has
-// just applied: a request opens one; the acceptance, the escort's
-// departure, a decline and the handover move the open one on; any other
-// event after which the case holds no transfer in flight (an exit, a
-// refusal) ends it as case_exited. A correction of when a step of a
-// transfer happened, or of its reasons, moves them; an erasure of the
-// person's personal data clears the reasons.
-func (ce *caseEntry) foldTransfer(env domain.Envelope) {
-	at := env.Meta.OccurredAt
-	var open *transferRecord
-	if n := len(ce.transfers); n > 0 && !ce.transfers[n-1].ended() {
-		open = &ce.transfers[n-1]
-	}
-	switch e := env.Event.(type) {
-	case domain.TransferRequested:
-		if open == nil {
-			ce.transfers = append(ce.transfers, transferRecord{From: e.From, To: e.To, Reason: e.Reason,
-				State: domain.TransferStateRequested, RequestedAt: at, events: [4]uuid.UUID{env.ID}})
-		}
-		return
-	case domain.TransferAccepted:
-		if open != nil {
-			open.State, open.AcceptedAt, open.events[1] = domain.TransferStateAccepted, at, env.ID
-		}
-	case domain.EscortDeparted:
-		if open != nil {
-			open.State, open.DepartedAt, open.events[2] = domain.TransferStateDeparted, at, env.ID
-		}
-	case domain.TransferDeclined:
-		if open != nil {
-			open.end(TransferDeclined, at, env.ID)
-			open.DeclineReason = e.Reason
-		}
-	case domain.HandedOver:
-		if open != nil {
-			open.end(TransferHandedOver, at, env.ID)
-		}
-	case domain.Corrected:
-		ce.correctTransfer(e)
-	case domain.PersonalDataErased:
-		for i := range ce.transfers {
-			ce.transfers[i].Reason, ce.transfers[i].DeclineReason = "", ""
-		}
-	}
-	if open != nil && !open.ended() && ce.c.Transfer == nil {
-		open.end(TransferCaseExited, at, env.ID)
-	}
-}
-
-// correctTransfer applies correction e to the transfer whose event it
-// corrects, if any: occurred_at moves that step's time, reason the
-// request's or the decline's reason.
-func (ce *caseEntry) correctTransfer(e domain.Corrected) {
-	if e.EventID == (uuid.UUID{}) {
-		return
-	}
-	for i := range ce.transfers {
-		t := &ce.transfers[i]
-		k := slices.Index(t.events[:], e.EventID)
-		if k < 0 {
-			continue
-		}
-		switch {
-		case e.Field == domain.OccurredAtField:
-			var at time.Time
-			if json.Unmarshal(e.New, &at) == nil && !at.IsZero() {
-				*[]*time.Time{&t.RequestedAt, &t.AcceptedAt, &t.DepartedAt, &t.EndedAt}[k] = at
-			}
-		case e.Field == "reason" && k == 0:
-			_ = json.Unmarshal(e.New, &t.Reason)
-		case e.Field == "reason" && k == 3 && t.State == TransferDeclined:
-			_ = json.Unmarshal(e.New, &t.DeclineReason)
-		}
-		return
-	}
-}
-
-// PersonCase is one case of a person, as the person index shows it.
-type PersonCase struct {
-	CaseID   uuid.UUID       `json:"case_id" doc:"The case's ID."`
-	Station  string          `json:"station" doc:"Code of the station the case is at."`
-	Stations []string        `json:"stations" doc:"Codes of every station the person stayed at in this case."`
-	Status   domain.Status   `json:"status" doc:"Where the case stands."`
-	OpenedAt time.Time       `json:"opened_at" doc:"When the person arrived."`
-	ExitedAt time.Time       `json:"exited_at,omitzero" doc:"When the person left."`
-	ExitType domain.ExitType `json:"exit_type,omitempty" doc:"How the person left."`
-	// TransferTo is the station a transfer in flight is addressed to, empty
-	// when none is: with Station, all that domain.Authorize reads of a case
-	// to decide a read. It is not part of the answer.
-	TransferTo string `json:"-"`
-}
-
-// Person returns every case linked to case id's person, id's own included,
-// oldest first: cases that share the resident ID number, or the
-// normalised name with the birth date and household registration place.
-// An unknown case is not_found.
-func (r *Runner) Person(id uuid.UUID) ([]PersonCase, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	ce := r.live.cases[id]
-	if ce == nil || !ce.opened() {
-		return nil, domain.NotFound("no case %s", id)
-	}
-	return personCases(r.live.linked(ce)), nil
-}
-
-// linked returns the cases that share a person key with ce, and ce, in
-// intake order.
-func (m *model) linked(ce *caseEntry) []*caseEntry {
-	set := []*caseEntry{ce}
-	for _, k := range ce.keys {
-		for _, p := range m.persons[k] {
-			if !slices.Contains(set, p) {
-				set = append(set, p)
-			}
-		}
-	}
-	slices.SortFunc(set, func(a, b *caseEntry) int { return a.seq - b.seq })
-	return set
-}
-
-func personCases(list []*caseEntry) []PersonCase {
-	out := make([]PersonCase, 0, len(list))
-	for _, p := range list {
-		pc := PersonCase{CaseID: p.c.ID, Station: p.c.Station, Status: p.c.Status, OpenedAt: p.c.OpenedAt, ExitedAt: p.c.ExitedAt, ExitType: p.c.ExitType}
-		if p.c.Transfer != nil {
-			pc.TransferTo = p.c.Transfer.To
-		}
-		for _, s := range p.stays {
-			if !slices.Contains(pc.Stations, s.Station) {
-				pc.Stations = append(pc.Stations, s.Station)
-			}
-		}
-		out = append(out, pc)
-	}
-	return out
-}
-
-// RepeatVisitor is a person with more than one case, by their latest case.
-type RepeatVisitor struct {
-	LatestCase uuid.UUID    `json:"latest_case"`
-	Cases      []PersonCase `json:"cases"`
-}
-
-// RepeatVisitorQuery selects repeat visitors: those whose latest case is
-// at a station Filter selects. Limit is the page size (50 when zero, at
-// most 500, as for a case search); Cursor is the NextCursor of the
-// previous page.
-type RepeatVisitorQuery struct {
-	Filter
-	Limit  int
-	Cursor string
-}
-
-// RepeatVisitorPage is one page of repeat visitors, most recent intake
-// first. NextCursor is empty on the last page.
-type RepeatVisitorPage struct {
-	Items      []RepeatVisitor `json:"items"`
-	NextCursor string          `json:"next_cursor"`
-}
-
-// RepeatVisitors lists the people with more than one case whose latest
-// case is at a station q selects, most recent intake first, a page at a
-// time. Paging through with NextCursor lists each person once, unless a
-// new case of theirs is opened meanwhile (it then becomes their latest).
-func (r *Runner) RepeatVisitors(q RepeatVisitorQuery) (RepeatVisitorPage, error) {
-	limit, err := pageSize(q.Limit)
-	if err != nil {
-		return RepeatVisitorPage{}, err
-	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	m := r.live
-	if err := m.checkFilter(q.Filter); err != nil {
-		return RepeatVisitorPage{}, err
-	}
-	start, err := m.cursorStart(q.Cursor)
-	if err != nil {
-		return RepeatVisitorPage{}, err
-	}
-	page := RepeatVisitorPage{Items: []RepeatVisitor{}}
-	for i := start; i >= 0; i-- {
-		ce := m.order[i]
-		if len(ce.keys) == 0 || !m.selects(q.Filter, ce.c.Station) {
-			continue
-		}
-		list := m.linked(ce)
-		if len(list) < 2 || list[len(list)-1] != ce {
-			continue // a single case, or not the person's latest
-		}
-		if len(page.Items) == limit {
-			page.NextCursor = strconv.Itoa(i + 1)
-			break
-		}
-		page.Items = append(page.Items, RepeatVisitor{LatestCase: ce.c.ID, Cases: personCases(list)})
-	}
-	return page, nil
 }

@@ -1,0 +1,189 @@
+package esdbtest
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func readEvent(r *record) *api.ReadResp {
+	return &api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
+		Event: &api.ReadResp_ReadEvent_RecordedEvent{
+			Id:               protoUUID(r.id),
+			StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(r.stream)},
+			StreamRevision:   r.revision,
+			PreparePosition:  r.prepare,
+			CommitPosition:   r.commit,
+			Metadata: map[string]string{
+				"type":         r.eventType,
+				"content-type": r.contentType,
+				// .NET ticks (100 ns) since the Unix epoch; the client
+				// exits the process when this is missing.
+				"created": strconv.FormatInt(r.created.UnixNano()/100, 10),
+			},
+			CustomMetadata: r.metadata,
+			Data:           r.data,
+		},
+		Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.commit},
+	}}}
+}
+
+func before(r *record, commit, prepare uint64) bool {
+	return r.commit < commit || r.commit == commit && r.prepare < prepare
+}
+
+// Read implements the streams Read call: a read of a stream or of $all,
+// forwards or backwards, or a catch-up subscription to either.
+func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) error {
+	opts := req.GetOptions()
+	if opts.GetSubscription() != nil {
+		return svc.subscribe(opts, call)
+	}
+	backwards := opts.GetReadDirection() == api.ReadReq_Options_Backwards
+	count := opts.GetCount()
+	var out []*record
+
+	s := svc.s
+	s.mu.Lock()
+	if so := opts.GetStream(); so != nil {
+		name := string(so.GetStreamIdentifier().GetStreamName())
+		st := s.streams[name]
+		if st != nil && st.tombstoned {
+			s.mu.Unlock()
+			call.SetTrailer(deletedTrailer(name))
+			return streamDeleted(name)
+		}
+		var live []*record
+		if st != nil {
+			live = st.live()
+		}
+		if len(live) == 0 {
+			s.mu.Unlock()
+			return call.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
+				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)},
+			}}})
+		}
+		switch {
+		case backwards:
+			from := uint64(math.MaxUint64)
+			if so.GetRevisionOption() != nil {
+				if r, ok := so.GetRevisionOption().(*api.ReadReq_Options_StreamOptions_Revision); ok {
+					from = r.Revision
+				}
+			}
+			for i := len(live) - 1; i >= 0 && uint64(len(out)) < count; i-- {
+				if live[i].revision <= from {
+					out = append(out, live[i])
+				}
+			}
+		default:
+			from := uint64(0)
+			if r, ok := so.GetRevisionOption().(*api.ReadReq_Options_StreamOptions_Revision); ok {
+				from = r.Revision
+			} else if so.GetEnd() != nil {
+				from = math.MaxUint64
+			}
+			for _, r := range live {
+				if uint64(len(out)) >= count {
+					break
+				}
+				if r.revision >= from {
+					out = append(out, r)
+				}
+			}
+		}
+	} else {
+		ao := opts.GetAll()
+		pos := ao.GetPosition()
+		switch {
+		case backwards:
+			for i := len(s.log) - 1; i >= 0 && uint64(len(out)) < count; i-- {
+				// Backwards from a position reads what lies before it.
+				if pos == nil || before(s.log[i], pos.CommitPosition, pos.PreparePosition) {
+					out = append(out, s.log[i])
+				}
+			}
+		default:
+			for _, r := range s.log {
+				if uint64(len(out)) >= count || ao.GetEnd() != nil {
+					break
+				}
+				// Forwards from a position includes the event at it.
+				if pos == nil || !before(r, pos.CommitPosition, pos.PreparePosition) {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.read.Add(int64(len(out)))
+	for _, r := range out {
+		if err := call.Send(readEvent(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// filter is a subscription's server-side filter.
+type filter struct {
+	onType   bool
+	prefixes []string
+	regex    *regexp.Regexp
+	interval int // events examined between two checkpoints
+}
+
+func newFilter(f *api.ReadReq_Options_FilterOptions) (*filter, error) {
+	if f == nil {
+		return nil, nil
+	}
+	expr := f.GetStreamIdentifier()
+	out := &filter{}
+	if expr == nil {
+		expr, out.onType = f.GetEventType(), true
+	}
+	out.prefixes = expr.GetPrefix()
+	if expr.GetRegex() != "" {
+		re, err := regexp.Compile(expr.GetRegex())
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, "filter regex does not compile")
+		}
+		out.regex = re
+	}
+	window := int(f.GetMax())
+	if window == 0 {
+		window = 32
+	}
+	out.interval = window * int(max(f.GetCheckpointIntervalMultiplier(), 1))
+	return out, nil
+}
+
+func (f *filter) match(r *record) bool {
+	subject := r.stream
+	if f.onType {
+		subject = r.eventType
+	}
+	if f.regex != nil && f.regex.MatchString(subject) {
+		return true
+	}
+	for _, p := range f.prefixes {
+		if strings.HasPrefix(subject, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkpoint(r *record) *api.ReadResp {
+	return &api.ReadResp{
+		Content: &api.ReadResp_Checkpoint_{
+			Checkpoint: &api.ReadResp_Checkpoint{CommitPosition: r.commit, PreparePosition: r.prepare},
+		},
+	}
+}
