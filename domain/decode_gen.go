@@ -50,7 +50,17 @@ var fastDecoders = map[string]func([]byte) (Event, bool){
 // slowDecoded maps the stored names of the event types that gendecode leaves to
 // encoding/json to the reason.
 var slowDecoded = map[string]string{
-	TypeCorrected: "its old and new values are raw JSON",
+	TypeAccountCreated:   "an access event, rare",
+	TypeAccountActivated: "an access event, rare",
+	TypeAccountReset:     "an access event, rare",
+	TypeAccountDisabled:  "an access event, rare",
+	TypeTOTPEnrolled:     "an access event, rare",
+	TypeRecoveryCodeUsed: "an access event, rare",
+	TypeLoggedIn:         "a session event, rare beside case events",
+	TypeLoggedOut:        "a session event, rare beside case events",
+	TypeLoginFailed:      "a session event, rare beside case events",
+	TypeSessionsSeen:     "a session event, rare beside case events",
+	TypeCorrected:        "its old and new values are raw JSON",
 }
 
 // fastMetadata decodes a metadata document into m and reports whether it could.

@@ -12,7 +12,8 @@ import (
 // enums are the domain's enumerated types, by name: the API description
 // lists each one's Values as the enum of its fields.
 var enums = map[string]domain.Enum{
-	"Status": domain.Status(""), "Zone": domain.Zone(""), "StationKind": domain.StationKind(""),
+	"AccountState": domain.AccountState(""),
+	"Status":       domain.Status(""), "Zone": domain.Zone(""), "StationKind": domain.StationKind(""),
 	"ReferralSource": domain.ReferralSource(""), "ExitType": domain.ExitType(""), "LegalBasis": domain.LegalBasis(""),
 	"Role": domain.Role(""), "Sex": domain.Sex(""), "IDType": domain.IDType(""), "QueryChannel": domain.QueryChannel(""),
 	"QueryResult": domain.QueryResult(""), "VerificationMethod": domain.VerificationMethod(""),

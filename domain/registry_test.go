@@ -36,6 +36,17 @@ var samples = []domain.Event{
 	domain.TokenIssued{ID: "t", Role: domain.RoleAdmin, Hash: "h"}, domain.TokenRevoked{ID: "t"},
 	domain.CaseRead{CaseID: caseID.String(), Reader: "t", Role: domain.RoleInspector, Route: "/v1/cases/{id}"},
 	domain.PersonalDataErased{Reason: "retention ended", Trigger: domain.ErasureRetention, AgeAtIntake: ptr(40)},
+	domain.AccountCreated{ID: "acc_1", Username: "li.wei", Name: "李伟", Role: domain.RoleStaff, Station: "S01", Region: "R1",
+		ActivationDigest: "d1", ActivationExpires: t0},
+	domain.AccountActivated{ID: "acc_1", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$a2V5"},
+	domain.AccountReset{ID: "acc_1", ActivationDigest: "d2", ActivationExpires: t0},
+	domain.AccountDisabled{ID: "acc_1"},
+	domain.TOTPEnrolled{ID: "acc_1", Secret: "JBSWY3DPEHPK3PXP", RecoveryDigests: []string{"r1"}, Step: 100},
+	domain.RecoveryCodeUsed{ID: "acc_1", Digest: "r1"},
+	domain.LoggedIn{Account: "acc_1", Session: "sess_1", Digest: "d", ExpiresAt: t0, Address: "10.0.0.7", TOTPStep: 101},
+	domain.LoggedOut{Account: "acc_1", Session: "sess_1", Cause: domain.EndLogout},
+	domain.LoginFailed{Account: "acc_1", Address: "10.0.0.7", Addresses: 1, Failures: 5, LockedUntil: ptr(t0)},
+	domain.SessionsSeen{Sessions: []domain.SessionSeen{{Session: "sess_1", At: t0}}},
 }
 
 func TestEveryEventTypeRoundTrips(t *testing.T) {
