@@ -16,6 +16,7 @@ import (
 
 	"waystation/domain"
 	"waystation/eventstore"
+	"waystation/internal/credential"
 )
 
 // BootstrapAdminID is the actor ID of the bootstrap admin token
@@ -48,6 +49,8 @@ type tokens struct {
 	// waitFor reports the revocation folded): the server ends the token's
 	// live sessions with it.
 	revoked func(id string)
+	// people, when set, folds the account events of the access stream.
+	people *people
 
 	mu      sync.RWMutex
 	access  domain.Access // guarded by mu
@@ -111,6 +114,9 @@ func (t *tokens) fold(env domain.Envelope) {
 	version := t.access.Version
 	t.err = nil
 	t.mu.Unlock()
+	if t.people != nil {
+		t.people.foldAccess(env)
+	}
 	if e, ok := env.Event.(domain.TokenRevoked); ok && t.revoked != nil {
 		t.revoked(e.ID)
 	}
@@ -188,24 +194,55 @@ func (t *tokens) token(id string) (domain.Token, bool) {
 	return t.access.Token(id)
 }
 
-// authenticate reads the bearer token of r and returns r carrying its
-// actor (see actorOf), or an unauthorized error.
+// authenticate reads the credential of r (a bearer token, else the
+// session cookie) and returns r carrying its actor (see actorOf), or an
+// unauthorized error.
 func (s *Server) authenticate(r *http.Request) (*http.Request, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			return s.authenticateSession(r, c.Value)
+		}
+	}
+	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return r, errorf(domain.CodeUnauthorized, "", "send Authorization: Bearer <token>")
+		return r, errorf(domain.CodeUnauthorized, "", "send Authorization: Bearer <token>, or log in (POST /v1/session)")
 	}
 	actor, ok := s.tokens.actor(strings.TrimSpace(token))
 	if !ok {
 		return r, errorf(domain.CodeUnauthorized, "", "the token is unknown or revoked")
 	}
+	return withActor(r, actor, ""), nil
+}
+
+// authenticateSession authenticates r by the session whose cookie secret
+// is secret.
+func (s *Server) authenticateSession(r *http.Request, secret string) (*http.Request, error) {
+	digest := credential.Digest(secret)
+	acc, _, ok := s.people.authenticate(digest)
+	if !ok {
+		return r, errorf(domain.CodeUnauthorized, "", "the session has ended: log in again")
+	}
+	return withActor(r, acc.Actor(), digest), nil
+}
+
+// withActor returns r carrying actor and, for a session, the digest of its
+// cookie's secret.
+func withActor(r *http.Request, actor domain.Actor, session string) *http.Request {
 	if in, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
 		// The outer middleware's record of the request carries the actor,
 		// which spares a copy of the request.
-		in.actor, in.authenticated = actor, true
-		return r, nil
+		in.actor, in.authenticated, in.session = actor, true, session
+		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), keyActor, actor)), nil
+	in := &reqInfo{actor: actor, authenticated: true, session: session}
+	return r.WithContext(context.WithValue(r.Context(), keyInfo, in))
+}
+
+// infoOf returns the outer middleware's record of r, or nil.
+func infoOf(r *http.Request) *reqInfo {
+	in, _ := r.Context().Value(keyInfo).(*reqInfo)
+	return in
 }
 
 // actorOf returns the authenticated actor of r.

@@ -20,8 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
 
 	"waystation/domain"
+	wshttp "waystation/http"
 	"waystation/ops"
 )
 
@@ -201,6 +203,28 @@ func (c *conformance) must(want int, token, method, path string, body any, heade
 	return out
 }
 
+// login logs in and returns the Cookie header's value.
+func (c *conformance) login(username, password string) string {
+	c.t.Helper()
+	raw, _ := json.Marshal(map[string]any{"username": username, "password": password})
+	req, _ := http.NewRequest("POST", c.base+"/v1/session", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	c.validate(req, raw, resp, got)
+	for _, ck := range resp.Cookies() {
+		if ck.Name == wshttp.SessionCookie {
+			return ck.Name + "=" + ck.Value
+		}
+	}
+	c.t.Fatalf("no session cookie: status %d", resp.StatusCode)
+	return ""
+}
+
 // step records a step of case id that happened at at (now when zero).
 func (c *conformance) step(token, id, step string, body map[string]any, at time.Time) map[string]any {
 	c.t.Helper()
@@ -268,6 +292,26 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.must(200, adminToken, "GET", "/v1/tokens", nil)
 	c.must(200, staff1, "GET", "/v1/stations", nil)
 	c.must(200, staff1, "GET", "/v1/stations/S01", nil)
+
+	// Accounts and sessions.
+	acc := c.must(201, adminToken, "POST", "/v1/accounts", map[string]any{"username": "li.wei", "name": "李伟", "role": "staff", "station": "S01"})
+	accID := acc["id"].(string)
+	c.must(200, adminToken, "GET", "/v1/accounts", nil)
+	acc = c.must(200, adminToken, "POST", "/v1/accounts/"+accID+"/reset", nil)
+	c.must(204, "", "POST", "/v1/accounts/activate", map[string]any{"username": "li.wei",
+		"activation_code": acc["activation_code"], "password": "trout lake in spring"})
+	cookie := c.login("li.wei", "trout lake in spring")
+	c.must(200, "", "GET", "/v1/session", nil, "Cookie", cookie)
+	offer := c.must(200, "", "POST", "/v1/session/totp", nil, "Cookie", cookie)
+	c.call("", "POST", "/v1/session/totp/confirm", map[string]any{"otp": "000000"}, "Cookie", cookie)
+	otp, err := totp.GenerateCode(offer["secret"].(string), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.must(200, "", "POST", "/v1/session/totp/confirm", map[string]any{"otp": otp}, "Cookie", cookie)
+	c.must(200, "", "GET", "/v1/actors/"+accID, nil, "Cookie", cookie)
+	c.must(204, "", "DELETE", "/v1/session", nil, "Cookie", cookie)
+	c.must(200, adminToken, "DELETE", "/v1/accounts/"+accID, nil)
 
 	// A: an adult man's whole journey, from an intake 100 days ago through
 	// every step of care to a voluntary leave and the closure, a day ago.

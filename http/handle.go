@@ -41,6 +41,9 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 // run authenticates r and checks its role as rt asks, then runs rt's
 // handler.
 func (s *Server) run(rt *route, refused string, w http.ResponseWriter, r *http.Request) error {
+	if err := crossOrigin.Check(r); err != nil {
+		return domain.Forbidden("a request that changes state must come from this server's own pages")
+	}
 	if !rt.Public {
 		var err error
 		if r, err = s.authenticate(r); err != nil {
@@ -49,8 +52,31 @@ func (s *Server) run(rt *route, refused string, w http.ResponseWriter, r *http.R
 		if !slices.Contains(rt.Roles, actorOf(r).Role) {
 			return domain.Forbidden("%s", refused)
 		}
+		if err := s.enrolmentFirst(r, rt); err != nil {
+			return err
+		}
 	}
 	return rt.handle(w, r)
+}
+
+// crossOrigin refuses unsafe requests that a browser marks as sent from
+// another origin (Sec-Fetch-Site, Origin); requests without those headers,
+// as API clients send them, pass.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// enrolmentFirst refuses every route but the session's own to a session
+// whose account must use two-factor and has not enrolled yet.
+func (s *Server) enrolmentFirst(r *http.Request, rt *route) error {
+	in := infoOf(r)
+	if in == nil || in.session == "" || strings.HasPrefix(rt.Path, "/v1/session") {
+		return nil
+	}
+	acc, ok := s.people.account(in.actor.ID)
+	if ok && !acc.TOTP && s.totpRequired(acc) {
+		return &domain.Error{Code: domain.CodeForbidden, Rule: RuleTOTPEnrolmentRequired,
+			Message: "this account must use two-factor: enrol an authenticator at POST /v1/session/totp first"}
+	}
+	return nil
 }
 
 // afterAnswer logs err, which a handler returned once its answer had

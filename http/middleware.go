@@ -32,6 +32,9 @@ type reqInfo struct {
 	// authentication middleware.
 	actor         domain.Actor
 	authenticated bool
+	// session is the digest of the session cookie's secret when the
+	// request was authenticated by a session, else "".
+	session string
 	// rec is the response writer handed to the router; it lives here so
 	// that a request costs one allocation for both.
 	rec recorder

@@ -82,6 +82,9 @@ func (s *Server) OpenAPI() map[string]any {
 			"description": http.StatusText(rt.Status),
 			"content":     map[string]any{media: map[string]any{"schema": schema}},
 		}
+		if rt.Status == http.StatusNoContent {
+			delete(ok, "content")
+		}
 		if rt.Idempotent || rt.Path == "/v1/cases/{id}" {
 			ok["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}
 		}

@@ -107,6 +107,9 @@ func TestEveryRouteHasATypedAnswer(t *testing.T) {
 		for method, op := range ops.(map[string]any) {
 			n++
 			responses := at(t, op, "responses").(map[string]any)
+			if _, empty := responses["204"]; empty {
+				continue // answers no body
+			}
 			var ok map[string]any
 			for _, code := range []string{"200", "201"} {
 				if r, found := responses[code]; found {

@@ -31,6 +31,15 @@ type Service interface {
 	ChangeZones(ctx context.Context, actor domain.Actor, code string, cmd *domain.ChangeZones, opts Options) (Result, error)
 	IssueToken(ctx context.Context, actor domain.Actor, cmd *domain.IssueToken, opts Options) (Result, error)
 	RevokeToken(ctx context.Context, actor domain.Actor, cmd *domain.RevokeToken, opts Options) (Result, error)
+	// AccountCommand decides and records an account step on the access
+	// stream (domain.Service.AccountCommand).
+	AccountCommand(ctx context.Context, actor domain.Actor, cmd domain.Command, opts Options) (Result, error)
+	// RecordSessions appends session events to the sessions stream,
+	// expecting its length when expected is set.
+	RecordSessions(ctx context.Context, actor domain.Actor, expected *uint64, events ...domain.Event) (Result, error)
+	// SessionsSince folds the sessions stream's events recorded since
+	// then into a and returns the stream's length.
+	SessionsSince(ctx context.Context, a *domain.Accounts, since time.Time) (uint64, error)
 }
 
 // AsOf is the moment a board is shown at: the zero AsOf is now; Known

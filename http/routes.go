@@ -37,6 +37,7 @@ var (
 		Desc: "read on after this position (as the previous page's next_after gives it)",
 	}
 	caseIDPath  = param{Name: "id", In: "path", Format: "uuid", Desc: "the case ID"}
+	accountPath = param{Name: "id", In: "path", Desc: "the account ID"}
 	stationPath = param{Name: "code", In: "path", Desc: "the station code"}
 )
 
@@ -104,6 +105,67 @@ func (s *Server) routeTable() []route {
 			Summary: "Revoke a token.",
 			Roles:   admins, Params: []param{{Name: "id", In: "path", Desc: "the token ID"}}, Status: 200,
 			Reply: reflect.TypeFor[domain.Token](), handle: s.revokeToken,
+		},
+
+		{
+			Method: "POST", Path: "/v1/accounts", ID: "createAccount",
+			Summary: "Create a person's account; the answer holds its activation code, shown once and valid 72 hours.",
+			Roles:   admins, Body: reflect.TypeFor[accountRequest](), Status: 201,
+			Reply: reflect.TypeFor[activation](), handle: s.createAccount,
+		},
+		{
+			Method: "GET", Path: "/v1/accounts", ID: "listAccounts",
+			Summary: "List every account (no secrets).",
+			Roles:   admins, Status: 200, Reply: reflect.TypeFor[accountList](), handle: s.listAccounts,
+		},
+		{
+			Method: "POST", Path: "/v1/accounts/activate", ID: "activateAccount",
+			Summary: "Set the password of a new or reset account with its activation code.",
+			Public:  true, Body: reflect.TypeFor[activateRequest](), Status: 204, handle: s.activateAccount,
+		},
+		{
+			Method: "POST", Path: "/v1/accounts/{id}/reset", ID: "resetAccount",
+			Summary: "Reset an account: its password and two-factor are cleared, its sessions end, and a new activation code is answered once.",
+			Roles:   admins, Params: []param{accountPath}, Status: 200,
+			Reply: reflect.TypeFor[activation](), handle: s.resetAccount,
+		},
+		{
+			Method: "DELETE", Path: "/v1/accounts/{id}", ID: "disableAccount",
+			Summary: "Disable an account: its sessions and live streams end at once.",
+			Roles:   admins, Params: []param{accountPath}, Status: 200,
+			Reply: reflect.TypeFor[domain.Account](), handle: s.disableAccount,
+		},
+		{
+			Method: "POST", Path: "/v1/session", ID: "login",
+			Summary: "Log in: a session cookie (HttpOnly, SameSite=Strict) for a right username, password and, where the account has two-factor, code.",
+			Public:  true, Body: reflect.TypeFor[loginRequest](), Status: 204, handle: s.login,
+		},
+		{
+			Method: "GET", Path: "/v1/session", ID: "currentSession",
+			Summary: "The account and session of the session cookie.",
+			Roles:   allRoles, Status: 200, Reply: reflect.TypeFor[sessionAnswer](), handle: s.currentSession,
+		},
+		{
+			Method: "DELETE", Path: "/v1/session", ID: "logout",
+			Summary: "Log out: the session ends.",
+			Roles:   allRoles, Status: 204, handle: s.logout,
+		},
+		{
+			Method: "POST", Path: "/v1/session/totp", ID: "offerTOTP",
+			Summary: "Offer a new two-factor (TOTP) secret to the session's account, as a QR code; it counts once confirmed.",
+			Roles:   allRoles, Status: 200, Reply: reflect.TypeFor[totpOffer](), handle: s.offerTOTP,
+		},
+		{
+			Method: "POST", Path: "/v1/session/totp/confirm", ID: "confirmTOTP",
+			Summary: "Confirm the secret offered with its current code; the answer holds ten recovery codes, shown once.",
+			Roles:   allRoles, Body: reflect.TypeFor[totpConfirm](), Status: 200,
+			Reply: reflect.TypeFor[recoveryCodes](), handle: s.confirmTOTP,
+		},
+		{
+			Method: "GET", Path: "/v1/actors/{id}", ID: "actor",
+			Summary: "Who an account or token ID (an event's actor) is: name, role and scope, within the caller's scope.",
+			Roles:   allRoles, Params: []param{{Name: "id", In: "path", Desc: "the account or token ID"}}, Status: 200,
+			Reply: reflect.TypeFor[actorAnswer](), handle: s.actor,
 		},
 
 		{

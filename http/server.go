@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"waystation/domain"
 	"waystation/eventstore"
+	"waystation/internal/credential"
 )
 
 // Config is what a Server is built from. Service, Views and Store are
@@ -66,6 +68,25 @@ type Config struct {
 	// holds no more than one write's worth of the server. Zero is 10
 	// seconds.
 	StreamWriteTimeout time.Duration
+	// SessionIdle ends a login's session after that long without use;
+	// zero is 30 minutes.
+	SessionIdle time.Duration
+	// SessionAbsolute ends a session that long after the login whatever
+	// its use; zero is 12 hours, and it is at most
+	// domain.MaxSessionLifetime.
+	SessionAbsolute time.Duration
+	// RequireTOTP asks two-factor of every account; admins and inspectors
+	// need it in any case.
+	RequireTOTP bool
+	// TOTPIssuer names the deployment in authenticator apps; empty is
+	// "Waystation".
+	TOTPIssuer string
+	// PasswordParams are the Argon2id costs of new password hashes; zero
+	// is credential.DefaultParams.
+	PasswordParams credential.Params
+	// SessionRecordEvery is how often the uses of sessions and the failed
+	// logins are recorded on the sessions stream; zero is one minute.
+	SessionRecordEvery time.Duration
 	// AccessLogWindow is how long a recorded read of a case stands for the
 	// same reader's later reads of it through the same route (see
 	// recordReads); zero is one hour.
@@ -89,9 +110,14 @@ type Server struct {
 	handler http.Handler
 	routes  []route
 	tokens  *tokens
+	people  *people
+	logins  *logins
 	regions *regions
-	now     func() time.Time
-	wait    time.Duration
+	// sessionPolicy is how long login sessions last.
+	sessionPolicy  domain.SessionPolicy
+	passwordParams credential.Params
+	now            func() time.Time
+	wait           time.Duration
 	// accessLogBatch is the most access-log entries one append carries:
 	// the constant accessLogBatch, lowered by tests.
 	accessLogBatch int
@@ -149,7 +175,22 @@ func NewServer(cfg Config) (*Server, error) {
 		window = defaultAccessLogWindow
 	}
 	s.reads = newReadMemory(window, accessLogMemory)
+	s.sessionPolicy = domain.DefaultSessionPolicy
+	if cfg.SessionIdle > 0 {
+		s.sessionPolicy.Idle = cfg.SessionIdle
+	}
+	if cfg.SessionAbsolute > 0 {
+		s.sessionPolicy.Absolute = min(cfg.SessionAbsolute, domain.MaxSessionLifetime)
+	}
+	s.passwordParams = cfg.PasswordParams
+	if s.passwordParams == (credential.Params{}) {
+		s.passwordParams = credential.DefaultParams
+	}
+	s.logins = &logins{throttle: credential.NewThrottle(5, 15*time.Minute, s.now),
+		hashing: make(chan struct{}, runtime.NumCPU()), pending: map[string]pendingTOTP{}}
+	s.people = newPeople(s.sessionPolicy, s.now, func(id string) { s.sessions.end(id, errRevoked) })
 	s.tokens = newTokens(cfg.AdminToken, func(id string) { s.sessions.end(id, errRevoked) })
+	s.tokens.people = s.people
 	s.regions = &regions{store: cfg.Store, byCode: map[string]string{}}
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -164,6 +205,19 @@ func NewServer(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	recordEvery := cfg.SessionRecordEvery
+	if recordEvery <= 0 {
+		recordEvery = time.Minute
+	}
+	s.done.Add(2)
+	go func() {
+		defer s.done.Done()
+		s.people.follow(ctx, cfg.Service, cfg.Store, s.logger)
+	}()
+	go func() {
+		defer s.done.Done()
+		s.people.keepRecording(ctx, cfg.Service, recordEvery, s.logger)
+	}()
 
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()

@@ -101,6 +101,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	valid := func() bool { return s.tokens.active(principal) }
+	if in := infoOf(r); in != nil && in.session != "" {
+		digest := in.session
+		valid = func() bool { return s.people.live(digest) }
+	}
 	var (
 		buf      bytes.Buffer
 		deadline time.Time // of the last delivery's write

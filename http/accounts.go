@@ -1,0 +1,220 @@
+package http
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"waystation/domain"
+	"waystation/internal/credential"
+)
+
+// accountRequest is the body of POST /v1/accounts.
+type accountRequest struct {
+	Username string      `json:"username" text:"line" doc:"The name the person logs in with: 3 to 32 lowercase letters, digits, dots, underscores or hyphens, starting with a letter (e.g. li.wei)."`
+	Name     string      `json:"name" text:"name" doc:"The person's display name, shown beside their steps (e.g. 李伟)."`
+	Role     domain.Role `json:"role" doc:"The account's role: admin, staff (one station), coordinator (one region) or inspector (one region, or every region when none is given)."`
+	Station  string      `json:"station,omitempty" text:"code" doc:"The station of a staff account; required for staff."`
+	Region   string      `json:"region,omitempty" text:"code" doc:"The region of a coordinator (required) or an inspector (optional)."`
+}
+
+// activation is the answer of POST /v1/accounts and of a reset: the
+// activation code, shown once.
+type activation struct {
+	ID             string    `json:"id" doc:"The account's ID."`
+	Username       string    `json:"username" doc:"The account's username."`
+	ActivationCode string    `json:"activation_code" doc:"The one-time code with which the person sets their password at POST /v1/accounts/activate: shown this once, never again."`
+	ExpiresAt      time.Time `json:"activation_expires_at" doc:"When the code stops working (72 hours after it was made)."`
+}
+
+// activateRequest is the body of POST /v1/accounts/activate.
+type activateRequest struct {
+	Username       string `json:"username" text:"line" doc:"The account's username."`
+	ActivationCode string `json:"activation_code" text:"line" doc:"The activation code the admin handed over (letters and digits in four groups; case, spaces and dashes do not matter)."`
+	Password       string `json:"password" maxLength:"1024" doc:"The new password: at least 10 characters, not a common password, not containing the username."`
+}
+
+// accountList is the answer of GET /v1/accounts.
+type accountList struct {
+	Items []domain.Account `json:"items" doc:"Every account, disabled ones included, by username; no secrets."`
+}
+
+// actorAnswer is the answer of GET /v1/actors/{id}.
+type actorAnswer struct {
+	ID      string      `json:"id" doc:"The account or token ID, as events name their actor."`
+	Name    string      `json:"name" doc:"The person's display name, or the token's name."`
+	Kind    string      `json:"kind" enum:"account,token,service" doc:"account (a person), token (a machine or a shared credential) or service (the server itself)."`
+	Role    domain.Role `json:"role" doc:"Its role."`
+	Station string      `json:"station,omitempty" doc:"The station it is bound to."`
+	Region  string      `json:"region,omitempty" doc:"The region it is bound to."`
+}
+
+// newAccountID returns a fresh account ID: acc_ and 16 hex digits.
+func newAccountID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "acc_" + hex.EncodeToString(b[:])
+}
+
+// createAccount creates an account and answers its activation code: POST
+// /v1/accounts (admins).
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var req accountRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	code := credential.NewCode()
+	cmd := &domain.CreateAccount{ID: newAccountID(), Username: req.Username, Name: req.Name, Role: req.Role,
+		Station: req.Station, Region: req.Region, ActivationDigest: credential.Digest(code)}
+	res, err := s.cfg.Service.AccountCommand(r.Context(), actorOf(r), cmd, Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		return err
+	}
+	acc, _ := s.people.account(res.ID)
+	w.Header().Set("Location", "/v1/accounts/"+res.ID)
+	w.Header()["Cache-Control"] = noStore
+	s.writeJSON(w, r, http.StatusCreated, activation{ID: acc.ID, Username: acc.Username, ActivationCode: code,
+		ExpiresAt: s.now().Add(domain.ActivationValidity).UTC()})
+	return nil
+}
+
+// listAccounts lists every account without secrets: GET /v1/accounts
+// (admins).
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
+	s.writeJSON(w, r, http.StatusOK, accountList{Items: s.people.list()})
+	return nil
+}
+
+// resetAccount gives an account a new activation code, clearing its
+// password and two-factor and ending its sessions: POST
+// /v1/accounts/{id}/reset (admins).
+func (s *Server) resetAccount(w http.ResponseWriter, r *http.Request) error {
+	id := mux.Vars(r)["id"]
+	code := credential.NewCode()
+	res, err := s.cfg.Service.AccountCommand(r.Context(), actorOf(r),
+		&domain.ResetAccount{ID: id, ActivationDigest: credential.Digest(code)}, Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		return err
+	}
+	acc, _ := s.people.account(id)
+	w.Header()["Cache-Control"] = noStore
+	s.writeJSON(w, r, http.StatusOK, activation{ID: acc.ID, Username: acc.Username, ActivationCode: code,
+		ExpiresAt: s.now().Add(domain.ActivationValidity).UTC()})
+	return nil
+}
+
+// disableAccount disables an account and ends its sessions and streams at
+// once: DELETE /v1/accounts/{id} (admins).
+func (s *Server) disableAccount(w http.ResponseWriter, r *http.Request) error {
+	id := mux.Vars(r)["id"]
+	res, err := s.cfg.Service.AccountCommand(r.Context(), actorOf(r), &domain.DisableAccount{ID: id}, Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		return err
+	}
+	acc, _ := s.people.account(id)
+	s.writeJSON(w, r, http.StatusOK, acc)
+	return nil
+}
+
+// activateAccount sets a pending account's password with its activation
+// code: POST /v1/accounts/activate (public). Wrong codes count as failed
+// logins do.
+func (s *Server) activateAccount(w http.ResponseWriter, r *http.Request) error {
+	var req activateRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	username := domain.NormalizeUsername(req.Username)
+	address := clientAddress(r)
+	keys := []string{"user:" + username, "addr:" + address}
+	if d := s.logins.throttle.Locked(keys...); d > 0 {
+		return tooMany(w, d)
+	}
+	if err := domain.CheckUsername("username", username); err != nil {
+		return err
+	}
+	if err := credential.CheckPassword(req.Password, username); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.logins.hash(r.Context(), func() { hash = credential.HashPassword(req.Password, s.passwordParams) }); err != nil {
+		return err
+	}
+	cmd := &domain.ActivateAccount{Username: username,
+		CodeDigest: credential.Digest(credential.NormalizeCode(req.ActivationCode)), PasswordHash: hash}
+	res, err := s.cfg.Service.AccountCommand(r.Context(), domain.Actor{ID: "activation"}, cmd, Options{})
+	if domain.RuleOf(err) == domain.RuleActivationInvalid {
+		acc, known := s.people.byUsername(username)
+		if locked := s.loginFailed(w, keys, acc.ID, known, address); domain.ErrorCode(locked) == CodeTooManyRequests {
+			return locked
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.waitForTokens(r.Context(), res.Version); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// actor resolves an account or token ID to its name, role and scope: GET
+// /v1/actors/{id}. Admins and inspectors resolve any; staff and
+// coordinators those bound within their own scope (their station, or a
+// station or region of their region) and themselves.
+func (s *Server) actor(w http.ResponseWriter, r *http.Request) error {
+	id := mux.Vars(r)["id"]
+	var a actorAnswer
+	switch {
+	case id == BootstrapAdminID || id == systemActor.ID:
+		a = actorAnswer{ID: id, Name: id, Kind: "service", Role: domain.RoleAdmin}
+	default:
+		if acc, ok := s.people.account(id); ok {
+			a = actorAnswer{ID: acc.ID, Name: acc.Name, Kind: "account", Role: acc.Role, Station: acc.Station, Region: acc.Region}
+		} else if t, ok := s.tokens.token(id); ok {
+			a = actorAnswer{ID: t.ID, Name: t.Name, Kind: "token", Role: t.Role, Station: t.Station, Region: t.Region}
+		} else {
+			return domain.NotFound("no such account or token")
+		}
+	}
+	if !s.mayResolve(r, actorOf(r), a) {
+		return domain.NotFound("no such account or token")
+	}
+	s.writeJSON(w, r, http.StatusOK, a)
+	return nil
+}
+
+// mayResolve reports whether reader may see who a is.
+func (s *Server) mayResolve(r *http.Request, reader domain.Actor, a actorAnswer) bool {
+	switch {
+	case reader.Role == domain.RoleAdmin || reader.Role == domain.RoleInspector && reader.Region == "":
+		return true
+	case reader.ID == a.ID || a.Kind == "service":
+		return true
+	case reader.Role == domain.RoleStaff:
+		return a.Station != "" && a.Station == reader.Station
+	}
+	// Coordinators and regional inspectors: within their region.
+	if a.Region != "" {
+		return a.Region == reader.Region
+	}
+	if a.Station != "" {
+		region, ok := s.regions.regionOf(r.Context(), a.Station)
+		return ok && region == reader.Region
+	}
+	return false
+}
