@@ -137,7 +137,8 @@ func TestCodesAreTypedForgivingly(t *testing.T) {
 	if !credential.SameDigest(credential.Digest(c), credential.NormalizeCode(typed)) {
 		t.Fatalf("%q typed as %q does not match", c, typed)
 	}
-	if credential.NewCode() == c || credential.NewSessionID() == credential.NewSessionID() {
+	s1, s2 := credential.NewSessionID(), credential.NewSessionID()
+	if credential.NewCode() == c || s1 == s2 {
 		t.Fatal("two fresh secrets are equal")
 	}
 	if n := len(credential.NewSessionID()); n != 43 {
