@@ -136,11 +136,9 @@ func (s *Server) activateAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	username := domain.NormalizeUsername(req.Username)
-	address := clientAddress(r)
-	keys := []string{"user:" + username, "addr:" + address}
-	if d := s.logins.throttle.Locked(keys...); d > 0 {
-		return tooMany(w, d)
+	username, address, keys, err := s.attempt(w, r, req.Username)
+	if err != nil {
+		return err
 	}
 	if err := domain.CheckUsername("username", username); err != nil {
 		return err

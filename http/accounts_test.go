@@ -10,7 +10,6 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"waystation/domain"
 	wshttp "waystation/http"
 	"waystation/internal/credential"
 )
@@ -218,5 +217,4 @@ func TestAnAdminMustEnrolTwoFactorAndThenUsesItOnce(t *testing.T) {
 	e.login("zhang.min", "trout lake in spring", "recovery_code", codes[0])
 	e.must(401, "", "POST", "/v1/session", map[string]any{"username": "zhang.min", "password": "trout lake in spring",
 		"recovery_code": codes[0]})
-	_ = domain.RoleAdmin
 }

@@ -81,6 +81,19 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
+// attempt reads who attempts a login or an activation: the normalized
+// username, the client's address and their throttle keys; it answers 429
+// while either key is locked.
+func (s *Server) attempt(w http.ResponseWriter, r *http.Request, name string) (username, address string, keys []string, err error) {
+	username = domain.NormalizeUsername(name)
+	address = clientAddress(r)
+	keys = []string{"user:" + username, "addr:" + address}
+	if d := s.logins.throttle.Locked(keys...); d > 0 {
+		return "", "", nil, tooMany(w, d)
+	}
+	return username, address, keys, nil
+}
+
 // tooMany answers a locked login: 429 with Retry-After in whole seconds.
 func tooMany(w http.ResponseWriter, d time.Duration) error {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
@@ -94,16 +107,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	username := domain.NormalizeUsername(req.Username)
-	address := clientAddress(r)
-	keys := []string{"user:" + username, "addr:" + address}
-	if d := s.logins.throttle.Locked(keys...); d > 0 {
-		return tooMany(w, d)
+	username, address, keys, err := s.attempt(w, r, req.Username)
+	if err != nil {
+		return err
 	}
 	acc, known := s.people.byUsername(username)
 	usable := known && acc.State == domain.AccountStateActive
 	match := false
-	err := s.logins.hash(r.Context(), func() {
+	err = s.logins.hash(r.Context(), func() {
 		if !usable {
 			credential.VerifyDecoy(req.Password)
 			return
