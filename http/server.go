@@ -87,6 +87,10 @@ type Config struct {
 	// SessionRecordEvery is how often the uses of sessions and the failed
 	// logins are recorded on the sessions stream; zero is one minute.
 	SessionRecordEvery time.Duration
+	// Console, when set, builds the handler of every path outside the API
+	// (/v1/..., /healthz, /readyz, /metrics, /openapi.json) from the API's
+	// own handler, through which the console makes every read and step.
+	Console func(api http.Handler) (http.Handler, error)
 	// AccessLogWindow is how long a recorded read of a case stands for the
 	// same reader's later reads of it through the same route (see
 	// recordReads); zero is one hour.
@@ -201,7 +205,7 @@ func NewServer(cfg Config) (*Server, error) {
 		defer s.done.Done()
 		s.tokens.follow(ctx, cfg.Store, s.logger)
 	}()
-	if err := s.catchUpTokens(); err != nil {
+	if err := s.catchUp(domain.AccessStream, s.tokens.waitFor); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -218,6 +222,10 @@ func NewServer(cfg Config) (*Server, error) {
 		defer s.done.Done()
 		s.people.keepRecording(ctx, cfg.Service, recordEvery, s.logger)
 	}()
+	if err := s.catchUp(domain.SessionsStream, s.people.waitFor); err != nil {
+		s.Close()
+		return nil, err
+	}
 
 	s.routes = s.routeTable()
 	s.router = mux.NewRouter()
@@ -232,27 +240,57 @@ func NewServer(cfg Config) (*Server, error) {
 		s.router.Handle(rt.Path, s.serve(rt)).Methods(rt.Method)
 	}
 	s.handler = s.outer(s.router)
+	if cfg.Console != nil {
+		h, err := cfg.Console(s.handler)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("http: building the console: %w", err)
+		}
+		apiNotFound := s.router.NotFoundHandler
+		s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if apiPath(r.URL.Path) {
+				apiNotFound.ServeHTTP(w, r)
+				return
+			}
+			if in, ok := r.Context().Value(keyInfo).(*reqInfo); ok {
+				in.route = "console"
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	return s, nil
 }
 
-// catchUpTokens waits, at most 30 seconds, until the index holds every
-// event of the access stream as it stands now.
-func (s *Server) catchUpTokens() error {
+// apiPath reports whether path belongs to the API rather than to the
+// console: everything under /v1 and the operational routes.
+func apiPath(path string) bool {
+	switch path {
+	case "/v1", "/healthz", "/readyz", "/metrics", "/openapi.json":
+		return true
+	}
+	return strings.HasPrefix(path, "/v1/")
+}
+
+// catchUp waits, at most 30 seconds, until an index of stream has folded
+// every event the stream holds now: the tokens and accounts of the access
+// stream, the sessions of the sessions stream (so that a session survives
+// a restart from the first request on).
+func (s *Server) catchUp(stream string, waitFor func(context.Context, uint64) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var want uint64
 	last := eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Limit: 1}
-	for rec, err := range s.cfg.Store.ReadStream(ctx, domain.AccessStream, last) {
+	for rec, err := range s.cfg.Store.ReadStream(ctx, stream, last) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("http: reading the access stream: %w", err)
+			return fmt.Errorf("http: reading the %s stream: %w", stream, err)
 		}
 		want = rec.Revision + 1
 	}
-	if err := s.tokens.waitFor(ctx, want); err != nil {
-		return fmt.Errorf("http: loading tokens: %w", err)
+	if err := waitFor(ctx, want); err != nil {
+		return fmt.Errorf("http: loading the %s stream: %w", stream, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"waystation/console"
 	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/eventstore/bolt"
@@ -90,6 +91,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Gatherer:   m.Registry,
 		Ready:      m.readyCheck,
 		Now:        m.Now,
+		Console: func(api nethttp.Handler) (nethttp.Handler, error) {
+			return console.New(console.Config{API: api, Live: m.Views, Logger: m.Logger, Now: m.Now})
+		},
 	})
 	if err != nil {
 		return err

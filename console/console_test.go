@@ -1,0 +1,271 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// intakeForm is what staff type into the intake form for an adult man.
+func intakeForm(action string) url.Values {
+	return url.Values{
+		"action":            {action},
+		"referral.source":   {"walk_in"},
+		"person.name":       {"张三"},
+		"person.sex":        {"male"},
+		"person.birth_date": {"1980-05-06"},
+		"person.id_type":    {""},
+	}
+}
+
+func mustContain(t *testing.T, p page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if !strings.Contains(p.Body, s) {
+			t.Fatalf("%s (status %d) does not show %q:\n%s", p.URL, p.Status, s, p.Body)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, p page, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if strings.Contains(p.Body, s) {
+			t.Fatalf("%s shows %q", p.URL, s)
+		}
+	}
+}
+
+func TestANewPersonActivatesLogsInAndSeesTheirStationsBoard(t *testing.T) {
+	// Given an admin who created a staff account at S01
+	e := newEnv(t)
+	e.station("S01", "R1")
+	code := e.account("li.wei", "李伟", "staff", "S01", "")
+	b := e.browser()
+
+	// When the person opens the console, they are sent to the login
+	p := b.get("/")
+	if p.URL.Path != "/login" {
+		t.Fatalf("an anonymous visit ended at %s, want /login", p.URL)
+	}
+	mustContain(t, p, `name="username"`, `name="password"`, "登录")
+
+	// When they activate the account and log in
+	p = b.activate("li.wei", code, "correct horse battery")
+	mustContain(t, p, "账号已激活")
+	p = b.login("li.wei", "correct horse battery")
+
+	// Then they see their station's board, in Chinese, under their name
+	if p.Status != 200 || p.URL.Path != "/" {
+		t.Fatalf("after the login: status %d at %s", p.Status, p.URL)
+	}
+	mustContain(t, p, "今日看板", "救助站 S01", "成年男性区", "李伟", "空床")
+	for h, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+	} {
+		if got := p.Header.Get(h); got != want {
+			t.Errorf("%s: %q, want %q", h, got, want)
+		}
+	}
+	csp := p.Header.Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'self'", "frame-ancestors 'none'", "script-src 'self'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, d)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(p.Body, "<script>") || strings.Contains(p.Body, " onclick=") {
+		t.Error("the page carries inline script")
+	}
+}
+
+func TestAWrongUsernameAndAWrongPasswordReadTheSame(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	e.staff("li.wei", "S01")
+	wrongPassword := e.browser().login("li.wei", "not the password")
+	wrongUser := e.browser().login("nobody", "not the password")
+	if wrongPassword.Status != http.StatusUnauthorized || wrongUser.Status != http.StatusUnauthorized {
+		t.Fatalf("statuses %d and %d, want 401 both", wrongPassword.Status, wrongUser.Status)
+	}
+	mustContain(t, wrongPassword, "用户名或密码不正确")
+	mustContain(t, wrongUser, "用户名或密码不正确")
+}
+
+func TestAPasswordTooWeakIsExplainedAtActivation(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	code := e.account("li.wei", "李伟", "staff", "S01", "")
+	p := e.browser().activate("li.wei", code, "password12")
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", p.Status)
+	}
+	mustContain(t, p, "密码至少10个字符，不能是常见密码")
+	p = e.browser().post("/activate", url.Values{"username": {"li.wei"}, "activation_code": {code},
+		"password": {"correct horse battery"}, "password2": {"correct horse batterY"}})
+	mustContain(t, p, "两次输入的密码不一致")
+}
+
+func TestAPageAskedForBeforeTheLoginIsShownAfterIt(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	code := e.account("li.wei", "李伟", "staff", "S01", "")
+	b := e.browser()
+	b.activate("li.wei", code, "correct horse battery")
+	p := b.get("/cases/new")
+	if p.URL.Path != "/login" || p.URL.Query().Get("next") != "/cases/new" {
+		t.Fatalf("ended at %s", p.URL)
+	}
+	p = b.post("/login", url.Values{"username": {"li.wei"}, "password": {"correct horse battery"},
+		"next": {p.URL.Query().Get("next")}})
+	if p.URL.Path != "/cases/new" {
+		t.Fatalf("after the login: %s, want /cases/new", p.URL)
+	}
+	// A next that leaves the console is ignored.
+	b2 := e.browser()
+	p = b2.post("/login", url.Values{"username": {"li.wei"}, "password": {"correct horse battery"},
+		"next": {"//evil.example/x"}})
+	if p.URL.Host != strings.TrimPrefix(e.http.URL, "http://") || p.URL.Path != "/" {
+		t.Fatalf("a foreign next led to %s", p.URL)
+	}
+}
+
+func TestAnIntakeThroughTheFormOpensACaseThatTakesABed(t *testing.T) {
+	// Given staff logged in at S01
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+
+	// When they look for earlier records first, then save the intake
+	p := b.post("/cases/new", intakeForm("check"))
+	mustContain(t, p, "没有找到以前的记录", `value="张三"`)
+	key := between(p.Body, `name="idempotency_key" value="`, `"`)
+	form := intakeForm("save")
+	form.Set("idempotency_key", key)
+	p = b.post("/cases/new", form)
+
+	// Then the case page shows the person, the timeline entry by name
+	id := caseIDOf(t, p)
+	mustContain(t, p, "张三", "求助登记", "李伟", "已登记")
+
+	// When they screen the person and assign a bed in the adult men's zone
+	screen(t, b, id)
+	p = b.post("/cases/"+id+"/steps/bed", url.Values{"zone": {"adult_male"}})
+	if caseIDOf(t, p) != id {
+		t.Fatalf("after the bed: %s", p.URL)
+	}
+	mustContain(t, p, "安排床位", "adult_male-1")
+
+	// Then the board shows the bed taken by the case
+	p = b.get("/")
+	mustContain(t, p, "/cases/"+id, "adult_male-1")
+	// And saving the same form again records nothing twice
+	p = b.post("/cases/new", form)
+	if caseIDOf(t, p) != id {
+		t.Fatalf("a second submission of the intake opened %s, want %s", p.URL.Path, id)
+	}
+}
+
+func TestARefusedStepIsExplainedNextToItsFieldWithTheRule(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	id := caseIDOf(t, b.post("/cases/new", intakeForm("save")))
+	screen(t, b, id)
+
+	p := b.post("/cases/"+id+"/steps/bed", url.Values{"zone": {"minors"}})
+	if p.Status != http.StatusUnprocessableEntity && p.Status != http.StatusConflict && p.Status != http.StatusBadRequest {
+		t.Fatalf("status %d, want a refusal", p.Status)
+	}
+	mustContain(t, p, "此人不适合住在该区域", "zone_does_not_fit")
+
+	p = b.post("/cases/new", url.Values{"action": {"save"}, "referral.source": {"walk_in"}, "person.sex": {"male"},
+		"person.estimated_age": {"forty"}})
+	mustContain(t, p, `aria-invalid="true"`, "填写有误")
+}
+
+func TestSearchTermsNeverAppearInAURL(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	id := caseIDOf(t, b.post("/cases/new", intakeForm("save")))
+	p := b.post("/cases", url.Values{"q": {"张三"}})
+	mustContain(t, p, "/cases/"+id)
+	if p.URL.RawQuery != "" || strings.Contains(p.URL.String(), "%E5%BC%A0") {
+		t.Fatalf("the search ended at %s", p.URL)
+	}
+	mustNotContain(t, p, "?q=")
+}
+
+func TestTheConsoleSpeaksEnglishWhenAsked(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	p := b.get("/?lang=en")
+	mustContain(t, p, "Today", "adult men", `lang="en"`)
+	// The choice is kept for the next pages.
+	p = b.get("/cases/new")
+	mustContain(t, p, "Intake", "How they came")
+	// And a browser that prefers English gets it without asking.
+	anon := e.browser()
+	anon.lang = "en-GB,en;q=0.9"
+	mustContain(t, anon.get("/login"), "Log in", `lang="en"`)
+}
+
+func TestAFormPostedFromAnotherSiteIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	b.header.Set("Sec-Fetch-Site", "cross-site")
+	b.header.Set("Origin", "http://evil.example")
+	p := b.post("/cases/new", intakeForm("save"))
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", p.Status)
+	}
+}
+
+func TestStaffOfAnotherStationCannotOpenTheCase(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	e.station("S02", "R1")
+	b1 := e.staff("li.wei", "S01")
+	b2 := e.staff("wang.fang", "S02")
+	id := caseIDOf(t, b1.post("/cases/new", intakeForm("save")))
+	p := b2.get("/cases/" + id)
+	if p.Status != http.StatusForbidden && p.Status != http.StatusNotFound {
+		t.Fatalf("status %d, want 403 or 404", p.Status)
+	}
+	mustNotContain(t, p, "张三")
+}
+
+// screen records the screening and the security check of case id through
+// their forms.
+func screen(t *testing.T, b *browser, id string) {
+	t.Helper()
+	steps := []struct {
+		step string
+		form url.Values
+	}{
+		{"eligibility", url.Values{"eligible": {"yes"}}},
+		{"security-check", url.Values{"checked_by.staff_id": {"S01-007"}, "checked_by.sex": {"male"}}},
+	}
+	for _, s := range steps {
+		if p := b.post("/cases/"+id+"/steps/"+s.step, s.form); p.URL.Path != "/cases/"+id {
+			t.Fatalf("%s: status %d at %s:\n%s", s.step, p.Status, p.URL, p.Body)
+		}
+	}
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	j := strings.Index(s, end)
+	if j < 0 {
+		return ""
+	}
+	return s[:j]
+}

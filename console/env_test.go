@@ -1,0 +1,238 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"waystation/console"
+	"waystation/domain"
+	"waystation/eventstore/bolt"
+	wshttp "waystation/http"
+	"waystation/internal/credential"
+	"waystation/projections"
+)
+
+const adminToken = "bootstrap-admin-secret"
+
+// env is the console over the real API, domain service, projections and
+// embedded store, served over HTTP.
+type env struct {
+	t      testing.TB
+	srv    *wshttp.Server
+	runner *projections.Runner
+	http   *httptest.Server
+	// missing are the catalogue keys a page asked for and lacked.
+	mu      sync.Mutex
+	missing map[string]bool
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{t: t, missing: map[string]bool{}}
+	st, err := bolt.Open(t.TempDir(), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runner = projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.runner.Run(ctx) }()
+	e.srv, err = wshttp.NewServer(wshttp.Config{
+		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: st, Audit: st,
+		AdminToken:     adminToken,
+		PasswordParams: credential.Params{Time: 1, Memory: 64, Threads: 1},
+		Ready: func() error {
+			if !e.runner.Ready() {
+				return errors.New("catching up")
+			}
+			return nil
+		},
+		Console: func(api http.Handler) (http.Handler, error) {
+			return console.New(console.Config{API: api, Live: e.runner, Missing: func(lang, key string) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.missing[lang+": "+key] = true
+			}})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.http = httptest.NewServer(e.srv.Handler())
+	t.Cleanup(func() {
+		e.http.Close()
+		e.srv.Close()
+		stop()
+		<-done
+		_ = st.Close()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for k := range e.missing {
+			t.Errorf("a page asked the catalogue for a key it lacks: %s", k)
+		}
+	})
+	return e
+}
+
+// api calls the JSON API with the bootstrap admin token and decodes the
+// answer into out (when not nil); the status must be want.
+func (e *env) api(method, path string, body any, want int, out any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, e.http.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// station registers a station with a few beds in four zones.
+func (e *env) station(code, region string) {
+	e.t.Helper()
+	e.api("POST", "/v1/stations", map[string]any{
+		"code": code, "name": "救助站 " + code, "region": region, "kind": "station",
+		"zones": []map[string]any{{"zone": "adult_male", "beds": 3}, {"zone": "adult_female", "beds": 2},
+			{"zone": "minors", "beds": 2}, {"zone": "isolation", "beds": 1}},
+	}, 201, nil)
+}
+
+// account creates an account as the admin and returns its activation
+// code.
+func (e *env) account(username, name, role, station, region string) string {
+	e.t.Helper()
+	body := map[string]any{"username": username, "name": name, "role": role}
+	if station != "" {
+		body["station"] = station
+	}
+	if region != "" {
+		body["region"] = region
+	}
+	var out struct {
+		Code string `json:"activation_code"`
+	}
+	e.api("POST", "/v1/accounts", body, 201, &out)
+	return out.Code
+}
+
+// browser is one person's browser: its own cookies, following redirects.
+type browser struct {
+	e      *env
+	t      testing.TB
+	c      *http.Client
+	lang   string
+	header http.Header // sent with every request
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, t: e.t, c: &http.Client{Jar: jar}, header: http.Header{}}
+}
+
+// page is an answer the browser got.
+type page struct {
+	Status int
+	URL    *url.URL
+	Header http.Header
+	Body   string
+}
+
+func (b *browser) do(method, path string, form url.Values) page {
+	b.t.Helper()
+	var rd io.Reader
+	if form != nil {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.http.URL+path, rd)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{Status: res.StatusCode, URL: res.Request.URL, Header: res.Header, Body: string(body)}
+}
+
+func (b *browser) get(path string) page { b.t.Helper(); return b.do("GET", path, nil) }
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	return b.do("POST", path, form)
+}
+
+// activate sets the account's password through the activation page.
+func (b *browser) activate(username, code, password string) page {
+	b.t.Helper()
+	return b.post("/activate", url.Values{"username": {username}, "activation_code": {code},
+		"password": {password}, "password2": {password}})
+}
+
+// login logs in through the login page.
+func (b *browser) login(username, password string) page {
+	b.t.Helper()
+	return b.post("/login", url.Values{"username": {username}, "password": {password}, "next": {"/"}})
+}
+
+// staff is a logged-in browser of a staff account at station.
+func (e *env) staff(username, station string) *browser {
+	e.t.Helper()
+	code := e.account(username, "李伟", "staff", station, "")
+	b := e.browser()
+	if p := b.activate(username, code, "correct horse battery"); p.Status != 200 {
+		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
+	}
+	if p := b.login(username, "correct horse battery"); p.Status != 200 || p.URL.Path != "/" {
+		e.t.Fatalf("login: status %d at %s: %s", p.Status, p.URL, p.Body)
+	}
+	return b
+}
+
+// caseIDIn reads the case ID of a case page's URL.
+var casePath = regexp.MustCompile(`^/cases/([0-9a-f-]{36})$`)
+
+func caseIDOf(t testing.TB, p page) string {
+	t.Helper()
+	m := casePath.FindStringSubmatch(p.URL.Path)
+	if m == nil {
+		t.Fatalf("not a case page: %s (status %d)\n%s", p.URL, p.Status, p.Body)
+	}
+	return m[1]
+}

@@ -1,0 +1,418 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/projections"
+)
+
+// caseState is a case as GET /v1/cases/{id} answers.
+type caseState struct {
+	domain.Case
+	CaseNumber         string        `json:"case_number"`
+	Flags              []string      `json:"flags"`
+	PersonalDataErased bool          `json:"personal_data_erased"`
+	AllowedSteps       []domain.Step `json:"allowed_steps"`
+}
+
+// actorInfo is an actor as GET /v1/actors/{id} answers.
+type actorInfo struct {
+	ID      string      `json:"id"`
+	Name    string      `json:"name"`
+	Role    domain.Role `json:"role"`
+	Station string      `json:"station"`
+}
+
+// timelineEntry is one event of a case's history, for the timeline.
+type timelineEntry struct {
+	projections.HistoryEvent
+	Actor   actorInfo
+	Fields  []shownField
+	Correct bool // a correction may start from it
+}
+
+// shownField is one value of an event, labelled.
+type shownField struct {
+	Key   string
+	Path  string
+	Value string
+}
+
+type casePage struct {
+	Case     caseState
+	Now      time.Time
+	Timeline []timelineEntry
+	Steps    []domain.Step
+	Worklist []workItem
+	Age      string
+}
+
+// caseID reads the {id} of the path.
+func caseIDOf(q *req) (uuid.UUID, error) {
+	id, err := uuid.Parse(q.r.PathValue("id"))
+	if err != nil {
+		return id, domain.NotFound("no such case")
+	}
+	return id, nil
+}
+
+// loadCase reads case id's state as the user may see it (a read the API
+// logs as it logs every read).
+func (c *Console) loadCase(q *req, id uuid.UUID) (caseState, error) {
+	var cs caseState
+	_, err := c.api.call(q.r, "GET", "/v1/cases/"+id.String(), nil, nil, &cs)
+	return cs, err
+}
+
+// casePage shows a case: its summary, what is due, its timeline and the
+// steps allowed now.
+func (c *Console) casePage(q *req) error {
+	id, err := caseIDOf(q)
+	if err != nil {
+		return err
+	}
+	cs, err := c.loadCase(q, id)
+	if err != nil {
+		return err
+	}
+	var h projections.History
+	if _, err := c.api.call(q.r, "GET", "/v1/cases/"+id.String()+"/history", nil, nil, &h); err != nil {
+		return err
+	}
+	p := casePage{Case: cs, Now: c.now(), Steps: cs.AllowedSteps, Age: ageOf(q.t, cs.Person, c.now())}
+	p.Steps = slices.DeleteFunc(slices.Clone(p.Steps), func(s domain.Step) bool { return s == domain.StepCorrection })
+	p.Timeline = c.timeline(q, h.Events)
+	var wl struct {
+		Items []workItem `json:"items"`
+	}
+	if _, err := c.api.call(q.r, "GET", "/v1/worklist", url.Values{"station": {cs.Station}}, nil, &wl); err == nil {
+		for _, it := range wl.Items {
+			if it.CaseID == id {
+				p.Worklist = append(p.Worklist, it)
+			}
+		}
+	}
+	c.render(q, http.StatusOK, "case", "case.title", p)
+	return nil
+}
+
+// timeline labels the events of a history and names their actors.
+func (c *Console) timeline(q *req, events []projections.HistoryEvent) []timelineEntry {
+	actors := map[string]actorInfo{}
+	out := make([]timelineEntry, 0, len(events))
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		a, ok := actors[e.Actor]
+		if !ok {
+			a = actorInfo{ID: e.Actor, Role: e.Role, Station: e.Station}
+			if _, err := c.api.call(q.r, "GET", "/v1/actors/"+url.PathEscape(e.Actor), nil, nil, &a); err != nil {
+				a = actorInfo{ID: e.Actor, Role: e.Role, Station: e.Station}
+			}
+			actors[e.Actor] = a
+		}
+		out = append(out, timelineEntry{HistoryEvent: e, Actor: a, Fields: flatten(e.Data),
+			Correct: len(domain.CorrectableFieldsOf(e.Type)) > 0})
+	}
+	return out
+}
+
+// flatten lists the values of an event's data by dotted path, in path
+// order.
+func flatten(data json.RawMessage) []shownField {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return nil
+	}
+	var out []shownField
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				walk(p, x[k])
+			}
+		case []any:
+			if len(x) > 0 {
+				if _, scalar := x[0].(map[string]any); !scalar {
+					parts := make([]string, 0, len(x))
+					for _, e := range x {
+						parts = append(parts, scalarString(e))
+					}
+					out = append(out, shownField{Key: keyOf(prefix), Path: prefix, Value: strings.Join(parts, "、")})
+					return
+				}
+			}
+			for i, e := range x {
+				walk(prefix+"."+itoa(i), e)
+			}
+		default:
+			out = append(out, shownField{Key: keyOf(prefix), Path: prefix, Value: scalarString(x)})
+		}
+	}
+	walk("", v)
+	return out
+}
+
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// stepForm is the page of one step's form.
+type stepForm struct {
+	Case    caseState
+	Step    domain.Step
+	Fields  []field
+	Key     string
+	Message string
+	Rule    string
+	// For a correction: the event corrected and its fields.
+	Event *timelineEntry
+}
+
+// commandType is the Go type of step's command, when the step is a case
+// step.
+func commandType(step domain.Step) (reflect.Type, bool) {
+	if !slices.Contains(domain.CaseSteps(), step) {
+		return nil, false
+	}
+	cmd, ok := domain.NewCommand(step)
+	if !ok {
+		return nil, false
+	}
+	return reflect.TypeOf(cmd), true
+}
+
+// stepPage shows the form of a step on a case.
+func (c *Console) stepPage(q *req) error {
+	id, err := caseIDOf(q)
+	if err != nil {
+		return err
+	}
+	step := domain.Step(q.r.PathValue("step"))
+	t, ok := commandType(step)
+	if !ok {
+		return domain.NotFound("no such step")
+	}
+	cs, err := c.loadCase(q, id)
+	if err != nil {
+		return err
+	}
+	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: idempotencyKey()}
+	if step == domain.StepCorrection {
+		if err := c.correctionTarget(q, &f, q.r.URL.Query().Get("event")); err != nil {
+			return err
+		}
+	}
+	c.render(q, http.StatusOK, "step", "step.title", f)
+	return nil
+}
+
+// correctionTarget finds the corrected event in the case's history and
+// narrows the form's field choice to that event's correctable fields.
+func (c *Console) correctionTarget(q *req, f *stepForm, event string) error {
+	eid, err := uuid.Parse(event)
+	if err != nil {
+		return domain.Invalid("event_id", "choose the event to correct from the timeline")
+	}
+	var h projections.History
+	if _, err := c.api.call(q.r, "GET", "/v1/cases/"+f.Case.ID.String()+"/history", nil, nil, &h); err != nil {
+		return err
+	}
+	for _, e := range h.Events {
+		if e.EventID == eid {
+			entries := c.timeline(q, []projections.HistoryEvent{e})
+			f.Event = &entries[0]
+			for i := range f.Fields {
+				if f.Fields[i].Path == "field" {
+					f.Fields[i].Kind = inSelect
+					f.Fields[i].Enum = ""
+					f.Fields[i].Options = domain.CorrectableFieldsOf(e.Type)
+				}
+			}
+			return nil
+		}
+	}
+	return domain.Invalid("event_id", "no such event in this case")
+}
+
+// step records a step from its form and goes back to the case, or shows
+// the form again with what the API refused.
+func (c *Console) step(q *req) error {
+	id, err := caseIDOf(q)
+	if err != nil {
+		return err
+	}
+	step := domain.Step(q.r.PathValue("step"))
+	t, ok := commandType(step)
+	if !ok {
+		return domain.NotFound("no such step")
+	}
+	if err := q.r.ParseForm(); err != nil {
+		return domain.Invalid("form", "unreadable form")
+	}
+	v := q.r.PostForm
+	cs, err := c.loadCase(q, id)
+	if err != nil {
+		return err
+	}
+	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: v.Get("idempotency_key")}
+	if f.Key == "" {
+		f.Key = idempotencyKey()
+	}
+	if step == domain.StepCorrection {
+		if err := c.correctionTarget(q, &f, v.Get("event_id")); err != nil {
+			return err
+		}
+	}
+	fill(f.Fields, v)
+	body, err := bodyOf(t, f.Fields, v)
+	if err == nil && step == domain.StepCorrection {
+		err = correctionBody(body, f.Event, v)
+	}
+	if err == nil {
+		hdr := http.Header{"Idempotency-Key": {f.Key}}
+		_, err = c.api.callWith(q.r.Context(), q.r, hdr, "POST", "/v1/cases/"+id.String()+"/"+string(step), nil, body, nil)
+	}
+	if err != nil {
+		status := c.refused(q, err, f.Fields, &f.Message, &f.Rule)
+		if status == 0 {
+			return err
+		}
+		c.render(q, status, "step", "step.title", f)
+		return nil
+	}
+	http.Redirect(q.w, q.r, "/cases/"+id.String(), http.StatusSeeOther)
+	return nil
+}
+
+// correctionBody completes a correction: the event, and the old value read
+// from it, and the new value typed as the old one is.
+func correctionBody(body map[string]any, e *timelineEntry, v url.Values) error {
+	field, _ := body["field"].(string)
+	if e == nil || field == "" {
+		return domain.Invalid("field", "choose the field to correct")
+	}
+	body["event_id"] = e.EventID.String()
+	var old any
+	if field == domain.OccurredAtField {
+		old = e.OccurredAt.Format(time.RFC3339Nano)
+	} else {
+		var data map[string]any
+		_ = json.Unmarshal(e.Data, &data)
+		old = lookup(data, strings.Split(field, "."))
+	}
+	body["old"] = old
+	raw := strings.TrimSpace(v.Get("new"))
+	switch old.(type) {
+	case bool:
+		body["new"] = raw == "true" || raw == "yes" || raw == "是"
+	case float64:
+		var n json.Number
+		if json.Unmarshal([]byte(raw), &n) != nil {
+			return domain.Invalid("new", "must be a number")
+		}
+		body["new"] = n
+	default:
+		if field == domain.OccurredAtField {
+			at, err := time.ParseInLocation("2006-01-02T15:04", raw, domain.CivilZone)
+			if err != nil {
+				return domain.Invalid("new", "must be a date and a time")
+			}
+			raw = at.Format(time.RFC3339)
+		}
+		body["new"] = raw
+	}
+	return nil
+}
+
+func lookup(m map[string]any, path []string) any {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+// refused puts what the API refused next to its field (or in message) and
+// returns the status to answer with; 0 when err is not a refusal to show
+// on the form.
+func (c *Console) refused(q *req, err error, fields []field, message, rule *string) int {
+	p, ok := problemOf(err)
+	if !ok {
+		var de *domain.Error
+		if !asDomain(err, &de) {
+			return 0
+		}
+		p = &problem{Status: http.StatusBadRequest, Code: de.Code, Rule: de.Rule}
+		if de.Field != "" {
+			p.Errors = append(p.Errors, struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			}{de.Field, de.Message})
+		}
+	}
+	if p.Status == http.StatusUnauthorized || p.Status == http.StatusNotFound || p.Status >= 500 {
+		return 0
+	}
+	*rule = p.Rule
+	*message = explainField(q.t, p)
+	for _, fe := range p.Errors {
+		for i := range fields {
+			if fields[i].Path == fe.Field {
+				fields[i].Error, fields[i].Rule = *message, p.Rule
+				*message = ""
+			}
+		}
+	}
+	if *message == "" && len(p.Errors) == 0 {
+		*message = explainField(q.t, p)
+	}
+	return p.Status
+}
+
+// ageOf tells the person's age now: from the birth date, else the
+// estimate (so marked).
+func ageOf(t tr, p domain.Person, now time.Time) string {
+	switch {
+	case !p.BirthDate.IsZero():
+		return t.F("board.age", p.BirthDate.YearsOn(now))
+	case p.EstimatedAge != nil:
+		return t.F("case.age_estimated", *p.EstimatedAge)
+	}
+	return t.T("case.unknown")
+}
