@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -23,6 +24,10 @@ type stepAnswer struct {
 type caseState struct {
 	domain.Case
 	Flags []string `json:"flags" doc:"What the case's person needs care for now, such as minor, under_16, elderly, police_report_due, unidentified."`
+	// AllowedSteps are the steps the caller may record on the case now:
+	// those its state allows (domain.AllowedSteps) that the caller's role
+	// and scope permit (domain.Authorize), in the order of the API's steps.
+	AllowedSteps []domain.Step `json:"allowed_steps" doc:"The steps the caller may record on the case now (POST /v1/cases/{id}/<step>): those the case's state allows that the caller's role and scope permit, in the order of the API's steps; always empty for inspectors (read-only)."`
 	// PersonalDataErased is true once the person's personal data was
 	// erased: the personal fields then read as absent.
 	PersonalDataErased bool `json:"personal_data_erased,omitempty" doc:"True once the person's personal data was erased: the personal fields then read as absent."`
@@ -125,11 +130,28 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 	if err := s.recordRead(r, id); err != nil {
 		return err
 	}
+	now := s.now()
 	w.Header().Set("ETag", etag(c.Version))
 	s.writeJSON(w, r, http.StatusOK, caseState{
-		Case: c, Flags: nonNil(c.Flags(s.now())), PersonalDataErased: c.PersonalDataErased(),
+		Case: c, Flags: nonNil(c.Flags(now)), AllowedSteps: s.allowedSteps(r, c, now),
+		PersonalDataErased: c.PersonalDataErased(),
 	})
 	return nil
+}
+
+// allowedSteps returns the steps that case c allows at now
+// (domain.AllowedSteps) that the request's actor may take on it, as the
+// domain service authorizes a step (domain.Authorize): never nil.
+func (s *Server) allowedSteps(r *http.Request, c domain.Case, now time.Time) []domain.Step {
+	actor := actorOf(r)
+	regionOf := func(code string) (string, bool) { return s.regions.regionOf(r.Context(), code) }
+	out := []domain.Step{}
+	for _, step := range domain.AllowedSteps(c, now) {
+		if domain.Authorize(actor, step, &c, regionOf) == nil {
+			out = append(out, step)
+		}
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

@@ -43,6 +43,18 @@ var fieldEnums = map[fieldKey][]string{
 	{reflect.TypeFor[projections.Alert](), "Rule"}: projections.Rules,
 	{reflect.TypeFor[eraseBody](), "Reason"}:       domain.ErasureReasons,
 	{reflect.TypeFor[domain.Correct](), "Field"}:   domain.CorrectableFields(),
+	{reflect.TypeFor[caseState](), "AllowedSteps"}: caseStepNames(),
+}
+
+// caseStepNames returns the names of the steps on an existing case
+// (domain.CaseSteps), in their order.
+func caseStepNames() []string {
+	steps := domain.CaseSteps()
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = string(s)
+	}
+	return out
 }
 
 // statuses are the case statuses a search may ask for.

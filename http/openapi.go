@@ -298,7 +298,11 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			limitText(schema, f)
 		}
 		if vs, ok := fieldEnums[fieldKey{t, f.Name}]; ok {
-			schema["enum"] = vs
+			if items, ok := schema["items"].(map[string]any); ok {
+				items["enum"] = vs // a list's values
+			} else {
+				schema["enum"] = vs
+			}
 		}
 		if !g.request && mayBeNull(f.Type, opts) {
 			nullable(schema)

@@ -205,6 +205,7 @@ func TestOpenAPIListsRequiredFieldsAndEnums(t *testing.T) {
 		{"correction field", strings_(at(t, body("/v1/cases/{id}/correction"), "properties", "field", "enum")), domain.CorrectableFields()},
 		{"safety rule", strings_(at(t, reply("/v1/safety", "get", "200"), "properties", "alerts", "items", "properties", "rule", "enum")), projections.Rules},
 		{"safety required", strings_(at(t, reply("/v1/safety", "get", "200"), "required")), []string{"alerts", "at"}},
+		{"allowed steps", strings_(at(t, reply("/v1/cases/{id}", "get", "200"), "properties", "allowed_steps", "items", "enum")), stepNames()},
 		{"search status", strings_(at(t, reply("/v1/cases", "get", "200"), "properties", "items", "items", "properties", "status", "enum")),
 			[]string{"received", "in_station", "in_hospital", "long_stay", "in_transit", "exited", "refused", "closed"}},
 	} {
@@ -261,6 +262,15 @@ func domainConstants(t *testing.T) map[string][]string {
 	out, err := sourcetest.TypedStringConstants(filepath.Join("..", "domain"))
 	if err != nil {
 		t.Fatalf("domain sources: %v", err)
+	}
+	return out
+}
+
+// stepNames are the names of domain.CaseSteps, in order.
+func stepNames() []string {
+	var out []string
+	for _, s := range domain.CaseSteps() {
+		out = append(out, string(s))
 	}
 	return out
 }
