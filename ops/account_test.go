@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"waystation/ops"
 )
@@ -104,7 +105,8 @@ func (b *browser) activateAndLogIn(t testing.TB, username, code, password string
 // TestTheFirstAdminIsCreatedOnTheCommandLineAndLogsIn is a fresh
 // installation: the first admin's account is created on an empty data
 // folder before the service ever ran, then activated and logged in through
-// the API, where it must enrol two-factor before anything else.
+// the API (on the session settings configured), where it must enrol
+// two-factor before anything else.
 func TestTheFirstAdminIsCreatedOnTheCommandLineAndLogsIn(t *testing.T) {
 	dir := t.TempDir() + "/data"
 	out, err := accountCommand(t, "create", "--data", dir, "--username", "First.Admin", "--name", "First admin", "--role", "admin")
@@ -118,9 +120,12 @@ func TestTheFirstAdminIsCreatedOnTheCommandLineAndLogsIn(t *testing.T) {
 		}
 	}
 
-	r := start(t, dir)
+	r := startWith(t, dir, func(c *ops.Config) { c.SessionIdle, c.TOTPIssuer = 10*time.Minute, "East district" })
 	b := newBrowser(t, r)
 	session := b.activateAndLogIn(t, "first.admin", code, "a long and fresh passphrase")
+	if session["idle_timeout_sec"] != 600.0 {
+		t.Errorf("the session's idle timeout is %v s, want the configured 600", session["idle_timeout_sec"])
+	}
 	acc, _ := session["account"].(map[string]any)
 	if acc["username"] != "first.admin" || acc["role"] != "admin" || session["totp_required"] != true {
 		t.Errorf("GET /v1/session = %v, want the admin first.admin, who must use two-factor", session)
@@ -128,8 +133,9 @@ func TestTheFirstAdminIsCreatedOnTheCommandLineAndLogsIn(t *testing.T) {
 	if got, out := b.do(t, "GET", "/v1/accounts", nil); got != 403 || out["rule"] != "totp_enrolment_required" {
 		t.Errorf("before enrolling, GET /v1/accounts answered %d %v, want 403 totp_enrolment_required", got, out)
 	}
-	if got, _ := b.do(t, "POST", "/v1/session/totp", nil); got != 200 {
-		t.Errorf("the admin cannot start enrolling two-factor: %d", got)
+	got, offer := b.do(t, "POST", "/v1/session/totp", nil)
+	if url, _ := offer["otpauth_url"].(string); got != 200 || !strings.Contains(url, "issuer=East%20district") {
+		t.Errorf("the admin's two-factor offer: %d %v, want 200 under the configured issuer", got, offer)
 	}
 }
 

@@ -91,6 +91,11 @@ func (m *Main) Open(ctx context.Context) error {
 		Gatherer:   m.Registry,
 		Ready:      m.readyCheck,
 		Now:        m.Now,
+
+		SessionIdle:     m.Config.SessionIdle,
+		SessionAbsolute: m.Config.SessionAbsolute,
+		RequireTOTP:     m.Config.RequireTOTP,
+		TOTPIssuer:      m.Config.TOTPIssuer,
 	})
 	if err != nil {
 		return err
