@@ -34,6 +34,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":         {"serve the API on the configured store", runServe},
 		"demo":          {"serve a seeded demo region (stations, tokens, weeks of cases)", runDemo},
+		"account":       {"manage people's accounts, the first admin's too: account create --username U --name N --role R [--station S | --region G], account reset|disable --username U, account list", runAccount},
 		"backup":        {"write a consistent copy of the embedded store, its data keys and signing key (--out FILE, a tar archive)", runBackup},
 		"restore":       {"restore a backup into an empty data folder (--from FILE [--force])", runRestore},
 		"verify":        {"recompute the Merkle tree and check the signed tree heads (with --store esdb://..., this replica's audit index against the cluster)", runVerify},

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"waystation/domain"
 )
 
 // Config is everything a Waystation process can be told. The zero value is
@@ -54,10 +56,22 @@ type Config struct {
 	RetentionErase bool
 	// RetentionEvery is how often the retention job runs (a day).
 	RetentionEvery time.Duration
+	// SessionIdle ends a login's session after that long without use.
+	SessionIdle time.Duration
+	// SessionAbsolute ends a login's session that long after the login
+	// whatever its use; at most domain.MaxSessionLifetime.
+	SessionAbsolute time.Duration
+	// RequireTOTP asks two-factor of every account at login; admins and
+	// inspectors need it whatever it says.
+	RequireTOTP bool
+	// TOTPIssuer is the name authenticator apps show the deployment's
+	// codes under.
+	TOTPIssuer string
 }
 
 // DefaultConfig returns the configuration used when nothing is set: data in
-// ./data, listening on 127.0.0.1:8080, the embedded store, text logs.
+// ./data, listening on 127.0.0.1:8080, the embedded store, text logs,
+// sessions of domain.DefaultSessionPolicy.
 func DefaultConfig() Config {
 	return Config{
 		Data:            "./data",
@@ -66,6 +80,9 @@ func DefaultConfig() Config {
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 15 * time.Second,
 		RetentionEvery:  24 * time.Hour,
+		SessionIdle:     domain.DefaultSessionPolicy.Idle,
+		SessionAbsolute: domain.DefaultSessionPolicy.Absolute,
+		TOTPIssuer:      "Waystation",
 	}
 }
 
@@ -96,6 +113,10 @@ func ParseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, ou
 	})
 	fs.BoolVar(&c.RetentionErase, "retention-erase", c.RetentionErase, "let the daily retention job erase the cases due, not only list them (WAYSTATION_RETENTION_ERASE)")
 	fs.DurationVar(&c.RetentionEvery, "retention-every", c.RetentionEvery, "how often the retention job runs (WAYSTATION_RETENTION_EVERY)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "end a login's session after this long without use (WAYSTATION_SESSION_IDLE)")
+	fs.DurationVar(&c.SessionAbsolute, "session-absolute", c.SessionAbsolute, "end a login's session this long after the login whatever its use, at most 168h (WAYSTATION_SESSION_ABSOLUTE)")
+	fs.BoolVar(&c.RequireTOTP, "require-totp", c.RequireTOTP, "ask two-factor (TOTP) of every account, not only of admins and inspectors (WAYSTATION_REQUIRE_TOTP)")
+	fs.StringVar(&c.TOTPIssuer, "totp-issuer", c.TOTPIssuer, "the name authenticator apps show this deployment's codes under (WAYSTATION_TOTP_ISSUER)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -115,6 +136,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("WAYSTATION_LOG_FORMAT", &c.LogFormat)
 	str("WAYSTATION_MASTER_KEY", &c.MasterKey)
 	str("WAYSTATION_MASTER_KEY_FILE", &c.MasterKeyFile)
+	str("WAYSTATION_TOTP_ISSUER", &c.TOTPIssuer)
 	if v := getenv("WAYSTATION_RETENTION"); v != "" {
 		d, err := parseRetention(v)
 		if err != nil {
@@ -122,12 +144,17 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Retention = d
 	}
-	if v := getenv("WAYSTATION_RETENTION_ERASE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("WAYSTATION_RETENTION_ERASE: %q is neither true nor false", v)
+	for name, dst := range map[string]*bool{
+		"WAYSTATION_RETENTION_ERASE": &c.RetentionErase,
+		"WAYSTATION_REQUIRE_TOTP":    &c.RequireTOTP,
+	} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is neither true nor false", name, v)
+			}
+			*dst = b
 		}
-		c.RetentionErase = b
 	}
 	if v := getenv("WAYSTATION_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -138,6 +165,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"WAYSTATION_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
 		"WAYSTATION_BED_HOLD":         &c.BedHold,
 		"WAYSTATION_RETENTION_EVERY":  &c.RetentionEvery,
+		"WAYSTATION_SESSION_IDLE":     &c.SessionIdle,
+		"WAYSTATION_SESSION_ABSOLUTE": &c.SessionAbsolute,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -184,6 +213,15 @@ func (c Config) Validate() error {
 	if c.RetentionEvery <= 0 {
 		return errors.New("retention-every: must be positive")
 	}
+	if c.SessionAbsolute <= 0 || c.SessionAbsolute > domain.MaxSessionLifetime {
+		return fmt.Errorf("session-absolute: must be positive and at most %s, not %s", domain.MaxSessionLifetime, c.SessionAbsolute)
+	}
+	if c.SessionIdle <= 0 || c.SessionIdle > c.SessionAbsolute {
+		return fmt.Errorf("session-idle: must be positive and at most session-absolute (%s), not %s", c.SessionAbsolute, c.SessionIdle)
+	}
+	if strings.TrimSpace(c.TOTPIssuer) == "" || strings.Contains(c.TOTPIssuer, ":") {
+		return fmt.Errorf("totp-issuer: %q must be a name without a colon", c.TOTPIssuer)
+	}
 	return nil
 }
 
@@ -214,6 +252,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("retention", c.Retention),
 		slog.Bool("retention_erase", c.RetentionErase),
 		slog.Duration("retention_every", c.RetentionEvery),
+		slog.Duration("session_idle", c.SessionIdle),
+		slog.Duration("session_absolute", c.SessionAbsolute),
+		slog.Bool("require_totp", c.RequireTOTP),
+		slog.String("totp_issuer", c.TOTPIssuer),
 	)
 }
 

@@ -65,6 +65,15 @@ func TestConfigRefusalsNameTheSetting(t *testing.T) {
 		{"empty data", nil, []string{"--data", " "}, "data"},
 		{"bad duration in environment", map[string]string{"WAYSTATION_BED_HOLD": "two days"}, nil, "WAYSTATION_BED_HOLD"},
 		{"bad level in environment", map[string]string{"WAYSTATION_LOG_LEVEL": "loud"}, nil, "WAYSTATION_LOG_LEVEL"},
+		{"bad session idle", nil, []string{"--session-idle", "half an hour"}, "session-idle"},
+		{"zero session idle", nil, []string{"--session-idle", "0"}, "session-idle"},
+		{"session idle longer than the session", nil, []string{"--session-idle", "2h", "--session-absolute", "1h"}, "session-idle"},
+		{"session absolute past the longest session", nil, []string{"--session-absolute", "200h"}, "session-absolute"},
+		{"bad session absolute in environment", map[string]string{"WAYSTATION_SESSION_ABSOLUTE": "a day"}, nil, "WAYSTATION_SESSION_ABSOLUTE"},
+		{"bad require-totp in environment", map[string]string{"WAYSTATION_REQUIRE_TOTP": "sometimes"}, nil, "WAYSTATION_REQUIRE_TOTP"},
+		{"bad require-totp flag", nil, []string{"--require-totp=sometimes"}, "require-totp"},
+		{"empty totp issuer", nil, []string{"--totp-issuer", " "}, "totp-issuer"},
+		{"totp issuer with a colon", map[string]string{"WAYSTATION_TOTP_ISSUER": "City: station"}, nil, "totp-issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(t, tc.env, tc.args...)
@@ -120,4 +129,37 @@ func TestConfigNeverPrintsItsSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestConfigReadsTheSessionSettings(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		c, err := parse(t, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SessionIdle != 30*time.Minute || c.SessionAbsolute != 12*time.Hour || c.RequireTOTP || c.TOTPIssuer != "Waystation" {
+			t.Errorf("got idle %s, absolute %s, require TOTP %t, issuer %q; want 30m, 12h, false, Waystation",
+				c.SessionIdle, c.SessionAbsolute, c.RequireTOTP, c.TOTPIssuer)
+		}
+	})
+	t.Run("from the environment", func(t *testing.T) {
+		c, err := parse(t, map[string]string{"WAYSTATION_SESSION_IDLE": "10m", "WAYSTATION_SESSION_ABSOLUTE": "8h",
+			"WAYSTATION_REQUIRE_TOTP": "true", "WAYSTATION_TOTP_ISSUER": "East district 救助站"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SessionIdle != 10*time.Minute || c.SessionAbsolute != 8*time.Hour || !c.RequireTOTP || c.TOTPIssuer != "East district 救助站" {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("flags over the environment", func(t *testing.T) {
+		c, err := parse(t, map[string]string{"WAYSTATION_SESSION_IDLE": "10m", "WAYSTATION_REQUIRE_TOTP": "true"},
+			"--session-idle", "5m", "--session-absolute", "168h", "--require-totp=false", "--totp-issuer", "Waystation R1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SessionIdle != 5*time.Minute || c.SessionAbsolute != 168*time.Hour || c.RequireTOTP || c.TOTPIssuer != "Waystation R1" {
+			t.Errorf("got %+v", c)
+		}
+	})
 }

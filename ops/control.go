@@ -20,12 +20,14 @@ import (
 )
 
 // ControlSocket is the Unix socket that `serve` opens in the data folder
-// so that `backup`, `verify` and `rebuild --data` work while it runs: the
-// store's lock keeps a second process out of the folder, so those commands
-// ask the process that holds it. Whoever can reach the socket can already
-// read the folder (it is 0700, the socket 0600), so the socket asks for no
-// token; it answers nothing but a backup archive, a verify report and a
-// rebuild of the live views.
+// so that `backup`, `verify`, `rebuild` and `account` with `--data` work
+// while it runs: the store's lock keeps a second process out of the
+// folder, so those commands ask the process that holds it. Whoever can
+// reach the socket can already read the folder (it is 0700, the socket
+// 0600), and open its store when the service is stopped, so the socket
+// asks for no token; it answers nothing but a backup archive, a verify
+// report, a rebuild of the live views and the account steps of `waystation
+// account`.
 const ControlSocket = "control.sock"
 
 // maxSocketPath is the longest path a Unix socket address may hold on
@@ -40,8 +42,9 @@ type control struct {
 }
 
 // startControl listens on the data folder's control socket and serves
-// backups, verify reports and rebuilds of the embedded store's service. It returns nil, with
-// no error, on EventStoreDB, where there is no local store to copy.
+// backups, verify reports, rebuilds and account steps of the embedded
+// store's service. It returns nil, with no error, on EventStoreDB, where
+// there is no local store to lock.
 func (m *Main) startControl() (*control, error) {
 	if m.Embedded == nil {
 		return nil, nil
@@ -102,6 +105,7 @@ func (m *Main) startControl() (*control, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(res)
 	})
+	mux.HandleFunc("POST /account", m.serveAccount)
 	c := &control{
 		srv:  &nethttp.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		path: path,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"waystation/console"
 	"waystation/domain"
@@ -91,6 +92,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Gatherer:   m.Registry,
 		Ready:      m.readyCheck,
 		Now:        m.Now,
+		SessionIdle:     m.Config.SessionIdle,
+		SessionAbsolute: m.Config.SessionAbsolute,
+		RequireTOTP:     m.Config.RequireTOTP,
+		TOTPIssuer:      m.Config.TOTPIssuer,
 		Console: func(api nethttp.Handler) (nethttp.Handler, error) {
 			return console.New(console.Config{API: api, Live: m.Views, Logger: m.Logger, Now: m.Now})
 		},
@@ -162,7 +167,11 @@ func (m *Main) readyCheck() error {
 
 // Run serves until ctx is cancelled, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (within ShutdownTimeout), stops
-// the projections at a checkpoint and returns. Close releases the store.
+// the control socket, lets the audit index catch up, stops the projections
+// at a checkpoint and returns. A failure of the projections or of the HTTP
+// server ends the run early, the same way, with that error. Every
+// goroutine Run starts has ended when it returns, unless the shutdown ran
+// out of time, which Run reports. Close releases the store.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
 		return err
@@ -183,35 +192,50 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("no admin token: set WAYSTATION_ADMIN_TOKEN to register stations and issue tokens")
 	}
 
+	// The views and the background work stop only when the shutdown says
+	// so, after the requests, whatever ctx does.
 	viewsCtx, stopViews := context.WithCancel(context.WithoutCancel(ctx))
-	viewsDone := make(chan error, 1)
-	go func() { viewsDone <- m.Views.Run(viewsCtx) }()
-	// workers is the background work beside the views, joined before Run
-	// returns.
-	var workers sync.WaitGroup
+	defer stopViews()
+	// serving is the views and the HTTP server: the first of them to fail
+	// cancels failed (with its error as the cause), which ends the run.
+	serving, failed := errgroup.WithContext(context.Background())
+	serving.Go(func() error {
+		err := m.Views.Run(viewsCtx)
+		switch {
+		case err == nil && viewsCtx.Err() == nil:
+			return errViewsEnded
+		case err == nil, viewsCtx.Err() != nil && errors.Is(err, context.Canceled):
+			return nil
+		}
+		return fmt.Errorf("projections: %w", err)
+	})
+	hs := m.Server.HTTPServer(m.addr)
+	serving.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, nethttp.ErrServerClosed) {
+			return err
+		}
+		return nil // the shutdown closed it
+	})
+	// background is the work beside the views; its failures are logged
+	// and do not end the run.
+	var background errgroup.Group
 	if m.AuditIndex != nil {
-		workers.Go(func() {
+		background.Go(func() error {
 			if err := m.AuditIndex.Run(viewsCtx); err != nil && !errors.Is(err, eventstore.ErrClosed) {
 				m.Logger.Error("audit index stopped", "err", err)
 			}
+			return nil
 		})
 	}
-	workers.Go(func() { m.reconcileWhenReady(viewsCtx) })
-	workers.Go(func() { m.runRetention(viewsCtx) })
-
-	hs := m.Server.HTTPServer(m.addr)
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	background.Go(func() error { m.reconcileWhenReady(viewsCtx); return nil })
+	background.Go(func() error { m.runRetention(viewsCtx); return nil })
 
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case err := <-served:
-		runErr = err
-	case err := <-viewsDone:
-		viewsDone <- err
-		if err != nil {
-			runErr = fmt.Errorf("projections: %w", err)
+	case <-failed.Done():
+		if cause := context.Cause(failed); !errors.Is(cause, errViewsEnded) {
+			runErr = cause
 		}
 	}
 
@@ -230,29 +254,34 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	stopViews()
-	select {
-	case err := <-viewsDone:
-		if err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
-			runErr = fmt.Errorf("projections: %w", err)
-		}
-	case <-shutCtx.Done():
-		if runErr == nil {
-			runErr = errors.New("projections did not stop in time")
-		}
+	switch done, err := waitWithin(shutCtx, serving); {
+	case !done && runErr == nil:
+		runErr = errors.New("projections did not stop in time")
+	case err != nil && !errors.Is(err, errViewsEnded) && runErr == nil:
+		runErr = err
 	}
-	joined := make(chan struct{})
-	go func() { workers.Wait(); close(joined) }()
-	select {
-	case <-joined:
-	case <-shutCtx.Done():
-		if runErr == nil {
-			runErr = errors.New("the audit index, bed reconciliation or retention job did not stop in time")
-		}
-	}
-	if runErr != nil && errors.Is(runErr, nethttp.ErrServerClosed) {
-		runErr = nil
+	if done, _ := waitWithin(shutCtx, &background); !done && runErr == nil {
+		runErr = errors.New("the audit index, bed reconciliation or retention job did not stop in time")
 	}
 	return runErr
+}
+
+// errViewsEnded is how Run's views goroutine says the projections returned
+// before they were stopped, without an error: the run ends, cleanly.
+var errViewsEnded = errors.New("the projections ended")
+
+// waitWithin waits for g's goroutines until ctx ends. It returns true and
+// g's first error once they have all returned, or false (they still run)
+// when ctx ends first.
+func waitWithin(ctx context.Context, g *errgroup.Group) (bool, error) {
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		return true, err
+	case <-ctx.Done():
+		return false, nil
+	}
 }
 
 // bedHoldCheck is how often, with a hospital bed hold configured, the

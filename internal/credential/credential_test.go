@@ -31,6 +31,37 @@ func TestAPasswordVerifiesOnlyItself(t *testing.T) {
 	}
 }
 
+// TestAHashVerifiesUnderTheCostsItWasMadeWith: a hash keeps its own costs,
+// so hashes made under other costs than DefaultParams (an earlier default
+// among them) still verify after DefaultParams change.
+func TestAHashVerifiesUnderTheCostsItWasMadeWith(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hash string
+		want credential.Params
+	}{
+		// Made under m=64 MiB, t=3, p=1, the default before the current one.
+		{"an earlier default", "$argon2id$v=19$m=65536,t=3,p=1$gKajT4+T90BoatCPWxfDBg$7X6C7OXHqC6LAPi5Jg3oB+8XR77O5+aNdsIz8LVaVNE",
+			credential.Params{Time: 3, Memory: 64 * 1024, Threads: 1}},
+		{"two lanes", credential.HashPassword("correct horse battery staple", credential.Params{Time: 2, Memory: 256, Threads: 2}),
+			credential.Params{Time: 2, Memory: 256, Threads: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == credential.DefaultParams {
+				t.Fatalf("the case's costs %+v are DefaultParams: it checks nothing", tc.want)
+			}
+			if got, err := credential.ParamsOf(tc.hash); err != nil || got != tc.want {
+				t.Errorf("ParamsOf = %+v, %v; want %+v", got, err, tc.want)
+			}
+			for pw, want := range map[string]bool{"correct horse battery staple": true, "correct horse battery": false} {
+				if got, err := credential.VerifyPassword(tc.hash, pw); err != nil || got != want {
+					t.Errorf("verify %q = %v, %v; want %v", pw, got, err, want)
+				}
+			}
+		})
+	}
+}
+
 func TestAMalformedHashIsAnErrorNeverAMatch(t *testing.T) {
 	for _, h := range []string{"", "$argon2id$", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5",
 		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5",
