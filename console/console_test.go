@@ -60,7 +60,7 @@ func TestANewPersonActivatesLogsInAndSeesTheirStationsBoard(t *testing.T) {
 	if p.Status != 200 || p.URL.Path != "/" {
 		t.Fatalf("after the login: status %d at %s", p.Status, p.URL)
 	}
-	mustContain(t, p, "今日看板", "救助站 S01", "成年男性区", "李伟", "空床")
+	mustContain(t, p, "今日看板", "救助站 S01", "成年男性区", "空3 / 共3", "李伟", "空床")
 	for h, want := range map[string]string{
 		"X-Content-Type-Options": "nosniff",
 		"Referrer-Policy":        "no-referrer",
@@ -148,6 +148,10 @@ func TestAnIntakeThroughTheFormOpensACaseThatTakesABed(t *testing.T) {
 	// Then the case page shows the person, the timeline entry by name
 	id := caseIDOf(t, p)
 	mustContain(t, p, "张三", "求助登记", "李伟", "已登记")
+	// And offers only the steps the case allows now: screening, not the
+	// closure of a case whose person is still here.
+	mustContain(t, p, `href="/cases/`+id+`/steps/eligibility"`)
+	mustNotContain(t, p, `href="/cases/`+id+`/steps/closure"`)
 
 	// When they screen the person and assign a bed in the adult men's zone
 	screen(t, b, id)
@@ -159,7 +163,7 @@ func TestAnIntakeThroughTheFormOpensACaseThatTakesABed(t *testing.T) {
 
 	// Then the board shows the bed taken by the case
 	p = b.get("/")
-	mustContain(t, p, "/cases/"+id, "adult_male-1")
+	mustContain(t, p, "/cases/"+id, "adult_male-1", "空2 / 共3")
 	// And saving the same form again records nothing twice
 	p = b.post("/cases/new", form)
 	if caseIDOf(t, p) != id {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,11 +64,23 @@ var (
 // the user's account; a correction's old value is read from the event.
 var hidden = map[string]bool{"old": true, "event_id": true}
 
-// fieldsOf returns the inputs of command type t.
+// trailing are the fields every step shares (domain.Common): a form shows
+// them after the step's own.
+var trailing = map[string]bool{"occurred_at": true, "legal_basis": true, "notes": true}
+
+// fieldsOf returns the inputs of command type t: the step's own fields in
+// declaration order, then those every step shares.
 func fieldsOf(t reflect.Type) []field {
-	var out []field
-	walk(t, "", &out)
-	return out
+	var own, common []field
+	walk(t, "", &own)
+	own = slices.DeleteFunc(own, func(f field) bool {
+		if trailing[f.Path] {
+			common = append(common, f)
+			return true
+		}
+		return false
+	})
+	return append(own, common...)
 }
 
 func walk(t reflect.Type, prefix string, out *[]field) {
@@ -143,6 +156,16 @@ type group struct {
 	Row    int
 	Nested bool
 	Fields []field
+}
+
+// Filled reports whether any input of the group has a value.
+func (g group) Filled() bool {
+	for _, f := range g.Fields {
+		if f.Value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // groups splits fields into runs that share their parent object.

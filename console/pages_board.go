@@ -90,7 +90,7 @@ type boardPage struct {
 
 type zoneBoard struct {
 	projections.ZoneOccupancy
-	Beds []bedBoard
+	Cells []bedBoard
 }
 
 type bedBoard struct {
@@ -150,11 +150,11 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 		for _, r := range o.Residents {
 			if r.Zone == z.Zone {
 				inBed[r.CaseID] = true
-				zb.Beds = append(zb.Beds, bedBoard{Taken: true, Bed: r.Bed, Case: byID[r.CaseID], CaseID: r.CaseID, Since: r.Since})
+				zb.Cells = append(zb.Cells, bedBoard{Taken: true, Bed: r.Bed, Case: byID[r.CaseID], CaseID: r.CaseID, Since: r.Since})
 			}
 		}
 		for range z.Free {
-			zb.Beds = append(zb.Beds, bedBoard{})
+			zb.Cells = append(zb.Cells, bedBoard{})
 		}
 		b.Zones = append(b.Zones, zb)
 	}
