@@ -1,10 +1,13 @@
 package console_test
 
 import (
+	"bufio"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // intakeForm is what staff type into the intake form for an adult man.
@@ -272,4 +275,41 @@ func between(s, start, end string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+func TestAnOpenBoardHearsOfAChangeMadeElsewhere(t *testing.T) {
+	// Given a board open at S01, listening to /live
+	e := newEnv(t)
+	e.station("S01", "R1")
+	watcher := e.staff("li.wei", "S01")
+	writer := e.staff("wang.fang", "S01")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.http.URL+"/live", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := watcher.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	lines := bufio.NewScanner(res.Body)
+	lines.Scan() // retry:
+
+	// When another member of staff records an intake
+	caseIDOf(t, writer.post("/cases/new", intakeForm("save")))
+
+	// Then the board is told that something changed, and nothing else
+	for lines.Scan() {
+		if lines.Text() == "event: changed" {
+			lines.Scan()
+			if lines.Text() != "data: {}" {
+				t.Fatalf("the event carries %q", lines.Text())
+			}
+			return
+		}
+	}
+	t.Fatalf("no change heard: %v", lines.Err())
 }

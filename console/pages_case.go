@@ -8,11 +8,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"waystation/domain"
+	"waystation/eventstore"
 	"waystation/projections"
 )
 
@@ -46,6 +48,7 @@ type shownField struct {
 	Key   string
 	Path  string
 	Value string
+	raw   any // the JSON value
 }
 
 type casePage struct {
@@ -120,9 +123,89 @@ func (c *Console) timeline(q *req, events []projections.HistoryEvent) []timeline
 			}
 			actors[e.Actor] = a
 		}
-		out = append(out, timelineEntry{HistoryEvent: e, Actor: a, Fields: flatten(e.Data),
+		out = append(out, timelineEntry{HistoryEvent: e, Actor: a, Fields: shownFields(q.t, e.Type, e.Data),
 			Correct: len(domain.CorrectableFieldsOf(e.Type)) > 0})
 	}
+	return out
+}
+
+// eventShape is what the console knows of an event type's fields: their
+// order and kinds, from the event's Go type.
+type eventShape struct {
+	order map[string]int    // catalogue key -> position
+	enums map[string]string // catalogue key -> enum catalogue prefix
+	times map[string]bool   // catalogue key -> a time
+}
+
+var (
+	shapesMu sync.Mutex
+	shapes   = map[string]eventShape{}
+)
+
+// shapeOf returns the shape of stored event type typ (empty for a type
+// the registry does not know).
+func shapeOf(typ string) eventShape {
+	shapesMu.Lock()
+	defer shapesMu.Unlock()
+	if sh, ok := shapes[typ]; ok {
+		return sh
+	}
+	sh := eventShape{order: map[string]int{}, enums: map[string]string{}, times: map[string]bool{}}
+	env, err := domain.Events.Decode(eventstore.RecordedEvent{Type: typ, Data: []byte("{}"),
+		Metadata: []byte(`{"schema":1}`), Stream: domain.CaseStream(uuid.Nil)})
+	if err == nil && env.Event != nil {
+		for i, f := range fieldsOf(reflect.TypeOf(env.Event)) {
+			if _, seen := sh.order[f.Key]; !seen {
+				sh.order[f.Key] = i
+			}
+			if f.Enum != "" {
+				sh.enums[f.Key] = f.Enum
+			}
+			if f.Kind == inDateTime {
+				sh.times[f.Key] = true
+			}
+		}
+	}
+	shapes[typ] = sh
+	return sh
+}
+
+// notShown are the values of an event the timeline leaves out: the case
+// page already says whose case and which station it is.
+var notShown = map[string]bool{"field.case_id": true, "field.station": true}
+
+// shownFields lists the values of an event's data, labelled, in the order
+// of the event's declaration, enumerated values and yes/no translated.
+func shownFields(t tr, typ string, data json.RawMessage) []shownField {
+	sh := shapeOf(typ)
+	fields := flatten(data)
+	out := fields[:0]
+	for _, f := range fields {
+		if notShown[f.Key] {
+			continue
+		}
+		switch {
+		case f.raw == true:
+			f.Value = t.T("form.yes")
+		case f.raw == false:
+			f.Value = t.T("form.no")
+		case sh.enums[f.Key] != "" && t.Has(sh.enums[f.Key]+"."+f.Value):
+			f.Value = t.T(sh.enums[f.Key] + "." + f.Value)
+		case sh.times[f.Key]:
+			if at, err := time.Parse(time.RFC3339Nano, f.Value); err == nil {
+				f.Value = t.Time(at)
+			}
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		oi, iok := sh.order[out[i].Key]
+		oj, jok := sh.order[out[j].Key]
+		if iok != jok {
+			return iok
+		}
+		return oi < oj
+	})
 	return out
 }
 
@@ -165,7 +248,7 @@ func flatten(data json.RawMessage) []shownField {
 				walk(prefix+"."+itoa(i), e)
 			}
 		default:
-			out = append(out, shownField{Key: keyOf(prefix), Path: prefix, Value: scalarString(x)})
+			out = append(out, shownField{Key: keyOf(prefix), Path: prefix, Value: scalarString(x), raw: x})
 		}
 	}
 	walk("", v)
