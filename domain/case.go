@@ -289,7 +289,8 @@ func (c Case) hasEventOfType(typ string) bool {
 // Case is the state of one case folded from its stream by Evolve. Version is
 // the number of events in the stream (docs/api.md's version). Bed is not folded
 // from the case stream: bed allocation lives on the station stream, and the
-// Service fills Bed in from there (nil when the case holds no bed).
+// Service fills Bed in from there (nil when the case holds no bed); nor is
+// CaseNumber, which the Service fills in from the case's register.
 type Case struct {
 	ID            uuid.UUID      `json:"id" doc:"The case's ID."`
 	Version       uint64         `json:"version" doc:"Number of events of the case; pass it in If-Match to make sure nobody changed the case meanwhile."`
@@ -300,6 +301,7 @@ type Case struct {
 	Inspection    Inspection     `json:"inspection" doc:"What the initial inspection found."`
 	MotherCaseID  uuid.UUID      `json:"mother_case_id,omitzero" doc:"The case of the mother a child arrived with."`
 	Bed           *Bed           `json:"bed" doc:"The bed the person holds now, or null when none."`
+	CaseNumber    string         `json:"case_number,omitempty" doc:"The case's number, unique per station and year of the intake and without gaps (S01-2026-000123); absent in the moment between the intake and its numbering."`
 	OpenedAt      time.Time      `json:"opened_at" doc:"When the person arrived (the intake's occurred_at): the stay clock starts here."`
 	ExitedAt      time.Time      `json:"exited_at,omitzero" doc:"When the person left the system."`
 	ExitType      ExitType       `json:"exit_type,omitempty" doc:"How the person left."`

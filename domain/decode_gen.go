@@ -4,6 +4,7 @@ package domain
 
 // fastDecoders maps stored names to the fast decoders of their payloads (see scan).
 var fastDecoders = map[string]func([]byte) (Event, bool){
+	TypeCaseNumbered:             fastCaseNumbered,
 	TypeCaseRead:                 fastCaseRead,
 	TypePersonalDataErased:       fastPersonalDataErased,
 	TypeIntakeRegistered:         fastIntakeRegistered,
@@ -68,6 +69,13 @@ func fastMetadata(b []byte, m *Metadata) bool {
 	*m = Metadata{}
 	s := scan{b: b}
 	return s.readMetadata(m) && s.end()
+}
+
+func fastCaseNumbered(b []byte) (Event, bool) {
+	var e CaseNumbered
+	s := scan{b: b}
+	ok := s.readCaseNumbered(&e) && s.end()
+	return event(e, ok)
 }
 
 func fastCaseRead(b []byte) (Event, bool) {
@@ -394,6 +402,25 @@ var enumRole = []Role{RoleAdmin, RoleStaff, RoleCoordinator, RoleInspector}
 
 var enumLegalBasis = []LegalBasis{BasisStatutoryDuty, BasisConsent, BasisGuardianConsent,
 	BasisVitalInterests,
+}
+
+func (s *scan) readCaseNumbered(p *CaseNumbered) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "case_id":
+			o.set(0, s.id(&p.CaseID))
+		case "station":
+			o.set(1, str(s, &p.Station))
+		case "year":
+			o.set(2, integer(s, &p.Year))
+		case "number":
+			o.set(3, integer(s, &p.Number))
+		default:
+			return false
+		}
+	}
+	return o.ok
 }
 
 func (s *scan) readCaseRead(p *CaseRead) bool {

@@ -73,6 +73,7 @@ func fullEvents() []Event {
 		TokenIssued{ID: "tok-1", Name: "desk", Role: RoleStaff, Station: "S01", Region: "R1", Hash: "ab"},
 		TokenRevoked{ID: "tok-1"},
 		CaseRead{CaseID: id.String(), Reader: "tok-1", Role: RoleInspector, Route: "/v1/cases/{id}"},
+		CaseNumbered{CaseID: id, Station: "S01", Year: 2026, Number: 123},
 		PersonalDataErased{Reason: "retention", Trigger: "exit", AgeAtIntake: &age, DeathChecklistDone: []string{"police_notified"}},
 	}
 }

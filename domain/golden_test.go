@@ -76,6 +76,7 @@ var filled = []domain.Event{
 	domain.TokenIssued{ID: "t1", Name: "desk", Role: domain.RoleStaff, Station: "S01", Region: "R1", Hash: "abc"},
 	domain.TokenRevoked{ID: "t1"},
 	domain.CaseRead{CaseID: caseID.String(), Reader: "t1", Role: domain.RoleInspector, Route: "/v1/cases/{id}"},
+	domain.CaseNumbered{CaseID: caseID, Station: "S01", Year: 2026, Number: 123},
 	domain.AccountCreated{ID: "acc_1", Username: "li.wei", Name: "李伟", Role: domain.RoleStaff, Station: "S01", Region: "R1",
 		ActivationDigest: "d1", ActivationExpires: t0},
 	domain.AccountActivated{ID: "acc_1", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$a2V5"},

@@ -61,6 +61,11 @@ type Result struct {
 	Position          eventstore.Position
 	Replayed          bool
 	BedReleasePending bool
+	// CaseNumber is an intake's case number; NumberPending is true when
+	// numbering it failed after the intake was written (Reconcile numbers
+	// it later).
+	CaseNumber    string
+	NumberPending bool
 }
 
 // Service runs commands against an event store: it loads the target
@@ -89,6 +94,9 @@ type Service struct {
 	regions  sync.Map // station code → region; registrations never change region
 	stations sync.Map // station code → *cachedStation
 	cases    caseCache
+
+	numbers    registers  // the case number registers read
+	unnumbered unnumbered // the intakes NumberCases found without a number
 }
 
 // cachedStation is a station folded up to some version. Station streams are

@@ -131,8 +131,10 @@ func (s *Service) executeBed(ctx context.Context, actor Actor, caseID uuid.UUID,
 // Reconcile completes half-done bed pairs at the station with code: every
 // bed held by a case that may no longer hold it (exited, moved away by a
 // handover, in hospital past the hold) is freed, with the same event IDs
-// the interrupted step would have used. Ops calls it at start; the Service
-// also calls it for a zone it finds full. It returns how many beds it freed.
+// the interrupted step would have used. Then it numbers the station's
+// cases that have no case number (NumberCases). Ops calls it at start; the
+// Service also calls its bed half for a zone it finds full. It returns how
+// many beds it freed.
 func (s *Service) Reconcile(ctx context.Context, code string) (int, error) {
 	st, err := s.loadStation(ctx, code, nil)
 	if err != nil {
@@ -141,7 +143,12 @@ func (s *Service) Reconcile(ctx context.Context, code string) (int, error) {
 	if !st.Registered() {
 		return 0, NotFound("no such station")
 	}
-	return s.reconcile(ctx, Actor{ID: "waystation", Role: RoleAdmin}, &st, "")
+	freed, err := s.reconcile(ctx, Actor{ID: "waystation", Role: RoleAdmin}, &st, "")
+	if err != nil {
+		return freed, err
+	}
+	_, err = s.NumberCases(ctx, code)
+	return freed, err
 }
 
 func (s *Service) reconcile(ctx context.Context, actor Actor, st *Station, zone Zone) (int, error) {

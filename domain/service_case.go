@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -28,6 +29,9 @@ func (s *Service) Intake(ctx context.Context, actor Actor, cmd *Intake, opts Opt
 		// 1. Replay.
 		if opts.IdempotencyKey != "" {
 			if r, done, err := s.replayIntake(ctx, actor, opts.IdempotencyKey, hash); done {
+				if err == nil {
+					s.numberIntake(ctx, actor, &r) // complete an intake whose number was not written
+				}
 				return r, err
 			}
 		}
@@ -58,9 +62,39 @@ func (s *Service) Intake(ctx context.Context, actor Actor, cmd *Intake, opts Opt
 			c = Evolve(c, Envelope{Stream: stream, Revision: c.Version, ID: ids[i], Meta: meta, Event: e})
 		}
 		s.cases.put(caseID, c, s.CachedCases)
-		return Result{ID: caseID.String(), Version: res.NextExpectedRevision + 1, Status: StatusReceived,
-			Position: res.Position}, nil
+		r := Result{ID: caseID.String(), Version: res.NextExpectedRevision + 1, Status: StatusReceived,
+			Position: res.Position}
+		// 6. Number the case on its station's register.
+		s.setNumber(ctx, &r, actor, caseID, cmd.Station, c.OpenedAt)
+		return r, nil
 	})
+}
+
+// setNumber numbers case id, opened at station at opened, and records the
+// outcome in r: its number and the position of the number's event, or
+// NumberPending when numbering failed.
+func (s *Service) setNumber(ctx context.Context, r *Result, actor Actor, id uuid.UUID, station string, opened time.Time) {
+	number, pos, _, err := s.numberCase(ctx, actor, id, station, opened)
+	if err != nil {
+		r.NumberPending = true
+		return
+	}
+	r.CaseNumber, r.Position = number, pos
+}
+
+// numberIntake numbers the case of the replayed intake r when it has no
+// number yet (idempotent: a number given before is only read).
+func (s *Service) numberIntake(ctx context.Context, actor Actor, r *Result) {
+	id, err := uuid.Parse(r.ID)
+	if err != nil {
+		return
+	}
+	c, found, err := s.loadCase(ctx, id, nil)
+	if err != nil || !found {
+		r.NumberPending = true
+		return
+	}
+	s.setNumber(ctx, r, actor, id, IntakeStation(c), c.OpenedAt)
 }
 
 // checkIntakeTargets refuses an intake at a station that is not registered

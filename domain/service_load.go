@@ -167,7 +167,7 @@ func (s *Service) loadStation(ctx context.Context, code string, rp *replay) (Sta
 }
 
 // Case returns the current state of case id, with its bed filled in from
-// its station's allocation.
+// its station's allocation and its number from its register.
 func (s *Service) Case(ctx context.Context, id uuid.UUID) (Case, error) {
 	c, found, err := s.loadCase(ctx, id, nil)
 	if err != nil {
@@ -182,6 +182,9 @@ func (s *Service) Case(ctx context.Context, id uuid.UUID) (Case, error) {
 	}
 	if p, ok := st.BedOf(id); ok {
 		c.Bed = &Bed{Zone: p.Zone, Bed: p.Bed}
+	}
+	if c.CaseNumber, err = s.CaseNumber(ctx, c); err != nil {
+		return Case{}, err
 	}
 	return c, nil
 }

@@ -31,6 +31,26 @@ func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// worklist lists what is due soon and overdue at a station or region, now
+// or at a time, most urgent first: GET /v1/worklist. Its scope is the
+// safety board's.
+func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
+	asOf, err := asOfParams(r, "at")
+	if err != nil {
+		return err
+	}
+	f, err := s.scopeParams(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.cfg.Views.Worklist(r.Context(), f, asOf)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
 // transferStates are the values of a transfer board's state= filter:
 // one state of projections.TransferStates, or in_flight or ended for all
 // the states of a transfer in flight or of an ended one.

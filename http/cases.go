@@ -17,6 +17,8 @@ type stepAnswer struct {
 	ID      string        `json:"id" doc:"The case's ID."`
 	Version uint64        `json:"version" doc:"The case's version after the step; send it in If-Match with the next step."`
 	Status  domain.Status `json:"status" doc:"Where the case stands after the step."`
+	// CaseNumber is an intake's case number.
+	CaseNumber string `json:"case_number,omitempty" doc:"The case number an intake was given (S01-2026-000123); absent on other steps, and on an intake whose numbering is still pending."`
 }
 
 // caseState is a case as GET /v1/cases/{id} shows it: the folded state and
@@ -47,7 +49,8 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) error {
 	s.waitForViews(r, res.Position)
 	w.Header().Set("Location", "/v1/cases/"+res.ID)
 	w.Header().Set("ETag", etag(res.Version))
-	s.writeJSON(w, r, http.StatusCreated, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status})
+	s.writeJSON(w, r, http.StatusCreated, stepAnswer{ID: res.ID, Version: res.Version, Status: res.Status,
+		CaseNumber: res.CaseNumber})
 	return nil
 }
 

@@ -411,6 +411,8 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.must(200, staff1, "GET", "/v1/stations/S01/occupancy", nil)
 	c.must(200, staff1, "GET", "/v1/safety", nil)
 	c.must(200, coord1, "GET", "/v1/safety?region=R1", nil)
+	c.must(200, staff1, "GET", "/v1/worklist", nil)
+	c.must(200, coord1, "GET", "/v1/worklist?region=R1&at="+t0.Add(48*time.Hour).UTC().Format(time.RFC3339), nil)
 	c.must(200, staff1, "GET", "/v1/cases?limit=5", nil)
 	c.must(200, coord1, "GET", "/v1/cases?status=exited", nil)
 	c.must(200, coord1, "GET", "/v1/stats?region=R1&from="+t0.UTC().Format(time.RFC3339), nil)

@@ -40,10 +40,12 @@ type fieldKey struct {
 // take values from a list their package declares: the safety rules, the
 // erasure reasons, the fields a correction may name.
 var fieldEnums = map[fieldKey][]string{
-	{reflect.TypeFor[projections.Alert](), "Rule"}: projections.Rules,
-	{reflect.TypeFor[eraseBody](), "Reason"}:       domain.ErasureReasons,
-	{reflect.TypeFor[domain.Correct](), "Field"}:   domain.CorrectableFields(),
-	{reflect.TypeFor[caseState](), "AllowedSteps"}: caseStepNames(),
+	{reflect.TypeFor[projections.Alert](), "Rule"}:    projections.Rules,
+	{reflect.TypeFor[eraseBody](), "Reason"}:          domain.ErasureReasons,
+	{reflect.TypeFor[domain.Correct](), "Field"}:      domain.CorrectableFields(),
+	{reflect.TypeFor[caseState](), "AllowedSteps"}:    caseStepNames(),
+	{reflect.TypeFor[projections.WorkItem](), "Rule"}: projections.WorklistRules,
+	{reflect.TypeFor[projections.WorkItem](), "Step"}: caseStepNames(),
 }
 
 // caseStepNames returns the names of the steps on an existing case

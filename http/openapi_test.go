@@ -205,6 +205,8 @@ func TestOpenAPIListsRequiredFieldsAndEnums(t *testing.T) {
 		{"correction field", strings_(at(t, body("/v1/cases/{id}/correction"), "properties", "field", "enum")), domain.CorrectableFields()},
 		{"safety rule", strings_(at(t, reply("/v1/safety", "get", "200"), "properties", "alerts", "items", "properties", "rule", "enum")), projections.Rules},
 		{"safety required", strings_(at(t, reply("/v1/safety", "get", "200"), "required")), []string{"alerts", "at"}},
+		{"worklist rule", strings_(at(t, reply("/v1/worklist", "get", "200"), "properties", "items", "items", "properties", "rule", "enum")), projections.WorklistRules},
+		{"worklist step", strings_(at(t, reply("/v1/worklist", "get", "200"), "properties", "items", "items", "properties", "step", "enum")), stepNames()},
 		{"allowed steps", strings_(at(t, reply("/v1/cases/{id}", "get", "200"), "properties", "allowed_steps", "items", "enum")), stepNames()},
 		{"search status", strings_(at(t, reply("/v1/cases", "get", "200"), "properties", "items", "items", "properties", "status", "enum")),
 			[]string{"received", "in_station", "in_hospital", "long_stay", "in_transit", "exited", "refused", "closed"}},

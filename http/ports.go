@@ -87,6 +87,9 @@ type Views interface {
 	Station(ctx context.Context, code string) (projections.StationInfo, error)
 	Occupancy(ctx context.Context, code string, asOf AsOf) (projections.Occupancy, error)
 	Safety(ctx context.Context, f Filter, asOf AsOf) (projections.SafetyBoard, error)
+	// Worklist is what is due soon and overdue on the stations f selects,
+	// as of asOf.
+	Worklist(ctx context.Context, f Filter, asOf AsOf) (projections.Worklist, error)
 	// Transfers is the transfer board q selects; an unknown state is
 	// invalid.
 	Transfers(ctx context.Context, q projections.TransferQuery, asOf AsOf) (projections.TransferBoard, error)

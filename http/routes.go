@@ -276,6 +276,13 @@ func (s *Server) routeTable() []route {
 			Reply: reflect.TypeFor[projections.SafetyBoard](), handle: s.safetyBoard,
 		},
 		{
+			Method: "GET", Path: "/v1/worklist", ID: "worklist",
+			Summary: "What is due within 3 days and what is overdue at a station or region, each with its " +
+				"deadline and the step that clears it, the overdue first, then by deadline.",
+			Roles: allRoles, Params: append([]param{stationQuery, regionQuery}, atParams...), Status: 200,
+			Reply: reflect.TypeFor[projections.Worklist](), handle: s.worklist,
+		},
+		{
 			Method: "GET", Path: "/v1/repeat-visitors", ID: "repeatVisitors",
 			Summary: "People with more than one case whose latest case is at a station in scope, most " +
 				"recent intake first, each with the cases the token may read (others only counted), a page " +

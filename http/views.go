@@ -96,6 +96,14 @@ func (v RunnerViews) Safety(ctx context.Context, f Filter, a AsOf) (projections.
 	return v.Runner.Safety(filter(f), asOf(a))
 }
 
+// Worklist shows the worklist of f as of a.
+func (v RunnerViews) Worklist(ctx context.Context, f Filter, a AsOf) (projections.Worklist, error) {
+	if err := v.caughtUpAt(ctx, a); err != nil {
+		return projections.Worklist{}, err
+	}
+	return v.Runner.Worklist(filter(f), asOf(a))
+}
+
 // Transfers shows the transfer board q selects as of a.
 func (v RunnerViews) Transfers(ctx context.Context, q projections.TransferQuery, a AsOf) (projections.TransferBoard, error) {
 	if err := v.caughtUpAt(ctx, a); err != nil {

@@ -29,7 +29,7 @@ func caseView(m *model, ce *caseEntry, at time.Time) CaseView {
 	v := CaseView{
 		Case: ce.c, Region: m.region(ce.c.Station), Flags: ce.c.Flags(at), PersonalDataErased: ce.c.PersonalDataErased(),
 	}
-	v.Bed = nil
+	v.Bed, v.CaseNumber = nil, ce.number
 	if ce.bed != nil {
 		v.Bed = &domain.Bed{Zone: ce.bed.Zone, Bed: ce.bed.Bed}
 	}

@@ -143,6 +143,9 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	}
 	h.State = caseView(m, st, at)
 	h.State.Region = r.regionOf(st.c.Station)
+	// A case keeps its number for good: the live views' (a history does not
+	// read the register), shown as of any moment, even before it was given.
+	h.State.CaseNumber = r.caseNumberOf(id)
 	h.State.PersonalDataErased = erasure >= 0
 	h.Version = st.c.Version
 	return h, nil
@@ -166,6 +169,16 @@ func (r *Runner) regionOf(code string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.live.region(code)
+}
+
+// caseNumberOf returns case id's number from the live views, or "".
+func (r *Runner) caseNumberOf(id uuid.UUID) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if ce := r.live.cases[id]; ce != nil {
+		return ce.number
+	}
+	return ""
 }
 
 func mergeByPosition(a, b []domain.Envelope) []domain.Envelope {

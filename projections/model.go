@@ -87,6 +87,7 @@ type caseEntry struct {
 	away    []span   // in hospital or in transit, ordered by start
 	keys    []string // person keys
 	openPos eventstore.Position
+	number  string // the case number, from the station's register
 
 	// transfers are every transfer of the case, in request order.
 	transfers []transferRecord
@@ -143,6 +144,11 @@ func (m *model) apply(env domain.Envelope) {
 	}
 	if code, ok := domain.StationCodeOf(env.Stream); ok {
 		m.applyStation(code, env)
+		return
+	}
+	if e, ok := env.Event.(domain.CaseNumbered); ok && strings.HasPrefix(env.Stream, domain.CaseNumbersStreamPrefix) {
+		// The register's revision is the number (domain.CaseNumbered).
+		m.caseFor(e.CaseID).number = domain.CaseNumber(e.Station, e.Year, int(env.Revision)+1)
 	}
 }
 

@@ -31,6 +31,9 @@ const (
 	RuleBelongingsNotReturned = "belongings_not_returned"
 	RuleRepeatVisitor         = "repeat_visitor"
 	RuleReturnedWithoutBed    = "returned_without_bed"
+
+	// RulePoliceReportDue is a work item, never a safety alert.
+	RulePoliceReportDue = "police_report_due"
 )
 
 // Rules lists every rule code of the safety board.
@@ -148,16 +151,15 @@ func (m *model) selects(f Filter, code string) bool {
 	return (f.Station == "" || f.Station == code) && (f.Region == "" || f.Region == m.region(code))
 }
 
-// alerts evaluates every rule on every case of the stations f selects, at
-// at. The live board and every "as of" board go through here.
-func (m *model) alerts(f Filter, at time.Time) []Alert {
-	out := []Alert{}
+// eachCase calls fn with every case opened by at at a station f selects;
+// a transfer in flight belongs to both stations' boards. The safety board
+// and the worklist, live and "as of", go through here.
+func (m *model) eachCase(f Filter, at time.Time, fn func(ce *caseEntry)) {
 	for _, ce := range m.order {
 		if !ce.opened() || ce.c.OpenedAt.After(at) {
 			continue
 		}
 		if f.Station != "" || f.Region != "" {
-			// A transfer in flight shows on both stations' boards.
 			in := m.selects(f, ce.c.Station)
 			if !in && ce.c.Transfer != nil {
 				in = m.selects(f, ce.c.Transfer.To)
@@ -166,8 +168,15 @@ func (m *model) alerts(f Filter, at time.Time) []Alert {
 				continue
 			}
 		}
-		out = m.caseAlerts(out, ce, at)
+		fn(ce)
 	}
+}
+
+// alerts evaluates every rule on every case of the stations f selects, at
+// at.
+func (m *model) alerts(f Filter, at time.Time) []Alert {
+	out := []Alert{}
+	m.eachCase(f, at, func(ce *caseEntry) { out = m.caseAlerts(out, ce, at) })
 	slices.SortFunc(out, func(a, b Alert) int {
 		if c := severityRank(a.Severity) - severityRank(b.Severity); c != 0 {
 			return c
@@ -193,16 +202,52 @@ func severityRank(s string) int {
 	return 2
 }
 
-// caseAlerts appends the alerts of one case at at. Each rule states when
-// its signal is raised (strictly after its deadline) and what clears it.
+// A signal is one thing a case is due for or raised on, with its rule: a
+// deadline, raised strictly after due unless what it asks for is done
+// first, or a condition, raised from due on while it holds. The safety
+// board shows the raised ones (an Alert since due); the worklist shows the
+// ones that a step clears, raised or (deadlines) due within WorklistAhead.
+// caseSignals is the one place that says when each rule is due and what
+// clears it.
+type signal struct {
+	rule, severity string
+	due            time.Time
+	deadline       bool        // raised strictly after due; else from due on
+	step           domain.Step // the step that clears it; "" when no step does
+	worklistOnly   bool        // a work item, not a safety signal
+	detail         string      // the alert's words, without personal data
+}
+
+// raised reports whether s is raised at at.
+func (s signal) raised(at time.Time) bool {
+	if s.deadline {
+		return at.After(s.due)
+	}
+	return !s.due.After(at) // a step recorded ahead of its time raises nothing yet
+}
+
+// caseAlerts appends the safety alerts of one case raised at at.
 func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 	c := &ce.c
-	raise := func(rule, severity string, since time.Time, detail string) {
-		if since.After(at) {
-			return // a step recorded ahead of its time raises nothing yet
+	m.caseSignals(ce, at, func(s signal) {
+		if s.worklistOnly || !s.raised(at) {
+			return
 		}
-		out = append(out, Alert{Rule: rule, Severity: severity, CaseID: c.ID, Station: c.Station,
-			Region: m.region(c.Station), Since: since, Detail: detail})
+		out = append(out, Alert{Rule: s.rule, Severity: s.severity, CaseID: c.ID, Station: c.Station,
+			Region: m.region(c.Station), Since: s.due, Detail: s.detail})
+	})
+	return out
+}
+
+// caseSignals calls emit with every signal of one case that is pending at
+// at: each rule states when it is due and what clears it.
+func (m *model) caseSignals(ce *caseEntry, at time.Time, emit func(signal)) {
+	c := &ce.c
+	deadline := func(rule, severity string, due time.Time, step domain.Step, detail string) {
+		emit(signal{rule: rule, severity: severity, due: due, deadline: true, step: step, detail: detail})
+	}
+	condition := func(rule, severity string, since time.Time, step domain.Step, detail string) {
+		emit(signal{rule: rule, severity: severity, due: since, step: step, detail: detail})
 	}
 	active := c.Active()
 	// Ages are taken on the civil date in China Standard Time.
@@ -214,41 +259,49 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 		// Overdue stay: in station past the limit (16+, no disability flag),
 		// unless in long-stay care. Cleared by an extension or an exit.
 		if present && c.LongStay == nil && c.StayLimitApplies(at) {
-			if due := c.StayDeadline(); at.After(due) {
-				what := "in station past the 10-day limit with no extension"
-				if c.Extended {
-					what = "in station past the extended stay limit"
-				}
-				raise(RuleOverdueStay, SeverityMedium, due, what)
+			what := "in station past the 10-day limit with no extension"
+			if c.Extended {
+				what = "in station past the extended stay limit"
 			}
+			deadline(RuleOverdueStay, SeverityMedium, c.StayDeadline(), domain.StepExtension, what)
+		}
+		// Police report: due at once (at the intake) for the reasons the
+		// inspection found, until filed; a work item only (the exits wait
+		// for it, domain's reportFirst).
+		if c.PoliceReportDue() {
+			emit(signal{rule: RulePoliceReportDue, severity: SeverityHigh, due: c.OpenedAt, deadline: true,
+				step: domain.StepPoliceReport, worklistOnly: true, detail: "police report not filed"})
 		}
 		if !c.Identity.Verified {
 			// Cleared by a notice, an identification or an exit.
-			if due := c.OpenedAt.Add(NoticeDue); c.Identity.NoticeAt.IsZero() && at.After(due) {
-				raise(
-					RuleNoFamilySearchNotice, SeverityMedium, due,
+			if c.Identity.NoticeAt.IsZero() {
+				deadline(
+					RuleNoFamilySearchNotice, SeverityMedium, c.OpenedAt.Add(NoticeDue), domain.StepFamilySearchNotice,
 					"not identified and no family-search notice 24 hours after registration",
 				)
 			}
-			if due := c.OpenedAt.Add(DNARequestDue); c.Identity.DNARequestedAt.IsZero() && at.After(due) {
-				raise(RuleDNANotRequested, SeverityMedium, due, "not identified and no DNA request 7 days after registration")
+			if c.Identity.DNARequestedAt.IsZero() {
+				deadline(RuleDNANotRequested, SeverityMedium, c.OpenedAt.Add(DNARequestDue), domain.StepDNARequest,
+					"not identified and no DNA request 7 days after registration")
 			}
 			if req := c.Identity.DNARequestedAt; !req.IsZero() && c.Identity.DNAResultAt.IsZero() {
-				if due := DNAResultDue(req); at.After(due) {
-					raise(RuleDNAResultOverdue, SeverityMedium, due, "no DNA result a month after the request")
-				}
+				deadline(RuleDNAResultOverdue, SeverityMedium, DNAResultDue(req), domain.StepDNAResult,
+					"no DNA result a month after the request")
 			}
 			// Long stay: over 3 months with no settlement application.
-			if due := c.OpenedAt.Add(SettlementDue); c.Settlement == nil && at.After(due) {
-				raise(RuleLongStayNoSettlement, SeverityMedium, due, "over 3 months unidentified with no settlement application")
+			if c.Settlement == nil {
+				deadline(RuleLongStayNoSettlement, SeverityMedium, c.OpenedAt.Add(SettlementDue), domain.StepSettlement,
+					"over 3 months unidentified with no settlement application")
 			}
 		}
 		if minor {
-			if due := c.OpenedAt.Add(GuardianshipDue); c.Guardianship == nil && at.After(due) {
-				raise(RuleUnaccompaniedMinor, SeverityHigh, due, "minor with no guardianship step 24 hours after registration")
+			if c.Guardianship == nil {
+				deadline(RuleUnaccompaniedMinor, SeverityHigh, c.OpenedAt.Add(GuardianshipDue), domain.StepGuardianship,
+					"minor with no guardianship step 24 hours after registration")
 			}
 			if ce.bed != nil && ce.bed.Zone.Adult() {
-				raise(RuleMinorInAdultZone, SeverityHigh, ce.bed.Since, "minor placed in zone "+string(ce.bed.Zone))
+				condition(RuleMinorInAdultZone, SeverityHigh, ce.bed.Since, domain.StepBed,
+					"minor placed in zone "+string(ce.bed.Zone))
 			}
 		}
 		// The 16th and 18th birthdays change which rules apply. Birthdays
@@ -262,29 +315,28 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 				bday := time.Date(born.Year+n, born.Month, born.Day, 0, 0, 0, 0, domain.CivilZone)
 				if warn := bday.AddDate(0, 0, -int(BirthdayWarning/Day)); !at.Before(warn) && at.Before(bday) {
 					days := int(bday.Sub(today) / Day)
-					raise(RuleMinorBirthday, SeverityLow, warn, fmt.Sprintf("turns %d within %d day(s)", n, days))
+					condition(RuleMinorBirthday, SeverityLow, warn, "", fmt.Sprintf("turns %d within %d day(s)", n, days))
 				}
 			}
 		}
-		m.medicalAlerts(raise, c, ce, at)
+		medicalSignals(deadline, condition, c, ce)
 		// Back from hospital without a bed (the bed was released at the
 		// admission): raised at the return, cleared by a bed placement,
 		// another absence or an exit.
 		inStationCare := present || (c.Status == domain.StatusLongStay && c.LongStay != nil &&
 			c.LongStay.Kind == domain.LongStayInStation)
 		if inStationCare && ce.bed == nil && c.Medical.State == domain.MedicalStateReturned {
-			raise(RuleReturnedWithoutBed, SeverityMedium, c.Medical.ReturnedAt, "back from hospital with no bed")
+			condition(RuleReturnedWithoutBed, SeverityMedium, c.Medical.ReturnedAt, domain.StepBed,
+				"back from hospital with no bed")
 		}
 		if t := c.Transfer; t != nil {
 			switch t.State {
 			case domain.TransferStateRequested:
-				if due := t.RequestedAt.Add(TransferAnswerDue); at.After(due) {
-					raise(RuleTransferUnanswered, SeverityMedium, due, "transfer to "+t.To+" not answered in 48 hours")
-				}
+				deadline(RuleTransferUnanswered, SeverityMedium, t.RequestedAt.Add(TransferAnswerDue),
+					domain.StepTransferAccept, "transfer to "+t.To+" not answered in 48 hours")
 			case domain.TransferStateDeparted:
-				if due := t.DepartedAt.Add(HandoverDue); at.After(due) {
-					raise(RuleHandoverOverdue, SeverityHigh, due, "no handover at "+t.To+" 72 hours after the escort left")
-				}
+				deadline(RuleHandoverOverdue, SeverityHigh, t.DepartedAt.Add(HandoverDue), domain.StepHandover,
+					"no handover at "+t.To+" 72 hours after the escort left")
 			}
 		}
 		if prev, other := m.previousVisit(ce); prev != nil {
@@ -292,7 +344,7 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 			if other {
 				detail = "has a previous case at another station"
 			}
-			raise(RuleRepeatVisitor, SeverityLow, c.OpenedAt, detail)
+			condition(RuleRepeatVisitor, SeverityLow, c.OpenedAt, "", detail)
 		}
 	}
 
@@ -303,11 +355,12 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 		if known && (exitAge < domain.AdultAge || exitAge >= domain.ElderlyAge) || c.Disabled() {
 			sev = SeverityHigh
 		}
-		raise(RuleAbsconded, sev, c.ExitedAt, "left without notice")
+		condition(RuleAbsconded, sev, c.ExitedAt, domain.StepClosure, "left without notice")
 	}
 	// Death: until the checklist is complete.
 	if d := c.Death; d != nil && !d.ChecklistComplete() {
-		raise(RuleDeathChecklist, SeverityHigh, d.At, "death checklist incomplete: "+strings.Join(missingChecklist(d), ", "))
+		condition(RuleDeathChecklist, SeverityHigh, d.At, domain.StepDeath,
+			"death checklist incomplete: "+strings.Join(missingChecklist(d), ", "))
 	}
 	// Belongings: the person left (an exit of any kind; the deciders refuse
 	// the exits they attend while belongings are deposited) with deposited
@@ -315,40 +368,38 @@ func (m *model) caseAlerts(out []Alert, ce *caseEntry, at time.Time) []Alert {
 	// is recorded returned.
 	if c.Status == domain.StatusExited || c.Status == domain.StatusClosed {
 		if n := c.BelongingsDeposited(); n > 0 {
-			raise(
-				RuleBelongingsNotReturned, SeverityMedium, c.ExitedAt,
+			condition(
+				RuleBelongingsNotReturned, SeverityMedium, c.ExitedAt, domain.StepBelongings,
 				fmt.Sprintf("left with %d deposited item(s) not returned", n),
 			)
 		}
 	}
-	return out
 }
 
-// medicalAlerts raises pending_medical: a suspected infectious or mental
-// disorder never referred (from the intake, cleared by a referral); a
-// hospital stay with no news of the case for 3 days (cleared by any step
-// on the case); a discharge not followed within 24 hours by the return or
-// an exit.
-func (m *model) medicalAlerts(
-	raise func(rule, severity string, since time.Time, detail string), c *domain.Case, ce *caseEntry, at time.Time,
-) {
+// signalFunc emits a deadline or a condition of a rule (caseSignals).
+type signalFunc func(rule, severity string, due time.Time, step domain.Step, detail string)
+
+// medicalSignals emits pending_medical: a suspected infectious or mental
+// disorder never referred (a condition from the intake, cleared by a
+// referral); a hospital stay with no news of the case for 3 days (cleared
+// by any step on the case, so by no one step); a discharge not followed
+// within 24 hours by the return or an exit.
+func medicalSignals(deadline, condition signalFunc, c *domain.Case, ce *caseEntry) {
 	in := c.Inspection
 	switch c.Medical.State {
 	case "":
 		if in.SuspectedInfectious || in.SuspectedMentalDisorder {
-			raise(
-				RulePendingMedical, SeverityHigh, c.OpenedAt,
+			condition(
+				RulePendingMedical, SeverityHigh, c.OpenedAt, domain.StepMedicalReferral,
 				"suspected condition found at inspection and not referred to a hospital",
 			)
 		}
 	case domain.MedicalStateAdmitted:
-		if due := ce.lastAt.Add(HospitalUpdateDue); at.After(due) {
-			raise(RulePendingMedical, SeverityMedium, due, "in hospital with no update for 3 days")
-		}
+		deadline(RulePendingMedical, SeverityMedium, ce.lastAt.Add(HospitalUpdateDue), "",
+			"in hospital with no update for 3 days")
 	case domain.MedicalStateDischarged:
-		if due := c.Medical.DischargedAt.Add(ReturnAfterDischarge); at.After(due) {
-			raise(RulePendingMedical, SeverityHigh, due, "discharged from hospital and not back within 24 hours")
-		}
+		deadline(RulePendingMedical, SeverityHigh, c.Medical.DischargedAt.Add(ReturnAfterDischarge),
+			domain.StepMedicalReturn, "discharged from hospital and not back within 24 hours")
 	}
 }
 

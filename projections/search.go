@@ -11,7 +11,7 @@ import (
 )
 
 // CaseQuery selects cases: by station or region, by status, and by Q, a
-// fragment of the person's name or ID number. Limit is the page size (50
+// fragment of the person's name, ID number or case number. Limit is the page size (50
 // when zero, at most 500); Cursor is the NextCursor of the previous page.
 type CaseQuery struct {
 	Station string
@@ -24,16 +24,17 @@ type CaseQuery struct {
 
 // CaseSummary is one case in a search result.
 type CaseSummary struct {
-	ID       uuid.UUID     `json:"id" doc:"The case's ID."`
-	Version  uint64        `json:"version" doc:"The case's version."`
-	Station  string        `json:"station" doc:"Code of its station."`
-	Region   string        `json:"region,omitempty" doc:"Code of the station's region."`
-	Status   domain.Status `json:"status" doc:"Where the case stands."`
-	Name     string        `json:"name,omitempty" doc:"The person's name."`
-	Sex      domain.Sex    `json:"sex" doc:"The person's sex."`
-	Age      *int          `json:"age,omitempty" doc:"The person's age now, in whole years, when known."`
-	OpenedAt time.Time     `json:"opened_at" doc:"When the person arrived."`
-	ExitedAt time.Time     `json:"exited_at,omitzero" doc:"When the person left."`
+	ID         uuid.UUID     `json:"id" doc:"The case's ID."`
+	CaseNumber string        `json:"case_number,omitempty" doc:"The case's number (S01-2026-000123); absent until it is numbered."`
+	Version    uint64        `json:"version" doc:"The case's version."`
+	Station    string        `json:"station" doc:"Code of its station."`
+	Region     string        `json:"region,omitempty" doc:"Code of the station's region."`
+	Status     domain.Status `json:"status" doc:"Where the case stands."`
+	Name       string        `json:"name,omitempty" doc:"The person's name."`
+	Sex        domain.Sex    `json:"sex" doc:"The person's sex."`
+	Age        *int          `json:"age,omitempty" doc:"The person's age now, in whole years, when known."`
+	OpenedAt   time.Time     `json:"opened_at" doc:"When the person arrived."`
+	ExitedAt   time.Time     `json:"exited_at,omitzero" doc:"When the person left."`
 }
 
 // CasePage is one page of a case search, newest intake first.
@@ -71,14 +72,15 @@ func (r *Runner) SearchCases(q CaseQuery) (CasePage, error) {
 			continue
 		}
 		if q.Q != "" && !(name != "" && strings.Contains(normalise(c.Person.Name), name) ||
-			idFrag != "" && strings.Contains(strings.ToUpper(c.Person.IDNumber), idFrag)) {
+			idFrag != "" && (strings.Contains(strings.ToUpper(c.Person.IDNumber), idFrag) ||
+				strings.Contains(ce.number, idFrag))) {
 			continue
 		}
 		if len(page.Items) == limit {
 			page.NextCursor = strconv.Itoa(i + 1)
 			break
 		}
-		s := CaseSummary{ID: c.ID, Version: c.Version, Station: c.Station, Region: m.region(c.Station),
+		s := CaseSummary{ID: c.ID, CaseNumber: ce.number, Version: c.Version, Station: c.Station, Region: m.region(c.Station),
 			Status: c.Status, Name: c.Person.Name, Sex: c.Person.Sex, OpenedAt: c.OpenedAt, ExitedAt: c.ExitedAt}
 		if age, ok := c.AgeOn(now); ok {
 			s.Age = &age
