@@ -20,6 +20,7 @@ import (
 	"waystation/domain"
 	"waystation/eventstore"
 	wshttp "waystation/http"
+	"waystation/internal/credential"
 )
 
 // runDemo is `waystation demo`: RunDemo on the configured data folder,
@@ -72,13 +73,14 @@ var ErrDemoIncomplete = errors.New("demo: not served")
 
 // RunDemo serves the demo region on m until ctx ends, and closes m; the
 // seeding uses m.Config.AdminToken. On an empty store it seeds the region
-// (SeedDemo, at m.Now unless opts.Now is set) and then marks the data
-// folder complete; on a data folder whose demo completed before it serves
-// that demo as it is, with fresh tokens. It refuses, without serving, a
-// data folder whose seeding did not complete or that holds a store the
-// demo did not seed (ErrDemoIncomplete), and a seeding that fails stops
-// the service; both errors name the way out. The tokens and the commands
-// to try go to stdout.
+// (SeedDemo, at m.Now unless opts.Now is set), creates and activates an
+// account of every role (demoAccounts) and then marks the data folder
+// complete; on a data folder whose demo completed before it serves that
+// demo as it is, with fresh tokens and fresh passwords. It refuses, without
+// serving, a data folder whose seeding did not complete or that holds a
+// store the demo did not seed (ErrDemoIncomplete), and a seeding that
+// fails stops the service; both errors name the way out. The tokens, the
+// accounts with their passwords and the commands to try go to stdout.
 func RunDemo(ctx context.Context, m *Main, opts DemoOptions, stdout io.Writer) (err error) {
 	defer func() {
 		if cerr := m.Close(); err == nil {
@@ -130,13 +132,18 @@ func RunDemo(ctx context.Context, m *Main, opts DemoOptions, stdout io.Writer) (
 		return halt(err)
 	}
 	if !fresh {
-		tokens, err := demoTokens(ctx, newDemo(base, m.Config.AdminToken, opts))
+		d := newDemo(base, m.Config.AdminToken, opts)
+		tokens, err := demoTokens(ctx, d)
 		if err != nil {
 			return halt(fmt.Errorf("demo: issuing fresh tokens: %w", err))
 		}
+		accounts, err := demoAccounts(ctx, d)
+		if err != nil {
+			return halt(fmt.Errorf("demo: giving the accounts fresh passwords: %w", err))
+		}
 		fmt.Fprintf(stdout, "\nServing again, as it is, the demo seeded in %s on %s (%d synthetic cases, seed %d).\n",
 			dir, marker.CompletedAt.Format(time.RFC3339), marker.Cases, marker.Seed)
-		DemoSeed{Tokens: tokens, Cases: marker.Cases, Seed: marker.Seed, Data: dir}.Print(stdout, base)
+		DemoSeed{Tokens: tokens, Accounts: accounts, Cases: marker.Cases, Seed: marker.Seed, Data: dir}.Print(stdout, base)
 		return <-done
 	}
 	began := m.Now().UTC()
@@ -150,6 +157,9 @@ func RunDemo(ctx context.Context, m *Main, opts DemoOptions, stdout io.Writer) (
 		return halt(fmt.Errorf("demo: seeding interrupted, the demo in %s is incomplete: remove %s or run with --data elsewhere", dir, dir))
 	case err != nil:
 		return halt(fmt.Errorf("demo: seeding failed, the demo in %s is incomplete: %w; remove %s or run with --data elsewhere", dir, err, dir))
+	}
+	if seed.Accounts, err = demoAccounts(ctx, newDemo(base, m.Config.AdminToken, opts)); err != nil {
+		return halt(fmt.Errorf("demo: creating the accounts failed, the demo in %s is incomplete: %w; remove %s or run with --data elsewhere", dir, err, dir))
 	}
 	completed := m.Now().UTC()
 	marker.CompletedAt = &completed
@@ -207,9 +217,10 @@ type DemoOptions struct {
 }
 
 // DemoSeed is what SeedDemo created: the tokens of every role (shown once)
-// and how many cases and requests it took.
+// and how many cases and requests it took; RunDemo adds the accounts.
 type DemoSeed struct {
 	Tokens   []DemoToken
+	Accounts []DemoAccount
 	Cases    int
 	Requests int
 	Seed     uint64
@@ -222,7 +233,15 @@ type DemoToken struct {
 	Role, Scope, Token string
 }
 
-// Print writes the demo's tokens and a few commands to try.
+// DemoAccount is one account the demo created and activated, with its
+// password (shown once).
+type DemoAccount struct {
+	Username, Password string
+	Role               domain.Role
+	Station, Region    string
+}
+
+// Print writes the demo's tokens, its accounts and a few commands to try.
 func (s DemoSeed) Print(w io.Writer, base string) {
 	if s.Requests > 0 {
 		fmt.Fprintf(w, "\nWaystation demo at %s: %d synthetic cases (seed %d, %d requests). Tokens (shown once):\n", base, s.Cases, s.Seed, s.Requests)
@@ -231,6 +250,24 @@ func (s DemoSeed) Print(w io.Writer, base string) {
 	}
 	for _, t := range s.Tokens {
 		fmt.Fprintf(w, "  %-12s %-5s %s\n", t.Role, t.Scope, t.Token)
+	}
+	if len(s.Accounts) > 0 {
+		fmt.Fprintf(w, "\nLog in to the browser console at %s/ with one of these accounts (passwords shown once):\n", base)
+		fmt.Fprintf(w, "  %-17s %-20s %-12s %s\n", "username", "password", "role", "station")
+		for _, a := range s.Accounts {
+			scope := a.Station
+			if a.Region != "" {
+				scope = a.Region + " (region)"
+			}
+			if scope == "" {
+				scope = "-"
+			}
+			fmt.Fprintf(w, "  %-17s %-20s %-12s %s\n", a.Username, a.Password, a.Role, scope)
+		}
+		fmt.Fprintln(w, "The admin and the inspector must enrol two-factor at their first login, before anything else:")
+		fmt.Fprintln(w, "the console shows a QR code for an authenticator app and asks for its six-digit code (with curl:")
+		fmt.Fprintln(w, "POST /v1/session/totp, then POST /v1/session/totp/confirm; docs/accounts.md). Staff and the")
+		fmt.Fprintln(w, "coordinator log in with the password alone.")
 	}
 	var inspector, staff string
 	for _, t := range s.Tokens {
@@ -327,6 +364,62 @@ func demoTokens(ctx context.Context, d *demo) ([]DemoToken, error) {
 	}
 	return tokens, nil
 }
+
+// demoAccountsWanted are the demo's accounts of one of every role but
+// staff; demoAccounts adds staff at every demo station.
+var demoAccountsWanted = []DemoAccount{
+	{Username: "demo.admin", Role: domain.RoleAdmin},
+	{Username: "demo.inspector", Role: domain.RoleInspector, Region: "R1"},
+	{Username: "demo.coordinator", Role: domain.RoleCoordinator, Region: "R1"},
+}
+
+// demoAccounts creates an account of every role, and staff at every demo
+// station, through the API, or resets those that exist (a demo served
+// again), then activates each with a fresh password, as the person would.
+func demoAccounts(ctx context.Context, d *demo) ([]DemoAccount, error) {
+	raw, err := d.getJSON(ctx, d.admin, "/v1/accounts")
+	if err != nil {
+		return nil, fmt.Errorf("listing the accounts: %w", err)
+	}
+	var list struct {
+		Items []domain.Account `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("listing the accounts: %w", err)
+	}
+	ids := map[string]string{}
+	for _, a := range list.Items {
+		ids[a.Username] = a.ID
+	}
+	wanted := slices.Clone(demoAccountsWanted)
+	for _, st := range demoStations {
+		wanted = append(wanted, DemoAccount{Username: "demo." + strings.ToLower(st.code), Role: domain.RoleStaff, Station: st.code})
+	}
+	for i, a := range wanted {
+		var out map[string]any
+		if id, ok := ids[a.Username]; ok {
+			out, err = d.call(ctx, d.admin, "POST", "/v1/accounts/"+id+"/reset", nil, nethttp.StatusOK)
+		} else {
+			out, err = d.call(ctx, d.admin, "POST", "/v1/accounts", map[string]any{"username": a.Username,
+				"name": strings.TrimSpace("Demo " + string(a.Role) + " " + a.Station + a.Region),
+				"role": a.Role, "station": a.Station, "region": a.Region}, nethttp.StatusCreated)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the account %s: %w", a.Username, err)
+		}
+		a.Password = demoPassword()
+		if _, err := d.call(ctx, "", "POST", "/v1/accounts/activate", map[string]any{"username": a.Username,
+			"activation_code": out["activation_code"], "password": a.Password}, nethttp.StatusNoContent); err != nil {
+			return nil, fmt.Errorf("activating the account %s: %w", a.Username, err)
+		}
+		wanted[i] = a
+	}
+	return wanted, nil
+}
+
+// demoPassword returns a fresh random password: 80 bits in four groups of
+// four letters and digits, as activation codes are.
+func demoPassword() string { return credential.NewCode() }
 
 // demo is the state of one seeding run.
 type demo struct {

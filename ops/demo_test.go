@@ -81,11 +81,69 @@ func (d *demoRun) serving(t testing.TB) (*running, map[string]string) {
 	return &running{base: m[1]}, tokens
 }
 
+// demoAccounts are the usernames of the accounts the demo creates.
+var demoAccounts = []string{"demo.admin", "demo.inspector", "demo.coordinator",
+	"demo.rc1", "demo.s01", "demo.s02", "demo.s03", "demo.s04", "demo.m01"}
+
+// passwords returns the passwords the demo printed, by username.
+func (d *demoRun) passwords(t testing.TB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(d.out.String(), "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && strings.HasPrefix(f[0], "demo.") {
+			out[f[0]] = f[1]
+		}
+	}
+	return out
+}
+
+// checkDemoAccounts checks that the demo's accounts of every role exist,
+// active, with the role and station printed, and that staff of S01 log in
+// with the password printed and read their station while the admin is
+// held to enrolling two-factor first.
+func checkDemoAccounts(t *testing.T, r *running, admin string, passwords map[string]string) {
+	t.Helper()
+	list := r.must(t, 200, admin, "GET", "/v1/accounts", nil)
+	got := map[string]map[string]any{}
+	for _, it := range list["items"].([]any) {
+		a := it.(map[string]any)
+		got[a["username"].(string)] = a
+	}
+	for _, name := range demoAccounts {
+		if passwords[name] == "" {
+			t.Errorf("the demo printed no password for %s (printed %v)", name, passwords)
+		}
+		if a := got[name]; a == nil || a["state"] != "active" {
+			t.Errorf("the account %s is %v, want it active", name, a)
+		}
+	}
+	if a := got["demo.s01"]; a["role"] != "staff" || a["station"] != "S01" {
+		t.Errorf("demo.s01 is %v, want staff at S01", a)
+	}
+	if a := got["demo.coordinator"]; a["role"] != "coordinator" || a["region"] != "R1" {
+		t.Errorf("demo.coordinator is %v, want a coordinator of R1", a)
+	}
+	staff := newBrowser(t, r)
+	if code, out := staff.do(t, "POST", "/v1/session", map[string]any{"username": "demo.s01", "password": passwords["demo.s01"]}); code != 204 {
+		t.Fatalf("logging in as demo.s01 with the password printed: %d %v", code, out)
+	}
+	if code, out := staff.do(t, "GET", "/v1/stations/S01/occupancy", nil); code != 200 {
+		t.Errorf("demo.s01's session reads the occupancy of S01: %d %v", code, out)
+	}
+	adm := newBrowser(t, r)
+	if code, out := adm.do(t, "POST", "/v1/session", map[string]any{"username": "demo.admin", "password": passwords["demo.admin"]}); code != 204 {
+		t.Fatalf("logging in as demo.admin with the password printed: %d %v", code, out)
+	}
+	if code, out := adm.do(t, "GET", "/v1/accounts", nil); code != 403 || out["rule"] != "totp_enrolment_required" {
+		t.Errorf("demo.admin before enrolling two-factor: %d %v, want 403 totp_enrolment_required", code, out)
+	}
+}
+
 // TestTheDemoWithTheDefaultsServesEveryBoard is a newcomer's first five
 // minutes: `waystation demo` with the default flags (only the data folder
 // and the port moved into the test) seeds the default 160 cases, prints a
-// token for every role, serves boards with a few alerts of every kind,
-// and stops cleanly. The default count fills zones: the seeding then goes
+// token and an account for every role, serves boards with a few alerts of
+// every kind, and stops cleanly. The default count fills zones: the seeding then goes
 // on with people waiting for a bed, as a station does.
 func TestTheDemoWithTheDefaultsServesEveryBoard(t *testing.T) {
 	dir := t.TempDir()
@@ -100,6 +158,10 @@ func TestTheDemoWithTheDefaultsServesEveryBoard(t *testing.T) {
 		}
 	}
 	inspector, staff := tokens["inspector R1"], tokens["staff S01"]
+	checkDemoAccounts(t, r, tokens["admin all"], d.passwords(t))
+	if out := d.out.String(); !strings.Contains(out, r.base+"/ with one of these accounts") || !strings.Contains(out, "must enrol two-factor") {
+		t.Errorf("the demo does not name the console's address or the admin's two-factor enrolment:\n%s", out)
+	}
 
 	page := r.must(t, 200, inspector, "GET", fmt.Sprintf("/v1/cases?limit=%d", ops.DefaultDemoCases+1), nil)
 	if items, _ := page["items"].([]any); len(items) != ops.DefaultDemoCases {
@@ -226,11 +288,13 @@ func FuzzSeedDemo(f *testing.F) {
 
 // TestTheDemoRunAgainServesItsCompletedDemoAsItIs: a demo started again on
 // the folder of a demo that completed serves it as it is, says so, and
-// prints fresh tokens that see the cases seeded the first time.
+// prints fresh tokens that see the cases seeded the first time and fresh
+// passwords for the same accounts, the first run's no longer working.
 func TestTheDemoRunAgainServesItsCompletedDemoAsItIs(t *testing.T) {
 	dir := t.TempDir()
 	first := runDemoCommand(t, "--data", dir, "--addr", "127.0.0.1:0", "--cases", "13")
 	_, before := first.serving(t)
+	oldPasswords := first.passwords(t)
 	first.stop()
 	if err := first.wait(); err != nil {
 		t.Fatalf("the first demo stopped with %v", err)
@@ -248,6 +312,14 @@ func TestTheDemoRunAgainServesItsCompletedDemoAsItIs(t *testing.T) {
 	page := r.must(t, 200, tokens["inspector R1"], "GET", "/v1/cases?limit=60", nil)
 	if items, _ := page["items"].([]any); len(items) != 13 {
 		t.Errorf("the fresh inspector token sees %d cases, want the 13 seeded the first time", len(items))
+	}
+	passwords := again.passwords(t)
+	checkDemoAccounts(t, r, tokens["admin all"], passwords)
+	if passwords["demo.s01"] == oldPasswords["demo.s01"] {
+		t.Errorf("the second run printed the first run's password of demo.s01")
+	}
+	if code, _ := newBrowser(t, r).do(t, "POST", "/v1/session", map[string]any{"username": "demo.s01", "password": oldPasswords["demo.s01"]}); code != 401 {
+		t.Errorf("the first run's password of demo.s01 logs in after the second run: %d, want 401", code)
 	}
 }
 
