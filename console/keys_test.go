@@ -78,6 +78,9 @@ func requiredKeys(t *testing.T) []string {
 	for _, r := range projections.Rules {
 		keys["safety."+r] = true
 	}
+	for _, r := range projections.WorklistRules {
+		keys["work."+r] = true
+	}
 	for _, f := range constants(t, "Flag", "../domain") {
 		keys["flag."+f] = true
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,6 +86,7 @@ type boardPage struct {
 	Worklist  []workItem
 	Alerts    []projections.Alert
 	HasWork   bool
+	Position  uint64 // the log's position before the board was read
 	Truncated bool
 }
 
@@ -118,6 +120,9 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 		return boardPage{}, domain.Invalid("station", "choose a station")
 	}
 	b := boardPage{Now: c.now()}
+	if c.cfg.Live != nil {
+		b.Position = c.cfg.Live.Position().Commit
+	}
 	path := "/v1/stations/" + url.PathEscape(code)
 	if _, err := c.api.call(q.r, "GET", path, nil, nil, &b.Station); err != nil {
 		return b, err
@@ -189,10 +194,7 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 }
 
 // summary is one case of a search, as GET /v1/cases answers.
-type summary struct {
-	projections.CaseSummary
-	CaseNumber string `json:"case_number"`
-}
+type summary = projections.CaseSummary
 
 // searchResult is one page of a search.
 type searchResult struct {
@@ -234,10 +236,15 @@ const liveBeat = 25 * time.Second
 
 // live streams an event named "changed" each time the log moves on (at
 // most every liveGap), as server-sent events; the page then fetches its
-// board again. The events carry nothing else.
+// board again. The events carry nothing else. With after=N (the log's
+// position when the page was drawn) a change made since is told at once.
 func (c *Console) live(q *req) error {
 	if c.cfg.Live == nil {
 		return domain.NotFound("live updates are off")
+	}
+	pos := c.cfg.Live.Position()
+	if after, err := strconv.ParseUint(q.r.URL.Query().Get("after"), 10, 64); err == nil && after < pos.Commit {
+		pos = eventstore.Position{Commit: after, Prepare: after}
 	}
 	w, rc := q.w, http.NewResponseController(q.w)
 	h := w.Header()
@@ -256,7 +263,6 @@ func (c *Console) live(q *req) error {
 		return nil
 	}
 	ctx := q.r.Context()
-	pos := c.cfg.Live.Position()
 	for {
 		next := eventstore.Position{Commit: pos.Commit + 1}
 		wait, cancel := context.WithTimeout(ctx, liveBeat)

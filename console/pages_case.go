@@ -21,7 +21,6 @@ import (
 // caseState is a case as GET /v1/cases/{id} answers.
 type caseState struct {
 	domain.Case
-	CaseNumber         string        `json:"case_number"`
 	Flags              []string      `json:"flags"`
 	PersonalDataErased bool          `json:"personal_data_erased"`
 	AllowedSteps       []domain.Step `json:"allowed_steps"`
