@@ -117,6 +117,8 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /{$}", c.user(c.home))
 	c.mux.Handle("GET /board", c.user(c.boardFragment))
 	c.mux.Handle("GET /live", c.user(c.live))
+	c.mux.Handle("GET /worklist", c.user(c.worklist))
+	c.mux.Handle("GET /safety", c.user(c.safety))
 	c.mux.Handle("GET /cases", c.user(c.searchPage))
 	c.mux.Handle("POST /cases", c.user(c.search))
 	c.mux.Handle("GET /cases/new", c.user(c.intakePage))

@@ -313,3 +313,43 @@ func TestAnOpenBoardHearsOfAChangeMadeElsewhere(t *testing.T) {
 	}
 	t.Fatalf("no change heard: %v", lines.Err())
 }
+
+func TestTheWorklistShowsWhatIsDueWithTheStepThatClearsIt(t *testing.T) {
+	// Given a person who cannot say who they are, just registered
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	form := intakeForm("save")
+	form.Set("person.can_state_identity", "no")
+	id := caseIDOf(t, b.post("/cases/new", form))
+
+	// Then the board and the worklist show the family-search notice due,
+	// with the step that clears it
+	notice := `href="/cases/` + id + `/steps/family-search-notice"`
+	mustContain(t, b.get("/"), "待办", notice)
+	p := b.get("/worklist")
+	mustContain(t, p, "未发布寻亲公告", notice)
+	// And the list filters by rule.
+	mustNotContain(t, b.get("/worklist?rule=overdue_stay"), notice)
+
+	// When the notice is published, the item is gone
+	if p := b.post("/cases/"+id+"/steps/family-search-notice", url.Values{"channel": {"全国救助寻亲网"}}); p.URL.Path != "/cases/"+id {
+		t.Fatalf("notice: status %d\n%s", p.Status, p.Body)
+	}
+	mustNotContain(t, b.get("/worklist"), notice)
+	mustContain(t, b.get("/safety"), "没有逾期的安全提示")
+}
+
+func TestACoordinatorStartsFromTheStationsOfTheirRegion(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	e.station("S02", "R1")
+	e.station("S09", "R2")
+	code := e.account("zhao.lei", "赵磊", "coordinator", "", "R1")
+	b := e.browser()
+	b.activate("zhao.lei", code, "correct horse battery")
+	p := b.login("zhao.lei", "correct horse battery")
+	mustContain(t, p, "各站床位", `href="/?station=S01"`, `href="/?station=S02"`, "成年男性区 3/3")
+	mustNotContain(t, p, "S09")
+	mustContain(t, b.get("/?station=S02"), "救助站 S02", "空3 / 共3")
+}

@@ -29,10 +29,13 @@ func (c *Console) home(q *req) error {
 		c.render(q, http.StatusOK, "board", "board.title", b)
 		return nil
 	}
-	var sts []projections.StationInfo
-	if _, err := c.api.call(q.r, "GET", "/v1/stations", nil, nil, &sts); err != nil {
+	var list struct {
+		Items []projections.StationInfo `json:"items"`
+	}
+	if _, err := c.api.call(q.r, "GET", "/v1/stations", nil, nil, &list); err != nil {
 		return err
 	}
+	sts := list.Items
 	if q.user.Region != "" {
 		sts = slices.DeleteFunc(sts, func(s projections.StationInfo) bool { return s.Region != q.user.Region })
 	}
@@ -77,17 +80,20 @@ func (c *Console) stationOf(q *req) string {
 
 // boardPage is a station's day: beds, arrivals, people away, what is due.
 type boardPage struct {
-	Station   projections.StationInfo
-	Now       time.Time
-	Zones     []zoneBoard
-	Arrivals  []summary
-	Away      []summary
-	Received  []summary // arrived and not yet in a bed
-	Worklist  []workItem
-	Alerts    []projections.Alert
-	HasWork   bool
-	Position  uint64 // the log's position before the board was read
-	Truncated bool
+	Station  projections.StationInfo
+	Now      time.Time
+	Zones    []zoneBoard
+	Arrivals []summary
+	Away     []summary
+	Received []summary // arrived and not yet in a bed
+	Worklist []workItem
+	Alerts   []projections.Alert
+	HasWork  bool
+	// WorkTotal and AlertTotal count the whole lists; the board shows the
+	// first boardItems of each.
+	WorkTotal, AlertTotal int
+	Position              uint64 // the log's position before the board was read
+	Truncated             bool
 }
 
 type zoneBoard struct {
@@ -177,7 +183,10 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 		for i := range wl.Items {
 			wl.Items[i].Case = byID[wl.Items[i].CaseID]
 		}
-		b.Worklist = wl.Items
+		b.Worklist, b.WorkTotal = wl.Items, len(wl.Items)
+		if len(b.Worklist) > boardItems {
+			b.Worklist = b.Worklist[:boardItems]
+		}
 	case isNotFound(err):
 	default:
 		return b, err
@@ -186,10 +195,10 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 	if _, err := c.api.call(q.r, "GET", "/v1/safety", url.Values{"station": {code}}, nil, &sb); err != nil {
 		return b, err
 	}
-	b.Alerts = sb.Alerts
-	slices.SortFunc(b.Alerts, func(a, b projections.Alert) int {
-		return cmp.Or(cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)), a.Since.Compare(b.Since))
-	})
+	b.Alerts, b.AlertTotal = sortAlerts(sb.Alerts), len(sb.Alerts)
+	if len(b.Alerts) > boardItems {
+		b.Alerts = b.Alerts[:boardItems]
+	}
 	return b, nil
 }
 
@@ -200,6 +209,18 @@ type summary = projections.CaseSummary
 type searchResult struct {
 	Items      []summary `json:"items"`
 	NextCursor string    `json:"next_cursor"`
+}
+
+// boardItems is how many entries of the worklist and of the safety board
+// a board shows; the lists' own pages show them all.
+const boardItems = 10
+
+// sortAlerts orders alerts the most urgent first, then the oldest first.
+func sortAlerts(as []projections.Alert) []projections.Alert {
+	slices.SortFunc(as, func(a, b projections.Alert) int {
+		return cmp.Or(cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)), a.Since.Compare(b.Since))
+	})
+	return as
 }
 
 func isNotFound(err error) bool {

@@ -1,0 +1,125 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"waystation/domain"
+	"waystation/projections"
+)
+
+// listScope is the station or region a list page is about: staff's own
+// station, else the one asked for (?station= or ?region=), else all the
+// user may see.
+func (c *Console) listScope(q *req) url.Values {
+	v := url.Values{}
+	if q.user.Role == domain.RoleStaff {
+		v.Set("station", q.user.Station)
+		return v
+	}
+	qs := q.r.URL.Query()
+	switch {
+	case qs.Get("station") != "":
+		v.Set("station", qs.Get("station"))
+	case qs.Get("region") != "":
+		v.Set("region", qs.Get("region"))
+	case q.user.Region != "":
+		v.Set("region", q.user.Region)
+	}
+	return v
+}
+
+// worklistPage is the whole worklist of a scope, filtered by rule.
+type worklistPage struct {
+	Scope url.Values
+	Rule  string
+	Rules []string
+	Items []workItem
+}
+
+// worklist shows everything due soon and overdue (GET /v1/worklist),
+// filterable by rule: a code, never personal data, is all the URL holds.
+func (c *Console) worklist(q *req) error {
+	scope := c.listScope(q)
+	var wl struct {
+		Items []workItem `json:"items"`
+	}
+	if _, err := c.api.call(q.r, "GET", "/v1/worklist", scope, nil, &wl); err != nil {
+		return err
+	}
+	p := worklistPage{Scope: scope, Rule: q.r.URL.Query().Get("rule"), Rules: projections.WorklistRules}
+	cases, err := c.summaries(q, scope)
+	if err != nil {
+		return err
+	}
+	for _, it := range wl.Items {
+		if p.Rule != "" && it.Rule != p.Rule {
+			continue
+		}
+		it.Case = cases[it.CaseID]
+		p.Items = append(p.Items, it)
+	}
+	c.render(q, http.StatusOK, "worklist", "worklist.title", p)
+	return nil
+}
+
+// safetyPage is the safety board of a scope, filtered by rule and
+// severity.
+type safetyPage struct {
+	Scope      url.Values
+	Rule       string
+	Severity   string
+	Rules      []string
+	Severities []string
+	Alerts     []alertRow
+}
+
+type alertRow struct {
+	projections.Alert
+	Case *summary
+}
+
+// safety shows the safety board (GET /v1/safety): what is already overdue.
+func (c *Console) safety(q *req) error {
+	scope := c.listScope(q)
+	var sb projections.SafetyBoard
+	if _, err := c.api.call(q.r, "GET", "/v1/safety", scope, nil, &sb); err != nil {
+		return err
+	}
+	qs := q.r.URL.Query()
+	p := safetyPage{Scope: scope, Rule: qs.Get("rule"), Severity: qs.Get("severity"), Rules: projections.Rules,
+		Severities: []string{projections.SeverityHigh, projections.SeverityMedium, projections.SeverityLow}}
+	cases, err := c.summaries(q, scope)
+	if err != nil {
+		return err
+	}
+	for _, a := range sortAlerts(sb.Alerts) {
+		if (p.Rule != "" && a.Rule != p.Rule) || (p.Severity != "" && a.Severity != p.Severity) {
+			continue
+		}
+		p.Alerts = append(p.Alerts, alertRow{Alert: a, Case: cases[a.CaseID]})
+	}
+	c.render(q, http.StatusOK, "safety", "safety.title", p)
+	return nil
+}
+
+// summaries reads the cases of scope the user may see, by ID, to show
+// their case numbers beside list entries.
+func (c *Console) summaries(q *req, scope url.Values) (map[uuid.UUID]*summary, error) {
+	out := map[uuid.UUID]*summary{}
+	query := url.Values{"limit": {"500"}}
+	for k, v := range scope {
+		query[k] = slices.Clone(v)
+	}
+	var page searchResult
+	if _, err := c.api.call(q.r, "GET", "/v1/cases", query, nil, &page); err != nil {
+		return nil, err
+	}
+	for i := range page.Items {
+		out[page.Items[i].ID] = &page.Items[i]
+	}
+	return out, nil
+}
