@@ -217,6 +217,8 @@ func TestAnInspectorReplaysACaseInBothMeaningsOfAsOf(t *testing.T) {
 		`max="`)
 	before := b.get("/inspect/cases/" + id + "?version=0")
 	mustContain(t, before, "登记之前，尚无该案件的记录")
+	early := b.get("/inspect/cases/" + id + "?at=2026-12-02T08:00&known=true")
+	mustContain(t, early, "登记之前，尚无该案件的记录", "该时刻之前没有记录")
 
 	// And in English the meaning is said as plainly
 	b.lang = "en"
@@ -246,6 +248,11 @@ func TestTheBoardsAsOfAMomentSayWhichMeaningTheyShow(t *testing.T) {
 
 	start := b.get("/inspect")
 	mustContain(t, start, `href="/inspect/boards?region=R1"`, `type="datetime-local"`)
+
+	b.lang = "en"
+	en := b.get("/inspect/boards?station=S01&at=" + halfPastEleven + "&known=true")
+	mustContain(t, en, "Shown: what staff could have known at 2 Dec 2026 11:30", "Safety alerts", "Beds")
+	mustContain(t, b.get("/inspect"), "What the checkpoint proves", "The signature verifies")
 }
 
 func TestAnInspectorFindsACaseByItsIDInAPostBody(t *testing.T) {

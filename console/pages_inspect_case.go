@@ -202,7 +202,14 @@ func (c *Console) caseAt(q *req, id uuid.UUID, m moment) (caseAt, error) {
 		return out, nil
 	}
 	path := "/v1/cases/" + id.String() + "/history"
-	if _, err := c.api.call(q.r, "GET", path, m.historyQuery(), nil, &out.History); err != nil {
+	_, err := c.api.call(q.r, "GET", path, m.historyQuery(), nil, &out.History)
+	if p, ok := problemOf(err); ok && p.Status == http.StatusNotFound && !m.At.IsZero() {
+		// The case exists (its page read it): at that moment it had not
+		// begun, or nothing of it had been recorded yet.
+		out.Before = true
+		return out, nil
+	}
+	if err != nil {
 		return out, err
 	}
 	at := m.At
