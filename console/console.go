@@ -126,6 +126,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /cases/{id}", c.user(c.casePage))
 	c.mux.Handle("GET /cases/{id}/steps/{step}", c.user(c.stepPage))
 	c.mux.Handle("POST /cases/{id}/steps/{step}", c.user(c.step))
+	c.inspectRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 

@@ -67,3 +67,25 @@
     for (var i = 0; i < ids.length; i++) idCheck(ids[i]);
   });
 })();
+
+// ---- inspect: the version slider of /inspect/cases/{id} ----
+// The slider's form is a plain GET form with a submit button; with
+// JavaScript, the number beside it follows the slider and letting go of
+// it submits the form.
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form[data-autosubmit]");
+    for (var i = 0; i < forms.length; i++) {
+      (function (form) {
+        var range = form.querySelector("input[type=range]");
+        var out = form.querySelector("output");
+        if (!range) return;
+        var label = out ? out.textContent : "";
+        range.addEventListener("input", function () {
+          if (out) out.textContent = label.replace(/\d+/, range.value);
+        });
+        range.addEventListener("change", function () { form.submit(); });
+      })(forms[i]);
+    }
+  });
+})();

@@ -1,0 +1,408 @@
+package console_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
+
+	"waystation/console"
+	"waystation/domain"
+	"waystation/eventstore/audit"
+	wshttp "waystation/http"
+	"waystation/internal/credential"
+	"waystation/ops"
+)
+
+// clock is a test clock the whole server reads: steps are recorded at
+// the moments a test sets.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// exportOnly is the privacy part of the server that the inspectors'
+// pages need: the export bundle, built as the served binary builds it.
+type exportOnly struct{ m *ops.Main }
+
+func (p exportOnly) ErasePerson(context.Context, domain.Actor, uuid.UUID, domain.Erasure) (wshttp.Erasure, error) {
+	return wshttp.Erasure{}, domain.NotFound("erasure is not part of these tests")
+}
+
+func (p exportOnly) DueForErasure(context.Context, time.Time) (wshttp.DueList, error) {
+	return wshttp.DueList{}, nil
+}
+
+func (p exportOnly) Export(ctx context.Context, id uuid.UUID) (any, error) {
+	return p.m.Export(ctx, id)
+}
+
+// newInspectEnv is newEnv on the served binary's store (sealed personal
+// values, the Merkle tree, the export bundle) and on clk: the real API,
+// projections and console, served over HTTP.
+func newInspectEnv(t *testing.T, clk *clock) *env {
+	t.Helper()
+	e := &env{t: t, missing: map[string]bool{}}
+	cfg := ops.DefaultConfig()
+	cfg.Data = t.TempDir()
+	cfg.AdminToken = adminToken
+	m := ops.NewMain(cfg, slog.New(slog.DiscardHandler))
+	m.Now, m.NoSync = clk.Now, true
+	ctx, stop := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.runner = m.Views
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.runner.Run(ctx) }()
+	var err error
+	e.srv, err = wshttp.NewServer(wshttp.Config{
+		Service: m.Service, Views: wshttp.RunnerViews{Runner: m.Views}, Store: m.Store, Audit: m.Embedded,
+		Privacy: exportOnly{m}, AdminToken: adminToken, Now: clk.Now, SessionIdle: 24 * time.Hour,
+		PasswordParams: credential.Params{Time: 1, Memory: 64, Threads: 1},
+		Ready: func() error {
+			if !e.runner.Ready() {
+				return errors.New("catching up")
+			}
+			return nil
+		},
+		Console: func(api http.Handler) (http.Handler, error) {
+			return console.New(console.Config{API: api, Live: e.runner, Now: clk.Now, Logger: testLogger(t), Missing: func(lang, key string) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.missing[lang+": "+key] = true
+			}})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.http = httptest.NewServer(e.srv.Handler())
+	t.Cleanup(func() {
+		e.http.Close()
+		e.srv.Close()
+		stop()
+		<-done
+		_ = m.Close()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for k := range e.missing {
+			t.Errorf("a page asked the catalogue for a key it lacks: %s", k)
+		}
+	})
+	return e
+}
+
+var secretShown = regexp.MustCompile(`<code class="secret">([A-Z2-7=]+)</code>`)
+
+// inspector is a logged-in browser of an inspector account (of region,
+// or of every region when it is empty), enrolled in two-factor through
+// the console's /enrol as a person would be, codes read from clk.
+func (e *env) inspector(clk *clock, username, region string) *browser {
+	e.t.Helper()
+	code := e.account(username, "王督查", "inspector", "", region)
+	b := e.browser()
+	if p := b.activate(username, code, "correct horse battery"); p.Status != 200 {
+		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
+	}
+	if p := b.login(username, "correct horse battery"); p.URL.Path != "/enrol" {
+		e.t.Fatalf("an inspector's first login ended at %s (status %d), want /enrol", p.URL, p.Status)
+	}
+	p := b.post("/enrol", url.Values{"action": {"offer"}})
+	m := secretShown.FindStringSubmatch(p.Body)
+	if m == nil {
+		e.t.Fatalf("the enrolment shows no secret: %s", p.Body)
+	}
+	otp, err := totp.GenerateCode(m[1], clk.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if p := b.post("/enrol", url.Values{"action": {"confirm"}, "otp": {otp}}); p.Status != 200 {
+		e.t.Fatalf("confirming two-factor: status %d: %s", p.Status, p.Body)
+	}
+	return b
+}
+
+// day0 is 2 December 2026, 09:00 in Beijing: the intake of the replayed
+// case.
+var day0 = time.Date(2026, 12, 2, 9, 0, 0, 0, domain.CivilZone)
+
+// replayedCase records, as staff would, an intake at 09:00, the
+// screening and the security check at 09:30, a bed at 10:00 and, at 12:00, the person's voluntary leave that happened at
+// 11:00 (paperwork caught up late). It returns the case ID.
+func replayedCase(e *env, clk *clock, station string) string {
+	e.t.Helper()
+	clk.set(day0)
+	var opened struct {
+		ID string `json:"id"`
+	}
+	e.api("POST", "/v1/cases", map[string]any{
+		"station": station, "occurred_at": day0.Format(time.RFC3339), "referral": map[string]any{"source": "walk_in"},
+		"person": map[string]any{"name": "张三", "sex": "male", "birth_date": "1980-05-06"},
+	}, 201, &opened)
+	clk.set(day0.Add(30 * time.Minute))
+	e.api("POST", "/v1/cases/"+opened.ID+"/eligibility", map[string]any{"eligible": true}, 200, nil)
+	e.api("POST", "/v1/cases/"+opened.ID+"/security-check",
+		map[string]any{"checked_by": map[string]any{"staff_id": "S01-007", "sex": "male"}}, 200, nil)
+	clk.set(day0.Add(time.Hour))
+	e.api("POST", "/v1/cases/"+opened.ID+"/bed", map[string]any{"zone": "adult_male"}, 200, nil)
+	clk.set(day0.Add(3 * time.Hour))
+	e.api("POST", "/v1/cases/"+opened.ID+"/voluntary-leave", map[string]any{
+		"occurred_at": day0.Add(2 * time.Hour).Format(time.RFC3339), "declaration_ref": "SM-2026-118",
+	}, 200, nil)
+	clk.set(day0.Add(3*time.Hour + time.Minute))
+	return opened.ID
+}
+
+// halfPastEleven is the moment the two meanings of as-of differ: the
+// person had left (at 11:00), and nobody had recorded it yet (at 12:00).
+const halfPastEleven = "2026-12-02T11:30"
+
+func TestAnInspectorReplaysACaseInBothMeaningsOfAsOf(t *testing.T) {
+	// Given a case whose voluntary leave at 11:00 was recorded at 12:00
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	id := replayedCase(e, clk, "S01")
+	b := e.inspector(clk, "wang.jd", "R1")
+
+	// When the inspector asks what was true at 11:30
+	truth := b.get("/inspect/cases/" + id + "?at=" + halfPastEleven)
+
+	// Then the person had left, the bed was free, and the page says the
+	// leave was recorded after that moment
+	if truth.Status != 200 {
+		t.Fatalf("status %d: %s", truth.Status, truth.Body)
+	}
+	mustContain(t, truth, "2026年12月2日 11:30 当时的实际情况", `st-exited`, "自行离站", "在该时刻之后才录入")
+
+	// When they ask what staff could have known at 11:30
+	known := b.get("/inspect/cases/" + id + "?at=" + halfPastEleven + "&known=true")
+
+	// Then the person was still in their bed, and the leave is not on the
+	// timeline
+	mustContain(t, known, "当时工作人员所能掌握的情况", `st-in_station`, "adult_male-1")
+	mustNotContain(t, known, `st-exited`, "event.case.voluntary_left", "在该时刻之后才录入")
+	if strings.Count(known.Body, `<li id="e-`) >= strings.Count(truth.Body, `<li id="e-`) {
+		t.Errorf("the timeline of what staff knew is not shorter than what was true")
+	}
+
+	// When they compare the two meanings at that moment
+	cmp := b.get("/inspect/cases/" + id + "?at=" + halfPastEleven + "&cmp_at=" + halfPastEleven + "&cmp_known=true")
+
+	// Then the fields that differ are listed with both values, labelled
+	mustContain(t, cmp, `<code class="rule">status</code>`, `<code class="rule">exit_type</code>`,
+		`<code class="rule">bed.bed</code>`, "案件状态", "<mark>已离站</mark>", "<mark>在站</mark>", `dd class="changed"`)
+	mustNotContain(t, cmp, `<code class="rule">person.name</code>`)
+
+	// And the slider shows the case after its first record: registered,
+	// no bed
+	first := b.get("/inspect/cases/" + id + "?version=1")
+	mustContain(t, first, "第 1 条案件记录录入之后的情况", `st-received`, `type="range"`, `name="version"`,
+		`max="`)
+	before := b.get("/inspect/cases/" + id + "?version=0")
+	mustContain(t, before, "登记之前，尚无该案件的记录")
+	early := b.get("/inspect/cases/" + id + "?at=2026-12-02T08:00&known=true")
+	mustContain(t, early, "登记之前，尚无该案件的记录", "该时刻之前没有记录")
+
+	// And in English the meaning is said as plainly
+	b.lang = "en"
+	en := b.get("/inspect/cases/" + id + "?at=" + halfPastEleven + "&known=true")
+	mustContain(t, en, "Shown: what staff could have known at 2 Dec 2026 11:30")
+}
+
+func TestTheBoardsAsOfAMomentSayWhichMeaningTheyShow(t *testing.T) {
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	id := replayedCase(e, clk, "S01")
+	b := e.inspector(clk, "wang.jd", "R1")
+
+	truth := b.get("/inspect/boards?station=S01&at=" + halfPastEleven)
+	if truth.Status != 200 {
+		t.Fatalf("status %d: %s", truth.Status, truth.Body)
+	}
+	mustContain(t, truth, "2026年12月2日 11:30 当时的实际情况", "床位占用", "安全预警", "成年男性区")
+	mustNotContain(t, truth, "/inspect/cases/"+id)
+
+	known := b.get("/inspect/boards?station=S01&at=" + halfPastEleven + "&known=true")
+	mustContain(t, known, "当时工作人员所能掌握的情况", "/inspect/cases/"+id, "adult_male-1")
+
+	region := b.get("/inspect/boards?region=R1&at=" + halfPastEleven)
+	mustContain(t, region, "区域 R1", "S01")
+
+	start := b.get("/inspect")
+	mustContain(t, start, `href="/inspect/boards?region=R1"`, `type="datetime-local"`)
+
+	b.lang = "en"
+	en := b.get("/inspect/boards?station=S01&at=" + halfPastEleven + "&known=true")
+	mustContain(t, en, "Shown: what staff could have known at 2 Dec 2026 11:30", "Safety alerts", "Beds")
+	mustContain(t, b.get("/inspect"), "What the checkpoint proves", "The signature verifies")
+}
+
+func TestAnInspectorFindsACaseByItsIDInAPostBody(t *testing.T) {
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	id := replayedCase(e, clk, "S01")
+	b := e.inspector(clk, "wang.jd", "R1")
+
+	p := b.post("/inspect", url.Values{"case": {id}})
+	if p.URL.Path != "/inspect/cases/"+id || p.Status != 200 {
+		t.Fatalf("the lookup ended at %s (status %d)", p.URL, p.Status)
+	}
+	p = b.post("/inspect", url.Values{"case": {"S09-2026-000001"}})
+	if p.Status != http.StatusNotFound {
+		t.Fatalf("an unknown case number: status %d", p.Status)
+	}
+	mustContain(t, p, "没有找到该案件编号", `value="S09-2026-000001"`)
+}
+
+func TestTheExportDownloadedFromTheCasePageVerifiesOffline(t *testing.T) {
+	// Given a replayed case, and the inspector on its page
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	id := replayedCase(e, clk, "S01")
+	b := e.inspector(clk, "wang.jd", "R1")
+	p := b.get("/inspect/cases/" + id)
+	mustContain(t, p, `action="/inspect/cases/`+id+`/export"`, "waystation verify-export", "--key audit.pub")
+
+	// When they press the download button
+	res, err := b.c.Get(e.http.URL + "/inspect/cases/" + id + "/export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+
+	// Then a file arrives that passes the offline check, with the key the
+	// checkpoint shows pinned
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("status %d, Content-Disposition %q: %s", res.StatusCode, res.Header.Get("Content-Disposition"), bundle)
+	}
+	start := b.get("/inspect")
+	mustContain(t, start, "签名核验通过", "日志签名检查点", "检查点证明什么")
+	key := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(start.Body)
+	if key == nil {
+		t.Fatal("the start page shows no verifier key")
+	}
+	rep, err := audit.VerifyBundle(bundle, htmlUnescape(key[1]), domain.CaseStream)
+	if err != nil {
+		t.Fatalf("the downloaded bundle does not verify: %v", err)
+	}
+	if rep.CaseID.String() != id || rep.FirstVersion != 1 || rep.LastVersion < 3 || !rep.KeyPinned {
+		t.Errorf("report %+v", rep)
+	}
+
+	// And a byte changed fails the check
+	changed := []byte(strings.Replace(string(bundle), "SM-2026-118", "SM-2026-119", 1))
+	if _, err := audit.VerifyBundle(changed, "", domain.CaseStream); err == nil {
+		t.Error("a changed bundle verifies")
+	}
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&#43;", "+", "&#43", "+", "&amp;", "&", "&#39;", "'", "&#34;", `"`).Replace(s)
+}
+
+func TestEveryCasePageAnInspectorOpensIsInTheAccessLog(t *testing.T) {
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	first := replayedCase(e, clk, "S01")
+	second := replayedCase(e, clk, "S01")
+	b := e.inspector(clk, "wang.jd", "R1")
+	var accounts struct {
+		Items []struct {
+			ID       string `json:"id"`
+			Username string `json:"username"`
+		} `json:"items"`
+	}
+	e.api("GET", "/v1/accounts", nil, 200, &accounts)
+	var reader string
+	for _, a := range accounts.Items {
+		if a.Username == "wang.jd" {
+			reader = a.ID
+		}
+	}
+
+	for _, id := range []string{first, second} {
+		b.get("/inspect/cases/" + id + "?at=" + halfPastEleven + "&known=true")
+		var log struct {
+			Items []struct {
+				Reader string `json:"reader"`
+				Role   string `json:"role"`
+				Route  string `json:"route"`
+			} `json:"items"`
+		}
+		e.api("GET", "/v1/access-log?case="+id, nil, 200, &log)
+		found := false
+		for _, it := range log.Items {
+			if it.Reader == reader && it.Role == "inspector" && strings.Contains(it.Route, "/history") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("case %s: the access log has no history read by the inspector %s: %+v", id, reader, log.Items)
+		}
+	}
+}
+
+func TestStaffAreRefusedWhatTheAPIRefusesThem(t *testing.T) {
+	clk := &clock{}
+	e := newInspectEnv(t, clk)
+	e.station("S01", "R1")
+	e.station("S02", "R2")
+	id := replayedCase(e, clk, "S01")
+	other := replayedCase(e, clk, "S02")
+	staff := e.staff("li.wei", "S01")
+
+	for _, path := range []string{
+		"/inspect",                         // the checkpoint is for inspectors and admins
+		"/inspect/cases/" + id + "/export", // so is the export
+		"/inspect/cases/" + other + "?at=" + halfPastEleven, // another station's case
+		"/inspect/boards?station=S02&at=" + halfPastEleven,  // another station's boards
+	} {
+		p := staff.get(path)
+		if p.Status != http.StatusForbidden {
+			t.Errorf("staff at %s: status %d, want 403", path, p.Status)
+		}
+	}
+
+	// And an inspector of another region is refused this region's case
+	b := e.inspector(clk, "zhao.jd", "R2")
+	if p := b.get("/inspect/cases/" + id); p.Status != http.StatusForbidden {
+		t.Errorf("an inspector of R2 opened a case of R1: status %d", p.Status)
+	}
+	if p := b.get("/inspect/cases/" + other + "?at=" + halfPastEleven); p.Status != 200 {
+		t.Errorf("an inspector of R2 on a case of R2: status %d: %s", p.Status, p.Body)
+	}
+}
+
+// testLogger writes the console's internal errors to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
