@@ -236,7 +236,11 @@ func TestHealthDetailsAreSealedAndErased(t *testing.T) {
 		})
 	}
 	t.Run("the live and the rebuilt state agree", func(t *testing.T) {
-		if l, r := mustJSON(t, live), mustJSON(t, rebuilt); l != r {
+		// The case number is on the station's register, not the case's
+		// stream: the service adds it to the state it reads.
+		numbered := live
+		numbered.CaseNumber = ""
+		if l, r := mustJSON(t, numbered), mustJSON(t, rebuilt); l != r {
 			t.Errorf("live and rebuilt states differ:\n live    %s\n rebuilt %s", l, r)
 		}
 	})
