@@ -125,6 +125,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /cases/{id}/steps/{step}", c.user(c.stepPage))
 	c.mux.Handle("POST /cases/{id}/steps/{step}", c.user(c.step))
 	c.regionRoutes()
+	c.statsRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 
