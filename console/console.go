@@ -126,6 +126,7 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /cases/{id}/steps/{step}", c.user(c.step))
 	c.regionRoutes()
 	c.statsRoutes()
+	c.formsRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 
