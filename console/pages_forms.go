@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
 	"waystation/projections"
 )
@@ -290,7 +292,10 @@ func (r record) stayExitRegister(d *formDoc) {
 			if f.Value == "" || strings.HasSuffix(f.Path, "notes") || f.Path == "case_id" || f.Path == "station" {
 				continue
 			}
-			parts = append(parts, t.Maybe(f.Key, f.Path)+t.T("forms.colon")+f.Value)
+			if _, err := uuid.Parse(f.Value); err == nil {
+				continue
+			}
+			parts = append(parts, t.Maybe(f.Key, f.Path)+t.T("forms.colon")+r.shown(f))
 		}
 		log.Table = append(log.Table, []string{t.Time(e.OccurredAt), t.T("event." + e.Type),
 			strings.Join(parts, t.T("forms.list_sep")), by(&e)})
@@ -321,6 +326,23 @@ func (r record) stayExitRegister(d *formDoc) {
 	}
 	d.Sections = append(d.Sections, exit)
 	d.Signatures = []string{t.T("forms.sign_person"), t.T("forms.sign_staff"), t.T("forms.sign_head")}
+}
+
+// enumOfField names the enumerated type of an event's field by the
+// field's last name, for the values the register shows in words.
+var enumOfField = map[string]string{"sex": "enum.sex", "zone": "enum.zone", "source": "enum.referral_source",
+	"id_type": "enum.id_type", "legal_basis": "enum.legal_basis"}
+
+// shown is f's value in words where it is a code or a yes or no.
+func (r record) shown(f shownField) string {
+	name := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
+	switch {
+	case f.Value == "true" || f.Value == "false":
+		return r.yesNo(f.Value == "true")
+	case enumOfField[name] != "" && r.t.Has(enumOfField[name]+"."+f.Value):
+		return r.t.T(enumOfField[name] + "." + f.Value)
+	}
+	return f.Value
 }
 
 // exitEvent is the event type that records an exit of type et.

@@ -40,7 +40,7 @@ type statsPage struct {
 	Message  string
 	Rule     string
 	Tables   []statsTable
-	Charts   map[string]chart
+	Charts   map[string]*chart
 	Months   bool // whether the by-month tables are there
 }
 
@@ -169,7 +169,7 @@ func writeCSV(buf *bytes.Buffer, record []string) {
 // months of the period, and the tables and charts made of them. A period
 // the API refuses is explained on the page.
 func (c *Console) statistics(q *req) (statsPage, error) {
-	p := statsPage{Query: statsQuery(q.r), Charts: map[string]chart{}}
+	p := statsPage{Query: statsQuery(q.r), Charts: map[string]*chart{}}
 	var list struct {
 		Items []projections.StationInfo `json:"items"`
 	}
@@ -299,7 +299,7 @@ func (c *Console) statsTables(t tr, p *statsPage, beds map[string]int, selected 
 	}
 	add(census)
 	if len(censusBars) > 0 && len(censusBars) <= maxCensusBars {
-		p.Charts["census"] = columnChart("census", censusBars)
+		p.Charts["census"] = ptr(columnChart("census", censusBars))
 	}
 
 	exitTypes := domain.ExitType("").Values()
@@ -312,7 +312,7 @@ func (c *Console) statsTables(t tr, p *statsPage, beds map[string]int, selected 
 		typeBars = append(typeBars, barValue{label, n})
 	}
 	add(byType)
-	p.Charts["exits_by_type"] = barChart("exits_by_type", typeBars)
+	p.Charts["exits_by_type"] = ptr(barChart("exits_by_type", typeBars))
 
 	stays := []string{projections.StayUpTo10Days, projections.StayTo1Month, projections.StayTo3Months,
 		projections.StayOver3Months}
@@ -324,7 +324,7 @@ func (c *Console) statsTables(t tr, p *statsPage, beds map[string]int, selected 
 		stayBars = append(stayBars, barValue{label, s.LengthOfStay[b]})
 	}
 	add(los)
-	p.Charts["length_of_stay"] = barChart("length_of_stay", stayBars)
+	p.Charts["length_of_stay"] = ptr(barChart("length_of_stay", stayBars))
 
 	people := statsTable{Name: "age_and_sex", Head: []string{t.T("stats.group"), t.T("stats.intakes"), t.T("stats.exits")}}
 	for _, sex := range []string{"male", "female", ""} {
@@ -359,7 +359,7 @@ func (c *Console) statsTables(t tr, p *statsPage, beds map[string]int, selected 
 	}
 	add(stations)
 	if len(stationBars) > 1 {
-		p.Charts["stations"] = barChart("stations", stationBars)
+		p.Charts["stations"] = ptr(barChart("stations", stationBars))
 	}
 
 	if months == nil {
@@ -378,7 +378,7 @@ func (c *Console) statsTables(t tr, p *statsPage, beds map[string]int, selected 
 		monthBars = append(monthBars, barValue{m.Name, m.Stats.BedNights})
 	}
 	add(byMonth)
-	p.Charts["months"] = barChart("months", monthBars)
+	p.Charts["months"] = ptr(barChart("months", monthBars))
 }
 
 // barValue is a labelled count, before it is drawn.
@@ -432,3 +432,5 @@ func columnChart(name string, values []barValue) chart {
 	ch.First, ch.Last, ch.Base = values[0].Label, values[len(values)-1].Label, height+15
 	return ch
 }
+
+func ptr[T any](v T) *T { return &v }
