@@ -127,6 +127,9 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /cases/{id}/steps/{step}", c.user(c.stepPage))
 	c.mux.Handle("POST /cases/{id}/steps/{step}", c.user(c.step))
 	c.inspectRoutes()
+	c.regionRoutes()
+	c.statsRoutes()
+	c.formsRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 
