@@ -223,7 +223,7 @@ func (c *Console) fail(q *req, err error) {
 	if !ok {
 		var de *domain.Error
 		if errors.As(err, &de) {
-			p = &problem{Status: http.StatusBadRequest, Code: de.Code, Rule: de.Rule}
+			p = &problem{Status: statusOf(de.Code), Code: de.Code, Rule: de.Rule}
 		} else {
 			c.logger.Error("console page failed", "route", q.r.Pattern, "err", err)
 			p = &problem{Status: http.StatusInternalServerError, Code: domain.CodeInternal}
@@ -239,6 +239,26 @@ func (c *Console) fail(q *req, err error) {
 type errorPage struct {
 	Problem *problem
 	Message string
+}
+
+// statusOf is the status a page answers for a refusal of the console's
+// own (an unreadable form, an unknown page), as the API answers it.
+func statusOf(code domain.Code) int {
+	switch code {
+	case domain.CodeNotFound:
+		return http.StatusNotFound
+	case domain.CodeForbidden:
+		return http.StatusForbidden
+	case domain.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case domain.CodeConflict:
+		return http.StatusConflict
+	case domain.CodeRuleViolation:
+		return http.StatusUnprocessableEntity
+	case domain.CodeInternal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 // explain says in the user's language what p means: its rule's message,

@@ -278,6 +278,9 @@ type stepForm struct {
 	Key     string
 	Message string
 	Rule    string
+	// Next is where to go once the step is recorded: a page of the console
+	// (the transfers board), else the case.
+	Next string
 	// For a correction: the event corrected and its fields.
 	Event *timelineEntry
 }
@@ -310,7 +313,7 @@ func (c *Console) stepPage(q *req) error {
 	if err != nil {
 		return err
 	}
-	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: idempotencyKey()}
+	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: idempotencyKey(), Next: nextOf(q.r.URL.Query().Get("next"))}
 	if step == domain.StepCorrection {
 		if err := c.correctionTarget(q, &f, q.r.URL.Query().Get("event")); err != nil {
 			return err
@@ -368,7 +371,7 @@ func (c *Console) step(q *req) error {
 	if err != nil {
 		return err
 	}
-	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: v.Get("idempotency_key")}
+	f := stepForm{Case: cs, Step: step, Fields: fieldsOf(t), Key: v.Get("idempotency_key"), Next: nextOf(v.Get("next"))}
 	if f.Key == "" {
 		f.Key = idempotencyKey()
 	}
@@ -394,8 +397,27 @@ func (c *Console) step(q *req) error {
 		c.render(q, status, "step", "step.title", f)
 		return nil
 	}
-	http.Redirect(q.w, q.r, "/cases/"+id.String(), http.StatusSeeOther)
+	next := f.Next
+	if next == "" {
+		next = "/cases/" + id.String()
+		if step == domain.StepTransferDecline || step == domain.StepHandover {
+			// The case may be another station's now: the user goes back
+			// to their board.
+			if _, err := c.loadCase(q, id); err != nil {
+				next = "/"
+			}
+		}
+	}
+	http.Redirect(q.w, q.r, next, http.StatusSeeOther)
 	return nil
+}
+
+// nextOf returns next when it is a path of this console, else "".
+func nextOf(next string) string {
+	if next == "" || safeNext(next) != next {
+		return ""
+	}
+	return next
 }
 
 // correctionBody completes a correction: the event, and the old value read

@@ -150,10 +150,13 @@ func TestADeclinedTransferShowsTheReceiversReason(t *testing.T) {
 	s2 := e.staff("wang.fang", "S02")
 	id := admitted(t, s1, intakeForm("save"))
 	stepOK(t, s1, id, "transfer-request", url.Values{"to_station": {"S02"}, "reason": {"便于寻亲"}})
-	// (Declined, the case is no longer S02's to read: the step's redirect
-	// to the case page is refused, which is the API's answer.)
-	s2.post("/cases/"+id+"/steps/transfer-decline", url.Values{"reason": {"床位已满"}})
-	p := s1.get("/regions/R1/transfers")
+	// Declined, the case is no longer S02's to read: its staff go back to
+	// the page they came from, or to their board.
+	p := s2.post("/cases/"+id+"/steps/transfer-decline", url.Values{"reason": {"床位已满"}})
+	if p.Status != 200 || p.URL.Path != "/" {
+		t.Fatalf("after the decline: status %d at %s", p.Status, p.URL)
+	}
+	p = s1.get("/regions/R1/transfers")
 	mustContain(t, p, "拒绝接收", "床位已满", "已拒绝")
 }
 
