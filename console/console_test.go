@@ -162,11 +162,11 @@ func TestAnIntakeThroughTheFormOpensACaseThatTakesABed(t *testing.T) {
 	if caseIDOf(t, p) != id {
 		t.Fatalf("after the bed: %s", p.URL)
 	}
-	mustContain(t, p, "安排床位", "adult_male-1")
+	mustContain(t, p, "安排床位", "1号床")
 
 	// Then the board shows the bed taken by the case
 	p = b.get("/")
-	mustContain(t, p, "/cases/"+id, "adult_male-1", "空2 / 共3")
+	mustContain(t, p, "/cases/"+id, "1号床", "空2 / 共3")
 	// And saving the same form again records nothing twice
 	p = b.post("/cases/new", form)
 	if caseIDOf(t, p) != id {

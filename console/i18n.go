@@ -190,3 +190,13 @@ func keyOf(path string) string {
 	}
 	return "field." + strings.Join(out, ".")
 }
+
+// Bed names a bed as people say it: the number of a bed named zone-n
+// (domain.BedName), as "3号床" or "Bed 3"; any other name as it is.
+func (t tr) Bed(name string) string {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 || strings.Trim(name[i+1:], "0123456789") != "" || i == len(name)-1 {
+		return name
+	}
+	return t.F("bed.number", name[i+1:])
+}
