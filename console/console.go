@@ -124,6 +124,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /cases/{id}", c.user(c.casePage))
 	c.mux.Handle("GET /cases/{id}/steps/{step}", c.user(c.stepPage))
 	c.mux.Handle("POST /cases/{id}/steps/{step}", c.user(c.step))
+	c.adminRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 

@@ -1,0 +1,130 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+const adminPassword = "correct horse battery"
+
+var secretShown = regexp.MustCompile(`<code class="secret">([A-Z2-7]+)</code>`)
+
+// admin is a logged-in browser of an admin account, its two-factor
+// enrolled through the console's /enrol, as every admin must first.
+func (e *env) admin(username string) *browser {
+	e.t.Helper()
+	code := e.account(username, "王芳", "admin", "", "")
+	b := e.browser()
+	if p := b.activate(username, code, adminPassword); p.Status != 200 {
+		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
+	}
+	if p := b.login(username, adminPassword); p.URL.Path != "/enrol" {
+		e.t.Fatalf("an admin's first login ended at %s (status %d), want /enrol", p.URL, p.Status)
+	}
+	p := b.post("/enrol", url.Values{"action": {"offer"}})
+	m := secretShown.FindStringSubmatch(p.Body)
+	if m == nil {
+		e.t.Fatalf("no secret on the enrolment page:\n%s", p.Body)
+	}
+	otp, err := totp.GenerateCode(m[1], time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if p := b.post("/enrol", url.Values{"action": {"confirm"}, "otp": {otp}}); p.Status != 200 {
+		e.t.Fatalf("confirming two-factor: status %d: %s", p.Status, p.Body)
+	}
+	return b
+}
+
+// refused checks that p is the API's refusal of a non-admin.
+func refused(t *testing.T, p page) {
+	t.Helper()
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("%s: status %d, want 403:\n%.2000s", p.URL, p.Status, p.Body)
+	}
+	mustContain(t, p, `class="refusal"`, "forbidden")
+}
+
+func TestAnAdminRegistersAStationAndChangesItsZones(t *testing.T) {
+	// Given an admin
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+
+	// When they open the stations page
+	p := b.get("/admin/stations")
+	mustContain(t, p, "救助站与分区", "救助站 S01", "成年男性区 3 张", `for="f-code"`, `name="zones.6.beds"`)
+
+	// And register a station with two zones, one with seasonal beds
+	p = b.post("/admin/stations", url.Values{"idempotency_key": {"k1"}, "code": {"S02"}, "name": {"城东救助站"},
+		"region": {"R1"}, "kind": {"station"}, "zones.0.zone": {"adult_male"}, "zones.0.beds": {"4"},
+		"zones.0.seasonal": {"2"}, "zones.1.zone": {"minors"}, "zones.1.beds": {"2"}})
+
+	// Then the list shows it with its beds
+	if p.URL.Path != "/admin/stations" {
+		t.Fatalf("after the registration: %s (status %d)\n%s", p.URL, p.Status, p.Body)
+	}
+	mustContain(t, p, "救助站 S02 已登记", "城东救助站", "成年男性区 4 张 （季节性 2 张）", "未成年人区 2 张")
+
+	// When the form is sent with letters for a bed count, the field says so
+	p = b.post("/admin/stations", url.Values{"code": {"S03"}, "name": {"x"}, "region": {"R1"},
+		"kind": {"station"}, "zones.0.zone": {"adult_male"}, "zones.0.beds": {"four"}})
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", p.Status)
+	}
+	mustContain(t, p, `aria-invalid="true" aria-describedby="f-zones-0-beds-err"`)
+
+	// When they change S02's zones: the form holds the zones it has
+	p = b.get("/admin/stations/S02/zones")
+	mustContain(t, p, `name="zones.0.beds" value="4"`, `name="zones.0.seasonal" value="2"`, `value="minors" selected`)
+	p = b.post("/admin/stations/S02/zones", url.Values{"zones.0.zone": {"adult_male"}, "zones.0.beds": {"6"},
+		"zones.1.zone": {"adult_female"}, "zones.1.beds": {"3"}})
+	mustContain(t, p, "救助站 S02 的分区与床位已调整", "成年男性区 6 张", "成年女性区 3 张")
+	mustNotContain(t, b.get("/admin/stations/S02/zones"), `value="minors" selected`)
+
+	// And in English
+	b.lang = "en"
+	p = b.get("/admin/stations")
+	mustContain(t, p, "Stations and zones", "Register a station", "6 beds")
+}
+
+func TestAnOccupiedBedCannotBeRemovedAndTheFormSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	staff := e.staff("li.wei", "S01")
+	p := staff.post("/cases/new", intakeForm("save"))
+	id := caseIDOf(t, p)
+	e.api("POST", "/v1/cases/"+id+"/eligibility", map[string]any{"eligible": true}, 200, nil)
+	e.api("POST", "/v1/cases/"+id+"/security-check",
+		map[string]any{"checked_by": map[string]any{"staff_id": "G-7", "sex": "male"}}, 200, nil)
+	e.api("POST", "/v1/cases/"+id+"/bed", map[string]any{"zone": "adult_male"}, 200, nil)
+	b := e.admin("wang.fang")
+	p = b.post("/admin/stations/S01/zones", url.Values{"zones.0.zone": {"adult_female"}, "zones.0.beds": {"2"}})
+	if p.Status != http.StatusUnprocessableEntity && p.Status != http.StatusConflict {
+		t.Fatalf("status %d, want a refusal:\n%s", p.Status, p.Body)
+	}
+	mustContain(t, p, `class="refusal"`, "bed_occupied")
+}
+
+func TestStaffAreRefusedTheAdminPages(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	for _, path := range []string{"/admin", "/admin/stations", "/admin/stations/S01/zones"} {
+		refused(t, b.get(path))
+	}
+	p := b.post("/admin/stations", url.Values{"code": {"S09"}, "name": {"x"}, "region": {"R1"}, "kind": {"station"},
+		"zones.0.zone": {"adult_male"}, "zones.0.beds": {"1"}})
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("staff registered a station: status %d", p.Status)
+	}
+	if strings.Contains(b.get("/").Body, `href="/admin"`) {
+		t.Error("staff are shown the way to the admin pages")
+	}
+}
