@@ -128,3 +128,112 @@ func TestStaffAreRefusedTheAdminPages(t *testing.T) {
 		t.Error("staff are shown the way to the admin pages")
 	}
 }
+
+var codeShown = regexp.MustCompile(`id="activation-code">([^<]+)<`)
+
+// shownCode reads the activation code an answer page shows.
+func shownCode(t *testing.T, p page) string {
+	t.Helper()
+	m := codeShown.FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatalf("%s (status %d) shows no activation code:\n%s", p.URL, p.Status, p.Body)
+	}
+	return m[1]
+}
+
+var accountRow = regexp.MustCompile(`action="/admin/accounts/(acc_[0-9a-f]+)/disable"`)
+
+func TestAnAdminCreatesAnAccountAndThePersonActivatesItAndLogsIn(t *testing.T) {
+	// Given an admin and a station
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+
+	// When they create a staff account at S01
+	p := b.get("/admin/accounts")
+	mustContain(t, p, "账号管理", `<code>wang.fang</code>`, `for="f-username"`, `<option value="S01">`)
+	p = b.post("/admin/accounts", url.Values{"username": {"zhao.min"}, "name": {"赵敏"}, "role": {"staff"},
+		"station": {"S01"}})
+
+	// Then the answer shows the activation code once, how to hand it over
+	// and the activation address
+	mustContain(t, p, "账号 zhao.min 已创建", "只在此显示这一次", "/activate</code>", "赵敏")
+	if p.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the code's page may be cached: %q", p.Header.Get("Cache-Control"))
+	}
+	code := shownCode(t, p)
+	list := b.get("/admin/accounts")
+	mustContain(t, list, "zhao.min", "待激活")
+	mustNotContain(t, list, code)
+
+	// When the person activates the account in another browser and logs in
+	person := e.browser()
+	mustContain(t, person.activate("zhao.min", code, "quiet river morning"), "账号已激活")
+	p = person.login("zhao.min", "quiet river morning")
+	if p.Status != 200 || p.URL.Path != "/" {
+		t.Fatalf("the new person's login: status %d at %s", p.Status, p.URL)
+	}
+	mustContain(t, p, "今日看板", "赵敏")
+	mustContain(t, b.get("/admin/accounts"), "已启用")
+
+	// When the admin resets the account: first asked, then a new code
+	m := accountRow.FindAllStringSubmatch(b.get("/admin/accounts").Body, -1)
+	var id string
+	for _, r := range m {
+		if r[1] != "" {
+			id = r[1]
+		}
+	}
+	p = b.post("/admin/accounts/"+id+"/reset", url.Values{})
+	mustContain(t, p, "重置账号 zhao.min？", `name="confirm" value="yes"`)
+	p = b.post("/admin/accounts/"+id+"/reset", url.Values{"confirm": {"yes"}})
+	mustContain(t, p, "账号 zhao.min 已重置")
+	second := shownCode(t, p)
+	if second == code {
+		t.Fatal("the reset showed the old code")
+	}
+	if p := person.get("/"); p.URL.Path != "/login" {
+		t.Fatalf("after the reset the person's session still opens %s", p.URL)
+	}
+	mustContain(t, person.activate("zhao.min", second, "another quiet river"), "账号已激活")
+	person.login("zhao.min", "another quiet river")
+
+	// When the admin disables it: a confirmation, then the session ends
+	p = b.post("/admin/accounts/"+id+"/disable", url.Values{})
+	mustContain(t, p, "停用账号 zhao.min？", `method="post" action="/admin/accounts/`+id+`/disable"`)
+	if person.get("/").URL.Path != "/" {
+		t.Fatal("asking for the confirmation disabled the account")
+	}
+	p = b.post("/admin/accounts/"+id+"/disable", url.Values{"confirm": {"yes"}})
+	mustContain(t, p, "账号 zhao.min 已停用", "已停用")
+	if p := person.get("/"); p.URL.Path != "/login" {
+		t.Fatalf("a disabled account's session still opens %s", p.URL)
+	}
+	if p := person.login("zhao.min", "another quiet river"); p.URL.Path == "/" {
+		t.Fatal("a disabled account logged in")
+	}
+}
+
+func TestAnAccountTheAPIRefusesIsExplainedOnTheForm(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+	p := b.post("/admin/accounts", url.Values{"username": {"X"}, "name": {"赵敏"}, "role": {"staff"}, "station": {"S01"}})
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400:\n%s", p.Status, p.Body)
+	}
+	mustContain(t, p, `aria-describedby="f-username-err"`, `value="赵敏"`)
+	b.lang = "en"
+	mustContain(t, b.get("/admin/accounts"), "Create an account", "Two-factor")
+}
+
+func TestStaffAreRefusedTheAccounts(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	refused(t, b.get("/admin/accounts"))
+	p := b.post("/admin/accounts", url.Values{"username": {"zhao.min"}, "name": {"赵敏"}, "role": {"admin"}})
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("staff created an account: status %d", p.Status)
+	}
+}

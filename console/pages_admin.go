@@ -2,6 +2,8 @@ package console
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 
 	"waystation/domain"
 	"waystation/projections"
@@ -17,6 +19,10 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("POST /admin/stations", c.user(c.registerStation))
 	c.mux.Handle("GET /admin/stations/{code}/zones", c.user(c.zonesPage))
 	c.mux.Handle("POST /admin/stations/{code}/zones", c.user(c.changeZones))
+	c.mux.Handle("GET /admin/accounts", c.user(c.adminAccounts))
+	c.mux.Handle("POST /admin/accounts", c.user(c.createAccount))
+	c.mux.Handle("POST /admin/accounts/{id}/reset", c.user(c.resetAccount))
+	c.mux.Handle("POST /admin/accounts/{id}/disable", c.user(c.disableAccount))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
@@ -62,6 +68,37 @@ func (c *Console) stationList(q *req) ([]projections.StationInfo, error) {
 	}
 	_, err := c.api.call(q.r, "GET", "/v1/stations", nil, nil, &out)
 	return out.Items, err
+}
+
+// codesOf returns the stations' codes and their regions, each once, in
+// order: the choices of an account's or a token's scope.
+func codesOf(sts []projections.StationInfo) (stations, regions []string) {
+	for _, s := range sts {
+		stations = append(stations, s.Code)
+		if !slices.Contains(regions, s.Region) {
+			regions = append(regions, s.Region)
+		}
+	}
+	slices.Sort(regions)
+	return stations, regions
+}
+
+// confirmPage asks once more before a step that cannot be undone: its
+// form posts the same fields again with confirm=yes.
+type confirmPage struct {
+	Heading string
+	Text    string
+	Action  string
+	Button  string
+	Cancel  string
+	Hidden  url.Values
+}
+
+// confirmed reports whether a posted form is the answer to a confirmPage.
+func confirmed(q *req) bool { return q.r.PostForm.Get("confirm") == "yes" }
+
+func (c *Console) confirm(q *req, p confirmPage) {
+	c.render(q, http.StatusOK, "admin_confirm", "admin.confirm.title", p)
 }
 
 // accountList is GET /v1/accounts's answer.
