@@ -237,3 +237,57 @@ func TestStaffAreRefusedTheAccounts(t *testing.T) {
 		t.Fatalf("staff created an account: status %d", p.Status)
 	}
 }
+
+var tokenShown = regexp.MustCompile(`id="issued-token">([^<]+)<`)
+
+func TestAnAdminIssuesATokenThatWorksAndRevokesIt(t *testing.T) {
+	// Given an admin
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+
+	// When they issue a staff token for S01's intake tablet
+	p := b.post("/admin/tokens", url.Values{"name": {"S01 登记平板"}, "role": {"staff"}, "station": {"S01"}})
+
+	// Then the token is shown once, and it opens the API as S01's staff
+	m := tokenShown.FindStringSubmatch(p.Body)
+	if p.Status != http.StatusCreated || m == nil {
+		t.Fatalf("status %d, no token shown:\n%s", p.Status, p.Body)
+	}
+	mustContain(t, p, "只在此显示这一次", "S01 登记平板")
+	bearer := func() int {
+		req, _ := http.NewRequest("GET", e.http.URL+"/v1/cases?station=S01", nil)
+		req.Header.Set("Authorization", "Bearer "+m[1])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := bearer(); got != http.StatusOK {
+		t.Fatalf("the issued token: status %d", got)
+	}
+	list := b.get("/admin/tokens")
+	mustContain(t, list, "S01 登记平板", "有效")
+	mustNotContain(t, list, m[1])
+
+	// When they revoke it, after a confirmation
+	id := regexp.MustCompile(`action="/admin/tokens/([^/"]+)/revoke"`).FindStringSubmatch(list.Body)[1]
+	mustContain(t, b.post("/admin/tokens/"+id+"/revoke", url.Values{}), "吊销令牌“S01 登记平板”？")
+	p = b.post("/admin/tokens/"+id+"/revoke", url.Values{"confirm": {"yes"}})
+	mustContain(t, p, "已吊销")
+	if got := bearer(); got != http.StatusUnauthorized {
+		t.Fatalf("a revoked token: status %d", got)
+	}
+
+	// A staff token without a station is refused on the form
+	p = b.post("/admin/tokens", url.Values{"name": {"x"}, "role": {"staff"}})
+	if p.Status < 400 {
+		t.Fatalf("a staff token without a station: status %d", p.Status)
+	}
+	mustContain(t, p, `class="error"`)
+
+	// Staff are refused the tokens
+	refused(t, e.staff("li.wei", "S01").get("/admin/tokens"))
+}

@@ -23,6 +23,9 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("POST /admin/accounts", c.user(c.createAccount))
 	c.mux.Handle("POST /admin/accounts/{id}/reset", c.user(c.resetAccount))
 	c.mux.Handle("POST /admin/accounts/{id}/disable", c.user(c.disableAccount))
+	c.mux.Handle("GET /admin/tokens", c.user(c.adminTokens))
+	c.mux.Handle("POST /admin/tokens", c.user(c.issueToken))
+	c.mux.Handle("POST /admin/tokens/{id}/revoke", c.user(c.revokeToken))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
@@ -40,9 +43,7 @@ func (c *Console) adminIndex(q *req) error {
 	if err != nil {
 		return err
 	}
-	var toks struct {
-		Items []domain.Token `json:"items"`
-	}
+	var toks tokenList
 	if _, err := c.api.call(q.r, "GET", "/v1/tokens", nil, nil, &toks); err != nil {
 		return err
 	}
