@@ -291,3 +291,26 @@ func TestAnAdminIssuesATokenThatWorksAndRevokesIt(t *testing.T) {
 	// Staff are refused the tokens
 	refused(t, e.staff("li.wei", "S01").get("/admin/tokens"))
 }
+
+func TestABackupIsRefusedToStaffAndExplainedWhereTheStoreHasNone(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	refused(t, e.staff("li.wei", "S01").post("/admin/backup", url.Values{}))
+	// The test server keeps no backup function: the admin is told so on a
+	// page, not sent an empty file.
+	p := e.admin("wang.fang").post("/admin/backup", url.Values{})
+	if p.Status != http.StatusNotFound || p.Header.Get("Content-Disposition") != "" {
+		t.Fatalf("status %d, Content-Disposition %q", p.Status, p.Header.Get("Content-Disposition"))
+	}
+	mustContain(t, p, `class="refusal"`)
+}
+
+func TestTheAdminsOverviewLeadsToEachTask(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+	p := b.get("/admin")
+	mustContain(t, p, "系统管理", "已登记 1 个救助站", "共 1 个账号", `href="/admin/accounts"`, `href="/admin/access-log"`)
+	b.lang = "en"
+	mustContain(t, b.get("/admin"), "Administration", "Download a backup")
+}

@@ -26,6 +26,7 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("GET /admin/tokens", c.user(c.adminTokens))
 	c.mux.Handle("POST /admin/tokens", c.user(c.issueToken))
 	c.mux.Handle("POST /admin/tokens/{id}/revoke", c.user(c.revokeToken))
+	c.mux.Handle("POST /admin/backup", c.user(c.backup))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
