@@ -314,3 +314,19 @@ func TestTheAdminsOverviewLeadsToEachTask(t *testing.T) {
 	b.lang = "en"
 	mustContain(t, b.get("/admin"), "Administration", "Download a backup")
 }
+
+func TestAnAdminSeesTheLogsSignedCheckpointAndHowToVerifyIt(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.admin("wang.fang")
+	var cp struct {
+		Root string `json:"root"`
+		Key  string `json:"verifier_key"`
+	}
+	e.api("GET", "/v1/audit/checkpoint", nil, 200, &cp)
+	p := b.get("/admin/checkpoint")
+	mustContain(t, p, "日志签名检查点", strings.ReplaceAll(cp.Key, "+", "&#43;"), "签名有效", "waystation verify --data", "默克尔树")
+	b.lang = "en"
+	mustContain(t, b.get("/admin/checkpoint"), "What the checkpoint proves", "Valid: it checks")
+	refused(t, e.staff("li.wei", "S01").get("/admin/checkpoint"))
+}

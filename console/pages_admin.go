@@ -27,6 +27,7 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("POST /admin/tokens", c.user(c.issueToken))
 	c.mux.Handle("POST /admin/tokens/{id}/revoke", c.user(c.revokeToken))
 	c.mux.Handle("POST /admin/backup", c.user(c.backup))
+	c.mux.Handle("GET /admin/checkpoint", c.user(c.checkpointPage))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
