@@ -330,3 +330,13 @@ func TestAnAdminSeesTheLogsSignedCheckpointAndHowToVerifyIt(t *testing.T) {
 	mustContain(t, b.get("/admin/checkpoint"), "What the checkpoint proves", "Valid: it checks")
 	refused(t, e.staff("li.wei", "S01").get("/admin/checkpoint"))
 }
+
+func TestStaffAreRefusedRetentionAndErasure(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	refused(t, b.get("/admin/retention"))
+	p := b.post("/admin/retention/erase", url.Values{"case_id": {"6a3c0c1e-0000-4000-8000-000000000001"},
+		"reason": {"subject_request"}, "confirm": {"yes"}})
+	refused(t, p)
+}

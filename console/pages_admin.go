@@ -28,6 +28,8 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("POST /admin/tokens/{id}/revoke", c.user(c.revokeToken))
 	c.mux.Handle("POST /admin/backup", c.user(c.backup))
 	c.mux.Handle("GET /admin/checkpoint", c.user(c.checkpointPage))
+	c.mux.Handle("GET /admin/retention", c.user(c.retentionPage))
+	c.mux.Handle("POST /admin/retention/erase", c.user(c.erase))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
