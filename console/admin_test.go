@@ -340,3 +340,54 @@ func TestStaffAreRefusedRetentionAndErasure(t *testing.T) {
 		"reason": {"subject_request"}, "confirm": {"yes"}})
 	refused(t, p)
 }
+
+func TestAnAdminSeesWhoReadWhichCaseWhenPagedAndFiltered(t *testing.T) {
+	// Given two cases at S01, one read by a coordinator of R1 through the
+	// console, both read by the admin
+	e := newEnv(t)
+	e.station("S01", "R1")
+	staff := e.staff("li.wei", "S01")
+	first := caseIDOf(t, staff.post("/cases/new", intakeForm("save")))
+	second := caseIDOf(t, staff.post("/cases/new", intakeForm("save")))
+	code := e.account("zhou.hong", "周红", "coordinator", "", "R1")
+	coord := e.browser()
+	coord.activate("zhou.hong", code, "winter plum blossom")
+	coord.login("zhou.hong", "winter plum blossom")
+	if p := coord.get("/cases/" + first); p.Status != 200 {
+		t.Fatalf("the coordinator's read: status %d", p.Status)
+	}
+	b := e.admin("wang.fang")
+	b.get("/cases/" + first)
+	b.get("/cases/" + second)
+
+	// When the admin opens the access log
+	p := b.get("/admin/access-log")
+
+	// Then each read is listed with the reader by name, the route and the case
+	mustContain(t, p, "查阅记录", "周红", "区域协调员", "查看案件", `href="/cases/`+first+`"`, `href="/cases/`+second+`"`)
+	mustNotContain(t, p, "李伟</td>")
+
+	// When they filter by the second case, only its reads are listed
+	p = b.get("/admin/access-log?case=" + second)
+	mustContain(t, p, `href="/cases/`+second+`"`)
+	mustNotContain(t, p, `href="/cases/`+first+`"`, `周红 <a class="small"`)
+
+	// When they page a read at a time (as the API allows), the next page
+	// follows on
+	p = b.get("/admin/access-log?limit=1")
+	next := regexp.MustCompile(`href="(/admin/access-log\?after=[^"]+)"`).FindStringSubmatch(p.Body)
+	if next == nil {
+		t.Fatalf("no next page:\n%s", p.Body)
+	}
+	p = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	mustContain(t, p, "回到第一页", `href="/cases/`+first+`"`)
+
+	// A case filter that is not a case ID is explained
+	p = b.get("/admin/access-log?case=abc")
+	mustContain(t, p, "案件编号应为完整的 UUID")
+
+	// In English, and refused to staff
+	b.lang = "en"
+	mustContain(t, b.get("/admin/access-log"), "Access log", "Case opened")
+	refused(t, staff.get("/admin/access-log"))
+}

@@ -30,6 +30,7 @@ func (c *Console) adminRoutes() {
 	c.mux.Handle("GET /admin/checkpoint", c.user(c.checkpointPage))
 	c.mux.Handle("GET /admin/retention", c.user(c.retentionPage))
 	c.mux.Handle("POST /admin/retention/erase", c.user(c.erase))
+	c.mux.Handle("GET /admin/access-log", c.user(c.accessLogPage))
 }
 
 // adminIndex is the admin's overview: how many stations, accounts and
@@ -104,6 +105,23 @@ func confirmed(q *req) bool { return q.r.PostForm.Get("confirm") == "yes" }
 
 func (c *Console) confirm(q *req, p confirmPage) {
 	c.render(q, http.StatusOK, "admin_confirm", "admin.confirm.title", p)
+}
+
+// actorNames resolves actor IDs to their names (GET /v1/actors/{id}),
+// each once; an ID the API does not resolve keeps no name.
+func (c *Console) actorNames(q *req, ids []string) map[string]actorInfo {
+	out := map[string]actorInfo{}
+	for _, id := range ids {
+		if _, done := out[id]; done || id == "" {
+			continue
+		}
+		var a actorInfo
+		if _, err := c.api.call(q.r, "GET", "/v1/actors/"+url.PathEscape(id), nil, nil, &a); err != nil {
+			a = actorInfo{ID: id}
+		}
+		out[id] = a
+	}
+	return out
 }
 
 // accountList is GET /v1/accounts's answer.
