@@ -391,3 +391,17 @@ func TestAnAdminSeesWhoReadWhichCaseWhenPagedAndFiltered(t *testing.T) {
 	mustContain(t, b.get("/admin/access-log"), "Access log", "Case opened")
 	refused(t, staff.get("/admin/access-log"))
 }
+
+func TestCoordinatorsAreRefusedTheAdminPages(t *testing.T) {
+	e := newEnv(t)
+	e.station("S01", "R1")
+	code := e.account("zhou.hong", "周红", "coordinator", "", "R1")
+	b := e.browser()
+	b.activate("zhou.hong", code, "winter plum blossom")
+	b.login("zhou.hong", "winter plum blossom")
+	for _, path := range []string{"/admin", "/admin/stations", "/admin/accounts", "/admin/tokens", "/admin/checkpoint",
+		"/admin/retention", "/admin/access-log"} {
+		refused(t, b.get(path))
+	}
+	refused(t, b.post("/admin/tokens", url.Values{"name": {"x"}, "role": {"admin"}}))
+}
