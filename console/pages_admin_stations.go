@@ -100,7 +100,7 @@ func (c *Console) registerStation(q *req) error {
 		return err
 	}
 	v := q.r.PostForm
-	p := stationsPage{Fields: stationFields(registerStationType), Key: keyOf2(v)}
+	p := stationsPage{Fields: stationFields(registerStationType), Key: formKey(v)}
 	fill(p.Fields, v)
 	body, err := bodyOf(registerStationType, p.Fields, v)
 	if err == nil {
@@ -119,8 +119,8 @@ func (c *Console) registerStation(q *req) error {
 	return nil
 }
 
-// keyOf2 is the idempotency key a form carries, or a fresh one.
-func keyOf2(v url.Values) string {
+// formKey is the idempotency key a form carries, or a fresh one.
+func formKey(v url.Values) string {
 	if k := v.Get("idempotency_key"); k != "" {
 		return k
 	}
@@ -179,7 +179,7 @@ func (c *Console) changeZones(q *req) error {
 	if err != nil {
 		return err
 	}
-	p := zonesPage{Station: s, Fields: stationFields(changeZonesType), Key: keyOf2(v)}
+	p := zonesPage{Station: s, Fields: stationFields(changeZonesType), Key: formKey(v)}
 	fill(p.Fields, v)
 	body, err := bodyOf(changeZonesType, p.Fields, v)
 	if err == nil {
