@@ -85,22 +85,13 @@ func (a api) callWith(ctx context.Context, r *http.Request, hdr http.Header, met
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	in := httptest.NewRequestWithContext(ctx, method, target, rd)
-	in.Host = r.Host
-	in.RemoteAddr = r.RemoteAddr
-	in.TLS = r.TLS
-	for _, h := range forwarded {
-		if v := r.Header.Values(h); len(v) > 0 {
-			in.Header[h] = v
-		}
-	}
+	in := a.request(ctx, r, method, target, rd)
 	for k, v := range hdr {
 		in.Header[k] = v
 	}
 	if body != nil {
 		in.Header.Set("Content-Type", "application/json")
 	}
-	in.Header.Set("Accept", "application/json")
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, in)
 	res := rec.Result()
@@ -122,6 +113,23 @@ func (a api) callWith(ctx context.Context, r *http.Request, hdr http.Header, met
 		}
 	}
 	return res.Header, nil
+}
+
+// request is the API request of method target (with body) made for the
+// browser's request r: its user's cookie, address, TLS state and origin
+// headers go with it.
+func (a api) request(ctx context.Context, r *http.Request, method, target string, body io.Reader) *http.Request {
+	in := httptest.NewRequestWithContext(ctx, method, target, body)
+	in.Host = r.Host
+	in.RemoteAddr = r.RemoteAddr
+	in.TLS = r.TLS
+	for _, h := range forwarded {
+		if v := r.Header.Values(h); len(v) > 0 {
+			in.Header[h] = v
+		}
+	}
+	in.Header.Set("Accept", "application/json")
+	return in
 }
 
 // idempotencyKey returns a fresh key for a step sent from a form; the form

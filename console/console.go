@@ -130,6 +130,7 @@ func (c *Console) routes() {
 	c.regionRoutes()
 	c.statsRoutes()
 	c.formsRoutes()
+	c.adminRoutes()
 	c.mux.HandleFunc("/", c.notFound)
 }
 

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"waystation/console"
 	"waystation/domain"
@@ -223,6 +226,48 @@ func (e *env) staff(username, station string) *browser {
 		e.t.Fatalf("login: status %d at %s: %s", p.Status, p.URL, p.Body)
 	}
 	return b
+}
+
+// secretShown finds the two-factor secret on the enrolment page.
+var secretShown = regexp.MustCompile(`<code class="secret">([A-Z2-7=]+)</code>`)
+
+// person is a logged-in browser of a new account of role, at station or
+// in region as the role asks, activated and logged in through the console's
+// pages; an account that must use two-factor (admins, inspectors) is
+// enrolled through /enrol with codes of the moment now.
+func (e *env) person(username, name, role, station, region string, now time.Time) *browser {
+	e.t.Helper()
+	code := e.account(username, name, role, station, region)
+	b := e.browser()
+	if p := b.activate(username, code, "correct horse battery"); p.Status != 200 {
+		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
+	}
+	p := b.login(username, "correct horse battery")
+	if p.Status != 200 {
+		e.t.Fatalf("login: status %d at %s: %s", p.Status, p.URL, p.Body)
+	}
+	if p.URL.Path == "/enrol" {
+		e.enrol(b, now)
+	}
+	return b
+}
+
+// enrol enrols b's account in two-factor through the /enrol pages, as a
+// person does with an authenticator app, at the moment now.
+func (e *env) enrol(b *browser, now time.Time) {
+	e.t.Helper()
+	p := b.post("/enrol", url.Values{"action": {"offer"}})
+	m := secretShown.FindStringSubmatch(p.Body)
+	if m == nil {
+		e.t.Fatalf("no secret on the enrolment page: status %d\n%s", p.Status, p.Body)
+	}
+	otp, err := totp.GenerateCode(m[1], now)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if p := b.post("/enrol", url.Values{"action": {"confirm"}, "otp": {otp}}); p.Status != 200 {
+		e.t.Fatalf("confirming two-factor: status %d: %s", p.Status, p.Body)
+	}
 }
 
 // caseIDIn reads the case ID of a case page's URL.

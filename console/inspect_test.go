@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/pquerna/otp/totp"
 
 	"waystation/console"
 	"waystation/domain"
@@ -108,34 +107,12 @@ func newInspectEnv(t *testing.T, clk *clock) *env {
 	return e
 }
 
-var secretShown = regexp.MustCompile(`<code class="secret">([A-Z2-7=]+)</code>`)
-
 // inspector is a logged-in browser of an inspector account (of region,
-// or of every region when it is empty), enrolled in two-factor through
-// the console's /enrol as a person would be, codes read from clk.
+// or of every region when it is empty), enrolled in two-factor with codes
+// read from clk.
 func (e *env) inspector(clk *clock, username, region string) *browser {
 	e.t.Helper()
-	code := e.account(username, "王督查", "inspector", "", region)
-	b := e.browser()
-	if p := b.activate(username, code, "correct horse battery"); p.Status != 200 {
-		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
-	}
-	if p := b.login(username, "correct horse battery"); p.URL.Path != "/enrol" {
-		e.t.Fatalf("an inspector's first login ended at %s (status %d), want /enrol", p.URL, p.Status)
-	}
-	p := b.post("/enrol", url.Values{"action": {"offer"}})
-	m := secretShown.FindStringSubmatch(p.Body)
-	if m == nil {
-		e.t.Fatalf("the enrolment shows no secret: %s", p.Body)
-	}
-	otp, err := totp.GenerateCode(m[1], clk.Now())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if p := b.post("/enrol", url.Values{"action": {"confirm"}, "otp": {otp}}); p.Status != 200 {
-		e.t.Fatalf("confirming two-factor: status %d: %s", p.Status, p.Body)
-	}
-	return b
+	return e.person(username, "王督查", "inspector", "", region, clk.Now())
 }
 
 // day0 is 2 December 2026, 09:00 in Beijing: the intake of the replayed

@@ -5,65 +5,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
 	"waystation/domain"
 )
 
 // coordinator is a logged-in browser of a coordinator of region.
 func (e *env) coordinator(username, region string) *browser {
 	e.t.Helper()
-	return e.login(username, "陈静", "coordinator", region)
+	return e.person(username, "陈静", "coordinator", "", region, time.Now())
 }
 
 // regionInspector is a logged-in browser of an inspector of region (every
 // region when empty), enrolled in two-factor through the console.
 func (e *env) regionInspector(username, region string) *browser {
 	e.t.Helper()
-	b := e.login(username, "周明", "inspector", region)
-	e.enrol(b)
-	return b
-}
-
-// admin is a logged-in browser of an admin, enrolled in two-factor.
-func (e *env) admin(username string) *browser {
-	e.t.Helper()
-	b := e.login(username, "吴刚", "admin", "")
-	e.enrol(b)
-	return b
-}
-
-func (e *env) login(username, name, role, region string) *browser {
-	e.t.Helper()
-	code := e.account(username, name, role, "", region)
-	b := e.browser()
-	if p := b.activate(username, code, "correct horse battery"); p.Status != 200 {
-		e.t.Fatalf("activation: status %d: %s", p.Status, p.Body)
-	}
-	// The login goes on to the case search: the home page of accounts
-	// without a station is not this test's business.
-	p := b.post("/login", url.Values{"username": {username}, "password": {"correct horse battery"}, "next": {"/cases"}})
-	if p.Status != 200 {
-		e.t.Fatalf("login: status %d at %s: %s", p.Status, p.URL, p.Body)
-	}
-	return b
-}
-
-// enrol enrols b's account in two-factor through the /enrol pages.
-func (e *env) enrol(b *browser) {
-	e.t.Helper()
-	p := b.post("/enrol", url.Values{"action": {"offer"}})
-	secret := between(p.Body, `<code class="secret">`, `</code>`)
-	if secret == "" {
-		e.t.Fatalf("no secret offered: status %d\n%s", p.Status, p.Body)
-	}
-	code, err := totp.GenerateCode(secret, time.Now())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if p := b.post("/enrol", url.Values{"action": {"confirm"}, "otp": {code}}); p.Status != 200 {
-		e.t.Fatalf("enrolment: status %d\n%s", p.Status, p.Body)
-	}
+	return e.person(username, "周明", "inspector", "", region, time.Now())
 }
 
 // admitted records an intake of an adult man at b's station, screens him
