@@ -9,7 +9,6 @@ import (
 	"time"
 )
 
-const adminPassword = "correct horse battery"
 
 // admin is a logged-in browser of an admin account, its two-factor
 // enrolled through the console's /enrol, as every admin must first.
