@@ -9,7 +9,6 @@ import (
 	"time"
 )
 
-
 // admin is a logged-in browser of an admin account, its two-factor
 // enrolled through the console's /enrol, as every admin must first.
 func (e *env) admin(username string) *browser {
