@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"waystation/internal/bench"
 )
@@ -19,10 +20,10 @@ import (
 // when the folder holds no store.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: bench: which one? append, rebuild, http, sealing or readall", ErrUsage)
+		return fmt.Errorf("%w: bench: which one? append, rebuild, http, console, sealing or readall", ErrUsage)
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "usage: waystation bench append|rebuild|http|sealing|readall [flags]"+
+		fmt.Fprintln(stderr, "usage: waystation bench append|rebuild|http|console|sealing|readall [flags]"+
 			"  (waystation bench <kind> -h for the flags)")
 		return nil
 	}
@@ -41,9 +42,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *writers < 1 || *events < 1 {
 		return fmt.Errorf("%w: bench: --writers and --events must be at least 1", ErrUsage)
 	}
+	if kind == "console" && !flagSet(fs, "events") {
+		*events = consoleRounds
+	}
 	run, ok := benchmarks[kind]
 	if !ok {
-		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http, sealing or readall)", ErrUsage, kind)
+		return fmt.Errorf("%w: bench: unknown benchmark %q (append, rebuild, http, console, sealing or readall)", ErrUsage, kind)
 	}
 	dir := *data
 	if dir == "" {
@@ -95,6 +99,31 @@ var benchmarks = map[string]func(ctx context.Context, dir string, writers, event
 		tuneGC() // as serve runs
 		return bench.HTTP(ctx, dir, clients, requests, serveForBench)
 	},
+	"console": benchConsole,
+}
+
+// consoleRounds is how many times `bench console` asks for each page
+// unless --events says otherwise.
+const consoleRounds = 50
+
+// benchConsole serves the store in dir (the demo, seeded first, when dir
+// holds none) and measures every page of the console (bench.Console),
+// each asked for rounds times.
+func benchConsole(ctx context.Context, dir string, _, rounds int) (any, error) {
+	tuneGC() // as serve runs
+	seed := requireStore(dir) != nil
+	addr, stop, err := serveForBench(ctx, dir, bench.AdminToken)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	base := "http://" + addr
+	if seed {
+		if _, err := SeedDemo(ctx, base, bench.AdminToken, DemoOptions{Cases: 160, Seed: 2024, Now: time.Now()}); err != nil {
+			return nil, fmt.Errorf("bench console: seeding the demo: %w", err)
+		}
+	}
+	return bench.Console(ctx, bench.ConsoleConfig{BaseURL: base, AdminToken: bench.AdminToken, Rounds: rounds})
 }
 
 // serveForBench is bench.Serve over Main: the whole service in dir on a
@@ -123,6 +152,13 @@ func serveForBench(ctx context.Context, dir, token string) (string, func(), erro
 		return "", nil, ctx.Err()
 	}
 	return addr, func() { cancel(); <-done; served() }, nil
+}
+
+// flagSet reports whether the command line set flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // printBench prints the result of benchmark kind: with asJSON one JSON
