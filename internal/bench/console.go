@@ -58,6 +58,9 @@ func Console(ctx context.Context, cfg ConsoleConfig) (ConsoleReport, error) {
 		return ConsoleReport{}, errors.New("bench console: rounds must be at least 1")
 	}
 	c := consoleClient{base: strings.TrimRight(cfg.BaseURL, "/"), admin: cfg.AdminToken}
+	if err := c.ready(ctx); err != nil {
+		return ConsoleReport{}, err
+	}
 	station, region, caseID, cases, err := c.busiestStation(ctx)
 	if err != nil {
 		return ConsoleReport{}, err
@@ -167,8 +170,37 @@ func (c consoleClient) api(ctx context.Context, method, path string, body, out a
 	return nil
 }
 
-// busiestStation returns the station with the most open cases, its region,
-// one of its cases in a bed (or any case of it) and its count of cases.
+// readyWait bounds the wait for a server whose views are still folding a
+// long log after its start.
+const readyWait = 10 * time.Minute
+
+// ready waits until /readyz answers 200: measuring a server still folding
+// its log would measure the wait.
+func (c consoleClient) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyWait)
+	defer cancel()
+	for {
+		req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench console: the server was not ready within %s: %w", readyWait, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// busiestStation returns the station with the most people in a bed, its
+// region, one of them (or any case of the station when none is) and how
+// many they are.
 func (c consoleClient) busiestStation(ctx context.Context) (station, region, caseID string, cases int, err error) {
 	var list struct {
 		Items []struct {
@@ -195,8 +227,25 @@ func (c consoleClient) busiestStation(ctx context.Context) (station, region, cas
 			}
 		}
 	}
-	if station == "" || caseID == "" {
-		return "", "", "", 0, errors.New("bench console: the store has no station with a person in a bed")
+	if station == "" {
+		return "", "", "", 0, errors.New("bench console: the store has no station")
+	}
+	if caseID == "" {
+		// Nobody is in a bed (a generated log ends with every case
+		// finished): any case of the station will do.
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		q := url.Values{"station": {station}, "limit": {"1"}}
+		if err := c.api(ctx, "GET", "/v1/cases?"+q.Encode(), nil, &page); err != nil {
+			return "", "", "", 0, err
+		}
+		if len(page.Items) == 0 {
+			return "", "", "", 0, errors.New("bench console: the store has no case")
+		}
+		caseID = page.Items[0].ID
 	}
 	return station, region, caseID, cases, nil
 }
@@ -218,7 +267,15 @@ func (c consoleClient) person(ctx context.Context, username, role, station, regi
 		Code string `json:"activation_code"`
 	}
 	if err := c.api(ctx, "POST", "/v1/accounts", body, &created); err != nil {
-		return nil, fmt.Errorf("bench console: creating %s: %w", username, err)
+		// A store measured before has the account: a reset gives it a
+		// new activation code.
+		id, lerr := c.accountID(ctx, username)
+		if lerr != nil || id == "" {
+			return nil, fmt.Errorf("bench console: creating %s: %w", username, err)
+		}
+		if err := c.api(ctx, "POST", "/v1/accounts/"+id+"/reset", nil, &created); err != nil {
+			return nil, fmt.Errorf("bench console: resetting %s: %w", username, err)
+		}
 	}
 	if err := c.api(ctx, "POST", "/v1/accounts/activate", map[string]string{
 		"username": username, "activation_code": created.Code, "password": benchPassword}, nil); err != nil {
@@ -230,6 +287,25 @@ func (c consoleClient) person(ctx context.Context, username, role, station, regi
 		return nil, fmt.Errorf("bench console: logging in %s: %w", username, err)
 	}
 	return browser, nil
+}
+
+// accountID returns the ID of the account username, or "".
+func (c consoleClient) accountID(ctx context.Context, username string) (string, error) {
+	var list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			Username string `json:"username"`
+		} `json:"items"`
+	}
+	if err := c.api(ctx, "GET", "/v1/accounts", nil, &list); err != nil {
+		return "", err
+	}
+	for _, a := range list.Items {
+		if a.Username == username {
+			return a.ID, nil
+		}
+	}
+	return "", nil
 }
 
 func (c consoleClient) get(ctx context.Context, browser *http.Client, path string) ([]byte, error) {
