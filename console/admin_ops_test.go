@@ -2,72 +2,14 @@ package console_test
 
 import (
 	"archive/tar"
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"waystation/ops"
 )
-
-// newOpsEnv is the whole server as the binary runs it (ops.Main: the
-// sealed store, the backup, erasure and retention), on a fresh data
-// folder, with a retention of one hour; its pages are checked for
-// catalogue keys shown in brackets, since its console has no Missing hook.
-func newOpsEnv(t *testing.T) *env {
-	t.Helper()
-	cfg := ops.DefaultConfig()
-	cfg.Data = t.TempDir()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = adminToken
-	cfg.MasterKey = strings.Repeat("5a", 32)
-	cfg.Retention = time.Hour
-	cfg.ShutdownTimeout = 10 * time.Second
-	m := ops.NewMain(cfg, slog.New(slog.DiscardHandler))
-	m.NoSync = true
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		err := m.Run(ctx)
-		if cerr := m.Close(); err == nil {
-			err = cerr
-		}
-		done <- err
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Main.Run: %v", err)
-		}
-	})
-	waitCtx, waitCancel := context.WithTimeout(ctx, 30*time.Second)
-	defer waitCancel()
-	addr := m.Addr(waitCtx)
-	if addr == "" {
-		t.Fatal("Main did not start listening")
-	}
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if i == 3000 {
-			t.Fatal("the service never became ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return &env{t: t, missing: map[string]bool{}, http: &httptest.Server{URL: base}}
-}
 
 var bracketed = regexp.MustCompile(`\[(admin|field|enum|rule|code|error|nav|form)\.[a-z0-9_.]+\]`)
 
@@ -82,7 +24,7 @@ func noMissingKeys(t *testing.T, p page) {
 
 func TestAnAdminDownloadsABackup(t *testing.T) {
 	// Given the whole server, a station and an admin
-	e := newOpsEnv(t)
+	e := newEnvWith(t, envOptions{retention: time.Hour})
 	e.station("S01", "R1")
 	b := e.admin("wang.fang")
 	p := b.get("/admin")
@@ -139,7 +81,7 @@ func (e *env) closedCase(name string) string {
 func TestAnAdminErasesThePeopleDueAndIsToldWhyAnOpenCaseCannotBe(t *testing.T) {
 	// Given a case closed two days ago under a retention of an hour, and
 	// a case still open
-	e := newOpsEnv(t)
+	e := newEnvWith(t, envOptions{retention: time.Hour})
 	e.station("S01", "R1")
 	due := e.closedCase("钱七")
 	var open struct {

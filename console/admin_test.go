@@ -266,17 +266,14 @@ func TestAnAdminIssuesATokenThatWorksAndRevokesIt(t *testing.T) {
 	refused(t, e.staff("li.wei", "S01").get("/admin/tokens"))
 }
 
-func TestABackupIsRefusedToStaffAndExplainedWhereTheStoreHasNone(t *testing.T) {
+func TestABackupIsRefusedToStaff(t *testing.T) {
 	e := newEnv(t)
 	e.station("S01", "R1")
-	refused(t, e.staff("li.wei", "S01").post("/admin/backup", url.Values{}))
-	// The test server keeps no backup function: the admin is told so on a
-	// page, not sent an empty file.
-	p := e.admin("wang.fang").post("/admin/backup", url.Values{})
-	if p.Status != http.StatusNotFound || p.Header.Get("Content-Disposition") != "" {
-		t.Fatalf("status %d, Content-Disposition %q", p.Status, p.Header.Get("Content-Disposition"))
+	p := e.staff("li.wei", "S01").post("/admin/backup", url.Values{})
+	refused(t, p)
+	if p.Header.Get("Content-Disposition") != "" {
+		t.Fatalf("staff were sent a file: Content-Disposition %q", p.Header.Get("Content-Disposition"))
 	}
-	mustContain(t, p, `class="refusal"`)
 }
 
 func TestTheAdminsOverviewLeadsToEachTask(t *testing.T) {

@@ -3,11 +3,9 @@ package console_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -18,73 +16,93 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"waystation/console"
-	"waystation/domain"
-	"waystation/eventstore/bolt"
-	wshttp "waystation/http"
 	"waystation/internal/credential"
-	"waystation/projections"
+	"waystation/ops"
 )
 
 const adminToken = "bootstrap-admin-secret"
 
-// env is the console over the real API, domain service, projections and
-// embedded store, served over HTTP.
+// env is the whole service as the binary runs it (ops.Main: the sealed
+// embedded store, the domain service, the projections, the API with its
+// export, backup and erasure, and the console), on a fresh data folder,
+// served on a loopback port.
 type env struct {
-	t      testing.TB
-	srv    *wshttp.Server
-	runner *projections.Runner
-	http   *httptest.Server
+	t    testing.TB
+	m    *ops.Main
+	http *httptest.Server
 	// missing are the catalogue keys a page asked for and lacked.
 	mu      sync.Mutex
 	missing map[string]bool
 }
 
+// envOptions change the service a test runs.
+type envOptions struct {
+	// now is the service's clock; nil is time.Now.
+	now func() time.Time
+	// retention is how long closed cases are kept before they are due
+	// for erasure; zero is the default.
+	retention time.Duration
+}
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, envOptions{})
+}
+
+func newEnvWith(t testing.TB, o envOptions) *env {
+	t.Helper()
 	e := &env{t: t, missing: map[string]bool{}}
-	st, err := bolt.Open(t.TempDir(), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
+	cfg := ops.DefaultConfig()
+	cfg.Data = t.TempDir()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = adminToken
+	cfg.MasterKey = strings.Repeat("5a", 32)
+	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.SessionIdle = 24 * time.Hour
+	if o.retention > 0 {
+		cfg.Retention = o.retention
 	}
-	e.runner = projections.NewRunner(st, st, projections.Options{Logger: slog.New(slog.DiscardHandler)})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.runner.Run(ctx) }()
-	e.srv, err = wshttp.NewServer(wshttp.Config{
-		Service: domain.NewService(st, nil), Views: wshttp.RunnerViews{Runner: e.runner}, Store: st, Audit: st,
-		AdminToken:     adminToken,
-		PasswordParams: credential.Params{Time: 1, Memory: 64, Threads: 1},
-		Ready: func() error {
-			if !e.runner.Ready() {
-				return errors.New("catching up")
-			}
-			return nil
-		},
-		Console: func(api http.Handler) (http.Handler, error) {
-			return console.New(console.Config{API: api, Live: e.runner, Missing: func(lang, key string) {
-				e.mu.Lock()
-				defer e.mu.Unlock()
-				e.missing[lang+": "+key] = true
-			}})
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
+	e.m = ops.NewMain(cfg, slog.New(slog.DiscardHandler))
+	e.m.NoSync = true
+	if o.now != nil {
+		e.m.Now = o.now
 	}
-	e.http = httptest.NewServer(e.srv.Handler())
+	e.m.PasswordParams = credential.Params{Time: 1, Memory: 64, Threads: 1}
+	e.m.ConsoleMissing = func(lang, key string) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.missing[lang+": "+key] = true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		err := e.m.Run(ctx)
+		if cerr := e.m.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
 	t.Cleanup(func() {
-		e.http.Close()
-		e.srv.Close()
-		stop()
-		<-done
-		_ = st.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Main.Run: %v", err)
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for k := range e.missing {
 			t.Errorf("a page asked the catalogue for a key it lacks: %s", k)
 		}
 	})
+	waitCtx, waitCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer waitCancel()
+	addr := e.m.Addr(waitCtx)
+	if addr == "" {
+		t.Fatal("the service did not start listening")
+	}
+	if err := e.m.Views.WaitReady(waitCtx, 0); err != nil {
+		t.Fatalf("the views did not catch up: %v", err)
+	}
+	e.http = &httptest.Server{URL: "http://" + addr}
 	return e
 }
 
@@ -154,8 +172,38 @@ type browser struct {
 }
 
 func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, t: e.t, c: &http.Client{Jar: jar}, header: http.Header{}}
+	return &browser{e: e, t: e.t, c: &http.Client{Jar: &jar{cookies: map[string]*http.Cookie{}}}, header: http.Header{}}
+}
+
+// jar keeps one server's cookies as a browser whose clock is the
+// server's would: a test's server may run on a clock of its own, so a
+// cookie's expiry is left to the server (which refuses an ended session)
+// and only a cookie the server clears is dropped.
+type jar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *jar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range cs {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(j.cookies, c.Name)
+			continue
+		}
+		j.cookies[c.Name] = &http.Cookie{Name: c.Name, Value: c.Value}
+	}
+}
+
+func (j *jar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]*http.Cookie, 0, len(j.cookies))
+	for _, c := range j.cookies {
+		out = append(out, c)
+	}
+	return out
 }
 
 // page is an answer the browser got.

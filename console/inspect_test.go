@@ -1,12 +1,8 @@
 package console_test
 
 import (
-	"context"
-	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,14 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"waystation/console"
 	"waystation/domain"
 	"waystation/eventstore/audit"
-	wshttp "waystation/http"
-	"waystation/internal/credential"
-	"waystation/ops"
 )
 
 // clock is a test clock the whole server reads: steps are recorded at
@@ -34,78 +24,6 @@ type clock struct {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-// exportOnly is the privacy part of the server that the inspectors'
-// pages need: the export bundle, built as the served binary builds it.
-type exportOnly struct{ m *ops.Main }
-
-func (p exportOnly) ErasePerson(context.Context, domain.Actor, uuid.UUID, domain.Erasure) (wshttp.Erasure, error) {
-	return wshttp.Erasure{}, domain.NotFound("erasure is not part of these tests")
-}
-
-func (p exportOnly) DueForErasure(context.Context, time.Time) (wshttp.DueList, error) {
-	return wshttp.DueList{}, nil
-}
-
-func (p exportOnly) Export(ctx context.Context, id uuid.UUID) (any, error) {
-	return p.m.Export(ctx, id)
-}
-
-// newInspectEnv is newEnv on the served binary's store (sealed personal
-// values, the Merkle tree, the export bundle) and on clk: the real API,
-// projections and console, served over HTTP.
-func newInspectEnv(t *testing.T, clk *clock) *env {
-	t.Helper()
-	e := &env{t: t, missing: map[string]bool{}}
-	cfg := ops.DefaultConfig()
-	cfg.Data = t.TempDir()
-	cfg.AdminToken = adminToken
-	m := ops.NewMain(cfg, slog.New(slog.DiscardHandler))
-	m.Now, m.NoSync = clk.Now, true
-	ctx, stop := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	e.runner = m.Views
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.runner.Run(ctx) }()
-	var err error
-	e.srv, err = wshttp.NewServer(wshttp.Config{
-		Service: m.Service, Views: wshttp.RunnerViews{Runner: m.Views}, Store: m.Store, Audit: m.Embedded,
-		Privacy: exportOnly{m}, AdminToken: adminToken, Now: clk.Now, SessionIdle: 24 * time.Hour,
-		PasswordParams: credential.Params{Time: 1, Memory: 64, Threads: 1},
-		Ready: func() error {
-			if !e.runner.Ready() {
-				return errors.New("catching up")
-			}
-			return nil
-		},
-		Console: func(api http.Handler) (http.Handler, error) {
-			return console.New(console.Config{API: api, Live: e.runner, Now: clk.Now, Logger: testLogger(t), Missing: func(lang, key string) {
-				e.mu.Lock()
-				defer e.mu.Unlock()
-				e.missing[lang+": "+key] = true
-			}})
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() {
-		e.http.Close()
-		e.srv.Close()
-		stop()
-		<-done
-		_ = m.Close()
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for k := range e.missing {
-			t.Errorf("a page asked the catalogue for a key it lacks: %s", k)
-		}
-	})
-	return e
-}
 
 // inspector is a logged-in browser of an inspector account (of region,
 // or of every region when it is empty), enrolled in two-factor with codes
@@ -153,7 +71,7 @@ const halfPastEleven = "2026-12-02T11:30"
 func TestAnInspectorReplaysACaseInBothMeaningsOfAsOf(t *testing.T) {
 	// Given a case whose voluntary leave at 11:00 was recorded at 12:00
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	id := replayedCase(e, clk, "S01")
 	b := e.inspector(clk, "wang.jd", "R1")
@@ -205,7 +123,7 @@ func TestAnInspectorReplaysACaseInBothMeaningsOfAsOf(t *testing.T) {
 
 func TestTheBoardsAsOfAMomentSayWhichMeaningTheyShow(t *testing.T) {
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	id := replayedCase(e, clk, "S01")
 	b := e.inspector(clk, "wang.jd", "R1")
@@ -234,7 +152,7 @@ func TestTheBoardsAsOfAMomentSayWhichMeaningTheyShow(t *testing.T) {
 
 func TestAnInspectorFindsACaseByItsIDInAPostBody(t *testing.T) {
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	id := replayedCase(e, clk, "S01")
 	b := e.inspector(clk, "wang.jd", "R1")
@@ -253,7 +171,7 @@ func TestAnInspectorFindsACaseByItsIDInAPostBody(t *testing.T) {
 func TestTheExportDownloadedFromTheCasePageVerifiesOffline(t *testing.T) {
 	// Given a replayed case, and the inspector on its page
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	id := replayedCase(e, clk, "S01")
 	b := e.inspector(clk, "wang.jd", "R1")
@@ -300,7 +218,7 @@ func htmlUnescape(s string) string {
 
 func TestEveryCasePageAnInspectorOpensIsInTheAccessLog(t *testing.T) {
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	first := replayedCase(e, clk, "S01")
 	second := replayedCase(e, clk, "S01")
@@ -343,7 +261,7 @@ func TestEveryCasePageAnInspectorOpensIsInTheAccessLog(t *testing.T) {
 
 func TestStaffAreRefusedWhatTheAPIRefusesThem(t *testing.T) {
 	clk := &clock{}
-	e := newInspectEnv(t, clk)
+	e := newEnvWith(t, envOptions{now: clk.Now})
 	e.station("S01", "R1")
 	e.station("S02", "R2")
 	id := replayedCase(e, clk, "S01")
@@ -370,16 +288,4 @@ func TestStaffAreRefusedWhatTheAPIRefusesThem(t *testing.T) {
 	if p := b.get("/inspect/cases/" + other + "?at=" + halfPastEleven); p.Status != 200 {
 		t.Errorf("an inspector of R2 on a case of R2: status %d: %s", p.Status, p.Body)
 	}
-}
-
-// testLogger writes the console's internal errors to the test's log.
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(b)))
-	return len(b), nil
 }

@@ -22,6 +22,7 @@ import (
 	"waystation/eventstore/esdb"
 	"waystation/eventstore/sealed"
 	wshttp "waystation/http"
+	"waystation/internal/credential"
 	"waystation/projections"
 )
 
@@ -35,6 +36,13 @@ type Main struct {
 	// NoSync makes the embedded store skip fsync on commit, for tests
 	// only: an acknowledged write may be lost on power failure.
 	NoSync bool
+	// PasswordParams, when not zero, are the Argon2id costs of new
+	// password hashes instead of credential.DefaultParams: tests lower
+	// them.
+	PasswordParams credential.Params
+	// ConsoleMissing, when set, is told every catalogue key a console page
+	// asked for and the catalogue lacks: tests fail on any.
+	ConsoleMissing func(lang, key string)
 
 	// Set by Open.
 	Store       eventstore.Store
@@ -96,8 +104,10 @@ func (m *Main) Open(ctx context.Context) error {
 		SessionAbsolute: m.Config.SessionAbsolute,
 		RequireTOTP:     m.Config.RequireTOTP,
 		TOTPIssuer:      m.Config.TOTPIssuer,
+		PasswordParams:  m.PasswordParams,
 		Console: func(api nethttp.Handler) (nethttp.Handler, error) {
-			return console.New(console.Config{API: api, Live: m.Views, Logger: m.Logger, Now: m.Now})
+			return console.New(console.Config{API: api, Live: m.Views, Logger: m.Logger, Now: m.Now,
+				Missing: m.ConsoleMissing})
 		},
 	})
 	if err != nil {
