@@ -23,6 +23,9 @@ type model struct {
 	cases    map[uuid.UUID]*caseEntry
 	order    []*caseEntry            // cases in intake order
 	persons  map[string][]*caseEntry // person key -> cases, in intake order
+	// atStation lists, for each station, the cases that belong to its
+	// boards: those at the station and those in transfer to it.
+	atStation map[string][]*caseEntry
 }
 
 // stationEntry is a station folded by the domain's station fold.
@@ -86,6 +89,7 @@ type caseEntry struct {
 	holds   []hold   // the beds the case held, in log order, for bed nights
 	away    []span   // in hospital or in transit, ordered by start
 	keys    []string // person keys
+	boards  []string // the stations whose atStation list holds the case
 	openPos eventstore.Position
 	number  string // the case number, from the station's register
 
@@ -124,9 +128,10 @@ func (ce *caseEntry) comeBack(t time.Time) {
 
 func newModel() *model {
 	return &model{
-		stations: map[string]*stationEntry{},
-		cases:    map[uuid.UUID]*caseEntry{},
-		persons:  map[string][]*caseEntry{},
+		stations:  map[string]*stationEntry{},
+		cases:     map[uuid.UUID]*caseEntry{},
+		persons:   map[string][]*caseEntry{},
+		atStation: map[string][]*caseEntry{},
 	}
 }
 
@@ -222,7 +227,33 @@ func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
 	case domain.MedicalReturned:
 		ce.comeBack(at)
 	}
+	m.refile(ce)
+}
 
+// refile files the case under the stations whose boards it belongs to
+// now: its own and the one a transfer in flight is addressed to.
+func (m *model) refile(ce *caseEntry) {
+	want := make([]string, 0, 2)
+	if ce.c.Station != "" {
+		want = append(want, ce.c.Station)
+	}
+	if t := ce.c.Transfer; t != nil && t.To != "" && t.To != ce.c.Station {
+		want = append(want, t.To)
+	}
+	if slices.Equal(want, ce.boards) {
+		return
+	}
+	for _, code := range ce.boards {
+		if !slices.Contains(want, code) {
+			m.atStation[code] = slices.DeleteFunc(m.atStation[code], func(x *caseEntry) bool { return x == ce })
+		}
+	}
+	for _, code := range want {
+		if !slices.Contains(ce.boards, code) {
+			m.atStation[code] = append(m.atStation[code], ce)
+		}
+	}
+	ce.boards = want
 }
 
 // reindex files the case under its current person keys.

@@ -155,20 +155,29 @@ func (m *model) selects(f Filter, code string) bool {
 // a transfer in flight belongs to both stations' boards. The safety board
 // and the worklist, live and "as of", go through here.
 func (m *model) eachCase(f Filter, at time.Time, fn func(ce *caseEntry)) {
-	for _, ce := range m.order {
-		if !ce.opened() || ce.c.OpenedAt.After(at) {
+	visit := func(ce *caseEntry) {
+		if ce.opened() && !ce.c.OpenedAt.After(at) {
+			fn(ce)
+		}
+	}
+	if f.Station == "" && f.Region == "" {
+		for _, ce := range m.order {
+			visit(ce)
+		}
+		return
+	}
+	// Only the selected stations' cases are read: a case filed under two
+	// selected stations (a transfer within a region) is visited from the
+	// first of its stations.
+	for code, list := range m.atStation {
+		if !m.selects(f, code) {
 			continue
 		}
-		if f.Station != "" || f.Region != "" {
-			in := m.selects(f, ce.c.Station)
-			if !in && ce.c.Transfer != nil {
-				in = m.selects(f, ce.c.Transfer.To)
-			}
-			if !in {
-				continue
+		for _, ce := range list {
+			if first := slices.IndexFunc(ce.boards, func(s string) bool { return m.selects(f, s) }); ce.boards[first] == code {
+				visit(ce)
 			}
 		}
-		fn(ce)
 	}
 }
 
