@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +144,93 @@ func residentID(area, born, seq string) string {
 		sum += int(s[i]-'0') * w
 	}
 	return s + string("10X98765432"[sum%11])
+}
+
+func TestBrowserAMinorInAnAdultZoneIsDueUntilMoved(t *testing.T) {
+	// Given a man placed in the adult men's zone
+	e := newEnv(t)
+	e.station("S01", "R1")
+	id := caseIDOf(t, e.staff("li.wei", "S01").post("/cases/new", intakeForm("save")))
+	b := e.browser()
+	b.login("li.wei", "correct horse battery")
+	screen(t, b, id)
+	if p := b.post("/cases/"+id+"/steps/bed", url.Values{"zone": {"adult_male"}}); caseIDOf(t, p) != id {
+		t.Fatalf("the bed: %s", p.URL)
+	}
+	c := e.chrome(t)
+	staff := c.tab("staff")
+	m := func(key string) string { return msg(t, "zh-CN", key) }
+	staff.login("li.wei", "correct horse battery")
+	flagged := func() []string {
+		return eval[[]string](staff, fmt.Sprintf(`Array.from(document.querySelectorAll("#board ol.work li, #board ul.alerts li"))
+		  .filter(li => li.querySelector('a[href="/cases/%s"]')).map(li => li.textContent)`, id))
+	}
+	if got := flagged(); strings.Contains(strings.Join(got, " "), m("work.minor_in_adult_zone")) {
+		t.Fatalf("an adult in the adult zone is flagged: %q", got)
+	}
+
+	// When staff correct the birth date from the intake's timeline entry:
+	// the person is 14
+	staff.click("case", fmt.Sprintf(`#board li.bed.taken a[href="/cases/%s"]`, id))
+	// (the timeline is newest first: the intake is its last entry)
+	staff.click("correction", `ol.timeline > li:last-child a[href*="/steps/correction?event="]`)
+	staff.sees(m("event.case.intake_registered"))
+	staff.tabType("#f-field", m("field.person.birth_date"))
+	if got := staff.value("#f-field"); got != "person.birth_date" {
+		t.Fatalf("the corrected field is %q", got)
+	}
+	born := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(-14, 0, -30).Format(time.DateOnly)
+	staff.tabType("#f-new", born)
+	staff.tabType("#f-reason", "身份证核实，出生日期登记有误")
+	staff.click("corrected", `button[type="submit"].primary`)
+	staff.sees(born)
+
+	// Then the board's worklist and safety board name the case
+	staff.click("board-minor", `nav a[href="/"]`)
+	got := strings.Join(flagged(), " ")
+	for _, want := range []string{m("work.minor_in_adult_zone"), m("safety.minor_in_adult_zone")} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the board does not show %q for the case: %q", want, got)
+		}
+	}
+
+	// When they move the child to the minors' zone from the worklist's step
+	staff.click("bed", fmt.Sprintf(`#board ol.work a.step[href="/cases/%s/steps/bed"]`, id))
+	staff.tabType("#f-zone", m("enum.zone.minors"))
+	staff.click("moved", `button[type="submit"].primary`)
+	staff.sees("minors-1")
+
+	// Then the board no longer flags it
+	staff.click("board-moved", `nav a[href="/"]`)
+	if got := strings.Join(flagged(), " "); strings.Contains(got, m("work.minor_in_adult_zone")) ||
+		strings.Contains(got, m("safety.minor_in_adult_zone")) {
+		t.Errorf("after the move the board still shows the minor in an adult zone: %q", got)
+	}
+}
+
+func TestBrowserANewAccountIsActivatedAndLogsIn(t *testing.T) {
+	// Given an admin who created a staff account (through the API: the
+	// admin pages are not built yet)
+	e := newEnv(t)
+	e.station("S01", "R1")
+	code := e.account("zhao.min", "赵敏", "staff", "S01", "")
+	c := e.chrome(t)
+	b := c.tab("newcomer")
+	m := func(key string) string { return msg(t, "zh-CN", key) }
+
+	// When the person follows the login page's activation link
+	b.open("login", "/login")
+	b.click("activate", `a[href="/activate"]`)
+	// And types their username, the code they were given, a password twice
+	b.tabType("#username", "zhao.min")
+	b.tabType("#activation_code", code)
+	b.tabType("#password", "plum blossom winter")
+	b.tabType("#password2", "plum blossom winter")
+	b.follow("activated", chromedp.KeyEvent(kb.Enter))
+	b.sees(m("activate.done"))
+
+	// Then they log in and see their station's board under their name
+	b.click("to-login", `a[href="/login"].button`)
+	b.login("zhao.min", "plum blossom winter")
+	b.sees("赵敏", "救助站 S01", m("board.beds"))
 }
