@@ -3,6 +3,7 @@ package console_test
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,15 @@ func intakeFlow(t *testing.T, lang string) {
 	if !eval[bool](wall, "window.notReloaded === true") {
 		t.Error("the board was reloaded, not updated in place")
 	}
-	wall.sees("adult_male-1")
+	// And the bed's cell names the case by its number
+	number := regexp.MustCompile(`S01-\d{4}-\d{6}`).FindString(eval[string](desk, "document.body.innerText"))
+	if number == "" {
+		t.Fatal("the case page shows no case number")
+	}
+	cell := eval[string](wall, fmt.Sprintf(`document.querySelector('#board li.bed.taken a[href="/cases/%s"]').innerText`, caseID))
+	if !strings.Contains(cell, number) {
+		t.Errorf("the bed's cell says %q, want the case number %s", cell, number)
+	}
 	wall.settled("board-updated")
 }
 
