@@ -13,9 +13,13 @@ import (
 )
 
 // The flows of CONSOLE.md's Tests, end to end in headless Chromium (see
-// browser_harness_test.go). Flows (3), a transfer between two stations,
-// and (4), an inspector's replay and export, wait for the transfer and
-// inspection pages: they are not on main yet.
+// browser_harness_test.go): (1) and (6) here, (2) and (5) below, (3) the
+// transfer in browser_transfer_test.go. Not yet in the browser: (4), an
+// inspector replaying the case as of before the transfer and downloading
+// its export for waystation verify-export (the pages are on main; the
+// browser needs a two-factor login, a TOTP code typed from the enrolment's
+// secret, and the download caught with browser.SetDownloadBehavior);
+// inspect_test.go covers it over HTTP.
 
 // liveDeadline is how soon a change shows on another open board.
 const liveDeadline = time.Second
