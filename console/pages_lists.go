@@ -38,6 +38,7 @@ type worklistPage struct {
 	Rule  string
 	Rules []string
 	Items []workItem
+	Pager pager
 }
 
 // worklist shows everything due soon and overdue (GET /v1/worklist),
@@ -62,6 +63,7 @@ func (c *Console) worklist(q *req) error {
 		it.Case = cases[it.CaseID]
 		p.Items = append(p.Items, it)
 	}
+	p.Items, p.Pager = paged(p.Items, q.r.URL.Path, q.r.URL.Query())
 	c.render(q, http.StatusOK, "worklist", "worklist.title", p)
 	return nil
 }
@@ -75,6 +77,7 @@ type safetyPage struct {
 	Rules      []string
 	Severities []string
 	Alerts     []alertRow
+	Pager      pager
 }
 
 type alertRow struct {
@@ -102,6 +105,7 @@ func (c *Console) safety(q *req) error {
 		}
 		p.Alerts = append(p.Alerts, alertRow{Alert: a, Case: cases[a.CaseID]})
 	}
+	p.Alerts, p.Pager = paged(p.Alerts, q.r.URL.Path, qs)
 	c.render(q, http.StatusOK, "safety", "safety.title", p)
 	return nil
 }

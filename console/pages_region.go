@@ -28,10 +28,14 @@ type alertFilter struct {
 
 // regionPage is a region's beds by station and zone, and its safety board.
 type regionPage struct {
-	Region     string
-	Now        time.Time
-	Stations   []stationRow
-	Alerts     []projections.Alert
+	Region   string
+	Now      time.Time
+	Stations []stationRow
+	Alerts   []projections.Alert
+	// Shown counts the alerts the filter keeps; Pager places this page
+	// of them.
+	Shown      int
+	Pager      pager
 	All        int // alerts before the filter
 	Filter     alertFilter
 	Rules      []string
@@ -78,6 +82,8 @@ func (c *Console) regionPage(q *req) error {
 			p.Alerts = append(p.Alerts, a)
 		}
 	}
+	p.Shown = len(p.Alerts)
+	p.Alerts, p.Pager = paged(p.Alerts, q.r.URL.Path, qs)
 	c.render(q, http.StatusOK, "region", "region.title", p)
 	return nil
 }
