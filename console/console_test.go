@@ -353,3 +353,27 @@ func TestACoordinatorStartsFromTheStationsOfTheirRegion(t *testing.T) {
 	mustNotContain(t, p, "S09")
 	mustContain(t, b.get("/?station=S02"), "救助站 S02", "空3 / 共3")
 }
+
+func TestBeforeAnIntakeIsSavedTheEarlierStaysOfThePersonAreShown(t *testing.T) {
+	// Given a man who stayed at S01 and at S02
+	e := newEnv(t)
+	e.station("S01", "R1")
+	e.station("S02", "R1")
+	b1 := e.staff("li.wei", "S01")
+	b2 := e.staff("wang.fang", "S02")
+	form := intakeForm("save")
+	form.Set("person.id_number", "110101198005060015")
+	earlier := caseIDOf(t, b1.post("/cases/new", form))
+	caseIDOf(t, b2.post("/cases/new", form))
+
+	// When he comes back to S01 and staff look for earlier records
+	form.Set("action", "check")
+	p := b1.post("/cases/new", form)
+
+	// Then the earlier stay at S01 is shown, and the one at S02 counted
+	mustContain(t, p, "/cases/"+earlier, "另有 1 次在其他救助站的记录")
+	// And nothing was saved, and the terms are in no URL
+	if p.URL.Path != "/cases/new" || p.URL.RawQuery != "" {
+		t.Fatalf("the check ended at %s", p.URL)
+	}
+}

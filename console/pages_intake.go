@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"waystation/domain"
+	"waystation/projections"
 )
 
 func asDomain(err error, de **domain.Error) bool { return errors.As(err, de) }
@@ -27,7 +28,7 @@ type intakeForm struct {
 	Message string
 	Rule    string
 	Checked bool
-	Matches []summary
+	Matches matches
 }
 
 // intakeFields are the intake's inputs but the station, which is the
@@ -92,34 +93,36 @@ func (c *Console) intake(q *req) error {
 	return nil
 }
 
-// earlierCases searches the cases the user may read for the person's ID
-// number and name: the person index links cases of one person, and staff
-// see them before they save, to confirm it is the same person, never to
-// merge. The terms go to the API inside the server: no URL the browser
-// sees carries them.
-func (c *Console) earlierCases(q *req, v url.Values) ([]summary, error) {
-	var out []summary
-	seen := map[uuid.UUID]bool{}
-	for _, term := range []string{v.Get("person.id_number"), v.Get("person.name")} {
-		term = strings.TrimSpace(term)
-		if len([]rune(term)) < 2 {
-			continue
-		}
-		var page searchResult
-		if _, err := c.api.call(q.r, "GET", "/v1/cases", url.Values{"q": {term}, "limit": {"20"}}, nil, &page); err != nil {
-			if p, ok := problemOf(err); ok && p.Status < 500 {
-				continue
-			}
-			return nil, err
-		}
-		for _, cs := range page.Items {
-			if !seen[cs.ID] {
-				seen[cs.ID] = true
-				out = append(out, cs)
-			}
+// earlierCases looks the person up in the person index
+// (POST /v1/people/matches) by what the form holds so far: the cases it
+// links to them (the same ID number, or the same name, birth date and
+// household registration place), to confirm it is the same person, never
+// to merge; and how many more they have outside the user's scope. The
+// terms go to the API in the body, inside the server: no URL carries them.
+func (c *Console) earlierCases(q *req, v url.Values) (matches, error) {
+	person := map[string]string{"sex": v.Get("person.sex")}
+	for _, f := range []string{"name", "birth_date", "hukou_place", "id_type", "id_number"} {
+		if s := strings.TrimSpace(v.Get("person." + f)); s != "" {
+			person[f] = s
 		}
 	}
-	return out, nil
+	var m matches
+	if person["id_number"] == "" && (person["name"] == "" || person["birth_date"] == "") {
+		return m, nil
+	}
+	_, err := c.api.call(q.r, "POST", "/v1/people/matches", nil, map[string]any{"person": person}, &m)
+	if p, ok := problemOf(err); ok && p.Status < 500 {
+		// What is typed so far does not hold together (a half-typed
+		// ID number): the save will say what is wrong with it.
+		return matches{}, nil
+	}
+	return m, err
+}
+
+// matches is the person index's answer about a person to be registered.
+type matches struct {
+	Cases        []projections.PersonCase `json:"cases"`
+	OutsideScope int                      `json:"outside_scope"`
 }
 
 // searchPage is the case search: the terms are posted, never in the URL.

@@ -364,6 +364,7 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.step(staff1, a2, "security-check", map[string]any{"checked_by": map[string]any{"staff_id": "G-7", "sex": "male"}}, time.Time{})
 	c.step(staff1, a2, "bed", map[string]any{"zone": "isolation"}, time.Time{})
 	c.must(200, staff1, "GET", "/v1/cases/"+a2+"/person", nil)
+	c.must(200, staff1, "POST", "/v1/people/matches", map[string]any{"person": map[string]any{"sex": "male", "id_number": idA}})
 	c.must(200, coord1, "GET", "/v1/repeat-visitors?region=R1", nil)
 
 	// B: a boy of ten, in guardianship, transferred to S02 (declined once),

@@ -69,6 +69,45 @@ func (s *Server) personOfCase(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// matchBody is the body of POST /v1/people/matches: what is known of a
+// person about to be registered.
+type matchBody struct {
+	Person domain.Person `json:"person" doc:"The person as the intake form has them so far: the ID number, or the name, the date of birth and the household registration place, are what the index links by."`
+}
+
+// matchAnswer is the answer of POST /v1/people/matches.
+type matchAnswer struct {
+	Cases        []projections.PersonCase `json:"cases" doc:"The person's cases the token may read, oldest first."`
+	OutsideScope int                      `json:"outside_scope" doc:"How many more cases the person has outside the token's scope."`
+}
+
+// personMatches looks a person up in the person index before their intake
+// is recorded: POST /v1/people/matches (the terms are personal: they go in
+// the body, never in the URL). The cases the token may read are listed,
+// the others counted, as on GET /v1/cases/{id}/person; reads by
+// inspectors, coordinators and admins are logged, one entry per case
+// shown.
+func (s *Server) personMatches(w http.ResponseWriter, r *http.Request) error {
+	var body matchBody
+	if err := s.decode(w, r, &body); err != nil {
+		return err
+	}
+	list, err := s.cfg.Views.Matches(r.Context(), body.Person)
+	if err != nil {
+		return err
+	}
+	shown, hidden := s.readableOf(r, list)
+	read := make([]uuid.UUID, 0, len(shown))
+	for _, pc := range shown {
+		read = append(read, pc.CaseID)
+	}
+	if err := s.recordReads(r, read); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, matchAnswer{Cases: shown, OutsideScope: hidden})
+	return nil
+}
+
 // readableCaseID returns the case {id} of the route once the token is
 // allowed to read that case, as GET /v1/cases/{id} decides; it returns a
 // not-found error when {id} is not a case ID.

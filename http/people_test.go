@@ -272,3 +272,53 @@ func TestRepeatVisitorsPageThroughEachPersonOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestAPersonAboutToBeRegisteredIsLookedUpInTheIndex(t *testing.T) {
+	// Given a person with cases at S01, S02, S03 (region R2) and a transfer
+	// from S03 to S01
+	p := newPerson(t)
+	byID := map[string]any{"person": map[string]any{"sex": "male", "id_number": "110101199003074514"}}
+	byName := map[string]any{"person": map[string]any{"name": " 李 四", "sex": "male", "birth_date": "1990-03-07",
+		"hukou_place": "", "id_number": "110101199003074514"}}
+	match := func(token string, body any) (ids []string, hidden int) {
+		t.Helper()
+		got := decodeAs[struct {
+			Cases        []personCase
+			OutsideScope int `json:"outside_scope"`
+		}](t, p.must(200, token, "POST", "/v1/people/matches", body))
+		return caseIDs(got.Cases), got.OutsideScope
+	}
+
+	// When staff at S01 look the person up by ID number before the intake
+	// Then they see their station's earlier stays and the transfer addressed
+	// to them, and learn how many more there are elsewhere
+	if ids, hidden := match(p.staff1, byID); !slices.Equal(ids, []string{p.a, p.e, p.d}) || hidden != 2 {
+		t.Fatalf("staff of S01: %v and %d hidden", ids, hidden)
+	}
+	if ids, _ := match(p.staff1, byName); len(ids) != 3 {
+		t.Fatalf("by the same ID number with a name: %v", ids)
+	}
+	// And an admin sees every case, oldest first
+	if ids, hidden := match(adminToken, byID); !slices.Equal(ids, []string{p.a, p.b, p.c, p.e, p.d}) || hidden != 0 {
+		t.Fatalf("admin: %v and %d hidden", ids, hidden)
+	}
+	// And a coordinator's lookup is on the access log, one entry per case
+	before := len(accessLogOf(t, p.world, "/v1/people/matches"))
+	ids, _ := match(p.coord1, byID)
+	if logged := accessLogOf(t, p.world, "/v1/people/matches")[before:]; !slices.Equal(logged, ids) {
+		t.Fatalf("logged %v, want %v", logged, ids)
+	}
+
+	// A stranger, or too little to go on, matches nothing
+	for _, body := range []any{
+		map[string]any{"person": map[string]any{"sex": "male", "id_number": "110101199003070017"}},
+		map[string]any{"person": map[string]any{"name": "李四", "sex": "male"}},
+	} {
+		if ids, hidden := match(p.staff1, body); len(ids) != 0 || hidden != 0 {
+			t.Fatalf("%v matched %v and %d hidden", body, ids, hidden)
+		}
+	}
+	// The terms go in the body: an unknown field is refused naming it
+	expectProblem(t, p.call(p.staff1, "POST", "/v1/people/matches", map[string]any{"name": "李四"}),
+		http.StatusBadRequest, "invalid", "name")
+}

@@ -107,6 +107,9 @@ type Views interface {
 	// id's own included, oldest first; a case the views do not hold is
 	// not_found.
 	Person(ctx context.Context, id uuid.UUID) ([]projections.PersonCase, error)
+	// Matches lists every case the person index links to person p, as it
+	// would link a new case of p, oldest first.
+	Matches(ctx context.Context, p domain.Person) ([]projections.PersonCase, error)
 	// RepeatVisitors lists a page of the people with more than one case
 	// whose latest case is at a station q selects, most recent intake
 	// first, each with all their cases; an unknown station or region is

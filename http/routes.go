@@ -258,6 +258,15 @@ func (s *Server) routeTable() []route {
 			Roles: allRoles, Params: []param{caseIDPath}, Status: 200, Reply: reflect.TypeFor[personAnswer](),
 			handle: s.personOfCase,
 		},
+		{
+			Method: "POST", Path: "/v1/people/matches", ID: "personMatches",
+			Summary: "The cases the person index links to a person about to be registered (same resident ID " +
+				"number, or same name, birth date and household registration place), oldest first: those " +
+				"the token may read, the others only counted. The terms are in the body, never the URL. " +
+				"Reads by inspectors, coordinators and admins are logged, one entry per case shown.",
+			Roles: allRoles, Body: reflect.TypeFor[matchBody](), Status: 200, Reply: reflect.TypeFor[matchAnswer](),
+			handle: s.personMatches,
+		},
 	}
 	for _, step := range domain.CaseSteps() {
 		cmd, _ := domain.NewCommand(step)

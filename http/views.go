@@ -146,6 +146,15 @@ func (v RunnerViews) Person(ctx context.Context, id uuid.UUID) ([]projections.Pe
 	return v.Runner.Person(id)
 }
 
+// Matches lists the cases the person index links to p, from the live
+// views.
+func (v RunnerViews) Matches(ctx context.Context, p domain.Person) ([]projections.PersonCase, error) {
+	if err := v.caughtUp(ctx); err != nil {
+		return nil, err
+	}
+	return v.Runner.Matches(p), nil
+}
+
 // RepeatVisitors lists a page of the repeat visitors whose latest case q
 // selects, from the live views.
 func (v RunnerViews) RepeatVisitors(ctx context.Context, q RepeatVisitorQuery) (projections.RepeatVisitorPage, error) {

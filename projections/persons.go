@@ -40,6 +40,27 @@ func (r *Runner) Person(id uuid.UUID) ([]PersonCase, error) {
 	return personCases(r.live.linked(ce)), nil
 }
 
+// Matches returns the cases the person index links to person p, as it
+// would link a new case of p (the same resident ID number, or the same
+// name, birth date and household registration place), oldest first: the
+// earlier stays of someone about to be registered. A person with too
+// little to go on (no ID number, nor name, birth date and place) matches
+// nothing.
+func (r *Runner) Matches(p domain.Person) []PersonCase {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var found []*caseEntry
+	for _, k := range personKeys(p) {
+		for _, ce := range r.live.persons[k] {
+			if !slices.Contains(found, ce) {
+				found = append(found, ce)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b *caseEntry) int { return a.seq - b.seq })
+	return personCases(found)
+}
+
 // linked returns the cases that share a person key with ce, and ce, in
 // intake order.
 func (m *model) linked(ce *caseEntry) []*caseEntry {
