@@ -65,7 +65,7 @@ type accountsPage struct {
 	Message  string
 	Rule     string
 	Refusal  rowRefusal
-	Disabled string // the username just disabled
+	Disabled string // the username of the account just disabled
 }
 
 func (c *Console) adminAccounts(q *req) error {
@@ -73,7 +73,13 @@ func (c *Console) adminAccounts(q *req) error {
 	if err != nil {
 		return err
 	}
-	return c.showAccounts(q, http.StatusOK, accountsPage{Fields: f, Disabled: q.r.URL.Query().Get("disabled")})
+	p := accountsPage{Fields: f}
+	if id := q.r.URL.Query().Get("disabled"); id != "" {
+		if acc, err := c.accountOf(q, id); err == nil {
+			p.Disabled = acc.Username
+		}
+	}
+	return c.showAccounts(q, http.StatusOK, p)
 }
 
 func (c *Console) showAccounts(q *req, status int, p accountsPage) error {
@@ -158,32 +164,30 @@ func (c *Console) accountOf(q *req, id string) (domain.Account, error) {
 // resetAccount asks for a confirmation, then resets the account
 // (POST /v1/accounts/{id}/reset) and shows its new code once.
 func (c *Console) resetAccount(q *req) error {
-	if err := parseForm(q); err != nil {
-		return err
-	}
-	id := q.r.PathValue("id")
-	acc, err := c.accountOf(q, id)
-	if err != nil {
-		return err
-	}
-	if !confirmed(q) {
-		c.confirm(q, confirmPage{
-			Heading: q.t.F("admin.reset.heading", acc.Username),
-			Text:    q.t.F("admin.reset.text", acc.Name), Action: "/admin/accounts/" + url.PathEscape(id) + "/reset",
-			Button: q.t.T("admin.reset.button"), Cancel: "/admin/accounts",
-		})
-		return nil
-	}
-	var a activationAnswer
-	if _, err := c.api.call(q.r, "POST", "/v1/accounts/"+url.PathEscape(id)+"/reset", nil, nil, &a); err != nil {
-		return c.accountRefused(q, id, err)
-	}
-	return c.showActivation(q, a, true)
+	return c.confirmedAccountStep(q, "reset", func(id string, _ domain.Account) error {
+		var a activationAnswer
+		if _, err := c.api.call(q.r, "POST", "/v1/accounts/"+url.PathEscape(id)+"/reset", nil, nil, &a); err != nil {
+			return c.accountRefused(q, id, err)
+		}
+		return c.showActivation(q, a, true)
+	})
 }
 
 // disableAccount asks for a confirmation, then disables the account
 // (DELETE /v1/accounts/{id}): its sessions end at once.
 func (c *Console) disableAccount(q *req) error {
+	return c.confirmedAccountStep(q, "disable", func(id string, _ domain.Account) error {
+		if _, err := c.api.call(q.r, "DELETE", "/v1/accounts/"+url.PathEscape(id), nil, nil, nil); err != nil {
+			return c.accountRefused(q, id, err)
+		}
+		http.Redirect(q.w, q.r, "/admin/accounts?disabled="+url.QueryEscape(id), http.StatusSeeOther)
+		return nil
+	})
+}
+
+// confirmedAccountStep shows the confirmation of step (reset, disable) on
+// the account of the path, and once it is confirmed, does it.
+func (c *Console) confirmedAccountStep(q *req, step string, do func(id string, acc domain.Account) error) error {
 	if err := parseForm(q); err != nil {
 		return err
 	}
@@ -194,17 +198,13 @@ func (c *Console) disableAccount(q *req) error {
 	}
 	if !confirmed(q) {
 		c.confirm(q, confirmPage{
-			Heading: q.t.F("admin.disable.heading", acc.Username),
-			Text:    q.t.F("admin.disable.text", acc.Name), Action: "/admin/accounts/" + url.PathEscape(id) + "/disable",
-			Button: q.t.T("admin.disable.button"), Cancel: "/admin/accounts",
+			Heading: q.t.F("admin."+step+".heading", acc.Username),
+			Text:    q.t.F("admin."+step+".text", acc.Name), Action: "/admin/accounts/" + url.PathEscape(id) + "/" + step,
+			Button: q.t.T("admin." + step + ".button"), Cancel: "/admin/accounts",
 		})
 		return nil
 	}
-	if _, err := c.api.call(q.r, "DELETE", "/v1/accounts/"+url.PathEscape(id), nil, nil, nil); err != nil {
-		return c.accountRefused(q, id, err)
-	}
-	http.Redirect(q.w, q.r, "/admin/accounts?disabled="+url.QueryEscape(acc.Username), http.StatusSeeOther)
-	return nil
+	return do(id, acc)
 }
 
 // accountRefused shows the accounts again with the API's refusal beside

@@ -76,6 +76,17 @@ func (c *Console) loadCase(q *req, id uuid.UUID) (caseState, error) {
 	return cs, err
 }
 
+// loadCaseAndHistory reads case id's state and its whole history.
+func (c *Console) loadCaseAndHistory(q *req, id uuid.UUID) (caseState, projections.History, error) {
+	var h projections.History
+	cs, err := c.loadCase(q, id)
+	if err != nil {
+		return cs, h, err
+	}
+	_, err = c.api.call(q.r, "GET", "/v1/cases/"+id.String()+"/history", nil, nil, &h)
+	return cs, h, err
+}
+
 // casePage shows a case: its summary, what is due, its timeline and the
 // steps allowed now.
 func (c *Console) casePage(q *req) error {
@@ -83,12 +94,8 @@ func (c *Console) casePage(q *req) error {
 	if err != nil {
 		return err
 	}
-	cs, err := c.loadCase(q, id)
+	cs, h, err := c.loadCaseAndHistory(q, id)
 	if err != nil {
-		return err
-	}
-	var h projections.History
-	if _, err := c.api.call(q.r, "GET", "/v1/cases/"+id.String()+"/history", nil, nil, &h); err != nil {
 		return err
 	}
 	p := casePage{Case: cs, Now: c.now(), Steps: cs.AllowedSteps, Age: ageOf(q.t, cs.Person, c.now())}
@@ -298,16 +305,26 @@ func commandType(step domain.Step) (reflect.Type, bool) {
 	return reflect.TypeOf(cmd), true
 }
 
-// stepPage shows the form of a step on a case.
-func (c *Console) stepPage(q *req) error {
+// caseStepOf reads the case ID and the step of the path, and the step's
+// command type.
+func caseStepOf(q *req) (uuid.UUID, domain.Step, reflect.Type, error) {
 	id, err := caseIDOf(q)
 	if err != nil {
-		return err
+		return id, "", nil, err
 	}
 	step := domain.Step(q.r.PathValue("step"))
 	t, ok := commandType(step)
 	if !ok {
-		return domain.NotFound("no such step")
+		return id, step, nil, domain.NotFound("no such step")
+	}
+	return id, step, t, nil
+}
+
+// stepPage shows the form of a step on a case.
+func (c *Console) stepPage(q *req) error {
+	id, step, t, err := caseStepOf(q)
+	if err != nil {
+		return err
 	}
 	cs, err := c.loadCase(q, id)
 	if err != nil {
@@ -354,14 +371,9 @@ func (c *Console) correctionTarget(q *req, f *stepForm, event string) error {
 // step records a step from its form and goes back to the case, or shows
 // the form again with what the API refused.
 func (c *Console) step(q *req) error {
-	id, err := caseIDOf(q)
+	id, step, t, err := caseStepOf(q)
 	if err != nil {
 		return err
-	}
-	step := domain.Step(q.r.PathValue("step"))
-	t, ok := commandType(step)
-	if !ok {
-		return domain.NotFound("no such step")
 	}
 	if err := q.r.ParseForm(); err != nil {
 		return domain.Invalid("form", "unreadable form")

@@ -101,12 +101,8 @@ func (c *Console) formPage(q *req) error {
 		c.notFound(q.w, q.r)
 		return nil
 	}
-	cs, err := c.loadCase(q, id)
+	cs, h, err := c.loadCaseAndHistory(q, id)
 	if err != nil {
-		return err
-	}
-	var h projections.History
-	if _, err := c.api.call(q.r, "GET", "/v1/cases/"+id.String()+"/history", nil, nil, &h); err != nil {
 		return err
 	}
 	station := cs.Station

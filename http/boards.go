@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,26 +16,21 @@ import (
 // safetyBoard lists the safety alerts of a station or region, now or at a
 // time: GET /v1/safety.
 func (s *Server) safetyBoard(w http.ResponseWriter, r *http.Request) error {
-	asOf, err := asOfParams(r, "at")
-	if err != nil {
-		return err
-	}
-	f, err := s.scopeParams(r)
-	if err != nil {
-		return err
-	}
-	out, err := s.cfg.Views.Safety(r.Context(), f, asOf)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
-	return nil
+	return scopedBoard(s, w, r, s.cfg.Views.Safety)
 }
 
 // worklist lists what is due soon and overdue at a station or region, now
 // or at a time, most urgent first: GET /v1/worklist. Its scope is the
 // safety board's.
 func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
+	return scopedBoard(s, w, r, s.cfg.Views.Worklist)
+}
+
+// scopedBoard answers a board of the stations the request's scope
+// parameters select (station=, region=), as of its at= (and known=):
+// the safety board and the worklist.
+func scopedBoard[B any](s *Server, w http.ResponseWriter, r *http.Request,
+	board func(context.Context, Filter, AsOf) (B, error)) error {
 	asOf, err := asOfParams(r, "at")
 	if err != nil {
 		return err
@@ -43,7 +39,7 @@ func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.cfg.Views.Worklist(r.Context(), f, asOf)
+	out, err := board(r.Context(), f, asOf)
 	if err != nil {
 		return err
 	}
