@@ -13,13 +13,10 @@ import (
 )
 
 // The flows of CONSOLE.md's Tests, end to end in headless Chromium (see
-// browser_harness_test.go): (1) and (6) here, (2) and (5) below, (3) the
-// transfer in browser_transfer_test.go. Not yet in the browser: (4), an
-// inspector replaying the case as of before the transfer and downloading
-// its export for waystation verify-export (the pages are on main; the
-// browser needs a two-factor login, a TOTP code typed from the enrolment's
-// secret, and the download caught with browser.SetDownloadBehavior);
-// inspect_test.go covers it over HTTP.
+// browser_harness_test.go): (1) and (6) here, (2) below, (3) the
+// transfer in browser_transfer_test.go, (4) the inspector's replay and
+// export in browser_inspect_test.go, (5) the admin's new account in
+// browser_admin_test.go.
 
 // liveDeadline is how soon a change shows on another open board.
 const liveDeadline = time.Second
@@ -219,31 +216,4 @@ func TestBrowserAMinorInAnAdultZoneIsDueUntilMoved(t *testing.T) {
 		strings.Contains(got, m("safety.minor_in_adult_zone")) {
 		t.Errorf("after the move the board still shows the minor in an adult zone: %q", got)
 	}
-}
-
-func TestBrowserANewAccountIsActivatedAndLogsIn(t *testing.T) {
-	// Given an admin who created a staff account (through the API: the
-	// admin pages are not built yet)
-	e := newEnv(t)
-	e.station("S01", "R1")
-	code := e.account("zhao.min", "赵敏", "staff", "S01", "")
-	c := e.chrome(t)
-	b := c.tab("newcomer")
-	m := func(key string) string { return msg(t, "zh-CN", key) }
-
-	// When the person follows the login page's activation link
-	b.open("login", "/login")
-	b.click("activate", `a[href="/activate"]`)
-	// And types their username, the code they were given, a password twice
-	b.tabType("#username", "zhao.min")
-	b.tabType("#activation_code", code)
-	b.tabType("#password", "plum blossom winter")
-	b.tabType("#password2", "plum blossom winter")
-	b.follow("activated", chromedp.KeyEvent(kb.Enter))
-	b.sees(m("activate.done"))
-
-	// Then they log in and see their station's board under their name
-	b.click("to-login", `a[href="/login"].button`)
-	b.login("zhao.min", "plum blossom winter")
-	b.sees("赵敏", "救助站 S01", m("board.beds"))
 }
