@@ -312,6 +312,7 @@ type Case struct {
 	Medical       Medical        `json:"medical" doc:"The state of medical care."`
 	StayLimit     time.Time      `json:"stay_limit,omitzero" doc:"The end of the stay as the last extension set it; absent before any extension (the limit is then 10 days after arrival, where it applies)."`
 	Extended      bool           `json:"extended,omitempty" doc:"Whether the stay was extended."`
+	noPayloads    bool           // the case keeps no payloads (WithoutPayloads)
 	LongStay      *LongStay      `json:"long_stay,omitempty" doc:"Long-stay care, when it began."`
 	Settlement    *Settlement    `json:"settlement,omitempty" doc:"Household registration and settlement, when applied for."`
 	Guardianship  *Guardianship  `json:"guardianship,omitempty" doc:"Temporary guardianship by civil affairs, when taken."`
@@ -337,11 +338,23 @@ type Case struct {
 	// registered.
 	events []caseEvent
 	others []otherEvent
-	// payloads holds the payload of each of events, with the corrections
-	// of it applied, from which a correction folds the case again
-	// (corrected); it is empty when noPayloads is set (WithoutPayloads).
-	payloads   []Event
-	noPayloads bool
+	// payloads points to the payload of each of events, with the
+	// corrections of it applied, from which a correction folds the case
+	// again (corrected); nil before the first event and in a case without
+	// payloads (WithoutPayloads), which saves the views' cases a size
+	// class. A copy of the case taken before Apply shares it and may find
+	// more entries than it has events; own gives a case its own, and
+	// eventPayloads reads only the case's.
+	payloads *[]Event
+}
+
+// eventPayloads returns the payload of each of c's events (nil when c
+// keeps none).
+func (c Case) eventPayloads() []Event {
+	if c.payloads == nil {
+		return nil
+	}
+	return (*c.payloads)[:len(c.events)]
 }
 
 // WithoutPayloads returns c keeping no payloads of its events, now or when
@@ -542,7 +555,10 @@ func Evolve(c Case, env Envelope) Case {
 func (c *Case) own() {
 	c.events = slices.Clip(c.events)
 	c.others = slices.Clip(c.others)
-	c.payloads = slices.Clip(c.payloads)
+	if c.payloads != nil {
+		p := slices.Clip(c.eventPayloads())
+		c.payloads = &p
+	}
 }
 
 // Apply advances c in place by env, one of its stream's events, to the
@@ -570,10 +586,11 @@ func (c *Case) apply(env Envelope, refolding bool) {
 	ev.setAt(at)
 	c.events = append(c.events, ev)
 	if !c.noPayloads {
-		if cap(c.payloads) == 0 {
-			c.payloads = make([]Event, 0, typicalCaseEvents)
+		if c.payloads == nil {
+			p := make([]Event, 0, typicalCaseEvents)
+			c.payloads = &p
 		}
-		c.payloads = append(c.payloads, env.Event)
+		*c.payloads = append(*c.payloads, env.Event)
 	}
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
@@ -779,7 +796,8 @@ func (c *Case) apply(env Envelope, refolding bool) {
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
 		if !refolding {
-			c.payloads = withoutPersonal(c.payloads)
+			p := withoutPersonal(c.eventPayloads())
+			c.payloads = &p
 		}
 	}
 	if !wasEnded && (c.Status == StatusExited || c.Status == StatusRefused) {

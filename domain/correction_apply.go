@@ -27,7 +27,7 @@ func (c Case) corrected(e Corrected) Case {
 	if i < 0 {
 		return c
 	}
-	target, payload := c.events[i], c.payloads[i]
+	target, payload := c.events[i], c.eventPayloads()[i]
 	typ := payload.EventType()
 	field := canonicalField(typ, e.Field)
 	payload = pinned(payload, target.at())
@@ -44,7 +44,7 @@ func (c Case) corrected(e Corrected) Case {
 		}
 		payload = ev
 	}
-	events, payloads := slices.Clone(c.events), slices.Clone(c.payloads)
+	events, payloads := slices.Clone(c.events), slices.Clone(c.eventPayloads())
 	events[i], payloads[i] = target, payload
 	return c.refolded(events, payloads)
 }
@@ -54,7 +54,8 @@ func (c Case) corrected(e Corrected) Case {
 // not folded from the case stream, and the version are c's.
 func (c Case) refolded(events []caseEvent, payloads []Event) Case {
 	n := max(len(events), typicalCaseEvents)
-	d := Case{events: make([]caseEvent, 0, n), payloads: make([]Event, 0, n)}
+	kept := make([]Event, 0, n)
+	d := Case{events: make([]caseEvent, 0, n), payloads: &kept}
 	for i, e := range events {
 		env := Envelope{Revision: uint64(i), ID: e.id, Meta: Metadata{OccurredAt: e.at()}, Event: payloads[i]}
 		d.apply(env, true)

@@ -32,7 +32,7 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 		meta := Metadata{OccurredAt: at.Add(time.Duration(i) * time.Hour)}
 		c.Apply(Envelope{Revision: uint64(i), ID: id(i), Meta: meta, Event: e})
 	}
-	for _, ev := range c.payloads {
+	for _, ev := range c.eventPayloads() {
 		data := string(rawOf(ev))
 		for _, s := range []string{"Zhang", "Wu", "Bridge", "injuries", "People", "Second", "fever", "typo"} {
 			if strings.Contains(data, s) {
@@ -41,7 +41,7 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 		}
 	}
 	intake := func(ev Event) bool { return ev.EventType() == TypeIntakeRegistered }
-	if c.Person.Sex != Male || !slices.ContainsFunc(c.payloads, intake) {
+	if c.Person.Sex != Male || !slices.ContainsFunc(c.eventPayloads(), intake) {
 		t.Errorf("the erased case lost its clear facts: %+v", c.Person)
 	}
 }
