@@ -259,6 +259,7 @@ func (m *model) afterCase(ce *caseEntry, before string, env domain.Envelope) {
 	case domain.MedicalReturned:
 		ce.comeBack(at)
 	}
+
 }
 
 // reindex files the case under its current person keys.
