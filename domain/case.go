@@ -215,12 +215,11 @@ type BedRelease struct {
 
 // caseEvent is one event of the case as the case keeps it: its ID, the
 // code of its stored type, when it happened (its occurred_at with the
-// corrections of it applied), whether it was the exit, and its payload
-// with the corrections of it applied, from which a correction folds the
-// case again (corrected).
+// corrections of it applied) and whether it was the exit. Its payload is
+// kept apart (Case.payloads), so that a case without payloads
+// (WithoutPayloads) is small.
 type caseEvent struct {
 	id   uuid.UUID
-	ev   Event
 	sec  int64 // occurred_at as Unix seconds and nanoseconds
 	nsec int32
 	zone int16 // occurred_at's offset from UTC in minutes
@@ -313,6 +312,7 @@ type Case struct {
 	Medical       Medical        `json:"medical" doc:"The state of medical care."`
 	StayLimit     time.Time      `json:"stay_limit,omitzero" doc:"The end of the stay as the last extension set it; absent before any extension (the limit is then 10 days after arrival, where it applies)."`
 	Extended      bool           `json:"extended,omitempty" doc:"Whether the stay was extended."`
+	noPayloads    bool           // the case keeps no payloads (WithoutPayloads)
 	LongStay      *LongStay      `json:"long_stay,omitempty" doc:"Long-stay care, when it began."`
 	Settlement    *Settlement    `json:"settlement,omitempty" doc:"Household registration and settlement, when applied for."`
 	Guardianship  *Guardianship  `json:"guardianship,omitempty" doc:"Temporary guardianship by civil affairs, when taken."`
@@ -338,6 +338,36 @@ type Case struct {
 	// registered.
 	events []caseEvent
 	others []otherEvent
+	// payloads points to the payload of each of events, with the
+	// corrections of it applied, from which a correction folds the case
+	// again (corrected); nil before the first event and in a case without
+	// payloads (WithoutPayloads), which saves the views' cases a size
+	// class. A copy of the case taken before Apply shares it and may find
+	// more entries than it has events; own gives a case its own, and
+	// eventPayloads reads only the case's.
+	payloads *[]Event
+}
+
+// eventPayloads returns the payload of each of c's events (nil when c
+// keeps none).
+func (c Case) eventPayloads() []Event {
+	if c.payloads == nil {
+		return nil
+	}
+	return (*c.payloads)[:len(c.events)]
+}
+
+// WithoutPayloads returns c keeping no payloads of its events, now or when
+// it is advanced by Apply or Evolve: a fold that holds every case in
+// memory (the views) keeps only the state, which takes a fraction of the
+// memory. Such a case cannot fold itself again for a correction, which
+// needs the payloads of the case's earlier events: Apply and Evolve of a
+// Corrected event, and Decide of a Correct, panic on it. Fold the case
+// from its stream instead (Fold, through the correction), and take that
+// state WithoutPayloads.
+func (c Case) WithoutPayloads() Case {
+	c.payloads, c.noPayloads = nil, true
+	return c
 }
 
 // Exists reports whether the case has been opened.
@@ -525,6 +555,10 @@ func Evolve(c Case, env Envelope) Case {
 func (c *Case) own() {
 	c.events = slices.Clip(c.events)
 	c.others = slices.Clip(c.others)
+	if c.payloads != nil {
+		p := slices.Clip(c.eventPayloads())
+		c.payloads = &p
+	}
 }
 
 // Apply advances c in place by env, one of its stream's events, to the
@@ -548,9 +582,16 @@ func (c *Case) apply(env Envelope, refolding bool) {
 		c.events = make([]caseEvent, 0, typicalCaseEvents)
 	}
 	at := env.Meta.OccurredAt
-	ev := caseEvent{id: env.ID, ev: env.Event, typ: code}
+	ev := caseEvent{id: env.ID, typ: code}
 	ev.setAt(at)
 	c.events = append(c.events, ev)
+	if !c.noPayloads {
+		if c.payloads == nil {
+			p := make([]Event, 0, typicalCaseEvents)
+			c.payloads = &p
+		}
+		*c.payloads = append(*c.payloads, env.Event)
+	}
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
 	}
@@ -755,7 +796,8 @@ func (c *Case) apply(env Envelope, refolding bool) {
 	case PersonalDataErased:
 		*c = c.withPersonalDataErased(e)
 		if !refolding {
-			c.events = withoutPersonal(c.events)
+			p := withoutPersonal(c.eventPayloads())
+			c.payloads = &p
 		}
 	}
 	if !wasEnded && (c.Status == StatusExited || c.Status == StatusRefused) {

@@ -15,18 +15,22 @@ import (
 // keeps that event's value (a person field that the identity verification
 // gave is the verification's to correct), and the times, lists and rules
 // that depend on the event follow it. The corrected payload stays in c's
-// events, where later corrections and folds find it. A correction that
+// payloads, where later corrections and folds find it. A correction that
 // names no event of c, or whose value does not fit the event, leaves c as
 // it was (the decider refuses such corrections before they are stored).
+// It panics when c keeps no payloads (WithoutPayloads).
 func (c Case) corrected(e Corrected) Case {
+	if c.noPayloads {
+		panic("domain: a case without payloads cannot be folded again for a correction; fold it from its stream")
+	}
 	i := slices.IndexFunc(c.events, func(x caseEvent) bool { return x.id == e.EventID })
 	if i < 0 {
 		return c
 	}
-	target := c.events[i]
-	typ := target.ev.EventType()
+	target, payload := c.events[i], c.eventPayloads()[i]
+	typ := payload.EventType()
 	field := canonicalField(typ, e.Field)
-	target.ev = pinned(target.ev, target.at())
+	payload = pinned(payload, target.at())
 	if field == OccurredAtField {
 		var t time.Time
 		if json.Unmarshal(e.New, &t) != nil {
@@ -34,24 +38,26 @@ func (c Case) corrected(e Corrected) Case {
 		}
 		target.setAt(t)
 	} else {
-		ev, ok := withField(target.ev, field, e.New)
+		ev, ok := withField(payload, field, e.New)
 		if !ok {
 			return c
 		}
-		target.ev = ev
+		payload = ev
 	}
-	events := slices.Clone(c.events)
-	events[i] = target
-	return c.refolded(events)
+	events, payloads := slices.Clone(c.events), slices.Clone(c.eventPayloads())
+	events[i], payloads[i] = target, payload
+	return c.refolded(events, payloads)
 }
 
-// refolded returns the case folded again from events, the events of c
-// with some payloads or times replaced. The bed, which is not folded from
-// the case stream, and the version are c's.
-func (c Case) refolded(events []caseEvent) Case {
-	d := Case{events: make([]caseEvent, 0, max(len(events), typicalCaseEvents))}
+// refolded returns the case folded again from events and their payloads,
+// the events of c with some payloads or times replaced. The bed, which is
+// not folded from the case stream, and the version are c's.
+func (c Case) refolded(events []caseEvent, payloads []Event) Case {
+	n := max(len(events), typicalCaseEvents)
+	kept := make([]Event, 0, n)
+	d := Case{events: make([]caseEvent, 0, n), payloads: &kept}
 	for i, e := range events {
-		env := Envelope{Revision: uint64(i), ID: e.id, Meta: Metadata{OccurredAt: e.at()}, Event: e.ev}
+		env := Envelope{Revision: uint64(i), ID: e.id, Meta: Metadata{OccurredAt: e.at()}, Event: payloads[i]}
 		d.apply(env, true)
 	}
 	d.Version, d.Bed = c.Version, c.Bed
@@ -94,19 +100,19 @@ func withField(ev Event, path string, raw json.RawMessage) (Event, bool) {
 	return out, true
 }
 
-// withoutPersonal returns events with the personal values of their
-// payloads removed (PersonalPaths), as the event store reads them once the
-// case's data key is destroyed, so that an erased case holds none in
-// memory. A payload that cannot be rewritten is kept as it is.
-func withoutPersonal(events []caseEvent) []caseEvent {
-	out := slices.Clone(events)
-	for i, e := range out {
-		t, ok := Events.types[e.ev.EventType()]
+// withoutPersonal returns payloads with their personal values removed
+// (PersonalPaths), as the event store reads them once the case's data key
+// is destroyed, so that an erased case holds none in memory. A payload
+// that cannot be rewritten is kept as it is.
+func withoutPersonal(payloads []Event) []Event {
+	out := slices.Clone(payloads)
+	for i, ev := range out {
+		t, ok := Events.types[ev.EventType()]
 		if !ok {
 			continue
 		}
-		data := rawOf(e.ev)
-		paths := PersonalPaths(e.ev.EventType(), data)
+		data := rawOf(ev)
+		paths := PersonalPaths(ev.EventType(), data)
 		if len(paths) == 0 {
 			continue
 		}
@@ -118,7 +124,7 @@ func withoutPersonal(events []caseEvent) []caseEvent {
 			deletePath(doc, p)
 		}
 		if ev, err := t.decode(rawOf(doc)); err == nil {
-			out[i].ev = ev
+			out[i] = ev
 		}
 	}
 	return out

@@ -32,16 +32,16 @@ func TestErasedCaseKeepsNoPersonalValues(t *testing.T) {
 		meta := Metadata{OccurredAt: at.Add(time.Duration(i) * time.Hour)}
 		c.Apply(Envelope{Revision: uint64(i), ID: id(i), Meta: meta, Event: e})
 	}
-	for _, e := range c.events {
-		data := string(rawOf(e.ev))
+	for _, ev := range c.eventPayloads() {
+		data := string(rawOf(ev))
 		for _, s := range []string{"Zhang", "Wu", "Bridge", "injuries", "People", "Second", "fever", "typo"} {
 			if strings.Contains(data, s) {
-				t.Errorf("%s keeps %q: %s", e.ev.EventType(), s, data)
+				t.Errorf("%s keeps %q: %s", ev.EventType(), s, data)
 			}
 		}
 	}
-	intake := func(e caseEvent) bool { return e.ev.EventType() == TypeIntakeRegistered }
-	if c.Person.Sex != Male || !slices.ContainsFunc(c.events, intake) {
+	intake := func(ev Event) bool { return ev.EventType() == TypeIntakeRegistered }
+	if c.Person.Sex != Male || !slices.ContainsFunc(c.eventPayloads(), intake) {
 		t.Errorf("the erased case lost its clear facts: %+v", c.Person)
 	}
 }

@@ -97,3 +97,35 @@ func TestCorrectionOfEstimatedAgeKeepsItsDate(t *testing.T) {
 		t.Errorf("age estimated on %v, opened at %v; want %v, %v", got, c.OpenedAt, want, moved)
 	}
 }
+
+// TestCaseWithoutPayloads: a case that keeps no payloads of its events
+// folds every other event to the state a case with them folds to, and
+// refuses, by a panic, to fold itself again for a correction; the case
+// folded from its stream through the correction is the corrected one.
+func TestCaseWithoutPayloads(t *testing.T) {
+	envs := envelopes(domain.CaseStream(caseID), []any{intake(boy10, noFlags), eligible, checkedM,
+		domain.MedicalReferred{Hospital: "First People's"}, domain.HospitalAdmitted{Hospital: "First People's"}})
+	c := domain.Case{}.WithoutPayloads()
+	for _, env := range envs {
+		c = domain.Evolve(c, env)
+	}
+	if got, want := caseJSON(t, c), caseJSON(t, domain.Fold(envs)); got != want {
+		t.Errorf("without payloads: got %s\nwant %s", got, want)
+	}
+	raw, _ := json.Marshal("Second People's")
+	correction := domain.Envelope{Revision: uint64(len(envs)), ID: eventID(len(envs)),
+		Meta:  domain.Metadata{OccurredAt: t0.Add(time.Hour)},
+		Event: domain.Corrected{EventID: eventID(4), Field: "hospital", New: raw, Reason: "typo"}}
+	t.Run("a correction panics", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("Evolve of a correction on a case without payloads did not panic")
+			}
+		}()
+		domain.Evolve(c, correction)
+	})
+	folded := domain.Fold(append(envs, correction)).WithoutPayloads()
+	if folded.Medical.Hospital != "Second People's" || len(folded.Corrections) != 1 {
+		t.Errorf("folded from the stream: hospital %q, corrections %v", folded.Medical.Hospital, folded.Corrections)
+	}
+}

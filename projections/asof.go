@@ -39,6 +39,7 @@ func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
 		// Events that the moment filters out are not worth their payload.
 		keep = asOf.happened
 	}
+	read := r.readCase(ctx, keep)
 	err := readAll(ctx, r.store, m.pos, r.onUndecodable, keep, stop, func(envs []domain.Envelope) error {
 		start := r.batchStart()
 		for _, env := range envs {
@@ -46,7 +47,9 @@ func (r *Runner) foldInto(ctx context.Context, m *model, asOf AsOf) error {
 				m.pos = env.Position
 				continue
 			}
-			m.apply(env)
+			if err := m.apply(env, read); err != nil {
+				return err
+			}
 		}
 		r.batchDone(start, len(envs))
 		return nil

@@ -121,6 +121,11 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 	merged := mergeByPosition(events, beds)
 	h := History{ID: id, AsOf: asOf.At, Known: asOf.Known && !asOf.At.IsZero(), Events: []HistoryEvent{}}
 	m := newModel()
+	var keep func(domain.Envelope) bool
+	if !asOf.At.IsZero() {
+		keep = asOf.happened
+	}
+	read := r.readCase(ctx, keep)
 	for _, env := range merged {
 		if limit.Before(env.Position) {
 			break
@@ -128,7 +133,9 @@ func (r *Runner) History(id uuid.UUID, asOf AsOf, version int) (History, error) 
 		if !asOf.At.IsZero() && !asOf.keeps(env) {
 			continue
 		}
-		m.apply(env)
+		if err := m.apply(env, read); err != nil {
+			return History{}, domain.Internal(err, "folding the case failed")
+		}
 		he := historyEvent(env)
 		he.Erased = erased[env.ID] // none for a station event
 		h.Events = append(h.Events, he)

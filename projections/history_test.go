@@ -154,3 +154,81 @@ func TestHistoryGivesEachEventsIDAndPosition(t *testing.T) {
 		t.Errorf("the case does not know the history's event_id of its intake: %q %v", typ, ok)
 	}
 }
+
+// TestViewsFoldCorrectionsAsTheCaseStreamDoes: the views keep no payloads
+// of the cases' events, so they fold a correction from the case's stream;
+// the state they show is the fold of that stream, live, after a rebuild
+// and as of a moment between two corrections (the fold of the events that
+// had happened by then: the later correction and a report recorded before
+// the first but dated after the moment left out).
+func TestViewsFoldCorrectionsAsTheCaseStreamDoes(t *testing.T) {
+	w := newWorld(t)
+	w.station("S01", "R1", stdZones...)
+	id := admitted(w, man, domain.Inspection{})
+	w.step(id, t0.Add(time.Hour), domain.MedicalReferred{Hospital: "First"})
+	w.step(id, t0.Add(2*time.Hour), domain.HospitalAdmitted{Hospital: "First"})
+	w.step(id, t0.Add(5*time.Hour), domain.PoliceReportFiled{Reason: domain.ReportOther, ReportNo: "P-1"})
+	r := w.runner(newClock(t0.Add(6 * time.Hour)).now)
+	h, err := r.History(id, projections.AsOf{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intake, admission := h.Events[0].EventID, h.Events[3].EventID
+	w.step(id, t0.Add(3*time.Hour), domain.Corrected{EventID: admission, CorrectedType: domain.TypeHospitalAdmitted,
+		Field: "hospital", Old: json.RawMessage(`"First"`), New: json.RawMessage(`"Second"`), Reason: "typo"})
+	w.step(id, t0.Add(4*time.Hour), domain.Corrected{EventID: intake, CorrectedType: domain.TypeIntakeRegistered,
+		Field: "person.name", Old: json.RawMessage(`"Zhang San"`), New: json.RawMessage(`"Zhang Shan"`), Reason: "misheard"})
+	w.sync(r)
+
+	var stream []domain.Envelope
+	for rec, err := range w.store.ReadStream(context.Background(), domain.CaseStream(id), eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := domain.Decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(stream, env)
+	}
+	stateJSON := func(c domain.Case) string {
+		t.Helper()
+		c.Bed, c.CaseNumber = nil, ""
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	moment := t0.Add(3*time.Hour + 30*time.Minute)
+	var happened []domain.Envelope
+	for _, env := range stream {
+		if !env.Meta.OccurredAt.After(moment) {
+			happened = append(happened, env)
+		}
+	}
+	all, then := domain.Fold(stream), domain.Fold(happened)
+	if all.Medical.Hospital != "Second" || all.Person.Name != "Zhang Shan" ||
+		then.Medical.Hospital != "Second" || then.Person.Name == "Zhang Shan" || len(then.PoliceReports) != 0 {
+		t.Fatalf("the stream folds to hospital %q, name %q (as of %s: %q, %q, reports %v)",
+			all.Medical.Hospital, all.Person.Name, moment, then.Medical.Hospital, then.Person.Name, then.PoliceReports)
+	}
+	live, _ := r.Case(id)
+	if got, want := stateJSON(live.Case), stateJSON(all); got != want {
+		t.Errorf("live views:\n got  %s\n want %s", got, want)
+	}
+	if err := r.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, _ := r.Case(id)
+	if got, want := stateJSON(rebuilt.Case), stateJSON(all); got != want {
+		t.Errorf("rebuilt views:\n got  %s\n want %s", got, want)
+	}
+	h, err = r.History(id, projections.AsOf{At: moment}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stateJSON(h.State.Case), stateJSON(then); got != want {
+		t.Errorf("history as of between the corrections:\n got  %s\n want %s", got, want)
+	}
+}

@@ -20,6 +20,7 @@ func (r *Runner) runViews(ctx context.Context) error {
 	from := r.live.pos
 	r.mu.RUnlock()
 	cp := &checkpointer{r: r, name: name, last: time.Now()}
+	read := r.readCase(ctx, nil)
 	err := r.follow(ctx, from, func(envs []domain.Envelope) error {
 		r.mu.Lock()
 		start := r.batchStart()
@@ -28,7 +29,10 @@ func (r *Runner) runViews(ctx context.Context) error {
 			if env.Position.Compare(m.pos) <= 0 {
 				continue // already folded by a rebuild that was swapped in
 			}
-			m.apply(env)
+			if err := m.apply(env, read); err != nil {
+				r.mu.Unlock()
+				return err
+			}
 		}
 		pos := m.pos
 		r.mu.Unlock()

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -135,26 +136,34 @@ func newModel() *model {
 	}
 }
 
-// apply folds one event into the model. Events of unknown streams are
-// counted and otherwise ignored.
-func (m *model) apply(env domain.Envelope) {
-	m.pos = env.Position
+// caseReader returns the events of case id's stream before revision
+// before, decoded, that the fold of a model kept: every decodable one, or
+// those a moment selects (AsOf). A model folds a case again from them for
+// a correction (applyCase).
+type caseReader func(id uuid.UUID, before uint64) ([]domain.Envelope, error)
+
+// apply folds one event into the model; read gives a case's earlier
+// events for a correction. Events of unknown streams are counted and
+// otherwise ignored. When read fails, apply returns its error and the
+// model stays as it was.
+func (m *model) apply(env domain.Envelope, read caseReader) error {
 	if env.Event == nil {
-		return // undecodable: the position moves on, nothing else
+		m.pos = env.Position
+		return nil // undecodable: the position moves on, nothing else
 	}
-	m.applied++
 	if id, ok := domain.CaseIDOf(env.Stream); ok {
-		m.applyCase(id, env)
-		return
-	}
-	if code, ok := domain.StationCodeOf(env.Stream); ok {
+		if err := m.applyCase(id, env, read); err != nil {
+			return err
+		}
+	} else if code, ok := domain.StationCodeOf(env.Stream); ok {
 		m.applyStation(code, env)
-		return
-	}
-	if e, ok := env.Event.(domain.CaseNumbered); ok && strings.HasPrefix(env.Stream, domain.CaseNumbersStreamPrefix) {
+	} else if e, ok := env.Event.(domain.CaseNumbered); ok && strings.HasPrefix(env.Stream, domain.CaseNumbersStreamPrefix) {
 		// The register's revision is the number (domain.CaseNumbered).
 		m.caseFor(e.CaseID).number = domain.CaseNumber(e.Station, e.Year, int(env.Revision)+1)
 	}
+	m.pos = env.Position
+	m.applied++
+	return nil
 }
 
 func (m *model) applyStation(code string, env domain.Envelope) {
@@ -192,16 +201,44 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 func (m *model) caseFor(id uuid.UUID) *caseEntry {
 	ce := m.cases[id]
 	if ce == nil {
-		ce = &caseEntry{seq: -1}
+		ce = &caseEntry{seq: -1, c: domain.Case{}.WithoutPayloads()}
 		m.cases[id] = ce
 	}
 	return ce
 }
 
-func (m *model) applyCase(id uuid.UUID, env domain.Envelope) {
+// applyCase folds an event of case id's stream into the model.
+func (m *model) applyCase(id uuid.UUID, env domain.Envelope, read caseReader) error {
+	if _, ok := env.Event.(domain.Corrected); ok {
+		return m.applyCorrection(id, env, read)
+	}
 	ce := m.caseFor(id)
 	before := ce.c.Station
 	ce.c.Apply(env)
+	m.afterCase(ce, before, env)
+	return nil
+}
+
+// applyCorrection folds correction env of case id into the model. The
+// views keep no payloads of the cases' events (domain.Case.WithoutPayloads),
+// which a correction folds the case again from, so the case is folded
+// again from its stream, which read gives, through the one fold
+// (domain.Fold). Corrections are rare.
+func (m *model) applyCorrection(id uuid.UUID, env domain.Envelope, read caseReader) error {
+	earlier, err := read(id, env.Revision)
+	if err != nil {
+		return fmt.Errorf("projections: reading case %s to fold a correction: %w", id, err)
+	}
+	ce := m.caseFor(id)
+	before := ce.c.Station
+	ce.c = domain.Fold(append(earlier, env)).WithoutPayloads()
+	m.afterCase(ce, before, env)
+	return nil
+}
+
+// afterCase folds event env of case ce, which ce.c has folded, into what
+// the views add to the case; before is the case's station before env.
+func (m *model) afterCase(ce *caseEntry, before string, env domain.Envelope) {
 	ce.foldTransfer(env)
 	ce.lastAt = env.Meta.OccurredAt
 	at := env.Meta.OccurredAt

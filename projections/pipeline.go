@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/google/uuid"
+
 	"waystation/domain"
 	"waystation/eventstore"
 )
@@ -180,4 +182,27 @@ func readAll(ctx context.Context, store eventstore.Store, from eventstore.Positi
 		return readErr
 	}
 	return err
+}
+
+// readCase returns the caseReader of a fold that reads the log with keep
+// (see readAll; every event when nil): it reads the case's stream from the
+// store and leaves out the events that fold leaves out, those keep drops
+// and the undecodable ones.
+func (r *Runner) readCase(ctx context.Context, keep func(domain.Envelope) bool) caseReader {
+	return func(id uuid.UUID, before uint64) ([]domain.Envelope, error) {
+		var out []domain.Envelope
+		if before == 0 {
+			return out, nil // Limit 0 would read the whole stream
+		}
+		opts := eventstore.ReadStreamOptions{Limit: int(before)}
+		for rec, err := range r.store.ReadStream(ctx, domain.CaseStream(id), opts) {
+			if err != nil {
+				return nil, err
+			}
+			if env, err := domain.DecodeIf(rec, keep); err == nil && env.Event != nil {
+				out = append(out, env)
+			}
+		}
+		return out, nil
+	}
 }

@@ -40,12 +40,15 @@ func (r *Runner) swapIn(ctx context.Context, fresh *model) (eventstore.Position,
 	defer r.mu.Unlock()
 	target := r.live.pos
 	if fresh.pos.Before(target) {
+		read := r.readCase(ctx, nil)
 		err := readAll(ctx, r.store, fresh.pos, r.onUndecodable, nil,
 			func(p eventstore.Position) bool { return target.Before(p) },
 			func(envs []domain.Envelope) error {
 				start := r.batchStart()
 				for _, env := range envs {
-					fresh.apply(env)
+					if err := fresh.apply(env, read); err != nil {
+						return err
+					}
 				}
 				r.batchDone(start, len(envs))
 				return nil
