@@ -90,7 +90,6 @@ type caseEntry struct {
 	holds   []hold   // the beds the case held, in log order, for bed nights
 	away    []span   // in hospital or in transit, ordered by start
 	keys    []string // person keys
-	boards  []string // the stations whose atStation list holds the case
 	openPos eventstore.Position
 	number  string // the case number, from the station's register
 
@@ -213,9 +212,9 @@ func (m *model) applyCase(id uuid.UUID, env domain.Envelope, read caseReader) er
 		return m.applyCorrection(id, env, read)
 	}
 	ce := m.caseFor(id)
-	before := ce.c.Station
+	before, filed := ce.c.Station, boardsOf(&ce.c)
 	ce.c.Apply(env)
-	m.afterCase(ce, before, env)
+	m.afterCase(ce, before, filed, env)
 	return nil
 }
 
@@ -230,15 +229,16 @@ func (m *model) applyCorrection(id uuid.UUID, env domain.Envelope, read caseRead
 		return fmt.Errorf("projections: reading case %s to fold a correction: %w", id, err)
 	}
 	ce := m.caseFor(id)
-	before := ce.c.Station
+	before, filed := ce.c.Station, boardsOf(&ce.c)
 	ce.c = domain.Fold(append(earlier, env)).WithoutPayloads()
-	m.afterCase(ce, before, env)
+	m.afterCase(ce, before, filed, env)
 	return nil
 }
 
 // afterCase folds event env of case ce, which ce.c has folded, into what
-// the views add to the case; before is the case's station before env.
-func (m *model) afterCase(ce *caseEntry, before string, env domain.Envelope) {
+// the views add to the case; before is the case's station before env, and
+// filed the stations it was filed under (boardsOf).
+func (m *model) afterCase(ce *caseEntry, before string, filed []string, env domain.Envelope) {
 	ce.foldTransfer(env)
 	ce.lastAt = env.Meta.OccurredAt
 	at := env.Meta.OccurredAt
@@ -264,33 +264,40 @@ func (m *model) afterCase(ce *caseEntry, before string, env domain.Envelope) {
 	case domain.MedicalReturned:
 		ce.comeBack(at)
 	}
-	m.refile(ce)
+	m.refile(ce, filed)
 }
 
-// refile files the case under the stations whose boards it belongs to
-// now: its own and the one a transfer in flight is addressed to.
-func (m *model) refile(ce *caseEntry) {
-	want := make([]string, 0, 2)
-	if ce.c.Station != "" {
-		want = append(want, ce.c.Station)
+// boardsOf lists the stations whose boards case c belongs to: its own and
+// the one a transfer in flight is addressed to. (Computed, not kept: a
+// case entry's size decides its allocation class.)
+func boardsOf(c *domain.Case) []string {
+	out := make([]string, 0, 2)
+	if c.Station != "" {
+		out = append(out, c.Station)
 	}
-	if t := ce.c.Transfer; t != nil && t.To != "" && t.To != ce.c.Station {
-		want = append(want, t.To)
+	if t := c.Transfer; t != nil && t.To != "" && t.To != c.Station {
+		out = append(out, t.To)
 	}
-	if slices.Equal(want, ce.boards) {
+	return out
+}
+
+// refile moves the case from the atStation lists of the stations it was
+// filed under to those of boardsOf it now.
+func (m *model) refile(ce *caseEntry, was []string) {
+	now := boardsOf(&ce.c)
+	if slices.Equal(now, was) {
 		return
 	}
-	for _, code := range ce.boards {
-		if !slices.Contains(want, code) {
+	for _, code := range was {
+		if !slices.Contains(now, code) {
 			m.atStation[code] = slices.DeleteFunc(m.atStation[code], func(x *caseEntry) bool { return x == ce })
 		}
 	}
-	for _, code := range want {
-		if !slices.Contains(ce.boards, code) {
+	for _, code := range now {
+		if !slices.Contains(was, code) {
 			m.atStation[code] = append(m.atStation[code], ce)
 		}
 	}
-	ce.boards = want
 }
 
 // reindex files the case under its current person keys.

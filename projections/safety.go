@@ -174,7 +174,7 @@ func (m *model) eachCase(f Filter, at time.Time, fn func(ce *caseEntry)) {
 			continue
 		}
 		for _, ce := range list {
-			if first := slices.IndexFunc(ce.boards, func(s string) bool { return m.selects(f, s) }); ce.boards[first] == code {
+			if boards := boardsOf(&ce.c); boards[slices.IndexFunc(boards, func(s string) bool { return m.selects(f, s) })] == code {
 				visit(ce)
 			}
 		}
