@@ -284,11 +284,19 @@ func randomToken(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// safeNext returns next when it is a path of this console, else "/".
+// safeNext returns next when it is a path of this console, else "/": a
+// slash, then only letters, digits and the path characters - _ . / (no
+// second slash at the start, no control character, no escape, no query),
+// so that no browser can read it as another site's address.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
-		strings.ContainsAny(next, "?#") {
+	if len(next) == 0 || len(next) > 512 || next[0] != '/' || strings.HasPrefix(next, "//") {
 		return "/"
+	}
+	for _, r := range next {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./", r)
+		if !ok {
+			return "/"
+		}
 	}
 	return next
 }

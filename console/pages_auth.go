@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -60,6 +61,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			}
 		case p.Status == http.StatusTooManyRequests:
 			f.Message = q.t.F("login.locked", p.retryAfter)
+		case p.Status == http.StatusUnauthorized && (body["otp"] != "" || body["recovery_code"] != ""):
+			// A wrong code or a wrong password: the API says which to no
+			// one, so the form asks for both again.
+			f.AskOTP = true
+			f.Message = q.t.T("login.otp_wrong")
 		case p.Status == http.StatusUnauthorized:
 			f.Message = q.t.T("login.wrong")
 		default:
@@ -144,6 +150,7 @@ func explainField(t tr, p *problem) string {
 // shown the secret, shown the recovery codes.
 type enrolPage struct {
 	Secret        string
+	QRData        string // the QR code's PNG, base64, carried by the form
 	QR            template.URL
 	RecoveryCodes []string
 	Message       string
@@ -170,7 +177,14 @@ func (c *Console) enrol(q *req) error {
 			if !ok {
 				return err
 			}
-			return c.offer(q, explainField(q.t, p), p.Status)
+			// The secret on offer stays: the person scanned it already.
+			secret, qr := q.r.PostForm.Get("secret"), q.r.PostForm.Get("qr")
+			if !onlyOf(secret, base32Chars) || !onlyOf(qr, base64Chars) || secret == "" || qr == "" {
+				return c.offer(q, explainField(q.t, p), p.Status)
+			}
+			c.render(q, p.Status, "enrol", "enrol.title", enrolPage{Secret: secret, QRData: qr,
+				QR: template.URL("data:image/png;base64," + qr), Message: q.t.T("login.otp_wrong")})
+			return nil
 		}
 		c.render(q, http.StatusOK, "enrol", "enrol.title", enrolPage{RecoveryCodes: rc.RecoveryCodes})
 		return nil
@@ -187,7 +201,26 @@ func (c *Console) offer(q *req, message string, status int) error {
 	if _, err := c.api.call(q.r, "POST", "/v1/session/totp", nil, map[string]string{}, &o); err != nil {
 		return err
 	}
-	c.render(q, status, "enrol", "enrol.title", enrolPage{Secret: o.Secret,
+	if !onlyOf(o.QR, base64Chars) {
+		return fmt.Errorf("console: the API's QR code is not base64")
+	}
+	c.render(q, status, "enrol", "enrol.title", enrolPage{Secret: o.Secret, QRData: o.QR,
 		QR: template.URL("data:image/png;base64," + o.QR), Message: message})
 	return nil
+}
+
+// The characters of a base32 secret and of a base64 image.
+const (
+	base32Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567="
+	base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+)
+
+// onlyOf reports whether every byte of s is one of chars.
+func onlyOf(s, chars string) bool {
+	for i := range len(s) {
+		if !strings.ContainsRune(chars, rune(s[i])) {
+			return false
+		}
+	}
+	return true
 }

@@ -93,7 +93,6 @@ type boardPage struct {
 	// first boardItems of each.
 	WorkTotal, AlertTotal int
 	Position              uint64 // the log's position before the board was read
-	Truncated             bool
 }
 
 type zoneBoard struct {
@@ -137,15 +136,14 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 	if _, err := c.api.call(q.r, "GET", path+"/occupancy", nil, nil, &o); err != nil {
 		return b, err
 	}
-	var cases searchResult
-	if _, err := c.api.call(q.r, "GET", "/v1/cases", url.Values{"station": {code}, "limit": {"500"}}, nil, &cases); err != nil {
+	cases, err := c.openCases(q, url.Values{"station": {code}})
+	if err != nil {
 		return b, err
 	}
-	b.Truncated = cases.NextCursor != ""
 	byID := map[uuid.UUID]*summary{}
 	today := civilDay(b.Now)
-	for i := range cases.Items {
-		cs := &cases.Items[i]
+	for i := range cases {
+		cs := &cases[i]
 		byID[cs.ID] = cs
 		if civilDay(cs.OpenedAt) == today {
 			b.Arrivals = append(b.Arrivals, *cs)
@@ -169,7 +167,7 @@ func (c *Console) board(q *req, code string) (boardPage, error) {
 		}
 		b.Zones = append(b.Zones, zb)
 	}
-	for _, cs := range cases.Items {
+	for _, cs := range cases {
 		if cs.Status == domain.StatusReceived && !inBed[cs.ID] {
 			b.Received = append(b.Received, cs)
 		}

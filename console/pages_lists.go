@@ -110,20 +110,49 @@ func (c *Console) safety(q *req) error {
 	return nil
 }
 
-// summaries reads the cases of scope the user may see, by ID, to show
-// their case numbers beside list entries.
-func (c *Console) summaries(q *req, scope url.Values) (map[uuid.UUID]*summary, error) {
-	out := map[uuid.UUID]*summary{}
-	query := url.Values{"limit": {"500"}}
-	for k, v := range scope {
-		query[k] = slices.Clone(v)
+// openStatuses are the statuses of a case whose person is still in the
+// station's care (in a bed, waiting for one, in hospital, in transit).
+var openStatuses = []domain.Status{domain.StatusReceived, domain.StatusInStation, domain.StatusInHospital,
+	domain.StatusLongStay, domain.StatusInTransit}
+
+// maxOpenPages bounds the pages of 500 cases read of each open status.
+const maxOpenPages = 20
+
+// openCases reads the open cases of scope (GET /v1/cases by each open
+// status, every page): those a board shows, and no other (a read by a
+// coordinator or inspector is on the access log, case by case).
+func (c *Console) openCases(q *req, scope url.Values) ([]summary, error) {
+	var out []summary
+	for _, st := range openStatuses {
+		query := url.Values{"limit": {"500"}, "status": {string(st)}}
+		for k, v := range scope {
+			query[k] = slices.Clone(v)
+		}
+		for range maxOpenPages {
+			var page searchResult
+			if _, err := c.api.call(q.r, "GET", "/v1/cases", query, nil, &page); err != nil {
+				return nil, err
+			}
+			out = append(out, page.Items...)
+			if page.NextCursor == "" {
+				break
+			}
+			query.Set("cursor", page.NextCursor)
+		}
 	}
-	var page searchResult
-	if _, err := c.api.call(q.r, "GET", "/v1/cases", query, nil, &page); err != nil {
+	return out, nil
+}
+
+// summaries reads the open cases of scope by ID, to show their case
+// numbers beside list entries.
+func (c *Console) summaries(q *req, scope url.Values) (map[uuid.UUID]*summary, error) {
+	cases, err := c.openCases(q, scope)
+	if err != nil {
 		return nil, err
 	}
-	for i := range page.Items {
-		out[page.Items[i].ID] = &page.Items[i]
+	out := make(map[uuid.UUID]*summary, len(cases))
+	for i := range cases {
+		out[cases[i].ID] = &cases[i]
 	}
 	return out, nil
 }

@@ -31,6 +31,12 @@ const maxCensusBars = 370
 // statsTableNames are the tables of the page, by their file names.
 var statsTableNames = []string{"summary", "census", "exits_by_type", "length_of_stay", "age_and_sex", "stations", "months"}
 
+// CSVLink is the address of table name's CSV download with the page's
+// selection.
+func (p statsPage) CSVLink(name string) string {
+	return "/stats/" + name + ".csv?" + p.Query.Encode()
+}
+
 // statsPage is the statistics of a selection over a period.
 type statsPage struct {
 	Query    url.Values // station, region, from, to: codes and dates only

@@ -59,6 +59,12 @@ func TestStatisticsShowTheStationsFiguresAsTablesChartsAndCSV(t *testing.T) {
 	mustNotContain(t, p, "style=", "<script>")
 	mustNotContain(t, p, `value="S02"`)
 
+	// And a table's download keeps the period chosen on the page
+	chosen := b.get("/stats?from=2026-01-01&to=2026-01-31")
+	if link := between(chosen.Body, `href="/stats/exits_by_type.csv?`, `"`); link != "from=2026-01-01&amp;to=2026-01-31" {
+		t.Fatalf("the CSV link of the chosen period is ?%s", link)
+	}
+
 	// And each table downloads as CSV that spreadsheets read as UTF-8
 	csv := b.get("/stats/exits_by_type.csv")
 	if csv.Status != 200 || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") {
