@@ -277,7 +277,7 @@ func (p *people) record(ctx context.Context, svc Service) error {
 
 // systemActor is the actor of the records the server writes by itself
 // (session uses, failed logins).
-var systemActor = domain.Actor{ID: "waystation", Role: domain.RoleAdmin}
+var systemActor = domain.Actor{ID: domain.ServiceActorID, Role: domain.RoleAdmin}
 
 // keepRecording calls record every interval until ctx ends, and once more
 // then, bounded by a few seconds.
