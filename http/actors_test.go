@@ -1,9 +1,13 @@
 package http_test
 
 import (
+	"bytes"
+	"context"
 	"testing"
 
 	"waystation/domain"
+	"waystation/eventstore"
+	wshttp "waystation/http"
 )
 
 func TestActorsResolveWithinTheCallersScope(t *testing.T) {
@@ -78,5 +82,69 @@ func TestTheServicesOwnActorsHaveFixedNamesAndRoles(t *testing.T) {
 		if _, ok := domain.ServiceActorOf(id); !ok {
 			t.Errorf("%s is not one of the service's actors", id)
 		}
+	}
+}
+
+// person creates and activates an account named name and logs it in; it
+// returns the account's ID and the session cookie.
+func (e *env) person(username, name, role, station, region string) (string, string) {
+	e.t.Helper()
+	body := map[string]any{"username": username, "name": name, "role": role}
+	if station != "" {
+		body["station"] = station
+	}
+	if region != "" {
+		body["region"] = region
+	}
+	created := decodeAs[map[string]any](e.t, e.must(201, adminToken, "POST", "/v1/accounts", body))
+	e.must(204, "", "POST", "/v1/accounts/activate", map[string]any{"username": username,
+		"activation_code": created["activation_code"], "password": "trout lake in spring"})
+	return created["id"].(string), e.login(username, "trout lake in spring")
+}
+
+func TestHistoriesAndTheAccessLogNameTheAccountsBesideTheirIDs(t *testing.T) {
+	e, _ := newAccountsEnv(t)
+	e.station("S01", "R1")
+	staff, staffCookie := e.person("li.wei", "李伟", "staff", "S01", "")
+	coord, coordCookie := e.person("wang.fang", "王芳", "coordinator", "", "R1")
+	rec := e.cookieCall(staffCookie, "POST", "/v1/cases", intakeBody("S01"))
+	if rec.Code != 201 {
+		t.Fatalf("intake: %d %s", rec.Code, rec.Body)
+	}
+	id := decodeAs[map[string]any](t, rec)["id"].(string)
+	byToken := e.token(domain.RoleStaff, "S01", "")
+	e.must(200, byToken, "POST", "/v1/cases/"+id+"/security-check", map[string]any{"checked_by": map[string]any{"staff_id": "s-7", "sex": "male"}})
+
+	// The history, read by the coordinator: the intake names the staff
+	// member; the token's step has no name.
+	h := decodeAs[map[string]any](t, e.must(200, "", "GET", "/v1/cases/"+id+"/history", nil, "Cookie", wshttp.SessionCookie+"="+coordCookie))
+	events := h["events"].([]any)
+	intake := events[0].(map[string]any)
+	if intake["actor"] != staff || intake["actor_name"] != "李伟" || intake["role"] != "staff" {
+		t.Errorf("the intake in the history: actor %v %v %v; want %s 李伟 staff", intake["actor"], intake["actor_name"], intake["role"], staff)
+	}
+	last := events[len(events)-1].(map[string]any)
+	if _, named := last["actor_name"]; named || last["type"] != domain.TypeSecurityChecked {
+		t.Errorf("the token's step %v: want no actor_name", last)
+	}
+
+	// The name is on the access stream (the account's creation), never in
+	// the case's events: it is resolved when read.
+	if !e.storedBytesHold("李伟") {
+		t.Fatal("the name is nowhere in the store, so the scan below proves nothing")
+	}
+	for rec, err := range e.store.ReadStream(context.Background(), "case-"+id, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(rec.Data, []byte("李伟")) || bytes.Contains(rec.Metadata, []byte("李伟")) {
+			t.Fatalf("the case's %s stores the actor's name", rec.Type)
+		}
+	}
+
+	// The access log names the coordinator beside the read.
+	log := decodeAs[map[string][]map[string]any](t, e.must(200, adminToken, "GET", "/v1/access-log?case="+id, nil))["items"]
+	if len(log) != 1 || log[0]["reader"] != coord || log[0]["reader_name"] != "王芳" || log[0]["role"] != "coordinator" {
+		t.Fatalf("access log %v; want one read by %s 王芳 coordinator", log, coord)
 	}
 }

@@ -174,6 +174,23 @@ func (p *people) account(id string) (domain.Account, bool) {
 	return p.accounts.Account(id)
 }
 
+// names returns the display names of the accounts among ids, by ID (the
+// IDs of tokens and unknown actors are left out).
+func (p *people) names(ids []string) map[string]string {
+	out := make(map[string]string)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		if acc, ok := p.accounts.Account(id); ok {
+			out[id] = acc.Name
+		}
+	}
+	return out
+}
+
 // byUsername returns the account whose username is username.
 func (p *people) byUsername(username string) (domain.Account, bool) {
 	p.mu.RLock()
