@@ -34,14 +34,14 @@ func (c *testClock) Advance(d time.Duration) {
 
 // newAccountsEnv is a server with a movable clock and cheap password
 // hashes (the real cost is measured by credential's benchmark).
-func newAccountsEnv(t *testing.T) (*env, *testClock) {
+func newAccountsEnv(t testing.TB) (*env, *testClock) {
 	t.Helper()
 	return newAccountsEnvSealing(t, false)
 }
 
 // newAccountsEnvSealing is newAccountsEnv, through a sealed store when
 // seal is set.
-func newAccountsEnvSealing(t *testing.T, seal bool) (*env, *testClock) {
+func newAccountsEnvSealing(t testing.TB, seal bool) (*env, *testClock) {
 	t.Helper()
 	clk := &testClock{t: time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)}
 	e := &env{t: t, dir: t.TempDir(), now: clk.Now, seal: seal, configure: func(c *wshttp.Config) {
