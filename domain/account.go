@@ -86,13 +86,15 @@ type AccountDisabled struct {
 	ID string `json:"id" text:"ref"`
 }
 
-// TOTPEnrolled records an account's confirmed TOTP secret (base32; a
-// personal value, sealed where the store seals) and the digests of its
-// recovery codes. Step is the step of the code that confirmed it, which
-// cannot be used again.
+// TOTPEnrolled records an account's confirmed TOTP secret (base32) and
+// the digests of its recovery codes. Step is the step of the code that
+// confirmed it, which cannot be used again. The secret is sealed at rest
+// (personal, under the access stream's data key: DataSubject), so the
+// stored bytes never hold it while the server still opens it to check
+// codes; an enrolment stored before it was sealed reads as it was.
 type TOTPEnrolled struct {
 	ID              string   `json:"id" text:"ref"`
-	Secret          string   `json:"secret" text:"ref"`
+	Secret          string   `json:"secret" personal:"true" text:"ref"`
 	RecoveryDigests []string `json:"recovery_digests" max:"16"`
 	Step            int64    `json:"step"`
 }

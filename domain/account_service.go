@@ -31,40 +31,7 @@ func (s *Service) AccountCommand(ctx context.Context, actor Actor, cmd Command, 
 	if err := authorizeAccount(actor, cmd); err != nil {
 		return Result{}, err
 	}
-	hash := requestHash(cmd.Step(), "", cmd)
-	return s.retry(ctx, false, func() (Result, error) {
-		// 1. Load and fold the access stream, spotting a replay.
-		rp := newReplay(actor, opts.IdempotencyKey)
-		var a Accounts
-		if _, err := s.readStream(ctx, AccessStream, func(env Envelope) { a.Evolve(env); rp.see(env) }); err != nil {
-			return Result{}, err
-		}
-		if ok, err := rp.check(hash); ok || err != nil {
-			return Result{Version: rp.last.Revision + 1, Position: rp.last.Position, Replayed: true}, err
-		}
-		// 2. Check what the decision needs from other streams.
-		known := false
-		if c, ok := cmd.(*CreateAccount); ok && c.Role == RoleStaff {
-			var err error
-			if _, known, err = s.region(ctx, c.Station); err != nil {
-				return Result{}, err
-			}
-		}
-		// 3. Decide.
-		now := s.now()
-		events, err := DecideAccount(&a, cmd, known, now)
-		if err != nil {
-			return Result{}, err
-		}
-		// 4. Append at the version folded.
-		ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
-		meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
-		res, err := s.append(ctx, AccessStream, expectedFor(a.Version), ids, events, meta)
-		if err != nil {
-			return Result{}, err
-		}
-		return Result{ID: accountOf(events[0]), Version: res.NextExpectedRevision + 1, Position: res.Position}, nil
-	})
+	return accessCommand(ctx, s, actor, cmd, opts, "", DecideAccount)
 }
 
 // authorizeAccount applies the account steps' policy (AccountCommand).

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,31 @@ func TestAnAccountIsCreatedActivatedAndItsSessionsReadBackFromTheTail(t *testing
 	if domain.ErrorCode(err) != domain.CodeConflict {
 		t.Fatalf("an append at a stale length: %v; want a conflict", err)
 	}
+}
+
+func TestTokensAndAccountsShareTheAccessStreamsCommandPath(t *testing.T) {
+	f := newFixture(t)
+	issue := &domain.IssueToken{ID: "tok_1", Name: "front desk", Role: domain.RoleStaff, Station: "S01", Hash: strings.Repeat("a1", 32)}
+	create := &domain.CreateAccount{ID: "acc_1", Username: "li.wei", Name: "李伟", Role: domain.RoleStaff, Station: "S01",
+		ActivationDigest: "d1"}
+	// Given a token and then an account, each appends after the other.
+	tok := ok(t)(f.svc.IssueToken(f.ctx, admin, issue, domain.Options{IdempotencyKey: "k-token"}))
+	acc := ok(t)(f.svc.AccountCommand(f.ctx, admin, create, domain.Options{IdempotencyKey: "k-account"}))
+	if tok.ID != "tok_1" || acc.ID != "acc_1" || acc.Version != tok.Version+1 {
+		t.Fatalf("token %+v, account %+v; want tok_1 then acc_1 at the next version", tok, acc)
+	}
+	// When each is sent again with its key, it answers what was written.
+	again := ok(t)(f.svc.IssueToken(f.ctx, admin, issue, domain.Options{IdempotencyKey: "k-token"}))
+	if !again.Replayed || again.ID != "tok_1" || again.Version != tok.Version {
+		t.Fatalf("the token again: %+v; want the replay of %+v", again, tok)
+	}
+	if again := ok(t)(f.svc.AccountCommand(f.ctx, admin, create, domain.Options{IdempotencyKey: "k-account"})); !again.Replayed || again.Version != acc.Version {
+		t.Fatalf("the account again: %+v; want the replay of %+v", again, acc)
+	}
+	// Then a staff credential for an unregistered station is refused alike.
+	_, err := f.svc.IssueToken(f.ctx, admin, &domain.IssueToken{ID: "tok_2", Role: domain.RoleStaff, Station: "S99", Hash: strings.Repeat("b2", 32)}, domain.Options{})
+	wantRule(t, err, domain.RuleUnknownStation)
+	_, err = f.svc.AccountCommand(f.ctx, admin, &domain.CreateAccount{ID: "acc_2", Username: "wang.fang", Name: "王芳",
+		Role: domain.RoleStaff, Station: "S99", ActivationDigest: "d2"}, domain.Options{})
+	wantRule(t, err, domain.RuleUnknownStation)
 }

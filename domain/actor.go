@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Actor is who takes a step: a token's ID and role, and the station (staff)
 // or region (coordinator, inspector) it is bound to.
 type Actor struct {
@@ -157,3 +159,51 @@ func Authorize(actor Actor, step Step, c *Case, regionOf func(code string) (stri
 	}
 	return Forbidden("the case is outside the coordinator's region")
 }
+
+// The service's own actors: the IDs the service records as the actor of
+// what it does by itself, not on behalf of a token or an account. Stored
+// in events' metadata: never rename or reuse them.
+const (
+	// ServiceActorID records what the server does on its own: case
+	// numbers, beds freed on reconciliation, session uses, failed logins.
+	ServiceActorID = "waystation"
+	// BootstrapAdminID is the bootstrap admin token
+	// (WAYSTATION_ADMIN_TOKEN).
+	BootstrapAdminID = "bootstrap-admin"
+	// CommandLineActorID records the admin commands of the command line
+	// (waystation account create).
+	CommandLineActorID = "system:command-line"
+	// ActivationActorID records an account's activation: the person proves
+	// themselves by the activation code, not yet as the account.
+	ActivationActorID = "activation"
+)
+
+// ServiceActor is one of the service's own actors as people read it.
+type ServiceActor struct {
+	ID   string
+	Name string
+	Role Role // empty for the activation, which acts with no role
+}
+
+// serviceActors are the service's own actors, with their fixed names.
+var serviceActors = []ServiceActor{
+	{ID: ServiceActorID, Name: "Waystation (the service itself)", Role: RoleAdmin},
+	{ID: BootstrapAdminID, Name: "Bootstrap administrator (WAYSTATION_ADMIN_TOKEN)", Role: RoleAdmin},
+	{ID: CommandLineActorID, Name: "Command line (waystation account)", Role: RoleAdmin},
+	{ID: RetentionActor, Name: "Retention job", Role: RoleAdmin},
+	{ID: ActivationActorID, Name: "Account activation (by its code)"},
+}
+
+// ServiceActorOf returns the service's own actor with id, and whether id
+// is one.
+func ServiceActorOf(id string) (ServiceActor, bool) {
+	for _, a := range serviceActors {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return ServiceActor{}, false
+}
+
+// ServiceActors returns the service's own actors.
+func ServiceActors() []ServiceActor { return slices.Clone(serviceActors) }

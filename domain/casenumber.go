@@ -256,7 +256,7 @@ func (s *Service) NumberCases(ctx context.Context, code string) (int, error) {
 		}
 		u.after = rec.Position
 	}
-	actor := Actor{ID: "waystation", Role: RoleAdmin}
+	actor := Actor{ID: ServiceActorID, Role: RoleAdmin}
 	numbered := 0
 	keep := make([]uuid.UUID, 0, len(u.order))
 	for i, id := range u.order {

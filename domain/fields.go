@@ -19,7 +19,8 @@ const OccurredAtField = "occurred_at"
 // flattened; arrays, dates, times and IDs are whole values.
 //
 // A field tagged personal:"true" is personal data (a whole value, sealed
-// with the case's data key; docs/privacy.md). A field tagged
+// with the data key of its stream's subject, DataSubject: the case's, or
+// the access stream's for a TOTP secret; docs/privacy.md). A field tagged
 // correctable:"false" is never corrected, nor is anything below it: the
 // case's identity and station, and the facts that decided the course of
 // the case (a wrong course is fixed by the next step). The personal tags

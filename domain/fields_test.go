@@ -60,6 +60,9 @@ func TestPersonalPathsFromTags(t *testing.T) {
 		// A correction that cannot be read keeps its old and new values
 		// sealed too.
 		domain.TypeCorrected: {"old", "new", "reason"},
+		// The one personal value of the access stream: an account's TOTP
+		// secret.
+		domain.TypeTOTPEnrolled: {"secret"},
 	}
 	for _, typ := range domain.Events.Types() {
 		got := domain.PersonalPaths(typ, nil)

@@ -51,7 +51,8 @@ var clearCorrections = map[string]bool{
 
 // PersonalPaths returns the dotted JSON paths of the personal values of
 // one stored event: those its type's struct tags declare (none for
-// station, access and erasure events, see above); a path names a whole
+// station and erasure events, see above, and for access events only a
+// confirmed TOTP secret); a path names a whole
 // value (string, object or array) and a missing one is simply absent;
 // plus, for a correction, its old and new values unless
 // the corrected field is kept in clear: a field of the corrected event's
@@ -98,10 +99,13 @@ func correctionInClear(typ, field string) bool {
 
 // DataSubject returns the stream whose data key seals the personal values
 // of an event of stream, and whether the stream holds personal data: a
-// case stream is its own subject (one key per case); other streams hold
-// none.
+// case stream is its own subject (one key per case); the access stream is
+// its own too, for the accounts' TOTP secrets (the only personal values it
+// holds: the sealed store chooses a key by stream, so the accounts share
+// one, which is never destroyed, since the server must open every secret
+// to check codes); other streams hold none.
 func DataSubject(stream string) (string, bool) {
-	if strings.HasPrefix(stream, CaseStreamPrefix) {
+	if strings.HasPrefix(stream, CaseStreamPrefix) || stream == AccessStream {
 		return stream, true
 	}
 	return "", false

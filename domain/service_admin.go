@@ -61,54 +61,22 @@ func (s *Service) stationCommand(ctx context.Context, actor Actor, code string, 
 
 // IssueToken records a token (admins only).
 func (s *Service) IssueToken(ctx context.Context, actor Actor, cmd *IssueToken, opts Options) (Result, error) {
-	return s.accessCommand(ctx, actor, cmd.ID, cmd, opts)
+	return s.tokenCommand(ctx, actor, cmd.ID, cmd, opts)
 }
 
 // RevokeToken revokes a token (admins only).
 func (s *Service) RevokeToken(ctx context.Context, actor Actor, cmd *RevokeToken, opts Options) (Result, error) {
-	return s.accessCommand(ctx, actor, cmd.ID, cmd, opts)
+	return s.tokenCommand(ctx, actor, cmd.ID, cmd, opts)
 }
 
-func (s *Service) accessCommand(ctx context.Context, actor Actor, id string, cmd Command,
-	opts Options) (Result, error) {
+// tokenCommand validates and authorizes a token command, then runs it on
+// the access stream's tokens; the Result's ID is the token's.
+func (s *Service) tokenCommand(ctx context.Context, actor Actor, id string, cmd Command, opts Options) (Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return Result{}, err
 	}
 	if err := Authorize(actor, cmd.Step(), nil, nil); err != nil {
 		return Result{}, err
 	}
-	hash := requestHash(cmd.Step(), id, cmd)
-	return s.retry(ctx, false, func() (Result, error) {
-		// 1. Load and fold, spotting a replay.
-		rp := newReplay(actor, opts.IdempotencyKey)
-		var a Access
-		if _, err := s.readStream(ctx, AccessStream, func(env Envelope) { a.Evolve(env); rp.see(env) }); err != nil {
-			return Result{}, err
-		}
-		// 2. Answer a request already written again; check the station named.
-		if ok, err := rp.check(hash); ok || err != nil {
-			return Result{ID: id, Version: rp.last.Revision + 1, Position: rp.last.Position, Replayed: true}, err
-		}
-		known := false
-		if it, ok := cmd.(*IssueToken); ok && it.Role == RoleStaff {
-			var err error
-			if _, known, err = s.region(ctx, it.Station); err != nil {
-				return Result{}, err
-			}
-		}
-		// 3. Decide.
-		now := s.now()
-		events, err := DecideAccess(&a, cmd, known, now)
-		if err != nil {
-			return Result{}, err
-		}
-		// 4. Append.
-		ids := s.eventIDs(actor, opts.IdempotencyKey, len(events))
-		meta := s.meta(actor, cmd, OccurredAt(cmd, now), now, opts, hash)
-		res, err := s.append(ctx, AccessStream, expectedFor(a.Version), ids, events, meta)
-		if err != nil {
-			return Result{}, err
-		}
-		return Result{ID: id, Version: res.NextExpectedRevision + 1, Position: res.Position}, nil
-	})
+	return accessCommand(ctx, s, actor, cmd, opts, id, DecideAccess)
 }

@@ -143,7 +143,7 @@ func (s *Service) Reconcile(ctx context.Context, code string) (int, error) {
 	if !st.Registered() {
 		return 0, NotFound("no such station")
 	}
-	freed, err := s.reconcile(ctx, Actor{ID: "waystation", Role: RoleAdmin}, &st, "")
+	freed, err := s.reconcile(ctx, Actor{ID: ServiceActorID, Role: RoleAdmin}, &st, "")
 	if err != nil {
 		return freed, err
 	}

@@ -11,12 +11,13 @@ import (
 
 // accessEntry is one line of the access log as admins list it.
 type accessEntry struct {
-	Seq    uint64      `json:"seq" doc:"The entry's number in the access log; pass it as after to read on."`
-	At     time.Time   `json:"at" doc:"When the case was read."`
-	CaseID string      `json:"case_id" doc:"The case read."`
-	Reader string      `json:"reader" doc:"ID of the token that read it."`
-	Role   domain.Role `json:"role" doc:"Role of that token."`
-	Route  string      `json:"route" doc:"The route that read it (e.g. getCase)."`
+	Seq        uint64      `json:"seq" doc:"The entry's number in the access log; pass it as after to read on."`
+	At         time.Time   `json:"at" doc:"When the case was read."`
+	CaseID     string      `json:"case_id" doc:"The case read."`
+	Reader     string      `json:"reader" doc:"ID of the account or token that read it."`
+	ReaderName string      `json:"reader_name,omitempty" doc:"The display name of the account that read it, as the accounts hold it now; absent for a token."`
+	Role       domain.Role `json:"role" doc:"Role of that reader."`
+	Route      string      `json:"route" doc:"The route that read it (e.g. getCase)."`
 }
 
 // accessLog is the answer of GET /v1/access-log.
@@ -62,6 +63,14 @@ func (s *Server) listAccessLog(w http.ResponseWriter, r *http.Request) error {
 			Seq: rec.Revision + 1, At: env.Meta.OccurredAt,
 			CaseID: cr.CaseID, Reader: cr.Reader, Role: cr.Role, Route: cr.Route,
 		})
+	}
+	readers := make([]string, len(out.Items))
+	for i, e := range out.Items {
+		readers[i] = e.Reader
+	}
+	names := s.people.names(readers)
+	for i := range out.Items {
+		out.Items[i].ReaderName = names[out.Items[i].Reader]
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -44,10 +45,10 @@ type accountList struct {
 
 // actorAnswer is the answer of GET /v1/actors/{id}.
 type actorAnswer struct {
-	ID      string      `json:"id" doc:"The account or token ID, as events name their actor."`
-	Name    string      `json:"name" doc:"The person's display name, or the token's name."`
-	Kind    string      `json:"kind" enum:"account,token,service" doc:"account (a person), token (a machine or a shared credential) or service (the server itself)."`
-	Role    domain.Role `json:"role" doc:"Its role."`
+	ID      string      `json:"id" doc:"The account, token or service actor ID, as events name their actor."`
+	Name    string      `json:"name" doc:"The person's display name, the token's name, or the fixed name of one of the service's own actors."`
+	Kind    string      `json:"kind" enum:"account,token,service" doc:"account (a person), token (a machine or a shared credential) or service (the server itself: waystation, bootstrap-admin, system:command-line, system:retention, activation)."`
+	Role    domain.Role `json:"role,omitempty" doc:"Its role; absent only for the activation actor, which acts with no role."`
 	Station string      `json:"station,omitempty" doc:"The station it is bound to."`
 	Region  string      `json:"region,omitempty" doc:"The region it is bound to."`
 }
@@ -152,7 +153,7 @@ func (s *Server) activateAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	cmd := &domain.ActivateAccount{Username: username,
 		CodeDigest: credential.Digest(credential.NormalizeCode(req.ActivationCode)), PasswordHash: hash}
-	res, err := s.cfg.Service.AccountCommand(r.Context(), domain.Actor{ID: "activation"}, cmd, Options{})
+	res, err := s.cfg.Service.AccountCommand(r.Context(), domain.Actor{ID: domain.ActivationActorID}, cmd, Options{})
 	if domain.RuleOf(err) == domain.RuleActivationInvalid {
 		acc, known := s.people.byUsername(username)
 		if locked := s.loginFailed(w, keys, acc.ID, known, address); domain.ErrorCode(locked) == CodeTooManyRequests {
@@ -170,49 +171,57 @@ func (s *Server) activateAccount(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// actor resolves an account or token ID to its name, role and scope: GET
-// /v1/actors/{id}. Admins and inspectors resolve any; staff and
-// coordinators those bound within their own scope (their station, or a
-// station or region of their region) and themselves.
+// actor resolves an actor ID (an account's, a token's or one of the
+// service's own) to its name, role and scope: GET /v1/actors/{id}. A
+// caller resolves the actors of its scope (mayResolve); an unknown actor
+// and one out of scope answer the same 404.
 func (s *Server) actor(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
-	var a actorAnswer
-	switch {
-	case id == BootstrapAdminID || id == systemActor.ID:
-		a = actorAnswer{ID: id, Name: id, Kind: "service", Role: domain.RoleAdmin}
-	default:
-		if acc, ok := s.people.account(id); ok {
-			a = actorAnswer{ID: acc.ID, Name: acc.Name, Kind: "account", Role: acc.Role, Station: acc.Station, Region: acc.Region}
-		} else if t, ok := s.tokens.token(id); ok {
-			a = actorAnswer{ID: t.ID, Name: t.Name, Kind: "token", Role: t.Role, Station: t.Station, Region: t.Region}
-		} else {
-			return domain.NotFound("no such account or token")
-		}
-	}
-	if !s.mayResolve(r, actorOf(r), a) {
-		return domain.NotFound("no such account or token")
+	a, ok := s.resolveActor(mux.Vars(r)["id"])
+	if !ok || !s.mayResolve(r.Context(), actorOf(r), a) {
+		return domain.NotFound("no such actor")
 	}
 	s.writeJSON(w, r, http.StatusOK, a)
 	return nil
 }
 
-// mayResolve reports whether reader may see who a is.
-func (s *Server) mayResolve(r *http.Request, reader domain.Actor, a actorAnswer) bool {
+// resolveActor returns who the actor id is, from the server's indexes
+// (no read of the store): one of the service's own actors, an account or
+// a token.
+func (s *Server) resolveActor(id string) (actorAnswer, bool) {
+	if sa, ok := domain.ServiceActorOf(id); ok {
+		return actorAnswer{ID: sa.ID, Name: sa.Name, Kind: "service", Role: sa.Role}, true
+	}
+	if acc, ok := s.people.account(id); ok {
+		return actorAnswer{ID: acc.ID, Name: acc.Name, Kind: "account", Role: acc.Role, Station: acc.Station, Region: acc.Region}, true
+	}
+	if t, ok := s.tokens.token(id); ok {
+		return actorAnswer{ID: t.ID, Name: t.Name, Kind: "token", Role: t.Role, Station: t.Station, Region: t.Region}, true
+	}
+	return actorAnswer{}, false
+}
+
+// mayResolve reports whether reader may see who a is, by reader's scope:
+// admins every actor; everyone themselves and the service's own actors;
+// staff the actors bound to their station; coordinators and inspectors
+// those bound to their region or to one of its stations, and an inspector
+// of every region those bound to any region or station. The actors bound
+// to nothing (admins) are the admins' to see. It reads the region of a
+// station from the server's cache of them.
+func (s *Server) mayResolve(ctx context.Context, reader domain.Actor, a actorAnswer) bool {
 	switch {
-	case reader.Role == domain.RoleAdmin || reader.Role == domain.RoleInspector && reader.Region == "":
-		return true
-	case reader.ID == a.ID || a.Kind == "service":
+	case reader.Role == domain.RoleAdmin, a.Kind == "service", reader.ID == a.ID:
 		return true
 	case reader.Role == domain.RoleStaff:
 		return a.Station != "" && a.Station == reader.Station
-	}
-	// Coordinators and regional inspectors: within their region.
-	if a.Region != "" {
-		return a.Region == reader.Region
-	}
-	if a.Station != "" {
-		region, ok := s.regions.regionOf(r.Context(), a.Station)
+	case reader.Role != domain.RoleCoordinator && reader.Role != domain.RoleInspector:
+		return false
+	case reader.Role == domain.RoleInspector && reader.Region == "":
+		return a.Station != "" || a.Region != ""
+	case a.Station != "":
+		// A station's actor is of the station's region, whatever region
+		// it was also given.
+		region, ok := s.regions.regionOf(ctx, a.Station)
 		return ok && region == reader.Region
 	}
-	return false
+	return a.Region != "" && a.Region == reader.Region
 }

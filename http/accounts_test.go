@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pquerna/otp/totp"
 
+	"waystation/domain"
+	"waystation/eventstore"
 	wshttp "waystation/http"
 	"waystation/internal/credential"
 )
@@ -29,10 +34,17 @@ func (c *testClock) Advance(d time.Duration) {
 
 // newAccountsEnv is a server with a movable clock and cheap password
 // hashes (the real cost is measured by credential's benchmark).
-func newAccountsEnv(t *testing.T) (*env, *testClock) {
+func newAccountsEnv(t testing.TB) (*env, *testClock) {
+	t.Helper()
+	return newAccountsEnvSealing(t, false)
+}
+
+// newAccountsEnvSealing is newAccountsEnv, through a sealed store when
+// seal is set.
+func newAccountsEnvSealing(t testing.TB, seal bool) (*env, *testClock) {
 	t.Helper()
 	clk := &testClock{t: time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)}
-	e := &env{t: t, dir: t.TempDir(), now: clk.Now, configure: func(c *wshttp.Config) {
+	e := &env{t: t, dir: t.TempDir(), now: clk.Now, seal: seal, configure: func(c *wshttp.Config) {
 		c.PasswordParams = credential.Params{Time: 1, Memory: 64, Threads: 1}
 		c.SessionRecordEvery = time.Hour
 	}}
@@ -217,4 +229,82 @@ func TestAnAdminMustEnrolTwoFactorAndThenUsesItOnce(t *testing.T) {
 	e.login("zhang.min", "trout lake in spring", "recovery_code", codes[0])
 	e.must(401, "", "POST", "/v1/session", map[string]any{"username": "zhang.min", "password": "trout lake in spring",
 		"recovery_code": codes[0]})
+}
+
+// enrolTOTP enrols two-factor for the session's account and returns the
+// secret.
+func (e *env) enrolTOTP(cookie string, clk *testClock) string {
+	e.t.Helper()
+	offer := decodeAs[map[string]any](e.t, e.must(200, "", "POST", "/v1/session/totp", nil, "Cookie", wshttp.SessionCookie+"="+cookie))
+	secret := offer["secret"].(string)
+	code, _ := totp.GenerateCode(secret, clk.Now())
+	e.must(200, "", "POST", "/v1/session/totp/confirm", map[string]any{"otp": code}, "Cookie", wshttp.SessionCookie+"="+cookie)
+	return secret
+}
+
+// storedBytesHold reports whether any event of the store, as stored,
+// holds text in its data or metadata.
+func (e *env) storedBytesHold(text string) bool {
+	e.t.Helper()
+	for rec, err := range e.store.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			e.t.Fatalf("read the stored log: %v", err)
+		}
+		if bytes.Contains(rec.Data, []byte(text)) || bytes.Contains(rec.Metadata, []byte(text)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTheTOTPSecretIsSealedAtRestAndStillChecksCodesAfterARestart(t *testing.T) {
+	e, clk := newAccountsEnvSealing(t, true)
+	e.account("zhang.min", "admin", "", "trout lake in spring")
+	secret := e.enrolTOTP(e.login("zhang.min", "trout lake in spring"), clk)
+	if e.storedBytesHold(secret) {
+		t.Fatal("the stored events hold the TOTP secret in clear")
+	}
+	// The secret is there, sealed: the sealed store opens it.
+	opened := false
+	for rec, err := range e.sealedStore.ReadStream(context.Background(), domain.AccessStream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened = opened || rec.Type == domain.TypeTOTPEnrolled && bytes.Contains(rec.Data, []byte(secret))
+	}
+	if !opened {
+		t.Fatal("no enrolment opens to the secret")
+	}
+
+	e.reopen()
+	clk.Advance(30 * time.Second)
+	code, _ := totp.GenerateCode(secret, clk.Now())
+	e.login("zhang.min", "trout lake in spring", "otp", code)
+	clk.Advance(30 * time.Second)
+	wrong, _ := totp.GenerateCode(secret, clk.Now().Add(time.Hour))
+	e.must(401, "", "POST", "/v1/session", map[string]any{"username": "zhang.min", "password": "trout lake in spring", "otp": wrong})
+}
+
+func TestAnEnrolmentStoredBeforeSealingStillReplays(t *testing.T) {
+	e, clk := newAccountsEnvSealing(t, true)
+	id := e.account("li.wei", "admin", "", "trout lake in spring")
+	// An enrolment as it was stored before the secret was sealed: in
+	// clear, written past the sealed store.
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	data, err := domain.Encode(uuid.Must(uuid.NewV7()), domain.TOTPEnrolled{ID: id, Secret: secret, Step: 1},
+		domain.Metadata{SchemaVersion: 1, OccurredAt: clk.Now(), RecordedAt: clk.Now(), Actor: id, Role: domain.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Append(context.Background(), domain.AccessStream, eventstore.Any, data); err != nil {
+		t.Fatal(err)
+	}
+	if !e.storedBytesHold(secret) {
+		t.Fatal("the old enrolment was not stored in clear")
+	}
+	e.reopen()
+	expectProblem(t, e.call("", "POST", "/v1/session", map[string]any{"username": "li.wei", "password": "trout lake in spring"}),
+		401, "unauthorized", "otp")
+	code, _ := totp.GenerateCode(secret, clk.Now())
+	e.login("li.wei", "trout lake in spring", "otp", code)
 }

@@ -21,7 +21,7 @@ import (
 
 // BootstrapAdminID is the actor ID of the bootstrap admin token
 // (WAYSTATION_ADMIN_TOKEN); events it writes name this actor.
-const BootstrapAdminID = "bootstrap-admin"
+const BootstrapAdminID = domain.BootstrapAdminID
 
 // HashToken returns the SHA-256 (hex) of a bearer token: the only form in
 // which tokens are stored or kept in memory.

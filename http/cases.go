@@ -200,6 +200,7 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request) error {
 	if err := s.recordRead(r, id); err != nil {
 		return err
 	}
+	h.Events = s.withActorNames(h.Events)
 	w.Header().Set("ETag", etag(c.Version))
 	s.writeJSON(w, r, http.StatusOK, h)
 	return nil

@@ -109,3 +109,15 @@ func TokenRoutes(s *Server) []RouteRoles {
 	}
 	return out
 }
+
+// LoginRequest is the body of POST /v1/session.
+type LoginRequest = loginRequest
+
+// ActivateRequest is the body of POST /v1/accounts/activate.
+type ActivateRequest = activateRequest
+
+// TOTPConfirm is the body of POST /v1/session/totp/confirm.
+type TOTPConfirm = totpConfirm
+
+// AccountRequest is the body of POST /v1/accounts.
+type AccountRequest = accountRequest

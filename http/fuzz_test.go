@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -15,8 +16,9 @@ import (
 
 // decoders are every request body the API decodes: the intake, the
 // station registration, the token request, each case step, the change of
-// a station's zones and the erasure. New ones go at the end: the seeds
-// pick a decoder by index.
+// a station's zones, the erasure, and the bodies of the login, the
+// activation, the TOTP confirmation and the account's creation. New ones
+// go at the end: the seeds pick a decoder by index.
 func decoders() []func() any {
 	out := []func() any{
 		func() any { return new(domain.Intake) },
@@ -29,6 +31,10 @@ func decoders() []func() any {
 	return append(out,
 		func() any { return new(domain.ChangeZones) },
 		func() any { return new(wshttp.EraseBody) },
+		func() any { return new(wshttp.LoginRequest) },
+		func() any { return new(wshttp.ActivateRequest) },
+		func() any { return new(wshttp.TOTPConfirm) },
+		func() any { return new(wshttp.AccountRequest) },
 	)
 }
 
@@ -248,4 +254,14 @@ func FuzzQueryParams(f *testing.F) {
 			t.Fatalf("refusal names %q, not a parameter", de.Field)
 		}
 	})
+}
+
+func TestAMemberWithAnEmptyNameIsRefusedNamingItsObject(t *testing.T) {
+	for body, field := range map[string]string{`{"":""}`: "", `{"person":{"":1}}`: "person"} {
+		var de *domain.Error
+		err := wshttp.DecodeStrict([]byte(body), new(domain.Intake))
+		if !errors.As(err, &de) || de.Code != domain.CodeInvalid || de.Field != field || !strings.Contains(de.Message, "empty name") {
+			t.Errorf("%s: error %v, want invalid naming %q and the empty name", body, err, field)
+		}
+	}
 }

@@ -16,11 +16,15 @@ import (
 	"waystation/domain"
 	"waystation/eventstore"
 	"waystation/eventstore/bolt"
+	"waystation/eventstore/sealed"
 	wshttp "waystation/http"
 	"waystation/projections"
 )
 
 const adminToken = "bootstrap-admin-secret"
+
+// testMasterKey is the master key of the sealed test stores.
+var testMasterKey = bytes.Repeat([]byte{7}, 32)
 
 // env is a server over a real store, domain service and projections in a
 // temporary folder.
@@ -39,6 +43,11 @@ type env struct {
 	now func() time.Time
 	// configure, when set, changes the server's Config before it is built.
 	configure func(*wshttp.Config)
+	// seal, when set, has the domain service, the projections and the
+	// server read and write through a sealed store over store (data keys
+	// in the same folder), as a deployment does; sealedStore is it.
+	seal        bool
+	sealedStore *sealed.Store
 }
 
 func newEnv(t testing.TB) *env {
@@ -64,17 +73,26 @@ func (e *env) open() {
 		e.t.Fatalf("open store: %v", err)
 	}
 	e.store = st
-	e.runner = projections.NewRunner(st, st, projections.Options{Now: e.now, Logger: slog.New(slog.DiscardHandler)})
+	var source eventstore.Store = st
+	if e.seal {
+		ks, err := sealed.OpenKeyStore(e.dir, testMasterKey)
+		if err != nil {
+			e.t.Fatalf("open key store: %v", err)
+		}
+		e.sealedStore = sealed.New(st, ks, domain.PersonalPaths, domain.DataSubject)
+		source = e.sealedStore
+	}
+	e.runner = projections.NewRunner(source, st, projections.Options{Now: e.now, Logger: slog.New(slog.DiscardHandler)})
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	go func() { defer close(e.done); _ = e.runner.Run(ctx) }()
 	reg := prometheus.NewRegistry()
-	var store eventstore.Store = st
+	store := source
 	if e.wrap != nil {
-		store = e.wrap(st)
+		store = e.wrap(source)
 	}
 	cfg := wshttp.Config{
-		Service: domain.NewService(st, e.now), Now: e.now, Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
+		Service: domain.NewService(source, e.now), Now: e.now, Views: wshttp.RunnerViews{Runner: e.runner}, Store: store, Audit: st, Backup: st.Backup,
 		AdminToken: adminToken, Registerer: reg, Gatherer: reg,
 		Ready: func() error {
 			if !e.runner.Ready() {
@@ -100,7 +118,11 @@ func (e *env) close() {
 	e.srv.Close()
 	e.stop()
 	<-e.done
-	_ = e.store.Close()
+	if e.sealedStore != nil {
+		_ = e.sealedStore.Close() // and the store it wraps
+	} else {
+		_ = e.store.Close()
+	}
 	e.srv = nil
 }
 

@@ -174,6 +174,23 @@ func (p *people) account(id string) (domain.Account, bool) {
 	return p.accounts.Account(id)
 }
 
+// names returns the display names of the accounts among ids, by ID (the
+// IDs of tokens and unknown actors are left out).
+func (p *people) names(ids []string) map[string]string {
+	out := make(map[string]string)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		if acc, ok := p.accounts.Account(id); ok {
+			out[id] = acc.Name
+		}
+	}
+	return out
+}
+
 // byUsername returns the account whose username is username.
 func (p *people) byUsername(username string) (domain.Account, bool) {
 	p.mu.RLock()
@@ -277,7 +294,7 @@ func (p *people) record(ctx context.Context, svc Service) error {
 
 // systemActor is the actor of the records the server writes by itself
 // (session uses, failed logins).
-var systemActor = domain.Actor{ID: "waystation", Role: domain.RoleAdmin}
+var systemActor = domain.Actor{ID: domain.ServiceActorID, Role: domain.RoleAdmin}
 
 // keepRecording calls record every interval until ctx ends, and once more
 // then, bounded by a few seconds.

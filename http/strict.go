@@ -374,6 +374,10 @@ func (s *scanner) object(p *plan) error {
 		var elem *plan
 		if p != nil && p.kind == planStruct {
 			f := p.fields[string(key)]
+			if f == nil && len(key) == 0 {
+				// Named by the object it is in: an empty name cannot be.
+				return s.path.invalid("has a member with an empty name, which is not a known field")
+			}
 			if f == nil {
 				s.path.pushKey(key)
 				if name, ok := p.folded[strings.ToLower(string(key))]; ok {

@@ -22,7 +22,9 @@ import (
 // recorded, then erased with the case's personal data, so that Data shows
 // them absent or empty. It is empty for a case whose personal data was not
 // erased, for the events recorded after the erasure (they hold no
-// personal values) and for station events.
+// personal values) and for station events. ActorName is left empty here:
+// it is no part of the stored event, and the server fills it in from the
+// access stream's accounts when it serves a history.
 type HistoryEvent struct {
 	EventID    uuid.UUID           `json:"event_id" doc:"The event's ID: the one a correction names."`
 	Position   eventstore.Position `json:"position" doc:"The event's position in the global log."`
@@ -31,9 +33,10 @@ type HistoryEvent struct {
 	Type       string              `json:"type" doc:"Its stored type (e.g. case.intake_registered)."`
 	OccurredAt time.Time           `json:"occurred_at" doc:"When the step happened."`
 	RecordedAt time.Time           `json:"recorded_at" doc:"When it was recorded."`
-	Actor      string              `json:"actor" doc:"ID of the token that recorded it."`
-	Role       domain.Role         `json:"role,omitempty" doc:"Role of that token."`
-	Station    string              `json:"station,omitempty" doc:"Station of that token, for staff."`
+	Actor      string              `json:"actor" doc:"ID of the account, token or service actor that recorded it."`
+	ActorName  string              `json:"actor_name,omitempty" doc:"The display name of the account that recorded it, as the accounts hold it now; absent for a token or the service."`
+	Role       domain.Role         `json:"role,omitempty" doc:"Role of that actor."`
+	Station    string              `json:"station,omitempty" doc:"Station of that actor, for staff."`
 	Data       json.RawMessage     `json:"data" doc:"The event's data as it reads now."`
 	Erased     []string            `json:"erased,omitempty" doc:"Dotted paths of the personal values erased since (they read as absent in data)."`
 }
