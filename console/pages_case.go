@@ -115,20 +115,13 @@ func (c *Console) casePage(q *req) error {
 	return nil
 }
 
-// timeline labels the events of a history and names their actors.
+// timeline labels the events of a history, newest first; each names its
+// actor as the history does (the account's display name, actor_name).
 func (c *Console) timeline(q *req, events []projections.HistoryEvent) []timelineEntry {
-	actors := map[string]actorInfo{}
 	out := make([]timelineEntry, 0, len(events))
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
-		a, ok := actors[e.Actor]
-		if !ok {
-			a = actorInfo{ID: e.Actor, Role: e.Role, Station: e.Station}
-			if _, err := c.api.call(q.r, "GET", "/v1/actors/"+url.PathEscape(e.Actor), nil, nil, &a); err != nil {
-				a = actorInfo{ID: e.Actor, Role: e.Role, Station: e.Station}
-			}
-			actors[e.Actor] = a
-		}
+		a := actorInfo{ID: e.Actor, Name: e.ActorName, Role: e.Role, Station: e.Station}
 		out = append(out, timelineEntry{HistoryEvent: e, Actor: a, Fields: shownFields(q.t, e.Type, e.Data),
 			Correct: len(domain.CorrectableFieldsOf(e.Type)) > 0})
 	}
