@@ -54,6 +54,10 @@ type Console struct {
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
 	protected http.Handler
+	// streams is cancelled by EndStreams: the live streams of open boards
+	// end with it.
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 //go:embed templates/*.html
@@ -68,6 +72,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, errors.New("console: Config needs API")
 	}
 	c := &Console{cfg: cfg, api: api{h: cfg.API}, logger: cfg.Logger, now: cfg.Now}
+	c.streams, c.endStreams = context.WithCancel(context.Background())
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +91,11 @@ func New(cfg Config) (*Console, error) {
 	c.protected = http.NewCrossOriginProtection().Handler(c.mux)
 	return c, nil
 }
+
+// EndStreams ends the live streams of the open boards (their browsers
+// reconnect, to this process or another): a graceful shutdown calls it so
+// that they do not hold it up.
+func (c *Console) EndStreams() { c.endStreams() }
 
 // ServeHTTP serves the console's pages, with the security headers of
 // every answer.

@@ -377,3 +377,24 @@ func TestBeforeAnIntakeIsSavedTheEarlierStaysOfThePersonAreShown(t *testing.T) {
 		t.Fatalf("the check ended at %s", p.URL)
 	}
 }
+
+func TestAnOpenBoardDoesNotHoldUpTheServiceStopping(t *testing.T) {
+	// Given a board whose live stream is open when the service stops (the
+	// stream is closed only after the service: cleanups run last first)
+	var res *http.Response
+	t.Cleanup(func() {
+		if res != nil {
+			res.Body.Close()
+		}
+	})
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	req, _ := http.NewRequest("GET", e.http.URL+"/live", nil)
+	var err error
+	if res, err = b.c.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("live: %v %v", err, res)
+	}
+	// Then the service's own stop (the harness's cleanup) drains within its
+	// timeout and reports no error: the stream ends with the shutdown.
+}

@@ -281,7 +281,9 @@ func (c *Console) live(q *req) error {
 	if err := write("retry: 2000\n\n"); err != nil {
 		return nil
 	}
-	ctx := q.r.Context()
+	ctx, end := context.WithCancel(q.r.Context())
+	defer end()
+	defer context.AfterFunc(c.streams, end)()
 	for {
 		next := eventstore.Position{Commit: pos.Commit + 1}
 		wait, cancel := context.WithTimeout(ctx, liveBeat)

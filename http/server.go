@@ -130,6 +130,8 @@ type Server struct {
 	// sessions holds the live streams of the log of each principal.
 	sessions    *sessions
 	streamWrite time.Duration
+	// console is the handler of the console's pages, when there is one.
+	console http.Handler
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -246,6 +248,7 @@ func NewServer(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("http: building the console: %w", err)
 		}
+		s.console = h
 		apiNotFound := s.router.NotFoundHandler
 		s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if apiPath(r.URL.Path) {
@@ -319,6 +322,9 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(s.endStreams)
+	if c, ok := s.console.(interface{ EndStreams() }); ok {
+		hs.RegisterOnShutdown(c.EndStreams)
+	}
 	return hs
 }
 
