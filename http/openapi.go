@@ -78,10 +78,11 @@ func (s *Server) OpenAPI() map[string]any {
 		case rt.ReplySchema != nil:
 			schema = rt.ReplySchema()
 		}
-		ok := map[string]any{
-			"description": http.StatusText(rt.Status),
-			"content":     map[string]any{media: map[string]any{"schema": schema}},
+		content := map[string]any{media: map[string]any{"schema": schema}}
+		for _, alt := range rt.AltMedia {
+			content[alt] = map[string]any{"schema": map[string]any{"type": "string"}}
 		}
+		ok := map[string]any{"description": http.StatusText(rt.Status), "content": content}
 		if rt.Status == http.StatusNoContent {
 			delete(ok, "content")
 		}

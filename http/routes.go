@@ -60,6 +60,7 @@ type route struct {
 	Reply                     reflect.Type          // answer body; nil is a free-form object
 	ReplySchema               func() map[string]any // schema of an answer no Go type describes
 	ReplyMedia                string                // answer media type when not application/json
+	AltMedia                  []string              // further answer media types (files), chosen by Accept or format=
 	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
 	handle                    handlerFunc
 }
@@ -349,6 +350,25 @@ func (s *Server) routeTable() []route {
 				},
 			},
 			Status: 200, Reply: reflect.TypeFor[projections.Stats](), handle: s.statistics,
+		},
+		{
+			Method: "GET", Path: "/v1/reports/{period}", ID: "report",
+			Summary: "The monthly or quarterly report of a station, a region or every station (docs/reports.md), " +
+				"as JSON, or as CSV or XLSX with the definition of every figure (Chinese headers, English with lang=en); " +
+				"live, or as of a moment (as_of, with known=true: as recorded by then), and the answer says which.",
+			Roles: allRoles,
+			Params: []param{
+				{Name: "period", In: "path", Desc: "a month (2026-11) or a quarter (2026-Q4), of civil dates in Beijing time"},
+				stationQuery,
+				regionQuery,
+				{Name: "as_of", In: "query", Format: "date-time", Desc: "count the report as of this moment (by when things happened)"},
+				{Name: "known", In: "query", Format: "boolean", Desc: "with as_of: only what had been recorded by then (the report as it stood)"},
+				{Name: "format", In: "query", Enum: []string{"json", "csv", "xlsx"}, Desc: "the answer's format; default from Accept, else json"},
+				{Name: "lang", In: "query", Enum: []string{"zh", "en"}, Desc: "the language of a CSV or XLSX table; default from Accept-Language, else zh"},
+			},
+			Status: 200, Reply: reflect.TypeFor[projections.Report](),
+			AltMedia: []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			handle:   s.report,
 		},
 
 		{
