@@ -427,6 +427,12 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.must(200, inspAll, "GET", "/v1/reports/"+month+"?as_of="+time.Now().UTC().Format(time.RFC3339)+"&known=true", nil)
 	c.must(400, staff1, "GET", "/v1/reports/2026-13", nil)
 	c.must(403, staff1, "GET", "/v1/reports/"+month+"?station=S02", nil)
+	openapi3filter.RegisterBodyDecoder("application/zip", openapi3filter.FileBodyDecoder)
+	today := time.Now().In(domain.CivilZone).Format(time.DateOnly)
+	yearAgo := time.Now().In(domain.CivilZone).AddDate(-1, 0, 0).Format(time.DateOnly)
+	c.must(200, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today, nil)
+	c.must(200, adminToken, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&station=S01&personal=true", nil)
+	c.must(403, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&personal=true", nil)
 
 	// The log, its audit and who read what.
 	c.must(200, inspAll, "GET", "/v1/events?limit=50", nil)

@@ -370,6 +370,20 @@ func (s *Server) routeTable() []route {
 			AltMedia: []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 			handle:   s.report,
 		},
+		{
+			Method: "GET", Path: "/v1/exports", ID: "exportExchange",
+			Summary: "The exchange-format export (docs/exchange.md, v1): a ZIP of CSV files with its manifest, of the cases " +
+				"open on a date of the period at the stations of the scope; every case exported is recorded as read.",
+			Roles: logReaders,
+			Params: []param{
+				{Name: "from", In: "query", Desc: "the period's first civil date (2026-11-01, Beijing time); required"},
+				{Name: "to", In: "query", Desc: "its last civil date, included; required"},
+				stationQuery,
+				regionQuery,
+				{Name: "personal", In: "query", Format: "boolean", Desc: "include personal values (admins only; never an erased person's)"},
+			},
+			Status: 200, ReplyMedia: "application/zip", handle: s.exportExchange,
+		},
 
 		{
 			Method: "GET", Path: "/v1/events", ID: "listEvents",
