@@ -22,10 +22,10 @@ import (
 // line (1 is the header; 0: the file as a whole) and column (empty: the
 // whole row or file).
 type Problem struct {
-	File   string `json:"file"`
-	Line   int    `json:"line"`
-	Column string `json:"column,omitempty"`
-	Reason string `json:"reason"`
+	File   string `json:"file" doc:"The file of the archive (Step.csv ...)."`
+	Line   int    `json:"line" doc:"The line in it: 1 is the header, 0 the file as a whole."`
+	Column string `json:"column,omitempty" doc:"The column, when the problem is one value's."`
+	Reason string `json:"reason" doc:"What is wrong."`
 }
 
 func (p Problem) String() string {

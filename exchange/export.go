@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -104,12 +105,14 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 	}
 
 	// Pass 1: fold.
+	src := newSources()
 	stations := map[string]*stationFold{}
 	cases := map[uuid.UUID]*caseFold{}
 	var order []*caseFold
 	var last eventstore.Position
 	err := each(ctx, store, eventstore.Position{}, func(env domain.Envelope) error {
 		last = env.Position
+		src.note(env)
 		if code, ok := domain.StationCodeOf(env.Stream); ok {
 			if e, ok := env.Event.(domain.StationRegistered); ok {
 				stations[code] = &stationFold{name: e.Name, region: e.Region, kind: string(e.Kind), registeredAt: env.Meta.OccurredAt}
@@ -259,16 +262,16 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 				born = c.Person.BirthDate.String()
 			}
 		}
-		caseW.row(c.ID.String(), cf.stations[0], c.Station, cf.number, string(c.Referral.Source), string(c.Person.Sex), age,
+		caseW.row(src.caseID(c.ID), cf.stations[0], c.Station, cf.number, string(c.Referral.Source), string(c.Person.Sex), age,
 			ts(c.OpenedAt), date(c.OpenedAt), ts(c.ExitedAt), date(c.ExitedAt), ts(c.ClosedAt), string(c.Status),
 			string(c.ExitType), dest, strconv.FormatBool(cf.erased), name, idType, idNumber, born, hukou)
 		for _, t := range cf.transfers {
-			trRows = append(trRows, []string{c.ID.String(), t.from, t.to, t.state, ts(t.requestedAt), ts(t.acceptedAt),
+			trRows = append(trRows, []string{src.caseID(c.ID), t.from, t.to, t.state, ts(t.requestedAt), ts(t.acceptedAt),
 				ts(t.departedAt), ts(t.endedAt)})
 		}
 		if !c.ExitedAt.IsZero() {
 			days := int(dayStart(c.ExitedAt).Sub(dayStart(c.OpenedAt)) / (24 * time.Hour))
-			exRows = append(exRows, []string{c.ID.String(), c.Station, string(c.ExitType), ts(c.ExitedAt), date(c.ExitedAt),
+			exRows = append(exRows, []string{src.caseID(c.ID), c.Station, string(c.ExitType), ts(c.ExitedAt), date(c.ExitedAt),
 				strconv.Itoa(days)})
 		}
 	}
@@ -300,7 +303,7 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 	inventory := func(code string, env domain.Envelope, zones []domain.ZoneBeds) {
 		for _, z := range zones {
 			invRows = append(invRows, []string{code, ts(env.Meta.OccurredAt), string(z.Zone), strconv.Itoa(z.Beds),
-				strconv.Itoa(z.Seasonal), env.ID.String()})
+				strconv.Itoa(z.Seasonal), src.eventID(env.ID)})
 		}
 	}
 	err = each(ctx, store, eventstore.Position{}, func(env domain.Envelope) error {
@@ -313,7 +316,7 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 			if cf = cases[id]; cf == nil || !cf.included {
 				return nil
 			}
-			caseID = id.String()
+			caseID = src.caseID(id)
 		} else if code, ok := domain.StationCodeOf(env.Stream); ok {
 			if !selects(code) {
 				return nil
@@ -327,26 +330,24 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 				if cf = cases[e.CaseID]; cf == nil || !cf.included {
 					return nil
 				}
-				caseID = e.CaseID.String()
+				caseID = src.caseID(e.CaseID)
+				src.assigned[e.CaseID] = env.ID
 			case domain.BedReleased:
 				if cf = cases[e.CaseID]; cf == nil || !cf.included {
 					return nil
 				}
-				caseID = e.CaseID.String()
+				caseID = src.caseID(e.CaseID)
 			}
 		} else {
 			return nil
 		}
-		data, err := stepData(env, opts.Personal && (cf == nil || !cf.erased))
+		data, err := stepData(env, opts.Personal && (cf == nil || !cf.erased), src)
 		if err != nil {
 			return err
 		}
-		rec := env.Meta.RecordedAt
-		if rec.IsZero() {
-			rec = env.RecordedAt
-		}
-		stepW.row(env.ID.String(), caseID, env.Stream, strconv.FormatUint(env.Revision, 10), env.Event.EventType(),
-			ts(env.Meta.OccurredAt), ts(rec), string(env.Meta.Role), env.Meta.Station, string(env.Meta.LegalBasis),
+		id, rec, role, station, stream := src.recorded(env)
+		stepW.row(id, caseID, stream, strconv.FormatUint(env.Revision, 10), env.Event.EventType(),
+			ts(env.Meta.OccurredAt), ts(rec), string(role), station, string(env.Meta.LegalBasis),
 			strconv.Itoa(max(env.Meta.SchemaVersion, 1)), data)
 		man.Events++
 		return nil
@@ -421,30 +422,47 @@ func anyRegion(stations map[string]*stationFold, region string) bool {
 
 // stepData returns the event's payload as JSON, its personal paths left
 // out unless personal.
-func stepData(env domain.Envelope, personal bool) (string, error) {
+func stepData(env domain.Envelope, personal bool, src *sources) (string, error) {
 	raw, err := json.Marshal(env.Event)
 	if err != nil {
 		return "", fmt.Errorf("exchange: encoding event %s: %w", env.ID, err)
 	}
-	if personal {
-		return string(raw), nil
+	if !personal {
+		if paths := domain.PersonalPaths(env.Event.EventType(), raw); len(paths) > 0 {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return "", fmt.Errorf("exchange: decoding event %s: %w", env.ID, err)
+			}
+			for _, p := range paths {
+				drop(v, strings.Split(p, "."))
+			}
+			if raw, err = json.Marshal(v); err != nil {
+				return "", err
+			}
+		}
 	}
-	paths := domain.PersonalPaths(env.Event.EventType(), raw)
-	if len(paths) == 0 {
-		return string(raw), nil
+	if len(src.events) > 0 {
+		// An imported event names the source's IDs again.
+		var ids struct {
+			CaseID       uuid.UUID `json:"case_id"`
+			MotherCaseID uuid.UUID `json:"mother_case_id"`
+			EventID      uuid.UUID `json:"event_id"`
+			Cause        uuid.UUID `json:"cause"`
+		}
+		if json.Unmarshal(raw, &ids) == nil {
+			for _, id := range []uuid.UUID{ids.CaseID, ids.MotherCaseID} {
+				if id != uuid.Nil {
+					raw = bytes.ReplaceAll(raw, []byte(`"`+id.String()+`"`), []byte(`"`+src.caseID(id)+`"`))
+				}
+			}
+			for _, id := range []uuid.UUID{ids.EventID, ids.Cause} {
+				if id != uuid.Nil {
+					raw = bytes.ReplaceAll(raw, []byte(`"`+id.String()+`"`), []byte(`"`+src.eventID(id)+`"`))
+				}
+			}
+		}
 	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", fmt.Errorf("exchange: decoding event %s: %w", env.ID, err)
-	}
-	for _, p := range paths {
-		drop(v, strings.Split(p, "."))
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(out), nil
+	return string(raw), nil
 }
 
 // drop deletes the member at path from v, in every element of the arrays
@@ -582,4 +600,75 @@ func dirOf(path string) string {
 		return path[:i+1]
 	}
 	return "."
+}
+
+// sources maps the IDs an import gave back to the source's, from the
+// imported events' metadata (domain.Imported), so that an export of an
+// imported store names the records as the source did.
+type sources struct {
+	cases    map[uuid.UUID]string // case ID -> source case ID
+	events   map[uuid.UUID]*domain.Imported
+	assigned map[uuid.UUID]uuid.UUID // case -> its latest bed assignment, in pass 2
+}
+
+func newSources() *sources {
+	return &sources{cases: map[uuid.UUID]string{}, events: map[uuid.UUID]*domain.Imported{},
+		assigned: map[uuid.UUID]uuid.UUID{}}
+}
+
+func (s *sources) note(env domain.Envelope) {
+	im := env.Meta.Imported
+	if im == nil {
+		return
+	}
+	s.events[env.ID] = im
+	if id, ok := domain.CaseIDOf(env.Stream); ok && im.SourceCase != "" {
+		s.cases[id] = im.SourceCase
+	}
+}
+
+func (s *sources) caseID(id uuid.UUID) string {
+	if src, ok := s.cases[id]; ok {
+		return src
+	}
+	return id.String()
+}
+
+func (s *sources) eventID(id uuid.UUID) string {
+	if im, ok := s.events[id]; ok {
+		return im.SourceID
+	}
+	return id.String()
+}
+
+// recorded returns the record ID, recording time, role, station and
+// stream of env as the source recorded it: an imported event's from its
+// metadata; a bed release the domain wrote while an imported step was
+// recorded (its causation) with the ID the source's domain gave it and
+// the causing step's source time, role and station.
+func (s *sources) recorded(env domain.Envelope) (string, time.Time, domain.Role, string, string) {
+	stream := env.Stream
+	if id, ok := domain.CaseIDOf(stream); ok {
+		stream = domain.CaseStreamPrefix + s.caseID(id)
+	}
+	if im := env.Meta.Imported; im != nil {
+		return im.SourceID, im.RecordedAt, im.Role, im.Station, stream
+	}
+	rec := env.Meta.RecordedAt
+	if rec.IsZero() {
+		rec = env.RecordedAt
+	}
+	if e, ok := env.Event.(domain.BedReleased); ok {
+		cause, err := uuid.Parse(env.Meta.CausationID)
+		assign, assigned := s.assigned[e.CaseID]
+		if im := s.events[cause]; err == nil && im != nil && assigned && s.events[assign] != nil {
+			srcAssign, err1 := uuid.Parse(s.events[assign].SourceID)
+			srcCause, err2 := uuid.Parse(im.SourceID)
+			if err1 == nil && err2 == nil {
+				id := domain.DerivedEventID(srcAssign, "bed-release:"+srcCause.String())
+				return id.String(), im.RecordedAt, im.Role, im.Station, stream
+			}
+		}
+	}
+	return env.ID.String(), rec, env.Meta.Role, env.Meta.Station, stream
 }

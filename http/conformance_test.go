@@ -433,6 +433,8 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.must(200, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today, nil)
 	c.must(200, adminToken, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&station=S01&personal=true", nil)
 	c.must(403, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&personal=true", nil)
+	_, exported := c.call(adminToken, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&personal=true", nil)
+	c.must(200, adminToken, "POST", "/v1/imports?dry_run=true", string(exported), "Content-Type", "application/zip")
 
 	// The log, its audit and who read what.
 	c.must(200, inspAll, "GET", "/v1/events?limit=50", nil)

@@ -64,6 +64,10 @@ func (s *Server) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": requestSchema(rt.Body)}}}
 		}
+		if rt.BodyMedia != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				rt.BodyMedia: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
+		}
 		media := rt.ReplyMedia
 		if media == "" {
 			media = "application/json"

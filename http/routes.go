@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"waystation/domain"
+	"waystation/exchange"
 	"waystation/projections"
 )
 
@@ -56,6 +57,7 @@ type route struct {
 	Roles                     []domain.Role // who may call it; serve refuses the others
 	Params                    []param
 	Body                      reflect.Type // request body, nil for none
+	BodyMedia                 string       // a request body that is a file of this media type (not JSON)
 	Status                    int
 	Reply                     reflect.Type          // answer body; nil is a free-form object
 	ReplySchema               func() map[string]any // schema of an answer no Go type describes
@@ -383,6 +385,17 @@ func (s *Server) routeTable() []route {
 				{Name: "personal", In: "query", Format: "boolean", Desc: "include personal values (admins only; never an erased person's)"},
 			},
 			Status: 200, ReplyMedia: "application/zip", handle: s.exportExchange,
+		},
+		{
+			Method: "POST", Path: "/v1/imports", ID: "importExchange",
+			Summary: "Load an exchange-format export (the body, application/zip) through the domain's commands: " +
+				"a case with a bad row is refused whole and reported by file, line, column and reason; importing again writes nothing.",
+			Roles: admins,
+			Params: []param{
+				{Name: "dry_run", In: "query", Format: "boolean", Desc: "check every row and report, writing nothing"},
+			},
+			BodyMedia: "application/zip",
+			Status:    200, Reply: reflect.TypeFor[exchange.ImportReport](), handle: s.importExchange,
 		},
 
 		{

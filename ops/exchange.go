@@ -242,3 +242,68 @@ func runExportCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	return nil
 }
+
+// runImport loads an exchange-format export into a data folder through the
+// domain's commands (exchange.Import), offline; --dry-run checks without
+// writing. It prints the report, every refused row by file, line, column
+// and reason, and fails when any case was refused.
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	dry := fs.Bool("dry-run", false, "check every row and report, writing nothing")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var file string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := ParseConfig(fs, args, os.Getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: import: %v", ErrUsage, err)
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	}
+	if file == "" || fs.NArg() > 1 {
+		return fmt.Errorf("%w: import: give the export FILE (import --data DIR FILE [--dry-run])", ErrUsage)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	m := NewMain(cfg, cfg.Logger(stderr))
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
+		if errors.Is(err, eventstore.ErrLocked) {
+			return fmt.Errorf("%w; the service holds the data folder: import through it with POST /v1/imports (admin)", err)
+		}
+		return err
+	}
+	rep, err := exchange.Import(ctx, m.Service, m.Store, f, st.Size(), exchange.ImportOptions{DryRun: *dry, Now: m.Now})
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(rep)
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(stdout, p.String())
+		}
+		verb := "imported"
+		if *dry {
+			verb = "would import"
+		}
+		fmt.Fprintf(stdout, "%s %d case(s) of export %s (%d refused); %d events written, %d rows left to the domain\n",
+			verb, rep.Cases, rep.ExportID, rep.CasesRefused, rep.Written, rep.Derived)
+	}
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if rep.CasesRefused > 0 {
+		return fmt.Errorf("import: %d case(s) refused", rep.CasesRefused)
+	}
+	return nil
+}

@@ -56,4 +56,23 @@ func TestExportOfflineThenExportCheck(t *testing.T) {
 	if err := ops.RunCommand(ctx, []string{"export", "--data", dir, "--from", today, "--out", out}, io.Discard, io.Discard); err == nil {
 		t.Error("export without --to ran")
 	}
+
+	// Imported into an empty folder: once, then again with nothing new.
+	fresh := t.TempDir()
+	for i, want := range []string{"would import 1 case(s)", "imported 1 case(s)", "0 events written"} {
+		args := []string{"import", out, "--data", fresh}
+		if i == 0 {
+			args = append(args, "--dry-run")
+		}
+		stdout.Reset()
+		if err := ops.RunCommand(ctx, args, &stdout, io.Discard); err != nil {
+			t.Fatalf("import: %v\n%s", err, stdout.String())
+		}
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("import %d said %q, want %q", i, stdout.String(), want)
+		}
+	}
+	if err := ops.RunCommand(ctx, []string{"import", bad, "--data", t.TempDir()}, io.Discard, io.Discard); err == nil {
+		t.Error("a truncated archive was imported")
+	}
 }
