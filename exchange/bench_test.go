@@ -47,8 +47,7 @@ func generated(tb testing.TB, n int) (st interface {
 		}
 		events++
 	}
-	yes := true
-	_ = yes
+	numbered := map[string]int{}
 	for c := 0; events < n; c++ {
 		code := fmt.Sprintf("S%02d", c%10+1)
 		at := start.Add(time.Duration(c) * 10 * time.Second)
@@ -75,10 +74,15 @@ func generated(tb testing.TB, n int) (st interface {
 			tb.Fatal(err)
 		}
 		if _, err := s.Append(ctx, domain.StationStream(code), eventstore.Any, enc(at.Add(time.Hour), domain.RoleStaff,
-			domain.BedReleased{CaseID: id, Zone: domain.ZoneAdultMale, Bed: bed, Reason: domain.ReleaseExit})); err != nil {
+			domain.BedReleased{CaseID: id, Zone: domain.ZoneAdultMale, Bed: bed, Reason: domain.ReleaseExit, Cause: more[1].ID})); err != nil {
 			tb.Fatal(err)
 		}
-		events += 7
+		numbered[code]++
+		if _, err := s.Append(ctx, domain.CaseNumbersStream(code, 2026), eventstore.Any, enc(at, domain.RoleStaff,
+			domain.CaseNumbered{CaseID: id, Station: code, Year: 2026, Number: numbered[code]})); err != nil {
+			tb.Fatal(err)
+		}
+		events += 8
 	}
 	return s, events
 }
