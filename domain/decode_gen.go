@@ -391,6 +391,8 @@ func (s *scan) readMetadata(p *Metadata) bool {
 			o.set(9, enum(s, &p.LegalBasis, enumLegalBasis))
 		case "request_hash":
 			o.set(10, str(s, &p.RequestHash))
+		case "imported":
+			o.set(11, s.readImportedPtr(&p.Imported))
 		default:
 			return false
 		}
@@ -402,6 +404,34 @@ var enumRole = []Role{RoleAdmin, RoleStaff, RoleCoordinator, RoleInspector}
 
 var enumLegalBasis = []LegalBasis{BasisStatutoryDuty, BasisConsent, BasisGuardianConsent,
 	BasisVitalInterests,
+}
+
+func (s *scan) readImportedPtr(p **Imported) bool {
+	*p = new(Imported)
+	return s.readImported(*p)
+}
+
+func (s *scan) readImported(p *Imported) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "source_id":
+			o.set(0, str(s, &p.SourceID))
+		case "source_case":
+			o.set(1, str(s, &p.SourceCase))
+		case "recorded_at":
+			o.set(2, s.time(&p.RecordedAt))
+		case "role":
+			o.set(3, enum(s, &p.Role, enumRole))
+		case "station":
+			o.set(4, str(s, &p.Station))
+		case "export":
+			o.set(5, str(s, &p.Export))
+		default:
+			return false
+		}
+	}
+	return o.ok
 }
 
 func (s *scan) readCaseNumbered(p *CaseNumbered) bool {

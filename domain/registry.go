@@ -64,6 +64,21 @@ type Metadata struct {
 	CausationID   string     `json:"causation_id,omitempty"`
 	LegalBasis    LegalBasis `json:"legal_basis,omitempty"`
 	RequestHash   string     `json:"request_hash,omitempty"`
+	// Imported, on an event an import wrote, names its source.
+	Imported *Imported `json:"imported,omitempty"`
+}
+
+// Imported says where an imported event came from: the source's record
+// ID (and case ID), when and by whom the source recorded it (the event's
+// own RecordedAt, Actor and Role are the import's) and the export it came
+// in.
+type Imported struct {
+	SourceID   string    `json:"source_id"`
+	SourceCase string    `json:"source_case,omitempty"` // the source's case ID, for a case's events
+	RecordedAt time.Time `json:"recorded_at"`
+	Role       Role      `json:"role,omitempty"`    // the role of whoever recorded it at the source
+	Station    string    `json:"station,omitempty"` // their station
+	Export     string    `json:"export,omitempty"`
 }
 
 // Envelope is a decoded stored event: where it is, its metadata and its

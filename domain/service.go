@@ -28,6 +28,9 @@ type Options struct {
 	// CorrelationID and CausationID are copied into the metadata.
 	CorrelationID string
 	CausationID   string
+	// Imported, when set, is copied into the metadata: the event is an
+	// import of the source record it names.
+	Imported *Imported
 }
 
 // VersionSet is a precondition on a stream's version: the versions a
@@ -186,7 +189,7 @@ func (s *Service) meta(actor Actor, cmd Command, at, now time.Time, opts Options
 	return Metadata{
 		OccurredAt: at.UTC(), RecordedAt: now.UTC(), Actor: actor.ID, Role: actor.Role,
 		Station: actor.Station, Region: actor.Region, CorrelationID: opts.CorrelationID,
-		CausationID: opts.CausationID, LegalBasis: basis, RequestHash: hash,
+		CausationID: opts.CausationID, LegalBasis: basis, RequestHash: hash, Imported: opts.Imported,
 	}
 }
 

@@ -418,6 +418,24 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.must(200, coord1, "GET", "/v1/cases?status=exited", nil)
 	c.must(200, coord1, "GET", "/v1/stats?region=R1&from="+t0.UTC().Format(time.RFC3339), nil)
 	c.must(200, adminToken, "GET", "/v1/stats", nil)
+	month := time.Now().In(domain.CivilZone).Format("2006-01")
+	c.must(200, staff1, "GET", "/v1/reports/"+month, nil)
+	c.must(200, coord1, "GET", "/v1/reports/"+month+"?region=R1&format=csv&lang=en", nil)
+	// The description says the workbook is a file; the validator reads
+	// its body as one.
+	openapi3filter.RegisterBodyDecoder("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", openapi3filter.FileBodyDecoder)
+	c.must(200, adminToken, "GET", "/v1/reports/"+month, nil, "Accept", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.must(200, inspAll, "GET", "/v1/reports/"+month+"?as_of="+time.Now().UTC().Format(time.RFC3339)+"&known=true", nil)
+	c.must(400, staff1, "GET", "/v1/reports/2026-13", nil)
+	c.must(403, staff1, "GET", "/v1/reports/"+month+"?station=S02", nil)
+	openapi3filter.RegisterBodyDecoder("application/zip", openapi3filter.FileBodyDecoder)
+	today := time.Now().In(domain.CivilZone).Format(time.DateOnly)
+	yearAgo := time.Now().In(domain.CivilZone).AddDate(-1, 0, 0).Format(time.DateOnly)
+	c.must(200, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today, nil)
+	c.must(200, adminToken, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&station=S01&personal=true", nil)
+	c.must(403, inspAll, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&personal=true", nil)
+	_, exported := c.call(adminToken, "GET", "/v1/exports?from="+yearAgo+"&to="+today+"&personal=true", nil)
+	c.must(200, adminToken, "POST", "/v1/imports?dry_run=true", string(exported), "Content-Type", "application/zip")
 
 	// The log, its audit and who read what.
 	c.must(200, inspAll, "GET", "/v1/events?limit=50", nil)

@@ -64,6 +64,10 @@ func (s *Server) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": requestSchema(rt.Body)}}}
 		}
+		if rt.BodyMedia != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				rt.BodyMedia: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
+		}
 		media := rt.ReplyMedia
 		if media == "" {
 			media = "application/json"
@@ -78,10 +82,11 @@ func (s *Server) OpenAPI() map[string]any {
 		case rt.ReplySchema != nil:
 			schema = rt.ReplySchema()
 		}
-		ok := map[string]any{
-			"description": http.StatusText(rt.Status),
-			"content":     map[string]any{media: map[string]any{"schema": schema}},
+		content := map[string]any{media: map[string]any{"schema": schema}}
+		for _, alt := range rt.AltMedia {
+			content[alt] = map[string]any{"schema": map[string]any{"type": "string"}}
 		}
+		ok := map[string]any{"description": http.StatusText(rt.Status), "content": content}
 		if rt.Status == http.StatusNoContent {
 			delete(ok, "content")
 		}

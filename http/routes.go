@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"waystation/domain"
+	"waystation/exchange"
 	"waystation/projections"
 )
 
@@ -56,10 +57,12 @@ type route struct {
 	Roles                     []domain.Role // who may call it; serve refuses the others
 	Params                    []param
 	Body                      reflect.Type // request body, nil for none
+	BodyMedia                 string       // a request body that is a file of this media type (not JSON)
 	Status                    int
 	Reply                     reflect.Type          // answer body; nil is a free-form object
 	ReplySchema               func() map[string]any // schema of an answer no Go type describes
 	ReplyMedia                string                // answer media type when not application/json
+	AltMedia                  []string              // further answer media types (files), chosen by Accept or format=
 	Idempotent                bool                  // takes Idempotency-Key (and If-Match on cases)
 	handle                    handlerFunc
 }
@@ -358,6 +361,50 @@ func (s *Server) routeTable() []route {
 				},
 			},
 			Status: 200, Reply: reflect.TypeFor[projections.Stats](), handle: s.statistics,
+		},
+		{
+			Method: "GET", Path: "/v1/reports/{period}", ID: "report",
+			Summary: "The monthly or quarterly report of a station, a region or every station (docs/reports.md), " +
+				"as JSON, or as CSV or XLSX with the definition of every figure (Chinese headers, English with lang=en); " +
+				"live, or as of a moment (as_of, with known=true: as recorded by then), and the answer says which.",
+			Roles: allRoles,
+			Params: []param{
+				{Name: "period", In: "path", Desc: "a month (2026-11) or a quarter (2026-Q4), of civil dates in Beijing time"},
+				stationQuery,
+				regionQuery,
+				{Name: "as_of", In: "query", Format: "date-time", Desc: "count the report as of this moment (by when things happened)"},
+				{Name: "known", In: "query", Format: "boolean", Desc: "with as_of: only what had been recorded by then (the report as it stood)"},
+				{Name: "format", In: "query", Enum: []string{"json", "csv", "xlsx"}, Desc: "the answer's format; default from Accept, else json"},
+				{Name: "lang", In: "query", Enum: []string{"zh", "en"}, Desc: "the language of a CSV or XLSX table; default from Accept-Language, else zh"},
+			},
+			Status: 200, Reply: reflect.TypeFor[projections.Report](),
+			AltMedia: []string{"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+			handle:   s.report,
+		},
+		{
+			Method: "GET", Path: "/v1/exports", ID: "exportExchange",
+			Summary: "The exchange-format export (docs/exchange.md, v1): a ZIP of CSV files with its manifest, of the cases " +
+				"open on a date of the period at the stations of the scope; every case exported is recorded as read.",
+			Roles: logReaders,
+			Params: []param{
+				{Name: "from", In: "query", Desc: "the period's first civil date (2026-11-01, Beijing time); required"},
+				{Name: "to", In: "query", Desc: "its last civil date, included; required"},
+				stationQuery,
+				regionQuery,
+				{Name: "personal", In: "query", Format: "boolean", Desc: "include personal values (admins only; never an erased person's)"},
+			},
+			Status: 200, ReplyMedia: "application/zip", handle: s.exportExchange,
+		},
+		{
+			Method: "POST", Path: "/v1/imports", ID: "importExchange",
+			Summary: "Load an exchange-format export (the body, application/zip) through the domain's commands: " +
+				"a case with a bad row is refused whole and reported by file, line, column and reason; importing again writes nothing.",
+			Roles: admins,
+			Params: []param{
+				{Name: "dry_run", In: "query", Format: "boolean", Desc: "check every row and report, writing nothing"},
+			},
+			BodyMedia: "application/zip",
+			Status:    200, Reply: reflect.TypeFor[exchange.ImportReport](), handle: s.importExchange,
 		},
 
 		{

@@ -41,6 +41,9 @@ func commands() map[string]command {
 		"rebuild":       {"rebuild every projection from the start of the log", runRebuild},
 		"migrate":       {"copy the embedded store into an EventStoreDB cluster (--from DIR --to esdb://...)", runMigrate},
 		"bench":         {"measure: bench append|rebuild|http|sealing|readall [--writers N] [--events N] [--json]", runBench},
+		"export":        {"write the exchange-format export (docs/exchange.md): export --from DATE --to DATE [--station S | --region R] [--personal] --out FILE", runExport},
+		"export-check":  {"check an exchange-format export against its specification and manifest: export-check FILE [--json]", runExportCheck},
+		"import":        {"load an exchange-format export through the domain's commands: import --data DIR FILE [--dry-run] [--json]", runImport},
 		"verify-export": {"check an inspector's case export offline: verify-export FILE [--key VERIFIER_KEY]", runVerifyExport},
 	}
 }

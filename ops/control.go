@@ -106,6 +106,7 @@ func (m *Main) startControl() (*control, error) {
 		json.NewEncoder(w).Encode(res)
 	})
 	mux.HandleFunc("POST /account", m.serveAccount)
+	mux.HandleFunc("POST /export", m.serveExport)
 	c := &control{
 		srv:  &nethttp.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		path: path,

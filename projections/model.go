@@ -34,6 +34,17 @@ type stationEntry struct {
 	st           domain.Station
 	registeredAt time.Time
 	stream       string // the station's stream name, shared by its bedRefs
+	// capacity is the station's bed count over time, ordered by from: the
+	// zones of its registration count from the start of time (reference
+	// data, see AsOf), each change of zones from when it happened.
+	capacity []capacityChange
+}
+
+// capacityChange is a station's bed count (permanent and seasonal, every
+// zone) from a moment on (Unix nanoseconds).
+type capacityChange struct {
+	from int64
+	beds int
 }
 
 // bedRef names a station event about a case (a bed assigned or released),
@@ -176,6 +187,9 @@ func (m *model) applyStation(code string, env domain.Envelope) {
 	switch e := env.Event.(type) {
 	case domain.StationRegistered:
 		s.registeredAt = at
+		s.setCapacity(math.MinInt64, e.Zones)
+	case domain.ZonesChanged:
+		s.setCapacity(at.UnixNano(), e.Zones)
 	case domain.BedAssigned:
 		ce := m.caseFor(e.CaseID)
 		ce.bed = &placement{Station: code, Zone: e.Zone, Bed: e.Bed, Since: at}
