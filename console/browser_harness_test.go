@@ -336,7 +336,7 @@ func (b *tab) screenshot(shot string) {
 	if err != nil {
 		b.t.Fatalf("%s's browser: screenshot %s: %v", b.name, shot, err)
 	}
-	name := fmt.Sprintf("%02d-%s-%s.png", b.c.n.Add(1), b.name, shot)
+	name := fmt.Sprintf("%03d-%s-%s.png", b.c.n.Add(1), b.name, shot)
 	if err := os.WriteFile(filepath.Join(b.c.shots, name), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

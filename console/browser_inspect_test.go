@@ -235,12 +235,12 @@ func (b *tab) download(shot, sel, dir string) string {
 	progress := chromedp.BrowserEvents(ctx, cdpbrowser.DownloadProgress)
 	b.screenshot(shot)
 	b.do("pressing "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
-	var name, guid string
+	var name, guid, from string
 	for ev, err := range begun {
 		if err != nil {
 			b.t.Fatalf("waiting for the download: %v", err)
 		}
-		name, guid = ev.SuggestedFilename, ev.GUID
+		name, guid, from = ev.SuggestedFilename, ev.GUID, ev.URL
 		break
 	}
 	for ev, err := range progress {
@@ -256,6 +256,13 @@ func (b *tab) download(shot, sel, dir string) string {
 		if ev.State == cdpbrowser.DownloadProgressStateCompleted {
 			break
 		}
+	}
+	// A link's download has no response in the page's network events:
+	// the download's end is its answer.
+	if u, err := url.Parse(from); err == nil {
+		b.mu.Lock()
+		b.answered[u.Path]++
+		b.mu.Unlock()
 	}
 	file := filepath.Join(dir, name)
 	if err := os.Rename(filepath.Join(dir, guid), file); err != nil {
