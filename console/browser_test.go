@@ -122,7 +122,7 @@ func intakeFlow(t *testing.T, lang string) {
 		got <- seen{took, err}
 	}()
 	desk.click("bed-assigned", `button[type="submit"].primary`)
-	desk.sees("adult_male-1")
+	desk.sees(m("enum.zone.adult_male") + " · " + fmt.Sprintf(m("bed.number"), "1"))
 
 	// Then the colleague's board shows it within a second, without a reload
 	s := <-got
@@ -208,7 +208,7 @@ func TestBrowserAMinorInAnAdultZoneIsDueUntilMoved(t *testing.T) {
 	staff.click("bed", fmt.Sprintf(`#board ol.work a.step[href="/cases/%s/steps/bed"]`, id))
 	staff.tabType("#f-zone", m("enum.zone.minors"))
 	staff.click("moved", `button[type="submit"].primary`)
-	staff.sees("minors-1")
+	staff.sees(m("enum.zone.minors") + " · " + fmt.Sprintf(m("bed.number"), "1"))
 
 	// Then the board no longer flags it
 	staff.click("board-moved", `nav a[href="/"]`)

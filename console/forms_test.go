@@ -47,7 +47,7 @@ func TestTheOfficialRecordsAreFilledFromTheCase(t *testing.T) {
 	mustContain(t, p, "SM-2026-001", `<span class="fill">20</span>`, "SJ-2026-001", "救助站 S01")
 	mustNotContain(t, p, "本案尚未记录自行离站")
 	p = b.get(forms + "stay-exit-register")
-	mustContain(t, p, "在站服务及离站登记表", "在站服务记录", "自行离站", "SM-2026-001", "adult_male-1", "李伟")
+	mustContain(t, p, "在站服务及离站登记表", "在站服务记录", "自行离站", "SM-2026-001", "1号床", "李伟")
 
 	// And in English
 	p = b.get(forms + "voluntary-leave?lang=en")

@@ -194,6 +194,8 @@ func shownFields(t tr, typ string, data json.RawMessage) []shownField {
 			if at, err := time.Parse(time.RFC3339Nano, f.Value); err == nil {
 				f.Value = t.Time(at)
 			}
+		case f.Key == "field.bed":
+			f.Value = t.Bed(f.Value)
 		}
 		out = append(out, f)
 	}
