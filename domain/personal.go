@@ -104,5 +104,8 @@ func DataSubject(stream string) (string, bool) {
 	if strings.HasPrefix(stream, CaseStreamPrefix) {
 		return stream, true
 	}
+	if id, ok := photoStreamCase(stream); ok {
+		return CaseStream(id), true
+	}
 	return "", false
 }
