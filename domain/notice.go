@@ -122,11 +122,11 @@ type NoticeWithdrawn struct {
 // ID, its kind and size. The image itself is in the photo's own stream
 // (PhotoStream), sealed with the case's key.
 type PhotoAttached struct {
-	PhotoID     uuid.UUID `json:"photo_id" correctable:"false"`
-	ContentType string    `json:"content_type" correctable:"false" text:"code"`
-	Width       int       `json:"width" correctable:"false"`
-	Height      int       `json:"height" correctable:"false"`
-	Bytes       int       `json:"bytes" correctable:"false"`
+	PhotoID     uuid.UUID `json:"photo_id" correctable:"false" doc:"The photo's ID, to show it on a notice (photo_id)."`
+	ContentType string    `json:"content_type" correctable:"false" text:"code" doc:"image/jpeg or image/png."`
+	Width       int       `json:"width" correctable:"false" doc:"Width in pixels."`
+	Height      int       `json:"height" correctable:"false" doc:"Height in pixels."`
+	Bytes       int       `json:"bytes" correctable:"false" doc:"Size of the stored image in bytes."`
 }
 
 // PhotoStored holds one photo's image (base64 of the re-encoded JPEG or
