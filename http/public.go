@@ -75,7 +75,14 @@ type leadLimiter struct {
 	notice  map[uuid.UUID][]time.Time // guarded by mu
 }
 
-var leadLimits = &leadLimiter{address: map[string][]time.Time{}, notice: map[uuid.UUID][]time.Time{}}
+// leadLimiters holds each Server's leadLimiter, so that servers (tests)
+// in one process do not share their counts.
+var leadLimiters sync.Map // *Server → *leadLimiter
+
+func (s *Server) leadLimits() *leadLimiter {
+	l, _ := leadLimiters.LoadOrStore(s, &leadLimiter{address: map[string][]time.Time{}, notice: map[uuid.UUID][]time.Time{}})
+	return l.(*leadLimiter)
+}
 
 func recent(ts []time.Time, now time.Time) []time.Time {
 	i := 0
@@ -313,14 +320,14 @@ func (s *Server) sendLead(w http.ResponseWriter, r *http.Request) error {
 	}
 	noticeID := uuid.MustParse(mux.Vars(r)["id"])
 	addr := clientAddress(r)
-	if wait := leadLimits.allow(addr, noticeID, s.now()); wait > 0 {
+	if wait := s.leadLimits().allow(addr, noticeID, s.now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return errorf(CodeTooManyRequests, "", "too many leads lately; try again later or call the station")
 	}
 	_, ns, _ := s.publicViews()
 	lead, err := ns.ReceiveLead(r.Context(), caseID, noticeID, in)
 	if err != nil {
-		leadLimits.forget(addr, noticeID)
+		s.leadLimits().forget(addr, noticeID)
 		return err
 	}
 	s.writeJSON(w, r, http.StatusCreated, leadAnswer{Receipt: lead.Receipt, NoticeID: noticeID})
