@@ -104,6 +104,10 @@ func validCommands(c domain.Case, step domain.Step, now time.Time, intake *domai
 		return []domain.Command{&domain.DeathCmd{Place: "p"}}
 	case domain.StepClosure:
 		return []domain.Command{&domain.Closure{}}
+	case domain.StepPublicNotice:
+		return []domain.Command{&domain.PublishNotice{Shows: []domain.NoticeField{domain.NoticeSex}}}
+	case domain.StepWithdrawNotice:
+		return []domain.Command{&domain.WithdrawNotice{}}
 	case domain.StepCorrection:
 		return []domain.Command{nameCorrection(c, intake)}
 	}

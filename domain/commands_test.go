@@ -27,8 +27,8 @@ func decode(tb testing.TB, step domain.Step, body string) (domain.Command, error
 
 func TestEveryStepHasACommand(t *testing.T) {
 	steps := domain.CaseSteps()
-	if len(steps) != 33 {
-		t.Fatalf("%d case steps, docs/api.md lists 33", len(steps))
+	if len(steps) != 35 {
+		t.Fatalf("%d case steps, docs/api.md lists 35", len(steps))
 	}
 	for _, s := range append(steps, domain.StepIntake, domain.StepRegisterStation, domain.StepChangeZones, domain.StepIssueToken, domain.StepRevokeToken) {
 		cmd, ok := domain.NewCommand(s)
@@ -86,6 +86,8 @@ func TestAPIBodiesDecode(t *testing.T) {
 		domain.StepChangeZones:        `{"zones":[{"zone":"isolation","beds":2,"seasonal":1}]}`,
 		domain.StepIssueToken:         `{"id":"t","role":"coordinator","region":"R1","hash":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`,
 		domain.StepRevokeToken:        `{"id":"t"}`,
+		domain.StepPublicNotice:       `{"shows":["sex","age","height","contact"],"height_cm":160,"contact":"0311-1"}`,
+		domain.StepWithdrawNotice:     `{"notes":"n"}`,
 	}
 	for step, body := range valid {
 		t.Run(string(step), func(t *testing.T) {

@@ -43,6 +43,9 @@ func CheckTimeBounds(field string, t time.Time) error {
 // personal value (PersonalPaths), is refused (rule personal_data_erased).
 func Decide(c Case, cmd Command, now time.Time) ([]Event, error) {
 	evs, err := decide(c, cmd, now)
+	if err == nil {
+		evs = withNoticeWithdrawn(c, evs, OccurredAt(cmd, now))
+	}
 	if err != nil || !c.PersonalDataErased() {
 		return evs, err
 	}

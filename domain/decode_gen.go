@@ -46,6 +46,11 @@ var fastDecoders = map[string]func([]byte) (Event, bool){
 	TypeBedReleased:              fastBedReleased,
 	TypeTokenIssued:              fastTokenIssued,
 	TypeTokenRevoked:             fastTokenRevoked,
+	TypeNoticePublished:          fastNoticePublished,
+	TypeNoticeWithdrawn:          fastNoticeWithdrawn,
+	TypePhotoAttached:            fastPhotoAttached,
+	TypePhotoStored:              fastPhotoStored,
+	TypeLeadReceived:             fastLeadReceived,
 }
 
 // slowDecoded maps the stored names of the event types that gendecode leaves to
@@ -362,6 +367,41 @@ func fastTokenRevoked(b []byte) (Event, bool) {
 	var e TokenRevoked
 	s := scan{b: b}
 	ok := s.readTokenRevoked(&e) && s.end()
+	return event(e, ok)
+}
+
+func fastNoticePublished(b []byte) (Event, bool) {
+	var e NoticePublished
+	s := scan{b: b}
+	ok := s.readNoticePublished(&e) && s.end()
+	return event(e, ok)
+}
+
+func fastNoticeWithdrawn(b []byte) (Event, bool) {
+	var e NoticeWithdrawn
+	s := scan{b: b}
+	ok := s.readNoticeWithdrawn(&e) && s.end()
+	return event(e, ok)
+}
+
+func fastPhotoAttached(b []byte) (Event, bool) {
+	var e PhotoAttached
+	s := scan{b: b}
+	ok := s.readPhotoAttached(&e) && s.end()
+	return event(e, ok)
+}
+
+func fastPhotoStored(b []byte) (Event, bool) {
+	var e PhotoStored
+	s := scan{b: b}
+	ok := s.readPhotoStored(&e) && s.end()
+	return event(e, ok)
+}
+
+func fastLeadReceived(b []byte) (Event, bool) {
+	var e LeadReceived
+	s := scan{b: b}
+	ok := s.readLeadReceived(&e) && s.end()
 	return event(e, ok)
 }
 
@@ -1462,6 +1502,146 @@ func (s *scan) readTokenRevoked(p *TokenRevoked) bool {
 		switch string(o.key(s)) {
 		case "id":
 			o.set(0, str(s, &p.ID))
+		default:
+			return false
+		}
+	}
+	return o.ok
+}
+
+func (s *scan) readNoticePublished(p *NoticePublished) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "notice_id":
+			o.set(0, s.id(&p.NoticeID))
+		case "shows":
+			o.set(1, s.readNoticeFieldList(&p.Shows))
+		case "sex":
+			o.set(2, enum(s, &p.Sex, enumSex))
+		case "age":
+			o.set(3, s.readIntPtr(&p.Age))
+		case "height_cm":
+			o.set(4, integer(s, &p.HeightCM))
+		case "health":
+			o.set(5, str(s, &p.Health))
+		case "features":
+			o.set(6, str(s, &p.Features))
+		case "clothing":
+			o.set(7, str(s, &p.Clothing))
+		case "found_place":
+			o.set(8, str(s, &p.FoundPlace))
+		case "found_on":
+			o.set(9, s.date(&p.FoundOn))
+		case "contact":
+			o.set(10, str(s, &p.Contact))
+		case "photo_id":
+			o.set(11, s.id(&p.PhotoID))
+		case "photo_basis":
+			o.set(12, str(s, &p.PhotoBasis))
+		case "notes":
+			o.set(13, str(s, &p.Notes))
+		default:
+			return false
+		}
+	}
+	return o.ok
+}
+
+func (s *scan) readNoticeFieldList(p *[]NoticeField) bool {
+	var l elements
+	for l.next(s) {
+		var v NoticeField
+		if !enum(s, &v, enumNoticeField) {
+			return false
+		}
+		*p = append(*p, v)
+	}
+	return endList(&l, p)
+}
+
+var enumNoticeField = []NoticeField{NoticeSex, NoticeAge, NoticeHeight, NoticeHealth, NoticeFeatures,
+	NoticeClothing, NoticeFoundPlace, NoticeFoundDate, NoticeContact,
+	NoticePhoto,
+}
+
+func (s *scan) readNoticeWithdrawn(p *NoticeWithdrawn) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "notice_id":
+			o.set(0, s.id(&p.NoticeID))
+		case "reason":
+			o.set(1, enum(s, &p.Reason, enumWithdrawalReason))
+		case "notes":
+			o.set(2, str(s, &p.Notes))
+		default:
+			return false
+		}
+	}
+	return o.ok
+}
+
+var enumWithdrawalReason = []WithdrawalReason{WithdrawnByStaff, WithdrawnIdentity, WithdrawnExit, WithdrawnByErasure}
+
+func (s *scan) readPhotoAttached(p *PhotoAttached) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "photo_id":
+			o.set(0, s.id(&p.PhotoID))
+		case "content_type":
+			o.set(1, token(s, &p.ContentType))
+		case "width":
+			o.set(2, integer(s, &p.Width))
+		case "height":
+			o.set(3, integer(s, &p.Height))
+		case "bytes":
+			o.set(4, integer(s, &p.Bytes))
+		default:
+			return false
+		}
+	}
+	return o.ok
+}
+
+func (s *scan) readPhotoStored(p *PhotoStored) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "case_id":
+			o.set(0, s.id(&p.CaseID))
+		case "photo_id":
+			o.set(1, s.id(&p.PhotoID))
+		case "content_type":
+			o.set(2, token(s, &p.ContentType))
+		case "image":
+			o.set(3, str(s, &p.Image))
+		default:
+			return false
+		}
+	}
+	return o.ok
+}
+
+func (s *scan) readLeadReceived(p *LeadReceived) bool {
+	var o object
+	for o.next(s) {
+		switch string(o.key(s)) {
+		case "lead_id":
+			o.set(0, s.id(&p.LeadID))
+		case "notice_id":
+			o.set(1, s.id(&p.NoticeID))
+		case "receipt":
+			o.set(2, str(s, &p.Receipt))
+		case "name":
+			o.set(3, str(s, &p.Name))
+		case "phone":
+			o.set(4, str(s, &p.Phone))
+		case "relationship":
+			o.set(5, str(s, &p.Relationship))
+		case "message":
+			o.set(6, str(s, &p.Message))
 		default:
 			return false
 		}

@@ -18,6 +18,7 @@ var enums = map[string]domain.Enum{
 	"Role": domain.Role(""), "Sex": domain.Sex(""), "IDType": domain.IDType(""), "QueryChannel": domain.QueryChannel(""),
 	"QueryResult": domain.QueryResult(""), "VerificationMethod": domain.VerificationMethod(""),
 	"LongStayKind": domain.LongStayKind(""), "SettlementStage": domain.SettlementStage(""), "ReportReason": domain.ReportReason(""),
+	"NoticeField": domain.NoticeField(""), "WithdrawalReason": domain.WithdrawalReason(""),
 }
 
 // notEnums are the types of typed string constants that no request or

@@ -29,6 +29,8 @@ func TestTextKindsFromTags(t *testing.T) {
 			"destination": "line", "escorts": "name", "notes": "notes", "received_by": "name", "transport": "line",
 		},
 		"case.family_search_notice_published": {"channel": "line", "notes": "notes", "reference": "ref"},
+		"case.public_notice_published":        {"notes": "notes"},
+		"case.public_notice_withdrawn":        {"notes": "notes"},
 		"case.guardianship_taken":             {"basis": "line", "guardian": "name", "notes": "notes"},
 		"case.handed_over":                    {"notes": "notes", "received_by": "name"},
 		"case.hospital_admitted":              {"hospital": "name", "notes": "notes"},

@@ -57,6 +57,10 @@ func TestPersonalPathsFromTags(t *testing.T) {
 		domain.TypeDied:                     {"place", "certified_by", "public_notice", "body_disposition", "notes"},
 		domain.TypeDeathChecklistUpdated:    {"certified_by", "public_notice", "body_disposition", "notes"},
 		domain.TypeCaseClosed:               {"notes"},
+		domain.TypeNoticePublished:          {"health", "features", "clothing", "found_place", "photo_id", "photo_basis", "notes"},
+		domain.TypeNoticeWithdrawn:          {"notes"},
+		domain.TypeLeadReceived:             {"name", "phone", "relationship", "message"},
+		domain.TypePhotoStored:              {"image"},
 		// A correction that cannot be read keeps its old and new values
 		// sealed too.
 		domain.TypeCorrected: {"old", "new", "reason"},
@@ -98,6 +102,10 @@ func TestCorrectableFieldsFromTags(t *testing.T) {
 			"destination", "escorts", "notes", "occurred_at", "received_by", "transport",
 		},
 		"case.family_search_notice_published": {"channel", "notes", "occurred_at", "reference"},
+		"case.public_notice_published":        {"notes", "occurred_at"},
+		"case.public_notice_withdrawn":        {"notes", "occurred_at"},
+		"case.photo_attached":                 {"occurred_at"},
+		"case.lead_received":                  {"occurred_at"},
 		"case.guardianship_taken":             {"basis", "guardian", "notes", "occurred_at"},
 		"case.handed_over":                    {"notes", "occurred_at", "received_by"},
 		"case.hospital_admitted":              {"hospital", "notes", "occurred_at"},

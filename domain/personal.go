@@ -108,5 +108,8 @@ func DataSubject(stream string) (string, bool) {
 	if strings.HasPrefix(stream, CaseStreamPrefix) || stream == AccessStream {
 		return stream, true
 	}
+	if id, ok := photoStreamCase(stream); ok {
+		return CaseStream(id), true
+	}
 	return "", false
 }

@@ -101,7 +101,14 @@ func (w *world) next() (domain.Command, uuid.UUID, domain.Actor) {
 	case 20:
 		cmd = &domain.DeathCmd{Place: "p"}
 	case 21:
-		cmd = &domain.Closure{}
+		switch r.IntN(3) {
+		case 0:
+			cmd = &domain.Closure{}
+		case 1:
+			cmd = &domain.PublishNotice{Shows: []domain.NoticeField{domain.NoticeSex, domain.NoticeAge}}
+		default:
+			cmd = &domain.WithdrawNotice{}
+		}
 	case 22:
 		cmd = &domain.Termination{Reason: "r"}
 	default:

@@ -19,6 +19,9 @@ var samples = []domain.Event{
 	intake(man, domain.Inspection{Injuries: true}), eligible, checkedF,
 	domain.BelongingsDeposited{Items: []domain.Item{{Item: "bag", Qty: 2}}}, domain.BelongingsReturned{Items: []string{"bag"}},
 	domain.IdentityQueried{Channel: domain.QueryPolice}, domain.IdentityVerified{Method: domain.VerifiedByDNA, BirthDate: date("1980-01-01")},
+	domain.NoticePublished{NoticeID: caseID, Shows: []domain.NoticeField{domain.NoticeSex}}, domain.NoticeWithdrawn{NoticeID: caseID, Reason: domain.WithdrawnByStaff},
+	domain.PhotoAttached{PhotoID: caseID, ContentType: "image/png"}, domain.PhotoStored{CaseID: caseID, PhotoID: motherID, Image: "aGk="},
+	domain.LeadReceived{LeadID: caseID, NoticeID: motherID, Receipt: "r", Message: "m"},
 	domain.FamilySearchNoticePublished{Channel: "c"}, domain.DNARequested{Lab: "l"}, domain.DNAResultReceived{Matched: true},
 	domain.RelativesContacted{Outcome: "o"}, domain.MedicalReferred{Hospital: "h"}, domain.HospitalAdmitted{Hospital: "h"},
 	domain.HospitalDischarged{}, domain.MedicalReturned{}, domain.StayExtended{Until: t0, ApprovedBy: "a", Reason: "r"},
@@ -78,7 +81,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		if env.Meta.Actor != "a" || !env.Meta.OccurredAt.Equal(t0) || env.Revision != 3 || env.Position != eventstore.At(9) || env.ID != eventID(i) {
 			t.Errorf("%s: envelope %+v", e.EventType(), env)
 		}
-		kinds := []string{"case.", "station.", "access.", "numbers."} // numbers: the case number registers
+		kinds := []string{"case.", "station.", "access.", "numbers.", "photo."} // numbers: the case number registers
 		if !slices.ContainsFunc(kinds, func(k string) bool { return strings.HasPrefix(e.EventType(), k) }) {
 			t.Errorf("%s: stored names start with their stream's kind", e.EventType())
 		}

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"net/http"
@@ -44,6 +46,7 @@ type conformance struct {
 func init() {
 	// The live log and the backup are bodies the validator reads as text.
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("image/jpeg", openapi3filter.FileBodyDecoder)
 }
 
 // startConformance runs Main in a fresh data folder until the test ends,
@@ -363,6 +366,21 @@ func TestEveryAnswerMatchesTheDescription(t *testing.T) {
 	c.step(staff1, a2, "eligibility", map[string]any{"assist_first": true}, time.Time{})
 	c.step(staff1, a2, "security-check", map[string]any{"checked_by": map[string]any{"staff_id": "G-7", "sex": "male"}}, time.Time{})
 	c.step(staff1, a2, "bed", map[string]any{"zone": "isolation"}, time.Time{})
+	c.step(staff1, a2, "public-notice", map[string]any{"shows": []string{"sex", "age", "clothing"}, "clothing": "蓝色外套"}, time.Time{})
+	c.step(staff1, a2, "public-notice-withdrawal", map[string]any{}, time.Time{})
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	photo := c.must(201, staff1, "POST", "/v1/cases/"+a2+"/photos", jpg.String(), "Content-Type", "image/jpeg")
+	c.step(staff1, a2, "public-notice", map[string]any{"shows": []string{"sex", "found_date", "contact", "photo"},
+		"contact": "0311-12345", "photo_id": photo["photo_id"]}, time.Time{})
+	notices := c.must(200, "", "GET", "/v1/public/notices?sex=male&limit=5", nil)
+	notice := notices["items"].([]any)[0].(map[string]any)["id"].(string)
+	c.must(200, "", "GET", "/v1/public/notices/"+notice, nil)
+	c.must(200, "", "GET", "/v1/public/notices/"+notice+"/photo", nil)
+	c.must(201, "", "POST", "/v1/public/notices/"+notice+"/leads", map[string]any{"name": "张丽", "phone": "13800138000",
+		"relationship": "sister", "message": "可能是我哥哥"})
 	c.must(200, staff1, "GET", "/v1/cases/"+a2+"/person", nil)
 	c.must(200, staff1, "POST", "/v1/people/matches", map[string]any{"person": map[string]any{"sex": "male", "id_number": idA}})
 	c.must(200, coord1, "GET", "/v1/repeat-visitors?region=R1", nil)

@@ -492,5 +492,6 @@ func (s *Server) routeTable() []route {
 			Roles: admins, Status: 200, ReplyMedia: "application/octet-stream", handle: s.backup,
 		},
 	}...)
+	rt = append(rt, s.publicRoutes()...)
 	return rt
 }

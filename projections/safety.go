@@ -258,6 +258,7 @@ func (m *model) caseSignals(ce *caseEntry, at time.Time, emit func(signal)) {
 	condition := func(rule, severity string, since time.Time, step domain.Step, detail string) {
 		emit(signal{rule: rule, severity: severity, due: since, step: step, detail: detail})
 	}
+	leadSignals(c, emit)
 	active := c.Active()
 	// Ages are taken on the civil date in China Standard Time.
 	age, ageKnown := c.AgeOn(at.In(domain.CivilZone))

@@ -23,7 +23,7 @@ var WorklistRules = []string{
 	RuleOverdueStay, RuleNoFamilySearchNotice, RuleDNANotRequested, RuleDNAResultOverdue,
 	RuleUnaccompaniedMinor, RuleMinorInAdultZone, RulePendingMedical, RuleAbsconded, RuleDeathChecklist,
 	RuleLongStayNoSettlement, RuleTransferUnanswered, RuleHandoverOverdue, RuleBelongingsNotReturned,
-	RuleReturnedWithoutBed, RulePoliceReportDue,
+	RuleReturnedWithoutBed, RulePoliceReportDue, RuleLeadReceived,
 }
 
 // WorkItem is one thing due on a case: the rule, its deadline, whether it
