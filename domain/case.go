@@ -346,6 +346,9 @@ type Case struct {
 	// more entries than it has events; own gives a case its own, and
 	// eventPayloads reads only the case's.
 	payloads *[]Event
+	// public is what the case's public notices, photos and leads are
+	// (foldPublic); nil for a case that has none.
+	public *publicState
 }
 
 // eventPayloads returns the payload of each of c's events (nil when c
@@ -595,6 +598,7 @@ func (c *Case) apply(env Envelope, refolding bool) {
 	if code == 0 {
 		c.others = append(c.others, otherEvent{id: env.ID, typ: typ})
 	}
+	c.foldPublic(env.Event, at)
 	wasEnded := c.Status.Ended()
 	if !lateEvent(env.Event) && at.After(c.lastStepAt) {
 		c.lastStepAt = at

@@ -268,22 +268,50 @@ type Notice struct {
 	Reason      WithdrawalReason `json:"withdrawal_reason,omitempty"`
 }
 
-// Notices returns every public notice of the case, oldest first.
-func (c Case) Notices() []Notice {
-	var out []Notice
-	for _, e := range c.events {
-		switch v := e.ev.(type) {
-		case NoticePublished:
-			out = append(out, Notice{NoticePublished: v, PublishedAt: e.at()})
-		case NoticeWithdrawn:
-			for i := range out {
-				if out[i].NoticeID == v.NoticeID && !out[i].Withdrawn {
-					out[i].Withdrawn, out[i].WithdrawnAt, out[i].Reason = true, e.at(), v.Reason
-				}
+// publicState is what a case's events say of its public notices, the
+// photos attached to it and the leads received: folded by foldPublic,
+// never read from the events, so that a case that keeps no payloads
+// (Case.WithoutPayloads) knows it too.
+type publicState struct {
+	notices []Notice
+	photos  []PhotoAttached
+	leads   []Lead
+}
+
+// foldPublic folds event ev, which happened at at, into the case's
+// public state. The state is copied before it changes: a copy of the case
+// taken before (a decider's) shares the old one.
+func (c *Case) foldPublic(ev Event, at time.Time) {
+	var p publicState
+	if c.public != nil {
+		p = *c.public
+	}
+	switch v := ev.(type) {
+	case NoticePublished:
+		p.notices = append(slices.Clip(p.notices), Notice{NoticePublished: v, PublishedAt: at})
+	case NoticeWithdrawn:
+		p.notices = slices.Clone(p.notices)
+		for i := range p.notices {
+			if p.notices[i].NoticeID == v.NoticeID && !p.notices[i].Withdrawn {
+				p.notices[i].Withdrawn, p.notices[i].WithdrawnAt, p.notices[i].Reason = true, at, v.Reason
 			}
 		}
+	case PhotoAttached:
+		p.photos = append(slices.Clip(p.photos), v)
+	case LeadReceived:
+		p.leads = append(slices.Clip(p.leads), Lead{LeadReceived: v, At: at})
+	default:
+		return
 	}
-	return out
+	c.public = &p
+}
+
+// Notices returns every public notice of the case, oldest first.
+func (c Case) Notices() []Notice {
+	if c.public == nil {
+		return nil
+	}
+	return slices.Clone(c.public.notices)
 }
 
 // PublicNotice returns the case's notice that is public now, if any.
@@ -297,25 +325,19 @@ func (c Case) PublicNotice() (Notice, bool) {
 
 // Photos returns the photos attached to the case, oldest first.
 func (c Case) Photos() []PhotoAttached {
-	var out []PhotoAttached
-	for _, e := range c.events {
-		if p, ok := e.ev.(PhotoAttached); ok {
-			out = append(out, p)
-		}
+	if c.public == nil {
+		return nil
 	}
-	return out
+	return slices.Clone(c.public.photos)
 }
 
 // Leads returns the leads received on the case's notices, oldest first,
 // with when each came.
 func (c Case) Leads() []Lead {
-	var out []Lead
-	for _, e := range c.events {
-		if l, ok := e.ev.(LeadReceived); ok {
-			out = append(out, Lead{LeadReceived: l, At: e.at()})
-		}
+	if c.public == nil {
+		return nil
 	}
-	return out
+	return slices.Clone(c.public.leads)
 }
 
 // Lead is a received lead and when it came.

@@ -341,6 +341,9 @@ func Export(ctx context.Context, store eventstore.Store, opts Options, out io.Wr
 		} else {
 			return nil
 		}
+		if notExchanged[env.Event.EventType()] {
+			return nil
+		}
 		data, err := stepData(env, opts.Personal && (cf == nil || !cf.erased), src)
 		if err != nil {
 			return err
@@ -422,6 +425,14 @@ func anyRegion(stations map[string]*stationFold, region string) bool {
 
 // stepData returns the event's payload as JSON, its personal paths left
 // out unless personal.
+// notExchanged are the events format 1 leaves out: a case's public
+// notices, its photos and the leads the public sent, which stay with the
+// station that published them.
+var notExchanged = map[string]bool{
+	domain.TypeNoticePublished: true, domain.TypeNoticeWithdrawn: true,
+	domain.TypePhotoAttached: true, domain.TypeLeadReceived: true,
+}
+
 func stepData(env domain.Envelope, personal bool, src *sources) (string, error) {
 	raw, err := json.Marshal(env.Event)
 	if err != nil {
