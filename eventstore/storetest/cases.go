@@ -40,6 +40,8 @@ func (s *suite) cases() []testCase {
 		{"read_all_forwards_from_position_is_exclusive", s.readAllFrom},
 		{"read_all_backwards_from_end_and_from_position", s.readAllBackwards},
 		{"read_all_pages_with_limit", s.readAllPaging},
+		{"each_event_of_a_multi_event_append_has_its_own_position", s.ownPositions},
+		{"read_all_from_an_events_own_position_leaves_it_out_both_ways", s.readAllFromOwnPosition},
 		{"head_is_the_last_position", s.headAdvances},
 		{"subscribe_to_all_starts_after_position", s.subscribeAllExclusive},
 		{"subscribe_to_all_catches_up_then_goes_live_with_no_gap_or_duplicate", s.subscribeAllLive},

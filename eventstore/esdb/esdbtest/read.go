@@ -103,18 +103,26 @@ func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) e
 		pos := ao.GetPosition()
 		switch {
 		case backwards:
+			// Backwards from a position reads what lies before it: the
+			// event at the position is left out (EventStore-Client-Go's
+			// read_all_test.go readAllEventsBackwardsFromNonZeroPosition:
+			// from 3386/3386 the first event is the one at 3256/3256).
 			for i := len(s.log) - 1; i >= 0 && uint64(len(out)) < count; i-- {
-				// Backwards from a position reads what lies before it.
 				if pos == nil || before(s.log[i], pos.CommitPosition, pos.PreparePosition) {
 					out = append(out, s.log[i])
 				}
 			}
+		case ao.GetEnd() != nil:
 		default:
+			// Forwards from a position includes the event at it
+			// (read_all_test.go readAllEventsForwardsFromNonZeroPosition:
+			// from 1788/1788 the first event is the one at 1788/1788;
+			// KurrentDB's AllReader: TFPos(prepare.LogPosition,
+			// prepare.LogPosition) >= pos).
 			for _, r := range s.log {
-				if uint64(len(out)) >= count || ao.GetEnd() != nil {
+				if uint64(len(out)) >= count {
 					break
 				}
-				// Forwards from a position includes the event at it.
 				if pos == nil || !before(r, pos.CommitPosition, pos.PreparePosition) {
 					out = append(out, r)
 				}

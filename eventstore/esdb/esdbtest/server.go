@@ -5,8 +5,8 @@
 //
 // It keeps its log in memory and implements the server behaviour that
 // Waystation relies on: expected revisions, idempotent appends by event
-// ID, commit/prepare positions in $all (sparse, and different from each
-// other within a multi-event append), reads in both directions, catch-up
+// ID, commit/prepare positions in $all (sparse, one per event, commit equal
+// to prepare), reads in both directions, catch-up
 // subscriptions with confirmation, caught-up marker and filter
 // checkpoints, soft delete ($tb metadata) and tombstones ($streamDeleted),
 // each with the bookkeeping events a real server writes to $all, and the
@@ -162,20 +162,23 @@ func (s *Server) Subscriptions() int {
 	return s.subs
 }
 
-// write appends records to the log; mu must be held. The records of one
-// write share their commit position, which follows all their prepares,
-// and positions grow by the record's size: sparse, as on a real server.
+// write appends records to the log; mu must be held. Every record gets
+// its own position, commit and prepare alike, growing by the record's
+// size: sparse, as on a real server. A real server writes each event of
+// an append as its own self-committed prepare record, so every event of
+// a multi-event append has a commit position of its own (KurrentDB's
+// AllReader.ReadAllEventsForwardInternal: CommitEventRecord(eventRecord,
+// prepare.LogPosition); EventStore-Client-Go's resources/test/all-e0-e10.json
+// fixture: commit == prepare for every event of $all), and the append
+// answers the position of its last event (EventStore-Client-Go issue #88:
+// "AppendToStream returns the last event's commit position").
 func (s *Server) write(st *stream, name string, events []*record) {
 	for _, r := range events {
 		r.stream = name
 		r.prepare = s.next
+		r.commit = s.next
 		s.next += 64 + uint64(len(r.data)+len(r.metadata)+len(r.eventType)+len(name))
 		r.created = time.Now().UTC()
-	}
-	commit := s.next
-	s.next += 32
-	for _, r := range events {
-		r.commit = commit
 		if st != nil {
 			r.revision = uint64(len(st.records))
 			st.records = append(st.records, r)
