@@ -68,3 +68,124 @@ func (s *suite) readAllFromOwnPosition(t *testing.T) {
 	got = readAllOf(t, s.store, prefix, eventstore.ReadAllOptions{From: last})
 	wantIDs(t, got, []uuid.UUID{after.ID})
 }
+
+// deleteRecreateSequence walks the delete and recreate sequence of
+// esdbclient's test_stream_delete_with_current_version and
+// test_stream_delete_expecting_stream_exists (tests/test_client.py), with
+// the contract's answers: a stream that never existed is not found, a
+// deleted one reads as not found and is missing for StreamExists and for
+// a stale revision, recreation continues its revisions, a second delete
+// needs the recreated revision, and a tombstone ends it all. Where
+// DeletedStreamsKeepTheirRevision applies, deleting again at the deleted
+// revision succeeds.
+func (s *suite) deleteRecreateSequence(t *testing.T) {
+	st := s.stream(t, "delete-sequence")
+	wantErr(t, s.store.Delete(ctx, st, eventstore.Any), eventstore.ErrStreamNotFound)
+	wantErr(t, s.store.Delete(ctx, st, eventstore.NoStream), eventstore.ErrStreamNotFound)
+	mustAppend(t, s.store, st, eventstore.NoStream, Events("test.a", 2)...)
+	wantWrongVersion(t, s.store.Delete(ctx, st, eventstore.Exact(0)), st, 1, true)
+	if err := s.store.Delete(ctx, st, eventstore.Exact(1)); err != nil {
+		t.Fatalf("delete at revision 1: %v", err)
+	}
+	wantErr(t, firstErr(s.store.ReadStream(ctx, st, eventstore.ReadStreamOptions{})), eventstore.ErrStreamNotFound)
+	again := s.store.Delete(ctx, st, eventstore.Exact(1))
+	if s.limits.DeletedStreamsKeepTheirRevision {
+		if again != nil {
+			t.Fatalf("delete repeated at revision 1: got %v, want success (DeletedStreamsKeepTheirRevision)", again)
+		}
+	} else {
+		wantWrongVersion(t, again, st, 0, false)
+	}
+	wantWrongVersion(t, s.store.Delete(ctx, st, eventstore.Exact(0)), st, 0, false)
+	wantWrongVersion(t, s.store.Delete(ctx, st, eventstore.StreamExists), st, 0, false)
+	_, err := s.store.Append(ctx, st, eventstore.Exact(0), Event("test.b", 0))
+	wantWrongVersion(t, err, st, 0, false)
+	_, err = s.store.Append(ctx, st, eventstore.StreamExists, Event("test.b", 0))
+	wantWrongVersion(t, err, st, 0, false)
+
+	recreated := Events("test.c", 2)
+	if res := mustAppend(t, s.store, st, eventstore.NoStream, recreated[0]); res.NextExpectedRevision != 2 {
+		t.Fatalf("recreating append: next expected revision %d, want 2", res.NextExpectedRevision)
+	}
+	mustAppend(t, s.store, st, eventstore.Exact(2), recreated[1])
+	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
+	wantIDs(t, got, dataIDs(recreated))
+	if !equalU64(revisions(got), []uint64{2, 3}) {
+		t.Fatalf("recreated stream: revisions %v, want [2 3]", revisions(got))
+	}
+	wantWrongVersion(t, s.store.Delete(ctx, st, eventstore.Exact(1)), st, 3, true)
+	if err := s.store.Delete(ctx, st, eventstore.StreamExists); err != nil {
+		t.Fatalf("delete of the recreated stream with StreamExists: %v", err)
+	}
+	wantWrongVersion(t, s.store.Delete(ctx, st, eventstore.StreamExists), st, 0, false)
+	if res := mustAppend(t, s.store, st, eventstore.Any, Event("test.d", 0)); res.NextExpectedRevision != 4 {
+		t.Fatalf("append with Any after the second delete: next expected revision %d, want 4", res.NextExpectedRevision)
+	}
+	if err := s.store.Tombstone(ctx, st, eventstore.Any); err != nil {
+		t.Fatalf("tombstone: %v", err)
+	}
+	wantErr(t, s.store.Delete(ctx, st, eventstore.Any), eventstore.ErrStreamDeleted)
+	wantErr(t, s.store.Delete(ctx, st, eventstore.StreamExists), eventstore.ErrStreamDeleted)
+	_, err = s.store.Append(ctx, st, eventstore.NoStream, Event("test.e", 0))
+	wantErr(t, err, eventstore.ErrStreamDeleted)
+	wantErr(t, firstErr(s.store.ReadStream(ctx, st, eventstore.ReadStreamOptions{})), eventstore.ErrStreamDeleted)
+}
+
+// tombstoneNeverWritten: tombstoning a stream that was never written
+// reserves its name (esdbclient's test_tombstone_stream_with_any_current_version).
+func (s *suite) tombstoneNeverWritten(t *testing.T) {
+	st := s.stream(t, "tombstone-never")
+	if err := s.store.Tombstone(ctx, st, eventstore.Any); err != nil {
+		t.Fatalf("tombstone of a stream never written: %v", err)
+	}
+	_, err := s.store.Append(ctx, st, eventstore.NoStream, Event("test.a", 0))
+	wantErr(t, err, eventstore.ErrStreamDeleted)
+	wantErr(t, s.store.Tombstone(ctx, st, eventstore.Any), eventstore.ErrStreamDeleted)
+}
+
+// maxEventSize is the contract's limit on one event's data plus metadata.
+const maxEventSize = 16 << 20
+
+// sizeLimit: given the backend's size limit (Limits.MaxAppendSize as
+// EventStoreDB counts it, else 16 MiB of data and metadata per event),
+// an event exactly at it is written and read back whole, and one byte more
+// is refused with ErrInvalid, writing nothing.
+func (s *suite) sizeLimit(t *testing.T) {
+	const typ = "test.big"
+	meta := []byte(`{}`)
+	dataSize := maxEventSize - len(meta)
+	if s.limits.MaxAppendSize > 0 {
+		dataSize = min(dataSize, s.limits.MaxAppendSize-len(meta)-2*len(typ))
+	}
+	big := func(n int) eventstore.EventData {
+		data := make([]byte, 0, n)
+		data = append(data, `{"blob":"`...)
+		for len(data) < n-2 {
+			data = append(data, byte('a'+len(data)%26))
+		}
+		data = append(data, `"}`...)
+		return eventstore.EventData{ID: uuid.New(), Type: typ, Data: data, Metadata: meta}
+	}
+	over := s.stream(t, "too-big")
+	_, err := s.store.Append(ctx, over, eventstore.NoStream, big(dataSize+1))
+	wantErr(t, err, eventstore.ErrInvalid)
+	wantErr(t, firstErr(s.store.ReadStream(ctx, over, eventstore.ReadStreamOptions{})), eventstore.ErrStreamNotFound)
+
+	st := s.stream(t, "big")
+	ev := big(dataSize)
+	mustAppend(t, s.store, st, eventstore.NoStream, ev)
+	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
+	if len(got) != 1 {
+		t.Fatalf("got %d events, want 1", len(got))
+	}
+	equalEvent(t, got[0], ev, st, 0)
+	if s.limits.MaxAppendSize > 0 {
+		// The limit is on the whole append: two events that fit alone do not fit together.
+		half := big(dataSize / 2)
+		_, err := s.store.Append(ctx, st, eventstore.Exact(0), half, big(dataSize/2+len(meta)+2*len(typ)+1))
+		wantErr(t, err, eventstore.ErrInvalid)
+		if n := len(readStream(t, s.store, st, eventstore.ReadStreamOptions{})); n != 1 {
+			t.Fatalf("stream has %d events after a refused append, want 1", n)
+		}
+	}
+}
