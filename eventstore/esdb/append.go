@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"waystation/eventstore"
 )
@@ -65,7 +68,7 @@ func (s *Store) append(
 	if err := validStream(stream); err != nil {
 		return eventstore.AppendResult{}, false, err
 	}
-	proposed, err := propose(events)
+	proposed, err := propose(stream, events, s.maxSize)
 	if err != nil {
 		return eventstore.AppendResult{}, false, err
 	}
@@ -125,6 +128,19 @@ func (s *Store) appendOnce(
 	}, proposed...)
 	if err != nil {
 		var e *esdb.Error
+		if streamDeletedErr(err) && !s.isClosed() && ctx.Err() == nil {
+			// A real server answers StreamExists on a soft-deleted stream
+			// with "stream deleted" (IndexWriter.CheckCommit).
+			return eventstore.AppendResult{}, false, s.deletedOrMissing(ctx, client, stream, expected)
+		}
+		if appendTooLarge(err) {
+			// The cluster's limit is lower than Options.MaxAppendSize.
+			return eventstore.AppendResult{}, false, fmt.Errorf(
+				"%w: append to %s: the cluster refused it as larger than its MaxAppendSize (%v); "+
+					"set the connection string's maxAppendSize to the server's --max-append-size",
+				eventstore.ErrInvalid, stream, err,
+			)
+		}
 		if !errors.As(err, &e) || e.Code() != esdb.ErrorCodeWrongExpectedVersion {
 			return eventstore.AppendResult{}, false, s.fail(ctx, client, "append", err)
 		}
@@ -162,11 +178,18 @@ func (s *Store) appendOnce(
 }
 
 // propose checks events and converts them for the client library, keeping
-// every event's ID (the client would otherwise invent one).
-func propose(events []eventstore.EventData) ([]esdb.EventData, error) {
+// every event's ID (the client would otherwise invent one). It refuses,
+// before anything is sent, an event too large for one server log record
+// and an append larger than maxAppend, both counted as the server counts
+// them (sizeOnDisk), so that a refusal names the limit instead of
+// surfacing as the server's bare "Maximum Append Size Exceeded".
+func propose(stream string, events []eventstore.EventData, maxAppend int) ([]esdb.EventData, error) {
 	proposed := make([]esdb.EventData, len(events))
 	seen := make(map[uuid.UUID]bool, len(events))
+	total := 0
 	for i, ev := range events {
+		size := sizeOnDisk(ev)
+		total += size
 		switch {
 		case seen[ev.ID]:
 			return nil, fmt.Errorf("%w: event %d repeats an event ID", eventstore.ErrInvalid, i)
@@ -176,8 +199,18 @@ func propose(events []eventstore.EventData) ([]esdb.EventData, error) {
 			return nil, fmt.Errorf("%w: event %d has no type", eventstore.ErrInvalid, i)
 		case strings.HasPrefix(ev.Type, "$"):
 			return nil, fmt.Errorf("%w: event types starting with $ belong to the server", eventstore.ErrInvalid)
-		case len(ev.Data)+len(ev.Metadata) > MaxEventSize:
-			return nil, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, MaxEventSize)
+		case len(ev.Data)+len(ev.Metadata) > MaxEventSize || size > maxRecordSize:
+			return nil, fmt.Errorf(
+				"%w: event %d is larger than one event may be (%d bytes of data and metadata, "+
+					"%d counting twice the type name)", eventstore.ErrInvalid, i, MaxEventSize, maxRecordSize,
+			)
+		case total > maxAppend:
+			return nil, fmt.Errorf(
+				"%w: append to %s is larger than the cluster's MaxAppendSize of %d bytes "+
+					"(data, metadata and twice the type name of each event); "+
+					"raise the server's --max-append-size and the connection string's maxAppendSize together",
+				eventstore.ErrInvalid, stream, maxAppend,
+			)
 		}
 		seen[ev.ID] = true
 		proposed[i] = esdb.EventData{
@@ -189,4 +222,24 @@ func propose(events []eventstore.EventData) ([]esdb.EventData, error) {
 		}
 	}
 	return proposed, nil
+}
+
+// sizeOnDisk counts an event as a real server counts it against its limits
+// (KurrentDB's Event.SizeOnDisk): data and metadata bytes plus twice the
+// type name's length in UTF-16 code units.
+func sizeOnDisk(ev eventstore.EventData) int {
+	return len(ev.Data) + len(ev.Metadata) + 2*len(utf16.Encode([]rune(ev.Type)))
+}
+
+// appendTooLarge reports whether err is the server refusing an append
+// over its MaxAppendSize (RpcExceptions.MaxAppendSizeExceeded: status
+// InvalidArgument, "Maximum Append Size of N Exceeded."), which the client
+// library passes on as an unknown error.
+func appendTooLarge(err error) bool {
+	var e *esdb.Error
+	if errors.As(err, &e) {
+		err = e.Err()
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "Maximum Append Size")
 }

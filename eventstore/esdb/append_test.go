@@ -1,12 +1,16 @@
 package esdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"waystation/eventstore"
 	"waystation/eventstore/esdb"
@@ -296,5 +300,62 @@ func TestAppendsAndSubscriptionsCarryOnAfterTheServerRestarts(t *testing.T) {
 	appendEvents(t, st, "case-restart", eventstore.Exact(res.NextExpectedRevision), event(3))
 	if got := delivered(4); fmt.Sprint(got) != "[0 1 2 3]" {
 		t.Fatalf("delivered %v, want [0 1 2 3]", got)
+	}
+}
+
+// blob returns an event of about n bytes of data.
+func blob(n int) eventstore.EventData {
+	data := append([]byte(`{"b":"`), bytes.Repeat([]byte("x"), n)...)
+	return eventstore.EventData{ID: uuid.New(), Type: "case.test_recorded", Data: append(data, `"}`...)}
+}
+
+// An append over the cluster's MaxAppendSize (1 MiB unless the
+// connection string's maxAppendSize says otherwise) is refused by the
+// adapter with a clear ErrInvalid before it reaches the server, even
+// where the server itself would take it.
+func TestAppendOverMaxAppendSizeIsRefusedBeforeItIsSent(t *testing.T) {
+	srv := esdbtest.StartWith(t, esdbtest.Options{MaxAppendSize: 8 << 20})
+	st, err := esdb.Open(context.Background(), srv.URL(), esdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if got := st.MaxAppendSize(); got != esdb.DefaultMaxAppendSize {
+		t.Fatalf("MaxAppendSize: got %d, want the server default %d", got, esdb.DefaultMaxAppendSize)
+	}
+	_, err = st.Append(context.Background(), "case-big", eventstore.NoStream, blob(2<<20))
+	if !errors.Is(err, eventstore.ErrInvalid) || !strings.Contains(err.Error(), "MaxAppendSize of 1048576") {
+		t.Fatalf("got %v, want ErrInvalid naming the MaxAppendSize of 1048576", err)
+	}
+
+	raised, err := esdb.Open(context.Background(), srv.URL()+"&maxAppendSize=8388608", esdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raised.Close() })
+	if got := raised.MaxAppendSize(); got != 8<<20 {
+		t.Fatalf("MaxAppendSize from the connection string: got %d, want %d", got, 8<<20)
+	}
+	appendEvents(t, raised, "case-big", eventstore.NoStream, blob(2<<20))
+}
+
+// A server whose MaxAppendSize is lower than the adapter was told refuses
+// the append itself (status InvalidArgument, as KurrentDB's
+// RpcExceptions.MaxAppendSizeExceeded); the adapter says so as ErrInvalid.
+func TestAppendRefusedByTheServerAsTooLargeIsInvalid(t *testing.T) {
+	srv := esdbtest.Start(t)
+	st, err := esdb.Open(context.Background(), srv.URL()+"&maxAppendSize=4194304", esdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	_, err = st.Append(context.Background(), "case-big", eventstore.NoStream, blob(2<<20))
+	if !errors.Is(err, eventstore.ErrInvalid) || !strings.Contains(err.Error(), "cluster refused it") {
+		t.Fatalf("got %v, want ErrInvalid saying the cluster refused it", err)
+	}
+	if _, err := storetest.Collect(st.ReadStream(
+		context.Background(), "case-big", eventstore.ReadStreamOptions{},
+	)); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Fatalf("read after the refused append: got %v, want ErrStreamNotFound", err)
 	}
 }

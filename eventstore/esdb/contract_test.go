@@ -14,7 +14,10 @@ import (
 // index, so reusing an event ID in another stream is written, and the
 // adapter looks for a retry's IDs only where the retry lands (esdb.Append),
 // so that an append does not read the whole stream.
-var clusterLimits = storetest.Limits{EventIDsPerStream: true, RetriesOnlyWhereTheyLand: true}
+var clusterLimits = storetest.Limits{
+	EventIDsPerStream: true, RetriesOnlyWhereTheyLand: true, DeletedStreamsKeepTheirRevision: true,
+	MaxAppendSize: esdb.DefaultMaxAppendSize,
+}
 
 // TestContract runs the contract suite against the adapter over the
 // in-process gRPC server (one fresh node per store the suite opens).
@@ -38,7 +41,7 @@ func TestContractOnARealServer(t *testing.T) {
 		t.Skip("WAYSTATION_ESDB_URL is not set: skipping the contract suite against a real " +
 			"EventStoreDB / KurrentDB server (see eventstore/esdb/README.md)")
 	}
-	storetest.RunWith(t, func(tb testing.TB) eventstore.Store {
+	open := func(tb testing.TB) *esdb.Store {
 		tb.Helper()
 		st, err := esdb.Open(context.Background(), url, esdb.Options{})
 		if err != nil {
@@ -46,7 +49,10 @@ func TestContractOnARealServer(t *testing.T) {
 		}
 		tb.Cleanup(func() { _ = st.Close() })
 		return st
-	}, clusterLimits)
+	}
+	limits := clusterLimits
+	limits.MaxAppendSize = open(t).MaxAppendSize() // the maxAppendSize parameter, else the server's default
+	storetest.RunWith(t, func(tb testing.TB) eventstore.Store { return open(tb) }, limits)
 }
 
 // TestCheckpointContract runs the checkpoint part of the suite against the

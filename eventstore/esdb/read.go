@@ -81,7 +81,11 @@ func (s *Store) ReadStream(
 
 // ReadAll implements eventstore.Store by paging through $all, leaving out
 // the server's own bookkeeping events. From is exclusive in both
-// directions, whatever the server does with a position it is handed.
+// directions: a real server's forward read from a position includes the
+// event at it and its backward read leaves it out (EventStore-Client-Go's
+// read_all_test.go, from 1788/1788 forwards and 3386/3386 backwards), so
+// the event at From is skipped here whichever it sends. Every event has a
+// commit position of its own, so positions are compared whole.
 func (s *Store) ReadAll(
 	ctx context.Context, opts eventstore.ReadAllOptions,
 ) iter.Seq2[eventstore.RecordedEvent, error] {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,11 +25,22 @@ import (
 )
 
 // MaxEventSize is the largest Data plus Metadata one event may carry, the
-// same as the embedded store's; a larger event is refused with
-// eventstore.ErrInvalid before it reaches the server. The server has its
-// own limit on one append (MaxAppendSize, 1 MiB by default), which must be
-// raised to let events this large through.
+// same as the embedded store's. A real server stores an event in one log
+// record of at most 16 MiB less 10,000 bytes of overhead, counting twice
+// the type name's length as well (KurrentDB's TFConsts.EffectiveMaxLogRecordSize
+// and Event.SizeOnDisk), so an event is also refused when that count goes
+// past maxRecordSize.
 const MaxEventSize = 16 << 20
+
+// maxRecordSize is a real server's EffectiveMaxLogRecordSize.
+const maxRecordSize = 16<<20 - 10_000
+
+// DefaultMaxAppendSize is a real server's MaxAppendSize unless it is
+// configured (--max-append-size; KurrentDB's ClusterVNodeOptions:
+// 1_024 * 1_024): the most bytes one append may carry, counted as the
+// server counts them (data, metadata and twice the type name of each
+// event).
+const DefaultMaxAppendSize = 1 << 20
 
 // Options tunes Open. The zero value works.
 type Options struct {
@@ -43,6 +55,12 @@ type Options struct {
 	// resubscribed; it doubles on each failed attempt up to 5 seconds.
 	// Zero means 100 milliseconds.
 	RetryInterval time.Duration
+	// MaxAppendSize must be the cluster's MaxAppendSize (its
+	// --max-append-size). An append larger than that, counted as the server
+	// counts it, is refused with eventstore.ErrInvalid before it is sent.
+	// Zero means the maxAppendSize parameter of the connection string,
+	// else DefaultMaxAppendSize.
+	MaxAppendSize int
 	// Observer, when set, hears about every append that wrote events, for
 	// metrics (the waystation_store_* series the embedded store feeds
 	// too). Nil observes nothing.
@@ -71,6 +89,7 @@ type Store struct {
 	logger   *slog.Logger
 	retry    time.Duration
 	observer Observer
+	maxSize  int // the cluster's MaxAppendSize
 
 	// closed is cancelled by Close; every call derives from it.
 	closed context.Context
@@ -99,6 +118,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	)) {
 		url = "esdb" + rest // the client library knows the scheme by its older name only
 	}
+	url, fromURL, err := cutMaxAppendSize(url)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxAppendSize <= 0 {
+		opts.MaxAppendSize = fromURL
+	}
 	config, err := esdb.ParseConnectionString(url)
 	if err != nil {
 		// The parser's message may quote the string, credentials included.
@@ -124,6 +150,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		logger:   logger,
 		retry:    opts.RetryInterval,
 		observer: opts.Observer,
+		maxSize:  opts.MaxAppendSize,
 		closed:   closed,
 		close:    cancel,
 	}
@@ -176,6 +203,38 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	_ = s.Close()
 	return nil, fmt.Errorf("esdb: cannot reach the EventStoreDB cluster at %s: %w", s.target, err)
 }
+
+// cutMaxAppendSize takes the maxAppendSize=N parameter, which is
+// Waystation's and not the client library's, out of a connection string:
+// the string without it and N (DefaultMaxAppendSize when absent).
+func cutMaxAppendSize(url string) (string, int, error) {
+	base, query, ok := strings.Cut(url, "?")
+	if !ok {
+		return url, DefaultMaxAppendSize, nil
+	}
+	size := DefaultMaxAppendSize
+	var kept []string
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.EqualFold(k, "maxAppendSize") {
+			kept = append(kept, kv)
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return "", 0, fmt.Errorf("esdb: connection string: maxAppendSize must be a positive number of bytes")
+		}
+		size = n
+	}
+	if len(kept) == 0 {
+		return base, size, nil
+	}
+	return base + "?" + strings.Join(kept, "&"), size, nil
+}
+
+// MaxAppendSize returns the largest append the store sends, counted as
+// the server counts it: the cluster's MaxAppendSize as Open was told it.
+func (s *Store) MaxAppendSize() int { return s.maxSize }
 
 func describeTarget(c *esdb.Configuration) string {
 	if len(c.GossipSeeds) > 0 {

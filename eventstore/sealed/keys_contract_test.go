@@ -278,9 +278,19 @@ func TestContractWithStreamKeys(t *testing.T) {
 					func(string, []byte) []string { return []string{"n"} },
 					func(stream string) (string, bool) { return stream, true })
 			}, storetest.Limits{
-				EventIDsPerStream:        strings.Contains(kb.name, "esdb"),
-				RetriesOnlyWhereTheyLand: strings.Contains(kb.name, "esdb"),
+				EventIDsPerStream:               strings.Contains(kb.name, "esdb"),
+				RetriesOnlyWhereTheyLand:        strings.Contains(kb.name, "esdb"),
+				DeletedStreamsKeepTheirRevision: strings.Contains(kb.name, "esdb"),
+				MaxAppendSize:                   esdbMaxAppendSize(kb.name),
 			})
 		})
 	}
+}
+
+// esdbMaxAppendSize is the size limit of the contract on an esdb backend.
+func esdbMaxAppendSize(backend string) int {
+	if strings.Contains(backend, "esdb") {
+		return esdb.DefaultMaxAppendSize
+	}
+	return 0
 }

@@ -31,7 +31,7 @@ func (s *suite) cases() []testCase {
 		{"event_ID_stored_in_another_stream_is_idempotency_conflict", s.idempotentOtherStream},
 		{"invalid_requests_are_refused", s.invalid},
 		{"empty_append_writes_nothing_and_checks_expected", s.emptyAppend},
-		{"one_MiB_event_round_trips", s.bigEvent},
+		{"append_at_the_size_limit_round_trips_and_one_byte_more_is_refused", s.sizeLimit},
 		{"read_stream_forwards_keeps_order_and_fields", s.readForwards},
 		{"read_stream_backwards_from_end", s.readBackwards},
 		{"read_stream_pages_forwards_and_backwards", s.readStreamPaging},
@@ -40,6 +40,8 @@ func (s *suite) cases() []testCase {
 		{"read_all_forwards_from_position_is_exclusive", s.readAllFrom},
 		{"read_all_backwards_from_end_and_from_position", s.readAllBackwards},
 		{"read_all_pages_with_limit", s.readAllPaging},
+		{"each_event_of_a_multi_event_append_has_its_own_position", s.ownPositions},
+		{"read_all_from_an_events_own_position_leaves_it_out_both_ways", s.readAllFromOwnPosition},
 		{"head_is_the_last_position", s.headAdvances},
 		{"subscribe_to_all_starts_after_position", s.subscribeAllExclusive},
 		{"subscribe_to_all_catches_up_then_goes_live_with_no_gap_or_duplicate", s.subscribeAllLive},
@@ -56,6 +58,8 @@ func (s *suite) cases() []testCase {
 		{"soft_deleted_events_stay_in_the_global_log", s.softDeleteKeepsAll},
 		{"delete_checks_expected_revision", s.deleteExpected},
 		{"delete_of_missing_stream_is_not_found", s.deleteMissing},
+		{"delete_and_recreate_sequence_answers_as_the_contract_says", s.deleteRecreateSequence},
+		{"tombstone_of_a_stream_never_written_reserves_its_name", s.tombstoneNeverWritten},
 		{"tombstoned_stream_refuses_reads_appends_and_deletes", s.tombstone},
 		{"tombstone_checks_expected_revision", s.tombstoneExpected},
 		{"cancelled_context_fails_and_writes_nothing", s.cancelledContext},
@@ -288,24 +292,6 @@ func (s *suite) emptyAppend(t *testing.T) {
 	if n := len(readStream(t, s.store, st, eventstore.ReadStreamOptions{})); n != 2 {
 		t.Fatalf("stream has %d events, want 2", n)
 	}
-}
-
-func (s *suite) bigEvent(t *testing.T) {
-	st := s.stream(t, "big")
-	const size = 1 << 20
-	data := make([]byte, 0, size)
-	data = append(data, `{"blob":"`...)
-	for len(data) < size-2 {
-		data = append(data, byte('a'+len(data)%26))
-	}
-	data = append(data, `"}`...)
-	ev := eventstore.EventData{ID: uuid.New(), Type: "test.big", Data: data, Metadata: []byte(`{}`)}
-	mustAppend(t, s.store, st, eventstore.NoStream, ev)
-	got := readStream(t, s.store, st, eventstore.ReadStreamOptions{})
-	if len(got) != 1 {
-		t.Fatalf("got %d events, want 1", len(got))
-	}
-	equalEvent(t, got[0], ev, st, 0)
 }
 
 func (s *suite) readForwards(t *testing.T) {

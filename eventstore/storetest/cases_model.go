@@ -105,6 +105,7 @@ func (s *suite) runModel(t *testing.T, seed uint64) {
 		retry:  map[string]appended{},
 	}
 	r.m = newModel(r.shortName)
+	r.m.keepRevision = s.limits.DeletedStreamsKeepTheirRevision
 	r.base = head(t, r.store)
 	for range 3 {
 		r.newStream()

@@ -18,9 +18,11 @@ import (
 // each one the first time the store shows it and from then on holds the
 // store to it and to the log's order.
 type model struct {
-	name    func(stream string) string // how failure messages name a stream
-	streams map[string]*modelStream
-	log     []*modelEvent // every event appended in this run, in commit order
+	// keepRevision: the backend's DeletedStreamsKeepTheirRevision limit.
+	keepRevision bool
+	name         func(stream string) string // how failure messages name a stream
+	streams      map[string]*modelStream
+	log          []*modelEvent // every event appended in this run, in commit order
 }
 
 // modelStream is one stream of the model.
@@ -58,6 +60,17 @@ func (m *model) stream(name string) *modelStream {
 func (s *modelStream) next() uint64 { return uint64(len(s.events)) }
 
 // exists reports whether the stream has at least one live event.
+// deleted reports whether the stream was soft-deleted and not recreated.
+func (s *modelStream) deleted() bool { return !s.tombstoned && s.next() > 0 && s.liveFrom == s.next() }
+
+// keepsRevision reports whether, under DeletedStreamsKeepTheirRevision, a
+// write with expected succeeds on s although s is missing: s is deleted
+// and expected names its last deleted revision.
+func (m *model) keepsRevision(s *modelStream, expected eventstore.ExpectedRevision) bool {
+	r, exact := expected.Revision()
+	return m.keepRevision && s.deleted() && exact && r == s.next()-1
+}
+
 func (s *modelStream) exists() bool { return !s.tombstoned && s.next() > s.liveFrom }
 
 // live returns the stream's readable events.
@@ -131,7 +144,8 @@ func (m *model) append(
 	if s.tombstoned {
 		return outcome{err: eventstore.ErrStreamDeleted}, eventstore.AppendResult{}
 	}
-	if o := s.check(expected); o.err != nil {
+	// An empty append is answered from the stream's state, which says missing.
+	if o := s.check(expected); o.err != nil && (len(events) == 0 || !m.keepsRevision(s, expected)) {
 		return o, eventstore.AppendResult{}
 	}
 	if len(events) == 0 {
@@ -154,12 +168,15 @@ func (m *model) remove(name string, expected eventstore.ExpectedRevision, hard b
 	if s.tombstoned {
 		return outcome{err: eventstore.ErrStreamDeleted}
 	}
-	if o := s.check(expected); o.err != nil {
+	if o := s.check(expected); o.err != nil && !m.keepsRevision(s, expected) {
 		return o
 	}
 	if hard {
 		s.tombstoned = true
 		return outcome{}
+	}
+	if m.keepRevision && s.deleted() && !expected.IsStreamExists() {
+		return outcome{} // deleted again: nothing changes
 	}
 	if !s.exists() {
 		return outcome{err: eventstore.ErrStreamNotFound}

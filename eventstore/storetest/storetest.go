@@ -64,6 +64,26 @@ type Limits struct {
 	// is. An append at the stream's current revision that reuses IDs
 	// stored earlier in the stream is written instead of refused.
 	RetriesOnlyWhereTheyLand bool
+	// DeletedStreamsKeepTheirRevision: a soft-deleted stream that was not
+	// recreated still counts its deleted events in the expected-revision
+	// check of a write, so an append, delete or tombstone at the revision
+	// of its last deleted event succeeds (the append recreates the
+	// stream), and deleting it again with Any or NoStream succeeds and
+	// changes nothing, where the contract answers a wrong expected version
+	// (the stream is missing) or ErrStreamNotFound. EventStoreDB compares
+	// the expected revision with the stream's last event number, deleted
+	// or not (IndexWriter.CheckCommit; esdbclient's
+	// test_stream_delete_with_current_version deletes twice at revision
+	// 1, test_stream_delete_with_any_current_version appends at revision 1
+	// after the delete), and the adapter cannot refuse these without
+	// reading the stream first, which would race with other writers.
+	DeletedStreamsKeepTheirRevision bool
+	// MaxAppendSize, when set, is the most one append may carry, counted
+	// as EventStoreDB counts its MaxAppendSize (each event's data and
+	// metadata bytes plus twice its type name): a larger append is
+	// refused with ErrInvalid and writes nothing. Zero: only the
+	// contract's own limit of 16 MiB of data and metadata per event.
+	MaxAppendSize int
 }
 
 // Run runs the full contract suite against the stores that open returns.

@@ -1,14 +1,19 @@
 package esdbtest
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
+	"unicode/utf16"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -52,6 +57,7 @@ func (svc *streamsService) Append(call api.Streams_AppendServer) error {
 		exp.any = true
 	}
 	var events []*record
+	size := 0
 	for {
 		req, err := call.Recv()
 		if errors.Is(err, io.EOF) {
@@ -68,6 +74,21 @@ func (svc *streamsService) Append(call api.Streams_AppendServer) error {
 		if err != nil {
 			return status.Error(codes.InvalidArgument, "event id is not a UUID")
 		}
+		// The server counts each event's data, metadata and type name (in
+		// UTF-16 code units, twice) against MaxAppendSize as the events
+		// arrive, and refuses the append once past it (KurrentDB's
+		// Streams.Append: size += Event.SizeOnDisk(eventType, data,
+		// metadata); RpcExceptions.MaxAppendSizeExceeded), which
+		// EventStore-Client-Dotnet's append_to_stream_limits tests
+		// (fails_when_size_exceeds_max_append_size) exercise.
+		size += sizeOnDisk(msg.GetMetadata()["type"], msg.GetData(), msg.GetCustomMetadata())
+		if size > svc.s.opts.MaxAppendSize {
+			call.SetTrailer(metadata.Pairs(
+				"exception", "maximum-append-size-exceeded",
+				"maximum-append-size", strconv.Itoa(svc.s.opts.MaxAppendSize),
+			))
+			return status.Errorf(codes.InvalidArgument, "Maximum Append Size of %d Exceeded.", svc.s.opts.MaxAppendSize)
+		}
 		events = append(events, &record{
 			id:          id,
 			eventType:   msg.GetMetadata()["type"],
@@ -81,73 +102,67 @@ func (svc *streamsService) Append(call api.Streams_AppendServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stream(name)
-	if st.tombstoned {
+	ids := make([]uuid.UUID, len(events))
+	for i, r := range events {
+		ids[i] = r.id
+	}
+	d, stored := checkCommit(st, exp, ids)
+	switch d {
+	case commitDeleted:
 		call.SetTrailer(deletedTrailer(name))
 		return streamDeleted(name)
-	}
-	if done, ok := idempotent(st, exp, events); ok {
-		return call.SendAndClose(success(done))
-	} else if done != nil {
+	case commitWrongVersion, commitCorrupted:
 		return call.SendAndClose(wrongVersion(st, exp))
-	}
-	if !exp.check(st) {
-		return call.SendAndClose(wrongVersion(st, exp))
+	case commitIdempotent:
+		return call.SendAndClose(success(stored))
 	}
 	if len(events) == 0 {
-		live := st.live()
-		if len(live) == 0 {
+		if st.lastNumber() < 0 {
 			return call.SendAndClose(&api.AppendResp{Result: &api.AppendResp_Success_{Success: &api.AppendResp_Success{
 				CurrentRevisionOption: &api.AppendResp_Success_NoStream{NoStream: &shared.Empty{}},
 				PositionOption:        &api.AppendResp_Success_NoPosition{NoPosition: &shared.Empty{}},
 			}}})
 		}
-		return call.SendAndClose(success(live[len(live)-1:]))
+		return call.SendAndClose(success(st.records[len(st.records)-1:]))
 	}
+	recreated := st.softDeleted()
 	s.write(st, name, events)
+	if recreated {
+		// Appending to a soft-deleted stream brings it back from its new
+		// events on: the server writes $tb = the first new revision
+		// (esdbclient's test_stream_metadata_get_and_set: "$tb" is then 2
+		// for a stream deleted after two events).
+		s.setMeta(name, map[string]any{"$tb": events[0].revision})
+	}
+	if target, ok := strings.CutPrefix(name, "$$"); ok {
+		if last := events[len(events)-1]; last.eventType == "$metadata" {
+			s.stream(target).meta = parseMeta(last.data)
+		}
+	}
 	return call.SendAndClose(success(events))
 }
 
-// idempotent looks for events already written where the expectation puts
-// them, as the server's commit check does: ok with the stored records when
-// all are there, a non-nil prefix without ok when only some are (the
-// server's "corrupted idempotency", answered as a wrong version).
-func idempotent(st *stream, exp expectation, events []*record) ([]*record, bool) {
-	if len(events) == 0 {
-		return nil, false
+// setMeta writes a $metadata event for stream with the given values over
+// its current ones, as the server's own bookkeeping does; mu must be held.
+func (s *Server) setMeta(name string, values map[string]any) {
+	st := s.stream(name)
+	doc := map[string]any{}
+	for k, v := range st.meta.raw {
+		doc[k] = v
 	}
-	start := -1
-	switch {
-	case exp.any || exp.exists:
-		if i, ok := st.index[events[0].id]; ok {
-			start = i
-		}
-	case exp.noStream:
-		if len(st.records) > 0 {
-			start = int(min(st.truncateBefore, uint64(len(st.records))))
-			if start < len(st.records) && st.records[start].id != events[0].id {
-				start = -1
-			}
-		}
-	default:
-		start = int(exp.revision + 1)
+	for k, v := range values {
+		doc[k] = v
 	}
-	if start < 0 || start >= len(st.records) {
-		return nil, false
-	}
-	matched := 0
-	for i, ev := range events {
-		if start+i >= len(st.records) || st.records[start+i].id != ev.id {
-			break
-		}
-		matched++
-	}
-	if matched == 0 {
-		return nil, false
-	}
-	if matched < len(events) {
-		return st.records[start : start+matched], false
-	}
-	return st.records[start : start+matched], true
+	data, _ := json.Marshal(doc)
+	r := &record{id: uuid.New(), eventType: "$metadata", contentType: "application/json", data: data}
+	s.write(s.stream("$$"+name), "$$"+name, []*record{r})
+	st.meta = parseMeta(data)
+}
+
+// sizeOnDisk is KurrentDB's Event.SizeOnDisk: data and metadata bytes
+// plus twice the type name's length in UTF-16 code units.
+func sizeOnDisk(eventType string, data, meta []byte) int {
+	return len(data) + len(meta) + 2*len(utf16.Encode([]rune(eventType)))
 }
 
 func success(written []*record) *api.AppendResp {
@@ -162,10 +177,8 @@ func success(written []*record) *api.AppendResp {
 
 func wrongVersion(st *stream, exp expectation) *api.AppendResp {
 	w := &api.AppendResp_WrongExpectedVersion{}
-	if live := st.live(); len(live) > 0 {
-		w.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentRevision{
-			CurrentRevision: live[len(live)-1].revision,
-		}
+	if cur := st.lastNumber(); cur >= 0 {
+		w.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: uint64(cur)}
 	} else {
 		w.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentNoStream{CurrentNoStream: &shared.Empty{}}
 	}

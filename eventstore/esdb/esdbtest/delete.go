@@ -14,22 +14,32 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// remove checks a delete or tombstone request and writes the bookkeeping
-// event a real server writes: $metadata with $tb in $$stream for a soft
-// delete, $streamDeleted in the stream itself for a tombstone.
+// remove decides a delete or tombstone request as a real server does and
+// writes the bookkeeping event it writes (KurrentDB's StorageWriterService,
+// WriteDelete): the commit check of an append of one fresh event first,
+// then, for a soft delete, a refusal when the stream never existed and
+// otherwise $metadata {"$tb": 9223372036854775807} in $$stream, replacing
+// its metadata; for a tombstone, $streamDeleted in the stream itself. So,
+// as esdbclient's tests/test_client.py shows (test_stream_delete_with_*,
+// test_tombstone_stream_*): a delete of a stream that never existed is
+// refused (wrong expected version, actual -1; esdbclient reports
+// NotFound), a delete repeated at the same revision or with Any succeeds,
+// a delete with StreamExists after a delete answers stream deleted, and a
+// tombstone of a stream that never existed succeeds with Any.
 func (s *Server) remove(ctx context.Context, name string, exp expectation, hard bool) (*record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stream(name)
-	if st.tombstoned {
+	d, _ := checkCommit(st, exp, []uuid.UUID{uuid.New()})
+	if d == commitOK && !hard && st.lastNumber() < 0 && st.meta.raw == nil {
+		d = commitWrongVersion
+	}
+	switch d {
+	case commitDeleted:
 		_ = grpc.SetTrailer(ctx, deletedTrailer(name))
 		return nil, streamDeleted(name)
-	}
-	if !exp.check(st) {
-		actual := "-1"
-		if live := st.live(); len(live) > 0 {
-			actual = strconv.FormatUint(live[len(live)-1].revision, 10)
-		}
+	case commitWrongVersion, commitCorrupted:
+		actual := strconv.FormatInt(st.lastNumber(), 10)
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("exception", "wrong-expected-version", "stream-name", name,
 			"expected-version", exp.String(), "actual-version", actual))
 		return nil, status.Error(
@@ -47,15 +57,10 @@ func (s *Server) remove(ctx context.Context, name string, exp expectation, hard 
 		r.revision = math.MaxInt64
 		return r, nil
 	}
-	st.truncateBefore = uint64(len(st.records))
-	meta := s.stream("$$" + name)
-	r := &record{
-		id:          uuid.New(),
-		eventType:   "$metadata",
-		contentType: "application/json",
-		data:        []byte(fmt.Sprintf(`{"$tb":%d}`, st.truncateBefore)),
-	}
-	s.write(meta, "$$"+name, []*record{r})
+	data := []byte(fmt.Sprintf(`{"$tb":%d}`, deletedStream))
+	r := &record{id: uuid.New(), eventType: "$metadata", contentType: "application/json", data: data}
+	s.write(s.stream("$$"+name), "$$"+name, []*record{r})
+	st.meta = parseMeta(data)
 	return r, nil
 }
 

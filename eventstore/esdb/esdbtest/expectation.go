@@ -28,20 +28,6 @@ func (e expectation) String() string {
 	return strconv.FormatUint(e.revision, 10)
 }
 
-// check reports whether st is in the expected state; mu must be held.
-func (e expectation) check(st *stream) bool {
-	live := st.live()
-	switch {
-	case e.any:
-		return true
-	case e.noStream:
-		return len(live) == 0
-	case e.exists:
-		return len(live) > 0
-	}
-	return len(live) > 0 && live[len(live)-1].revision == e.revision
-}
-
 func streamDeleted(name string) error {
 	return status.Error(codes.FailedPrecondition, fmt.Sprintf("Event stream '%s' is deleted.", name))
 }

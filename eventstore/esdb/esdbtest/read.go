@@ -2,12 +2,12 @@ package esdbtest
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/dlclark/regexp2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -54,16 +54,24 @@ func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) e
 	if so := opts.GetStream(); so != nil {
 		name := string(so.GetStreamIdentifier().GetStreamName())
 		st := s.streams[name]
-		if st != nil && st.tombstoned {
+		// The metadata of a tombstoned stream cannot be read either
+		// (esdbclient's test_stream_metadata_get_and_set: StreamIsDeleted
+		// from get_stream_metadata after tombstone_stream).
+		target, meta := strings.CutPrefix(name, "$$")
+		if t := s.streams[target]; meta && t != nil && t.tombstoned || st != nil && st.tombstoned {
 			s.mu.Unlock()
 			call.SetTrailer(deletedTrailer(name))
 			return streamDeleted(name)
 		}
+		// A stream that never had events, or is soft-deleted, is not found;
+		// one whose events $maxAge, $maxCount or $tb hide reads as empty
+		// (EventStore-Client-Go's read_stream_test.go readStreamWithMaxAge:
+		// io.EOF on the first receive, not "stream not found").
 		var live []*record
 		if st != nil {
 			live = st.live()
 		}
-		if len(live) == 0 {
+		if st == nil || st.lastNumber() < 0 || st.softDeleted() {
 			s.mu.Unlock()
 			return call.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
 				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)},
@@ -99,23 +107,36 @@ func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) e
 			}
 		}
 	} else {
+		f, err := newFilter(opts.GetFilter())
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
 		ao := opts.GetAll()
 		pos := ao.GetPosition()
 		switch {
 		case backwards:
+			// Backwards from a position reads what lies before it: the
+			// event at the position is left out (EventStore-Client-Go's
+			// read_all_test.go readAllEventsBackwardsFromNonZeroPosition:
+			// from 3386/3386 the first event is the one at 3256/3256).
 			for i := len(s.log) - 1; i >= 0 && uint64(len(out)) < count; i-- {
-				// Backwards from a position reads what lies before it.
-				if pos == nil || before(s.log[i], pos.CommitPosition, pos.PreparePosition) {
+				if (pos == nil || before(s.log[i], pos.CommitPosition, pos.PreparePosition)) && f.allows(s.log[i]) {
 					out = append(out, s.log[i])
 				}
 			}
+		case ao.GetEnd() != nil:
 		default:
+			// Forwards from a position includes the event at it
+			// (read_all_test.go readAllEventsForwardsFromNonZeroPosition:
+			// from 1788/1788 the first event is the one at 1788/1788;
+			// KurrentDB's AllReader: TFPos(prepare.LogPosition,
+			// prepare.LogPosition) >= pos).
 			for _, r := range s.log {
-				if uint64(len(out)) >= count || ao.GetEnd() != nil {
+				if uint64(len(out)) >= count {
 					break
 				}
-				// Forwards from a position includes the event at it.
-				if pos == nil || !before(r, pos.CommitPosition, pos.PreparePosition) {
+				if (pos == nil || !before(r, pos.CommitPosition, pos.PreparePosition)) && f.allows(r) {
 					out = append(out, r)
 				}
 			}
@@ -135,7 +156,7 @@ func (svc *streamsService) Read(req *api.ReadReq, call api.Streams_ReadServer) e
 type filter struct {
 	onType   bool
 	prefixes []string
-	regex    *regexp.Regexp
+	regex    *regexp2.Regexp
 	interval int // events examined between two checkpoints
 }
 
@@ -150,7 +171,13 @@ func newFilter(f *api.ReadReq_Options_FilterOptions) (*filter, error) {
 	}
 	out.prefixes = expr.GetPrefix()
 	if expr.GetRegex() != "" {
-		re, err := regexp.Compile(expr.GetRegex())
+		// The server compiles the expression with .NET's regular
+		// expressions (KurrentDB's EventFilter: new Regex(...)), which
+		// have lookaround, as in the exclusion filters clients send
+		// (esdbclient's DEFAULT_EXCLUDE_FILTER, "^(?!...)"-style
+		// patterns; its test_read_all_filter_exclude_* tests); regexp2
+		// is a port of that engine, where Go's regexp would refuse them.
+		re, err := regexp2.Compile(expr.GetRegex(), regexp2.None)
 		if err != nil {
 			return nil, status.Error(codes.InvalidArgument, "filter regex does not compile")
 		}
@@ -164,13 +191,21 @@ func newFilter(f *api.ReadReq_Options_FilterOptions) (*filter, error) {
 	return out, nil
 }
 
+// allows reports whether a read with filter f (nil: none) returns r: a
+// read of $all applies the server-side filter as a subscription does
+// (esdbclient's test_read_all_filter_include_event_types and
+// test_read_all_filter_exclude_stream_identifiers read $all with one).
+func (f *filter) allows(r *record) bool { return f == nil || f.match(r) }
+
 func (f *filter) match(r *record) bool {
 	subject := r.stream
 	if f.onType {
 		subject = r.eventType
 	}
-	if f.regex != nil && f.regex.MatchString(subject) {
-		return true
+	if f.regex != nil {
+		if ok, err := f.regex.MatchString(subject); err == nil && ok {
+			return true
+		}
 	}
 	for _, p := range f.prefixes {
 		if strings.HasPrefix(subject, p) {

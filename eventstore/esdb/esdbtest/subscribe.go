@@ -1,6 +1,9 @@
 package esdbtest
 
 import (
+	"math"
+	"time"
+
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
@@ -71,7 +74,10 @@ func (svc *streamsService) subscribe(opts *api.ReadReq_Options, call api.Streams
 		batch := make([]*record, 0, 64)
 		var truncateBefore uint64
 		if st := s.streams[name]; name != "" && st != nil {
-			truncateBefore = st.truncateBefore
+			truncateBefore = st.firstLive(time.Now())
+			if st.softDeleted() {
+				truncateBefore = math.MaxUint64
+			}
 		}
 		for cursor < len(s.log) && len(batch) < cap(batch) {
 			batch = append(batch, s.log[cursor])
