@@ -185,12 +185,16 @@ func TestBrowserAMinorInAnAdultZoneIsDueUntilMoved(t *testing.T) {
 	// (the timeline is newest first: the intake is its last entry)
 	staff.click("correction", `ol.timeline > li:last-child a[href*="/steps/correction?event="]`)
 	staff.sees(m("event.case.intake_registered"))
-	staff.tabType("#f-field", m("field.person.birth_date"))
-	if got := staff.value("#f-field"); got != "person.birth_date" {
+	staff.tabType("#choose-field", m("field.person.birth_date"))
+	if got := staff.value("#choose-field"); got != "person.birth_date" {
 		t.Fatalf("the corrected field is %q", got)
 	}
-	born := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(-14, 0, -30).Format(time.DateOnly)
-	staff.tabType("#f-new", born)
+	staff.click("correction-field", `button[type="submit"].primary`)
+	// The new value is typed as the field is: a date (the harness's
+	// browser writes dates month, day, year).
+	bornAt := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(-14, 0, -30)
+	born := bornAt.Format(time.DateOnly)
+	staff.tabType("#f-new", bornAt.Format("01022006"))
 	staff.tabType("#f-reason", "身份证核实，出生日期登记有误")
 	staff.click("corrected", `button[type="submit"].primary`)
 	staff.sees(born)

@@ -398,3 +398,41 @@ func TestAnOpenBoardDoesNotHoldUpTheServiceStopping(t *testing.T) {
 	// Then the service's own stop (the harness's cleanup) drains within its
 	// timeout and reports no error: the stream ends with the shutdown.
 }
+
+func TestACorrectionTakesItsNewValueAsTheFieldIsTyped(t *testing.T) {
+	// Given an intake registered as a man with no injuries
+	e := newEnv(t)
+	e.station("S01", "R1")
+	b := e.staff("li.wei", "S01")
+	p := b.post("/cases/new", intakeForm("save"))
+	id := caseIDOf(t, p)
+	event := between(p.Body, `/steps/correction?event=`, `"`)
+
+	// When staff choose the field to correct, the new value's input is the
+	// field's own: a choice of sexes, yes or no
+	p = b.get("/cases/" + id + "/steps/correction?event=" + event)
+	mustContain(t, p, `id="choose-field"`, `value="person.sex"`)
+	p = b.get("/cases/" + id + "/steps/correction?event=" + event + "&field=person.sex")
+	mustContain(t, p, `<select id="f-new" name="new"`, `value="female"`)
+	p = b.post("/cases/"+id+"/steps/correction", url.Values{"event_id": {event}, "field": {"person.sex"},
+		"new": {"female"}, "reason": {"登记时误选"}})
+	if caseIDOf(t, p) != id {
+		t.Fatalf("the correction ended at %s", p.URL)
+	}
+	mustContain(t, p, "记录更正")
+	p = b.post("/cases/"+id+"/steps/correction", url.Values{"event_id": {event}, "field": {"inspection.injuries"},
+		"new": {"yes"}, "reason": {"补记外伤"}})
+	if caseIDOf(t, p) != id {
+		t.Fatalf("the second correction ended at %s:\n%s", p.URL, p.Body)
+	}
+
+	// Then the case reads as corrected: a woman, with injuries
+	var c struct {
+		Person     struct{ Sex string }
+		Inspection struct{ Injuries bool }
+	}
+	e.api("GET", "/v1/cases/"+id, nil, 200, &c)
+	if c.Person.Sex != "female" || !c.Inspection.Injuries {
+		t.Fatalf("after the corrections: %+v", c)
+	}
+}

@@ -131,9 +131,10 @@ func (c *Console) timeline(q *req, events []projections.HistoryEvent) []timeline
 // eventShape is what the console knows of an event type's fields: their
 // order and kinds, from the event's Go type.
 type eventShape struct {
-	order map[string]int    // catalogue key -> position
-	enums map[string]string // catalogue key -> enum catalogue prefix
-	times map[string]bool   // catalogue key -> a time
+	fields map[string]field  // dotted path -> the field's input
+	order  map[string]int    // catalogue key -> position
+	enums  map[string]string // catalogue key -> enum catalogue prefix
+	times  map[string]bool   // catalogue key -> a time
 }
 
 var (
@@ -149,11 +150,12 @@ func shapeOf(typ string) eventShape {
 	if sh, ok := shapes[typ]; ok {
 		return sh
 	}
-	sh := eventShape{order: map[string]int{}, enums: map[string]string{}, times: map[string]bool{}}
+	sh := eventShape{fields: map[string]field{}, order: map[string]int{}, enums: map[string]string{}, times: map[string]bool{}}
 	env, err := domain.Events.Decode(eventstore.RecordedEvent{Type: typ, Data: []byte("{}"),
 		Metadata: []byte(`{"schema":1}`), Stream: domain.CaseStream(uuid.Nil)})
 	if err == nil && env.Event != nil {
 		for i, f := range fieldsOf(reflect.TypeOf(env.Event)) {
+			sh.fields[f.Path] = f
 			if _, seen := sh.order[f.Key]; !seen {
 				sh.order[f.Key] = i
 			}
@@ -283,8 +285,11 @@ type stepForm struct {
 	// Next is where to go once the step is recorded: a page of the console
 	// (the transfers board), else the case.
 	Next string
-	// For a correction: the event corrected and its fields.
-	Event *timelineEntry
+	// For a correction: the event corrected and its fields, and the field
+	// chosen to correct ("" until one is).
+	Event  *timelineEntry
+	Chosen string
+	Fixes  []string // the fields of the event a correction may name
 }
 
 // commandType is the Go type of step's command, when the step is a case
@@ -347,20 +352,48 @@ func (c *Console) correctionTarget(q *req, f *stepForm, event string) error {
 		return err
 	}
 	for _, e := range h.Events {
-		if e.EventID == eid {
-			entries := c.timeline(q, []projections.HistoryEvent{e})
-			f.Event = &entries[0]
-			for i := range f.Fields {
-				if f.Fields[i].Path == "field" {
-					f.Fields[i].Kind = inSelect
-					f.Fields[i].Enum = ""
-					f.Fields[i].Options = domain.CorrectableFieldsOf(e.Type)
+		if e.EventID != eid {
+			continue
+		}
+		entries := c.timeline(q, []projections.HistoryEvent{e})
+		f.Event = &entries[0]
+		options := domain.CorrectableFieldsOf(e.Type)
+		chosen := q.r.FormValue("field")
+		f.Fixes = options
+		if slices.Contains(options, chosen) {
+			f.Chosen = chosen
+		}
+		for i := range f.Fields {
+			switch f.Fields[i].Path {
+			case "field":
+				f.Fields[i].Kind, f.Fields[i].Enum, f.Fields[i].Options = inSelect, "", options
+				f.Fields[i].Value = f.Chosen
+			case "new":
+				if slices.Contains(options, chosen) {
+					// The correct value is typed as the field itself is.
+					f.Fields[i] = newValueField(e.Type, chosen, f.Fields[i])
 				}
 			}
-			return nil
 		}
+		return nil
 	}
 	return domain.Invalid("event_id", "no such event in this case")
+}
+
+// newValueField is the input of a correction's new value of field of
+// event type typ: the field's own kind (a choice, yes/no, a date, a
+// time, a number, lines), labelled as the correction's; like, the form's
+// "new" input, when the console knows no more of the field.
+func newValueField(typ, name string, like field) field {
+	if name == domain.OccurredAtField {
+		like.Kind = inDateTime
+		return like
+	}
+	if f, ok := shapeOf(typ).fields[name]; ok {
+		f.Path, f.Key = like.Path, like.Key
+		return f
+	}
+	return like
 }
 
 // step records a step from its form and goes back to the case, or shows
@@ -390,7 +423,7 @@ func (c *Console) step(q *req) error {
 	fill(f.Fields, v)
 	body, err := bodyOf(t, f.Fields, v)
 	if err == nil && step == domain.StepCorrection {
-		err = correctionBody(body, f.Event, v)
+		err = correctionBody(body, f.Event, f.Fields, v)
 	}
 	if err == nil {
 		hdr := http.Header{"Idempotency-Key": {f.Key}}
@@ -427,43 +460,51 @@ func nextOf(next string) string {
 	return next
 }
 
-// correctionBody completes a correction: the event, and the old value read
-// from it, and the new value typed as the old one is.
-func correctionBody(body map[string]any, e *timelineEntry, v url.Values) error {
-	field, _ := body["field"].(string)
-	if e == nil || field == "" {
+// correctionBody completes a correction: the event, the old value read
+// from it, and the new value typed as the field is (the form's "new"
+// input has the field's kind, newValueField).
+func correctionBody(body map[string]any, e *timelineEntry, fields []field, v url.Values) error {
+	name, _ := body["field"].(string)
+	if e == nil || name == "" {
 		return domain.Invalid("field", "choose the field to correct")
 	}
 	body["event_id"] = e.EventID.String()
 	var old any
-	if field == domain.OccurredAtField {
+	if name == domain.OccurredAtField {
 		old = e.OccurredAt.Format(time.RFC3339Nano)
 	} else {
 		var data map[string]any
 		_ = json.Unmarshal(e.Data, &data)
-		old = lookup(data, strings.Split(field, "."))
+		old = lookup(data, strings.Split(name, "."))
 	}
 	body["old"] = old
-	raw := strings.TrimSpace(v.Get("new"))
-	switch old.(type) {
-	case bool:
-		body["new"] = raw == "true" || raw == "yes" || raw == "是"
-	case float64:
-		var n json.Number
-		if json.Unmarshal([]byte(raw), &n) != nil {
-			return domain.Invalid("new", "must be a number")
+	var input field
+	for _, f := range fields {
+		if f.Path == "new" {
+			input = f
 		}
-		body["new"] = n
-	default:
-		if field == domain.OccurredAtField {
-			at, err := time.ParseInLocation("2006-01-02T15:04", raw, domain.CivilZone)
-			if err != nil {
-				return domain.Invalid("new", "must be a date and a time")
-			}
-			raw = at.Format(time.RFC3339)
-		}
-		body["new"] = raw
 	}
+	if input.Kind == inText && input.Enum == "" {
+		// A field the console knows no kind of: its value as JSON when
+		// it reads as JSON of the old value's type, else as text.
+		raw := strings.TrimSpace(v.Get("new"))
+		var n any
+		if _, isText := old.(string); !isText && old != nil && json.Unmarshal([]byte(raw), &n) == nil {
+			body["new"] = n
+		} else {
+			body["new"] = raw
+		}
+		return nil
+	}
+	typed, err := bodyOf(nil, []field{input}, v)
+	if err != nil {
+		return err
+	}
+	nv, ok := typed["new"]
+	if !ok {
+		return domain.Invalid("new", "give the correct value")
+	}
+	body["new"] = nv
 	return nil
 }
 
