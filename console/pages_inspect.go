@@ -120,7 +120,9 @@ func (c *Console) inspectFind(q *req) error {
 			CaseNumber string    `json:"case_number"`
 		} `json:"items"`
 	}
-	query := url.Values{"q": {in}, "limit": {"50"}}
+	// The exact number: a fragment search would answer (and log as read)
+	// every case whose name or ID number holds the text.
+	query := url.Values{"number": {in}, "limit": {"1"}}
 	if _, err := c.api.call(q.r, "GET", "/v1/cases", query, nil, &page); err != nil {
 		return err
 	}

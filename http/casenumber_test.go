@@ -65,3 +65,39 @@ func TestCaseNumbersInTheAnswerTheViewAndSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestASearchByNumberFindsThatCaseAlone: number= is the exact case
+// number, so a lookup answers (and logs as read) one case, where q= would
+// answer every case whose number, name or ID number holds the text.
+func TestASearchByNumberFindsThatCaseAlone(t *testing.T) {
+	clk := newClock(time.Date(2026, 12, 2, 10, 0, 0, 0, beijing))
+	w := newWorldAt(t, clk.now)
+	var ids []string
+	for range 12 {
+		ids = append(ids, decodeAs[struct{ ID string }](t, w.must(http.StatusCreated, w.staff1, "POST", "/v1/cases", intakeBody("S01"))).ID)
+	}
+	search := func(query string) []string {
+		t.Helper()
+		page := decodeAs[struct {
+			Items []struct{ ID string }
+		}](t, w.must(http.StatusOK, w.insp1, "GET", "/v1/cases?"+query, nil))
+		var got []string
+		for _, it := range page.Items {
+			got = append(got, it.ID)
+		}
+		return got
+	}
+	before := len(accessLogOf(t, w, "/v1/cases"))
+	if got := search("number=s01-2026-000001"); len(got) != 1 || got[0] != ids[0] {
+		t.Fatalf("number=: %v, want %s alone", got, ids[0])
+	}
+	if logged := len(accessLogOf(t, w, "/v1/cases")) - before; logged != 1 {
+		t.Fatalf("the lookup logged %d reads, want 1", logged)
+	}
+	if got := search("q=S01-2026-00001"); len(got) != 3 { // 000010 to 000012
+		t.Fatalf("q= fragment: %d cases, want 3", len(got))
+	}
+	if got := search("number=S01-2026-00001"); len(got) != 0 {
+		t.Fatalf("a fragment as number= found %v", got)
+	}
+}

@@ -225,7 +225,7 @@ func (s *Server) searchCases(w http.ResponseWriter, r *http.Request) error {
 	}
 	cq := CaseQuery{
 		Station: q.Get("station"), Region: q.Get("region"), Status: domain.Status(q.Get("status")),
-		Q: q.Get("q"), Limit: int(limit), Cursor: q.Get("cursor"),
+		Q: q.Get("q"), Number: q.Get("number"), Limit: int(limit), Cursor: q.Get("cursor"),
 	}
 	if cq.Status != "" && !validStatus(cq.Status) {
 		return errorf(domain.CodeInvalid, "status", "status must be one of "+strings.Join(statuses, ", "))

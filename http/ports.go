@@ -63,6 +63,7 @@ type CaseQuery struct {
 	Region  string
 	Status  domain.Status
 	Q       string
+	Number  string
 	Limit   int
 	Cursor  string
 }

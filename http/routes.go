@@ -218,6 +218,7 @@ func (s *Server) routeTable() []route {
 				regionQuery,
 				{Name: "status", In: "query", Enum: statuses, Desc: "only cases in this status"},
 				{Name: "q", In: "query", Desc: "part of the person's name or ID number"},
+				{Name: "number", In: "query", Desc: "the case number (S01-2026-000123): only that case"},
 				limitQuery,
 				{Name: "cursor", In: "query", Desc: "the next_cursor of the previous page"},
 			},

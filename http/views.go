@@ -118,7 +118,8 @@ func (v RunnerViews) SearchCases(ctx context.Context, q CaseQuery) (projections.
 		return projections.CasePage{}, err
 	}
 	return v.Runner.SearchCases(projections.CaseQuery{
-		Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Limit: q.Limit, Cursor: q.Cursor,
+		Station: q.Station, Region: q.Region, Status: string(q.Status), Q: q.Q, Number: q.Number,
+		Limit: q.Limit, Cursor: q.Cursor,
 	})
 }
 

@@ -18,8 +18,11 @@ type CaseQuery struct {
 	Region  string
 	Status  string
 	Q       string
-	Limit   int
-	Cursor  string
+	// Number, when set, selects the case with that case number alone
+	// (S01-2026-000123, in any case of letters).
+	Number string
+	Limit  int
+	Cursor string
 }
 
 // CaseSummary is one case in a search result.
@@ -68,7 +71,8 @@ func (r *Runner) SearchCases(q CaseQuery) (CasePage, error) {
 		c := &ce.c
 		if q.Station != "" && c.Station != q.Station ||
 			q.Region != "" && m.region(c.Station) != q.Region ||
-			q.Status != "" && string(c.Status) != q.Status {
+			q.Status != "" && string(c.Status) != q.Status ||
+			q.Number != "" && !strings.EqualFold(ce.number, strings.TrimSpace(q.Number)) {
 			continue
 		}
 		if q.Q != "" && !(name != "" && strings.Contains(normalise(c.Person.Name), name) ||
