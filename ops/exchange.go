@@ -200,21 +200,9 @@ func runExportCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("export-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the problems as JSON")
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: export-check: %v", ErrUsage, err)
-	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
-	}
-	if file == "" {
-		return fmt.Errorf("%w: export-check: give the export FILE", ErrUsage)
+	file, err := fileAndFlags(fs, "export-check", args)
+	if err != nil {
+		return err
 	}
 	f, err := os.Open(file)
 	if err != nil {

@@ -22,22 +22,9 @@ func runVerifyExport(_ context.Context, args []string, stdout, stderr io.Writer)
 	key := fs.String("key", "", "the station's verifier key (audit.pub, or GET /v1/audit/checkpoint's "+
 		"verifier_key) to pin; a file name or the key itself")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	// The file may come before or after the flags.
-	var file string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		file, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: verify-export: %v", ErrUsage, err)
-	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
-	}
-	if file == "" {
-		return fmt.Errorf("%w: verify-export: give the export FILE", ErrUsage)
+	file, err := fileAndFlags(fs, "verify-export", args)
+	if err != nil {
+		return err
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -65,4 +52,26 @@ func runVerifyExport(_ context.Context, args []string, stdout, stderr io.Writer)
 		"in the signed log of %d events, signature checked with %s\n",
 		rep.CaseID, rep.Events, rep.CaseEvent, rep.FirstVersion, rep.LastVersion, rep.TreeSize, pinned)
 	return nil
+}
+
+// fileAndFlags parses the flags of command name, whose one argument, the
+// export FILE, may come before or after them.
+func fileAndFlags(fs *flag.FlagSet, name string, args []string) (string, error) {
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %s: %v", ErrUsage, name, err)
+	}
+	if file == "" && fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return "", fmt.Errorf("%w: %s: give the export FILE", ErrUsage, name)
+	}
+	return file, nil
 }
