@@ -16,7 +16,7 @@ import (
 	"waystation/eventstore"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files of testdata/events from the examples")
+var update = flag.Bool("update", false, "rewrite the golden files of testdata (events, fields) from the code")
 
 // filled is one example of every stored event type with every field set,
 // so that renaming any stored JSON field changes its golden file.
